@@ -1,3 +1,7 @@
-//! xmpp-sansio: a sans-IO XMPP core (work in progress).
+//! xmpp-sansio: a sans-IO XMPP core.
 #![forbid(unsafe_code)]
+
+pub mod stanza;
 pub mod xml;
+
+pub use stanza::StreamErrorCondition;

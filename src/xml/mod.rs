@@ -1,1 +1,64 @@
-//! xml
+//! The XML layer: incremental framing of the inbound stream, owned
+//! namespace-resolved elements, and their serializer.
+//!
+//! XMPP is one long XML document per direction (RFC 6120 §4): a
+//! `<stream:stream>` header, top-level elements, and `</stream:stream>`.
+//! [`Framer`] finds those pieces in bytes of any chunking with a resumable
+//! scan, then tokenizes each complete element once with `xmlparser` into an
+//! [`Element`]. It speaks the restricted XML of RFC 6120 §11.1 only, and maps
+//! every failure to the stream error the RFC prescribes
+//! ([`XmlError::condition`]).
+
+mod element;
+mod error;
+mod framer;
+pub mod ns;
+mod parser;
+mod scanner;
+mod unescape;
+pub mod writer;
+
+pub use element::{Attribute, Element, ElementBuilder, Node, Nodes};
+pub use error::{LimitKind, XmlError};
+pub use framer::{FrameEvent, Framer};
+pub use parser::StreamHeader;
+
+/// Limits on inbound XML, each failing with `policy-violation` when exceeded.
+///
+/// ```
+/// use xmpp_sansio::xml::Limits;
+/// let limits = Limits { max_stanza_bytes: 64 * 1024, ..Limits::default() };
+/// assert_eq!(limits.max_depth, Limits::default().max_depth);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of one top-level element, or of the stream header (default
+    /// 256 KiB; values above [`Limits::MAX_STANZA_BYTES`] are treated as it).
+    pub max_stanza_bytes: usize,
+    /// Nesting depth, counting the stream element as 1 (default 32).
+    pub max_depth: usize,
+    /// Attributes on one element, namespace declarations included (default 64).
+    pub max_attributes: usize,
+    /// Bytes of one qualified element or attribute name (default 256).
+    pub max_name_len: usize,
+}
+
+impl Limits {
+    /// The largest stanza limit honoured (1 GiB).
+    pub const MAX_STANZA_BYTES: usize = 1 << 30;
+
+    pub(crate) fn stanza_bytes(&self) -> usize {
+        self.max_stanza_bytes.min(Self::MAX_STANZA_BYTES)
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_stanza_bytes: 256 * 1024,
+            max_depth: 32,
+            max_attributes: 64,
+            max_name_len: 256,
+        }
+    }
+}

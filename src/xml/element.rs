@@ -1,0 +1,793 @@
+//! Owned, namespace-resolved XML elements.
+//!
+//! An [`Element`] is a handle into a compact tree: one string buffer holding
+//! every name, namespace, attribute value and text of a stanza, plus two flat
+//! vectors of nodes and attributes in document order. Parsing a stanza costs
+//! a handful of allocations however many elements it has, and a child handle
+//! shares its stanza's tree (cloning an `Element` is a reference-count bump).
+//! Trees are immutable; [`ElementBuilder`] makes new ones.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use super::ns;
+
+/// A range of [`Tree::strings`]; `u32` keeps nodes small (a tree is bounded
+/// by the stanza size limit, which [`super::Limits`] caps below 4 GiB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ElementNode {
+    name: Span,
+    ns: Span,
+    /// Effective `xml:lang`: own attribute, else inherited.
+    lang: Option<Span>,
+    attrs_start: u32,
+    attrs_end: u32,
+    /// Index one past this element's last descendant.
+    end: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum NodeData {
+    Element(ElementNode),
+    Text(Span),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AttrNode {
+    pub(crate) name: Span,
+    pub(crate) ns: Option<Span>,
+    /// The prefix the attribute had on the wire (empty when none); the
+    /// serializer reuses it so prefixed payloads keep their look.
+    pub(crate) prefix: Span,
+    pub(crate) value: Span,
+}
+
+/// The storage behind one or more [`Element`] handles.
+#[derive(Debug, Default)]
+pub(crate) struct Tree {
+    strings: String,
+    nodes: Vec<NodeData>,
+    attrs: Vec<AttrNode>,
+}
+
+static EMPTY_NODE: ElementNode = ElementNode {
+    name: Span { start: 0, len: 0 },
+    ns: Span { start: 0, len: 0 },
+    lang: None,
+    attrs_start: 0,
+    attrs_end: 0,
+    end: 0,
+};
+
+impl Tree {
+    fn str(&self, span: Span) -> &str {
+        let start = span.start as usize;
+        self.strings
+            .get(start..start + span.len as usize)
+            .unwrap_or_default()
+    }
+
+    fn element(&self, index: u32) -> &ElementNode {
+        match self.nodes.get(index as usize) {
+            Some(NodeData::Element(e)) => e,
+            // Handles are only made for element nodes; this arm is never taken.
+            _ => &EMPTY_NODE,
+        }
+    }
+}
+
+/// Writes a [`Tree`] in document order. Used by the parser and the builder.
+#[derive(Debug, Default)]
+pub(crate) struct TreeWriter {
+    tree: Tree,
+    open: Vec<u32>,
+    /// Whether the last node pushed is a text node whose span ends at the
+    /// end of `strings` (so more text can extend it in place).
+    text_open: bool,
+}
+
+/// Converts a buffer offset to the `u32` a [`Span`] stores.
+///
+/// The parser never gets here with more than [`super::Limits::MAX_STANZA_BYTES`]
+/// bytes; only a builder fed more than 4 GiB of text could, which is a
+/// documented misuse of [`ElementBuilder`].
+fn offset(n: usize) -> u32 {
+    match u32::try_from(n) {
+        Ok(v) => v,
+        Err(_) => panic!("an element tree holds at most 4 GiB of text"),
+    }
+}
+
+impl TreeWriter {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn push_str(&mut self, s: &str) -> Span {
+        self.text_open = false;
+        let start = offset(self.tree.strings.len());
+        self.tree.strings.push_str(s);
+        Span {
+            start,
+            len: offset(s.len()),
+        }
+    }
+
+    /// Appends to `strings` through a closure; returns the span written.
+    pub(crate) fn push_with<E>(
+        &mut self,
+        f: impl FnOnce(&mut String) -> Result<(), E>,
+    ) -> Result<Span, E> {
+        self.text_open = false;
+        let start = self.tree.strings.len();
+        f(&mut self.tree.strings)?;
+        Ok(Span {
+            start: offset(start),
+            len: offset(self.tree.strings.len() - start),
+        })
+    }
+
+    pub(crate) fn str(&self, span: Span) -> &str {
+        self.tree.str(span)
+    }
+
+    /// The effective language of the innermost open element.
+    pub(crate) fn current_lang(&self) -> Option<Span> {
+        self.open.last().and_then(|&i| self.tree.element(i).lang)
+    }
+
+    /// Opens an element; `attrs` are its attributes (already resolved).
+    pub(crate) fn start_element(
+        &mut self,
+        name: Span,
+        ns: Span,
+        lang: Option<Span>,
+        attrs: impl IntoIterator<Item = AttrNode>,
+    ) {
+        self.text_open = false;
+        let index = offset(self.tree.nodes.len());
+        let attrs_start = offset(self.tree.attrs.len());
+        self.tree.attrs.extend(attrs);
+        let attrs_end = offset(self.tree.attrs.len());
+        self.tree.nodes.push(NodeData::Element(ElementNode {
+            name,
+            ns,
+            lang,
+            attrs_start,
+            attrs_end,
+            end: index + 1,
+        }));
+        self.open.push(index);
+    }
+
+    /// Closes the innermost open element.
+    pub(crate) fn end_element(&mut self) {
+        self.text_open = false;
+        let end = offset(self.tree.nodes.len());
+        if let Some(index) = self.open.pop()
+            && let Some(NodeData::Element(e)) = self.tree.nodes.get_mut(index as usize)
+        {
+            e.end = end;
+        }
+    }
+
+    pub(crate) fn depth(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Appends text written by `f` as a text node, merging with a directly
+    /// preceding text node. Empty text adds nothing.
+    pub(crate) fn text_with<E>(
+        &mut self,
+        f: impl FnOnce(&mut String) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let start = self.tree.strings.len();
+        f(&mut self.tree.strings)?;
+        let added = self.tree.strings.len() - start;
+        if added == 0 {
+            return Ok(());
+        }
+        if self.text_open
+            && let Some(NodeData::Text(span)) = self.tree.nodes.last_mut()
+        {
+            span.len = offset(span.len as usize + added);
+            return Ok(());
+        }
+        self.tree.nodes.push(NodeData::Text(Span {
+            start: offset(start),
+            len: offset(added),
+        }));
+        self.text_open = true;
+        Ok(())
+    }
+
+    pub(crate) fn text(&mut self, s: &str) {
+        let _ = self.text_with::<()>(|buf| {
+            buf.push_str(s);
+            Ok(())
+        });
+    }
+
+    /// Copies the subtree of `src` in as a child of the innermost open element.
+    /// Elements without an `xml:lang` of their own take the parent's.
+    pub(crate) fn copy_element(&mut self, src: &Element) {
+        let tree = &*src.tree;
+        let first = src.index as usize;
+        let last = tree.element(src.index).end as usize;
+        let mut langs: Vec<(u32, Option<Span>)> = Vec::new();
+        let mut inherited = self.current_lang();
+        let mut stack_ends: Vec<u32> = Vec::new();
+        for i in first..last {
+            while stack_ends.last().is_some_and(|&end| end as usize <= i) {
+                stack_ends.pop();
+                self.end_element();
+                if let Some((_, lang)) = langs.pop() {
+                    inherited = lang;
+                }
+            }
+            match tree.nodes.get(i) {
+                Some(NodeData::Element(e)) => {
+                    let name = self.push_str(tree.str(e.name));
+                    let ns = self.push_str(tree.str(e.ns));
+                    let own_lang = tree
+                        .attrs
+                        .get(e.attrs_start as usize..e.attrs_end as usize)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|a| {
+                            a.ns.is_some_and(|n| tree.str(n) == ns::XML)
+                                && tree.str(a.name) == "lang"
+                        });
+                    let mut attrs = Vec::with_capacity((e.attrs_end - e.attrs_start) as usize);
+                    for a in tree
+                        .attrs
+                        .get(e.attrs_start as usize..e.attrs_end as usize)
+                        .unwrap_or_default()
+                    {
+                        attrs.push(AttrNode {
+                            name: self.push_str(tree.str(a.name)),
+                            ns: a.ns.map(|n| self.push_str(tree.str(n))),
+                            prefix: self.push_str(tree.str(a.prefix)),
+                            value: self.push_str(tree.str(a.value)),
+                        });
+                    }
+                    let lang = match (own_lang, e.lang) {
+                        (true, Some(l)) => Some(self.push_str(tree.str(l))),
+                        _ => inherited,
+                    };
+                    langs.push((e.end, inherited));
+                    inherited = lang;
+                    stack_ends.push(e.end);
+                    self.start_element(name, ns, lang, attrs);
+                }
+                Some(NodeData::Text(t)) => self.text(tree.str(*t)),
+                None => {}
+            }
+        }
+        while stack_ends.pop().is_some() {
+            self.end_element();
+        }
+    }
+
+    /// Finishes the tree; the first node becomes the returned root.
+    pub(crate) fn finish(mut self) -> Element {
+        while !self.open.is_empty() {
+            self.end_element();
+        }
+        Element {
+            tree: Arc::new(self.tree),
+            index: 0,
+        }
+    }
+}
+
+/// An owned, namespace-resolved XML element.
+///
+/// Inbound stanzas arrive as `Element`s; outbound ones are made with
+/// [`Element::builder`]. Names are local names with their namespace resolved
+/// (`<ev:event xmlns:ev='…'>` has name `event` and that namespace); `xmlns`
+/// declarations are not attributes. Text is unescaped. Equality is
+/// structural: names, namespaces, attributes (in any order), and children
+/// and text in order.
+///
+/// ```
+/// use xmpp_sansio::xml::Element;
+///
+/// let body = Element::builder("body", "jabber:client").text("hi <3").build();
+/// let msg = Element::builder("message", "jabber:client")
+///     .attr("to", "juliet@example.com")
+///     .attr("type", "chat")
+///     .child(body)
+///     .build();
+/// assert_eq!(msg.attr("type"), Some("chat"));
+/// assert_eq!(msg.get_child("body", "jabber:client").unwrap().text(), "hi <3");
+/// assert_eq!(
+///     msg.to_xml(),
+///     "<message xmlns='jabber:client' to='juliet@example.com' type='chat'><body>hi &lt;3</body></message>"
+/// );
+/// ```
+#[derive(Clone)]
+pub struct Element {
+    tree: Arc<Tree>,
+    index: u32,
+}
+
+/// One attribute of an [`Element`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attribute<'a> {
+    /// The local name.
+    pub name: &'a str,
+    /// The namespace, for a prefixed attribute (`xml:lang` has [`ns::XML`]).
+    pub ns: Option<&'a str>,
+    /// The unescaped, normalized value.
+    pub value: &'a str,
+    pub(crate) prefix: &'a str,
+}
+
+/// A child of an [`Element`]: an element or a run of text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node<'a> {
+    /// A child element.
+    Element(Element),
+    /// Unescaped character data (adjacent text and CDATA are merged).
+    Text(&'a str),
+}
+
+impl Element {
+    /// Starts building an element named `name` in namespace `ns`.
+    pub fn builder(name: impl Into<String>, ns: impl Into<String>) -> ElementBuilder {
+        ElementBuilder::new(name, ns)
+    }
+
+    /// An element with no attributes or children.
+    pub fn new(name: &str, ns: &str) -> Self {
+        ElementBuilder::new(name, ns).build()
+    }
+
+    fn node(&self) -> &ElementNode {
+        self.tree.element(self.index)
+    }
+
+    /// The local name.
+    pub fn name(&self) -> &str {
+        self.tree.str(self.node().name)
+    }
+
+    /// The namespace name (`""` for none).
+    pub fn ns(&self) -> &str {
+        self.tree.str(self.node().ns)
+    }
+
+    /// Whether this element has the given local name and namespace.
+    pub fn is(&self, name: &str, ns: &str) -> bool {
+        self.name() == name && self.ns() == ns
+    }
+
+    /// The effective `xml:lang`: this element's own, else its nearest
+    /// ancestor's, else the stream header's (for parsed stanzas).
+    pub fn lang(&self) -> Option<&str> {
+        self.node().lang.map(|s| self.tree.str(s))
+    }
+
+    fn attr_nodes(&self) -> &[AttrNode] {
+        let n = self.node();
+        self.tree
+            .attrs
+            .get(n.attrs_start as usize..n.attrs_end as usize)
+            .unwrap_or_default()
+    }
+
+    /// The value of the unprefixed attribute `name`.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attr_nodes()
+            .iter()
+            .find(|a| a.ns.is_none() && self.tree.str(a.name) == name)
+            .map(|a| self.tree.str(a.value))
+    }
+
+    /// The value of the attribute `name` in namespace `ns`.
+    pub fn attr_ns(&self, ns: &str, name: &str) -> Option<&str> {
+        self.attr_nodes()
+            .iter()
+            .find(|a| a.ns.is_some_and(|n| self.tree.str(n) == ns) && self.tree.str(a.name) == name)
+            .map(|a| self.tree.str(a.value))
+    }
+
+    /// All attributes, in document order.
+    pub fn attrs(&self) -> impl ExactSizeIterator<Item = Attribute<'_>> + '_ {
+        self.attr_nodes().iter().map(|a| Attribute {
+            name: self.tree.str(a.name),
+            ns: a.ns.map(|n| self.tree.str(n)),
+            value: self.tree.str(a.value),
+            prefix: self.tree.str(a.prefix),
+        })
+    }
+
+    /// Child nodes (elements and text) in document order.
+    pub fn nodes(&self) -> Nodes<'_> {
+        Nodes {
+            element: self,
+            next: self.index + 1,
+            end: self.node().end,
+        }
+    }
+
+    /// Child elements in document order.
+    pub fn children(&self) -> impl Iterator<Item = Element> + '_ {
+        self.nodes().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// The first child element with this name and namespace.
+    pub fn get_child(&self, name: &str, ns: &str) -> Option<Element> {
+        self.children().find(|c| c.is(name, ns))
+    }
+
+    /// Whether a child element with this name and namespace exists.
+    pub fn has_child(&self, name: &str, ns: &str) -> bool {
+        self.get_child(name, ns).is_some()
+    }
+
+    /// The concatenated text of the direct text children.
+    pub fn text(&self) -> Cow<'_, str> {
+        let mut texts = self.nodes().filter_map(|n| match n {
+            Node::Text(t) => Some(t),
+            Node::Element(_) => None,
+        });
+        let Some(first) = texts.next() else {
+            return Cow::Borrowed("");
+        };
+        match texts.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut s = String::from(first);
+                s.push_str(second);
+                texts.for_each(|t| s.push_str(t));
+                Cow::Owned(s)
+            }
+        }
+    }
+
+    /// Whether the element has neither children nor text.
+    pub fn is_empty(&self) -> bool {
+        self.node().end == self.index + 1
+    }
+
+    /// A builder holding a copy of this element, to derive a changed one.
+    pub fn to_builder(&self) -> ElementBuilder {
+        let mut b = ElementBuilder::new(self.name(), self.ns());
+        for a in self.attrs() {
+            b.attrs.push(BuilderAttr {
+                name: a.name.to_owned(),
+                ns: a.ns.map(str::to_owned),
+                prefix: a.prefix.to_owned(),
+                value: a.value.to_owned(),
+            });
+        }
+        for n in self.nodes() {
+            match n {
+                Node::Element(e) => b.children.push(BuilderChild::Element(e)),
+                Node::Text(t) => b.children.push(BuilderChild::Text(t.to_owned())),
+            }
+        }
+        b
+    }
+
+    /// Serializes this element as a standalone XML fragment (its namespace
+    /// declared on it); see [`super::writer`] for stream-context output.
+    pub fn to_xml(&self) -> String {
+        let mut out = Vec::new();
+        super::writer::write_element(self, &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    pub(crate) fn raw_attrs(&self) -> impl Iterator<Item = Attribute<'_>> + '_ {
+        self.attrs()
+    }
+}
+
+/// Iterator over an element's child nodes; see [`Element::nodes`].
+#[derive(Debug, Clone)]
+pub struct Nodes<'a> {
+    element: &'a Element,
+    next: u32,
+    end: u32,
+}
+
+impl<'a> Iterator for Nodes<'a> {
+    type Item = Node<'a>;
+
+    fn next(&mut self) -> Option<Node<'a>> {
+        if self.next >= self.end {
+            return None;
+        }
+        let tree = &self.element.tree;
+        let index = self.next;
+        match tree.nodes.get(index as usize)? {
+            NodeData::Element(e) => {
+                self.next = e.end.max(index + 1);
+                Some(Node::Element(Element {
+                    tree: Arc::clone(tree),
+                    index,
+                }))
+            }
+            NodeData::Text(span) => {
+                self.next = index + 1;
+                Some(Node::Text(tree.str(*span)))
+            }
+        }
+    }
+}
+
+impl PartialEq for Element {
+    fn eq(&self, other: &Self) -> bool {
+        if self.name() != other.name() || self.ns() != other.ns() {
+            return false;
+        }
+        let (a, b) = (self.attr_nodes(), other.attr_nodes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let same_attrs = self.attrs().all(|x| {
+            other
+                .attrs()
+                .any(|y| x.name == y.name && x.ns == y.ns && x.value == y.value)
+        });
+        same_attrs && self.nodes().eq(other.nodes())
+    }
+}
+
+impl Eq for Element {}
+
+impl fmt::Debug for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Element({})", self.to_xml())
+    }
+}
+
+impl fmt::Display for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_xml())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct BuilderAttr {
+    name: String,
+    ns: Option<String>,
+    prefix: String,
+    value: String,
+}
+
+#[derive(Debug, Clone)]
+enum BuilderChild {
+    Element(Element),
+    Text(String),
+}
+
+/// Builds an [`Element`]. Names must be valid XML names (a builder does not
+/// check them); text may be anything, and the serializer escapes it.
+///
+/// ```
+/// use xmpp_sansio::xml::{Element, ns};
+///
+/// let status = Element::builder("status", "jabber:client")
+///     .attr_ns(ns::XML, "lang", "de")
+///     .text("Ich bin da")
+///     .build();
+/// assert_eq!(status.lang(), Some("de"));
+/// let changed = status.to_builder().text("!").build();
+/// assert_eq!(changed.text(), "Ich bin da!");
+/// ```
+///
+/// # Panics
+/// `build` panics if one element holds more than 4 GiB of names and text.
+#[derive(Debug, Clone)]
+pub struct ElementBuilder {
+    name: String,
+    ns: String,
+    attrs: Vec<BuilderAttr>,
+    children: Vec<BuilderChild>,
+}
+
+impl ElementBuilder {
+    /// A builder for an element named `name` in namespace `ns`.
+    pub fn new(name: impl Into<String>, ns: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ns: ns.into(),
+            attrs: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    /// Sets an unprefixed attribute, replacing any earlier value.
+    pub fn attr(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set_attr(name, value);
+        self
+    }
+
+    /// Sets an attribute when `value` is `Some`.
+    pub fn attr_opt(mut self, name: impl Into<String>, value: Option<impl Into<String>>) -> Self {
+        if let Some(v) = value {
+            self.set_attr(name, v);
+        }
+        self
+    }
+
+    /// Sets an attribute in namespace `ns` (e.g. [`ns::XML`] `lang`).
+    pub fn attr_ns(
+        mut self,
+        ns: impl Into<String>,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.set_attr_ns(Some(ns.into()), name.into(), value.into());
+        self
+    }
+
+    /// Sets an unprefixed attribute in place.
+    pub fn set_attr(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.set_attr_ns(None, name.into(), value.into());
+    }
+
+    /// Removes an unprefixed attribute.
+    pub fn remove_attr(&mut self, name: &str) {
+        self.attrs.retain(|a| !(a.ns.is_none() && a.name == name));
+    }
+
+    fn set_attr_ns(&mut self, ns: Option<String>, name: String, value: String) {
+        if let Some(a) = self.attrs.iter_mut().find(|a| a.ns == ns && a.name == name) {
+            a.value = value;
+        } else {
+            let prefix = if ns.as_deref() == Some(ns::XML) {
+                "xml".to_owned()
+            } else {
+                String::new()
+            };
+            self.attrs.push(BuilderAttr {
+                name,
+                ns,
+                prefix,
+                value,
+            });
+        }
+    }
+
+    /// Appends a child element.
+    pub fn child(mut self, child: impl Into<Element>) -> Self {
+        self.push_child(child);
+        self
+    }
+
+    /// Appends several child elements.
+    pub fn children(mut self, children: impl IntoIterator<Item = Element>) -> Self {
+        self.children
+            .extend(children.into_iter().map(BuilderChild::Element));
+        self
+    }
+
+    /// Appends a child element in place.
+    pub fn push_child(&mut self, child: impl Into<Element>) {
+        self.children.push(BuilderChild::Element(child.into()));
+    }
+
+    /// Appends text.
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.push_text(text);
+        self
+    }
+
+    /// Appends text in place.
+    pub fn push_text(&mut self, text: impl Into<String>) {
+        self.children.push(BuilderChild::Text(text.into()));
+    }
+
+    /// Makes the element.
+    pub fn build(self) -> Element {
+        let mut w = TreeWriter::new();
+        let name = w.push_str(&self.name);
+        let ns = w.push_str(&self.ns);
+        let mut lang = None;
+        let mut attrs = Vec::with_capacity(self.attrs.len());
+        for a in &self.attrs {
+            let value = w.push_str(&a.value);
+            if a.ns.as_deref() == Some(ns::XML) && a.name == "lang" {
+                lang = Some(value);
+            }
+            attrs.push(AttrNode {
+                name: w.push_str(&a.name),
+                ns: a.ns.as_deref().map(|n| w.push_str(n)),
+                prefix: w.push_str(&a.prefix),
+                value,
+            });
+        }
+        w.start_element(name, ns, lang, attrs);
+        for c in &self.children {
+            match c {
+                BuilderChild::Element(e) => w.copy_element(e),
+                BuilderChild::Text(t) => w.text(t),
+            }
+        }
+        w.finish()
+    }
+}
+
+impl From<ElementBuilder> for Element {
+    fn from(b: ElementBuilder) -> Element {
+        b.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_children_and_text() {
+        let inner = Element::builder("b", "urn:x").text("one").build();
+        let outer = Element::builder("a", "urn:x")
+            .text("x")
+            .child(inner.clone())
+            .text("y")
+            .text("z")
+            .child(Element::new("c", "urn:y"))
+            .build();
+        let kids: Vec<_> = outer.children().collect();
+        assert_eq!(kids.len(), 2);
+        assert_eq!(kids[0], inner);
+        assert_eq!(kids[1].ns(), "urn:y");
+        assert_eq!(outer.text(), "xyz");
+        assert_eq!(outer.nodes().count(), 4);
+        assert!(kids[1].is_empty());
+    }
+
+    #[test]
+    fn lang_is_inherited_by_copied_children() {
+        let child = Element::new("body", "jabber:client");
+        let msg = Element::builder("message", "jabber:client")
+            .attr_ns(ns::XML, "lang", "fr")
+            .child(child)
+            .build();
+        let body = msg.get_child("body", "jabber:client");
+        assert_eq!(body.as_ref().and_then(|b| b.lang()), Some("fr"));
+    }
+
+    #[test]
+    fn equality_ignores_attribute_order() {
+        let a = Element::builder("x", "")
+            .attr("a", "1")
+            .attr("b", "2")
+            .build();
+        let b = Element::builder("x", "")
+            .attr("b", "2")
+            .attr("a", "1")
+            .build();
+        let c = Element::builder("x", "")
+            .attr("b", "2")
+            .attr("a", "3")
+            .build();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn to_builder_round_trips() {
+        let e = Element::builder("x", "urn:a")
+            .attr("k", "v")
+            .child(Element::builder("y", "urn:b").text("t").build())
+            .build();
+        assert_eq!(e.to_builder().build(), e);
+        let changed = e.to_builder().attr("k", "w").build();
+        assert_eq!(changed.attr("k"), Some("w"));
+    }
+}

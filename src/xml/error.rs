@@ -1,0 +1,78 @@
+//! What can go wrong in the XML layer, each mapped to its RFC 6120 stream error.
+
+use crate::stanza::StreamErrorCondition;
+
+/// Which limit of [`super::Limits`] was exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitKind {
+    /// Bytes of one top-level element (or of the stream header).
+    StanzaBytes,
+    /// Element nesting depth, the stream element included.
+    Depth,
+    /// Attributes on one element (namespace declarations included).
+    Attributes,
+    /// Bytes of one element or attribute name.
+    NameLength,
+}
+
+/// A fatal error of the inbound XML stream. Every variant names the stream
+/// error RFC 6120 prescribes for it ([`XmlError::condition`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    /// Bytes that are not UTF-8 (RFC 6120 §4.9.3.22, §11.6).
+    #[error("input is not valid UTF-8")]
+    InvalidUtf8,
+    /// An XML declaration naming an encoding other than UTF-8.
+    #[error("unsupported encoding {0:?}")]
+    UnsupportedEncoding(String),
+    /// A comment, processing instruction, DTD, entity declaration or reference
+    /// to an undeclared entity (RFC 6120 §11.1).
+    #[error("restricted XML: {0}")]
+    RestrictedXml(&'static str),
+    /// A violation of XML 1.0 or XML Namespaces well-formedness.
+    #[error("not well-formed: {0}")]
+    NotWellFormed(String),
+    /// The stream element is not in the stream namespace.
+    #[error("stream element in namespace {0:?}, not http://etherx.jabber.org/streams")]
+    InvalidNamespace(String),
+    /// XML that is well-formed but cannot be processed (e.g. the stream root
+    /// is not `stream`, or text appears between stanzas).
+    #[error("bad format: {0}")]
+    BadFormat(&'static str),
+    /// A configured limit was exceeded.
+    #[error("limit exceeded: {kind:?} (limit {limit})")]
+    LimitExceeded {
+        /// Which limit.
+        kind: LimitKind,
+        /// Its configured value.
+        limit: usize,
+    },
+}
+
+impl XmlError {
+    /// The stream error condition to send for this error.
+    ///
+    /// ```
+    /// use xmpp_sansio::xml::XmlError;
+    /// use xmpp_sansio::StreamErrorCondition;
+    /// assert_eq!(XmlError::InvalidUtf8.condition(), StreamErrorCondition::UnsupportedEncoding);
+    /// assert_eq!(XmlError::RestrictedXml("comment").condition(), StreamErrorCondition::RestrictedXml);
+    /// ```
+    pub fn condition(&self) -> StreamErrorCondition {
+        match self {
+            XmlError::InvalidUtf8 | XmlError::UnsupportedEncoding(_) => {
+                StreamErrorCondition::UnsupportedEncoding
+            }
+            XmlError::RestrictedXml(_) => StreamErrorCondition::RestrictedXml,
+            XmlError::NotWellFormed(_) => StreamErrorCondition::NotWellFormed,
+            XmlError::InvalidNamespace(_) => StreamErrorCondition::InvalidNamespace,
+            XmlError::BadFormat(_) => StreamErrorCondition::BadFormat,
+            XmlError::LimitExceeded { .. } => StreamErrorCondition::PolicyViolation,
+        }
+    }
+
+    pub(crate) fn not_well_formed(what: impl Into<String>) -> Self {
+        XmlError::NotWellFormed(what.into())
+    }
+}

@@ -1,0 +1,480 @@
+//! Builds an [`Element`] from the text of one complete top-level element,
+//! and a [`StreamHeader`] from the stream's start tag, with xmlparser doing
+//! the tokenizing. Namespaces and `xml:lang` are resolved against the
+//! header's declarations; every limit but the byte limit is enforced here.
+
+use std::ops::Range;
+
+use xmlparser::{ElementEnd, StrSpan, Token, Tokenizer};
+
+use super::element::{AttrNode, Element, Span, TreeWriter};
+use super::error::{LimitKind, XmlError};
+use super::unescape::{decode_attr, decode_cdata, decode_text};
+use super::{Limits, ns};
+
+/// A namespace declaration in force for the whole stream (from the header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Binding {
+    /// `""` for the default namespace.
+    pub(crate) prefix: String,
+    pub(crate) ns: String,
+}
+
+/// The stream element's start tag (RFC 6120 §4.7).
+///
+/// Attribute values are unescaped but not validated: checking `version`,
+/// `from` and the content namespace is the stream's job, which knows its role.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamHeader {
+    /// `to`.
+    pub to: Option<String>,
+    /// `from`.
+    pub from: Option<String>,
+    /// `id`.
+    pub id: Option<String>,
+    /// `version` (absent means pre-RFC 3920 "0.9").
+    pub version: Option<String>,
+    /// `xml:lang`.
+    pub lang: Option<String>,
+    /// The default namespace declared on the header (`jabber:client` for c2s).
+    pub content_ns: Option<String>,
+    /// The prefix bound to the stream namespace (normally `stream`).
+    pub stream_prefix: String,
+    pub(crate) bindings: Vec<Binding>,
+}
+
+/// One attribute seen in a start tag, as ranges of the element text.
+#[derive(Debug, Clone)]
+struct RawAttr {
+    prefix: Range<usize>,
+    local: Range<usize>,
+    value: Range<usize>,
+}
+
+/// An in-stanza namespace declaration.
+#[derive(Debug, Clone)]
+struct Scoped {
+    prefix: Range<usize>,
+    ns: Span,
+}
+
+/// An element whose start tag has been read but not its end.
+#[derive(Debug, Clone)]
+struct Open {
+    prefix: Range<usize>,
+    local: Range<usize>,
+    scope_len: usize,
+}
+
+/// Reusable scratch space, so parsing allocates only the tree itself.
+#[derive(Debug, Default)]
+pub(crate) struct Parser {
+    attrs: Vec<RawAttr>,
+    scope: Vec<Scoped>,
+    open: Vec<Open>,
+    header_spans: Vec<Option<Span>>,
+}
+
+fn range(s: &StrSpan<'_>) -> Range<usize> {
+    s.range()
+}
+
+fn tokenizer_error(e: xmlparser::Error) -> XmlError {
+    XmlError::not_well_formed(e.to_string())
+}
+
+fn restricted(token: &Token<'_>) -> Option<XmlError> {
+    match token {
+        Token::Comment { .. } => Some(XmlError::RestrictedXml("comment")),
+        Token::ProcessingInstruction { .. } | Token::Declaration { .. } => {
+            Some(XmlError::RestrictedXml("processing instruction"))
+        }
+        Token::DtdStart { .. } | Token::EmptyDtd { .. } | Token::DtdEnd { .. } => {
+            Some(XmlError::RestrictedXml("document type declaration"))
+        }
+        Token::EntityDeclaration { .. } => Some(XmlError::RestrictedXml("entity declaration")),
+        _ => None,
+    }
+}
+
+fn check_name(len: usize, limits: &Limits) -> Result<(), XmlError> {
+    if len > limits.max_name_len {
+        return Err(XmlError::LimitExceeded {
+            kind: LimitKind::NameLength,
+            limit: limits.max_name_len,
+        });
+    }
+    Ok(())
+}
+
+/// Checks a namespace declaration against XML Namespaces 1.0 §3.
+fn check_declaration(prefix: &str, value: &str) -> Result<(), XmlError> {
+    let bad = match prefix {
+        "xml" => value != ns::XML,
+        "xmlns" => true,
+        "" => value == ns::XML || value == ns::XMLNS,
+        _ => value.is_empty() || value == ns::XML || value == ns::XMLNS,
+    };
+    if bad {
+        return Err(XmlError::not_well_formed(format!(
+            "illegal namespace declaration for prefix {prefix:?}"
+        )));
+    }
+    Ok(())
+}
+
+impl Parser {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parses the text of one complete element (the scanner guarantees it
+    /// is one element from `<` to its matching `>`).
+    pub(crate) fn parse_element(
+        &mut self,
+        src: &str,
+        header: &StreamHeader,
+        limits: &Limits,
+    ) -> Result<Element, XmlError> {
+        self.scope.clear();
+        self.open.clear();
+        self.header_spans.clear();
+        self.header_spans.resize(header.bindings.len(), None);
+        let mut w = TreeWriter::new();
+        let mut root_done = false;
+        for token in Tokenizer::from_fragment(src, 0..src.len()) {
+            let token = token.map_err(tokenizer_error)?;
+            if root_done {
+                return Err(XmlError::not_well_formed("content after the element"));
+            }
+            match token {
+                Token::ElementStart { prefix, local, .. } => {
+                    check_name(prefix.len() + local.len() + 1, limits)?;
+                    self.attrs.clear();
+                    self.open.push(Open {
+                        prefix: range(&prefix),
+                        local: range(&local),
+                        scope_len: self.scope.len(),
+                    });
+                }
+                Token::Attribute {
+                    prefix,
+                    local,
+                    value,
+                    ..
+                } => {
+                    check_name(prefix.len() + local.len() + 1, limits)?;
+                    let declared = self.scope.len() - self.open.last().map_or(0, |o| o.scope_len);
+                    if self.attrs.len() + declared >= limits.max_attributes {
+                        return Err(XmlError::LimitExceeded {
+                            kind: LimitKind::Attributes,
+                            limit: limits.max_attributes,
+                        });
+                    }
+                    let decl_prefix = if prefix.as_str() == "xmlns" {
+                        Some(range(&local))
+                    } else if prefix.is_empty() && local.as_str() == "xmlns" {
+                        Some(local.start()..local.start())
+                    } else {
+                        None
+                    };
+                    match decl_prefix {
+                        Some(p) => {
+                            let ns = w.push_with(|s| decode_attr(value.as_str(), s))?;
+                            check_declaration(&src[p.clone()], w.str(ns))?;
+                            let own = self.open.last().map_or(0, |o| o.scope_len);
+                            if self.scope[own..]
+                                .iter()
+                                .any(|d| src[d.prefix.clone()] == src[p.clone()])
+                            {
+                                return Err(XmlError::not_well_formed(
+                                    "duplicate namespace declaration",
+                                ));
+                            }
+                            self.scope.push(Scoped { prefix: p, ns });
+                        }
+                        None => self.attrs.push(RawAttr {
+                            prefix: range(&prefix),
+                            local: range(&local),
+                            value: range(&value),
+                        }),
+                    }
+                }
+                Token::ElementEnd { end, .. } => match end {
+                    ElementEnd::Open => self.start_element(src, header, &mut w, limits)?,
+                    ElementEnd::Empty => {
+                        self.start_element(src, header, &mut w, limits)?;
+                        self.end_element(&mut w);
+                        root_done = w.depth() == 0;
+                    }
+                    ElementEnd::Close(prefix, local) => {
+                        let Some(open) = self.open.last() else {
+                            return Err(XmlError::not_well_formed("end tag without a start tag"));
+                        };
+                        if src[open.prefix.clone()] != *prefix.as_str()
+                            || src[open.local.clone()] != *local.as_str()
+                        {
+                            return Err(XmlError::not_well_formed(format!(
+                                "end tag </{}> does not match the open element",
+                                if prefix.is_empty() {
+                                    local.to_string()
+                                } else {
+                                    format!("{prefix}:{local}")
+                                }
+                            )));
+                        }
+                        self.end_element(&mut w);
+                        root_done = w.depth() == 0;
+                    }
+                },
+                Token::Text { text } => {
+                    w.text_with(|s| decode_text(text.as_str(), s))?;
+                }
+                Token::Cdata { text, .. } => {
+                    w.text_with::<XmlError>(|s| {
+                        decode_cdata(text.as_str(), s);
+                        Ok(())
+                    })?;
+                }
+                other => {
+                    return Err(restricted(&other)
+                        .unwrap_or_else(|| XmlError::not_well_formed("unexpected markup")));
+                }
+            }
+        }
+        if !root_done {
+            return Err(XmlError::not_well_formed("unclosed element"));
+        }
+        Ok(w.finish())
+    }
+
+    fn end_element(&mut self, w: &mut TreeWriter) {
+        if let Some(open) = self.open.pop() {
+            self.scope.truncate(open.scope_len);
+        }
+        w.end_element();
+    }
+
+    /// Resolves `prefix` (a range of `src`) to a namespace span in `w`.
+    fn resolve(
+        &mut self,
+        src: &str,
+        prefix: &str,
+        header: &StreamHeader,
+        w: &mut TreeWriter,
+    ) -> Result<Span, XmlError> {
+        if prefix == "xml" {
+            return Ok(w.push_str(ns::XML));
+        }
+        if let Some(d) = self
+            .scope
+            .iter()
+            .rev()
+            .find(|d| src[d.prefix.clone()] == *prefix)
+        {
+            return Ok(d.ns);
+        }
+        if let Some(i) = header.bindings.iter().rposition(|b| b.prefix == prefix) {
+            if let Some(Some(span)) = self.header_spans.get(i) {
+                return Ok(*span);
+            }
+            let span = w.push_str(&header.bindings[i].ns);
+            self.header_spans[i] = Some(span);
+            return Ok(span);
+        }
+        if prefix.is_empty() {
+            return Ok(Span::default());
+        }
+        Err(XmlError::not_well_formed(format!(
+            "undeclared namespace prefix {prefix:?}"
+        )))
+    }
+
+    fn start_element(
+        &mut self,
+        src: &str,
+        header: &StreamHeader,
+        w: &mut TreeWriter,
+        limits: &Limits,
+    ) -> Result<(), XmlError> {
+        let Some(open) = self.open.last().cloned() else {
+            return Err(XmlError::not_well_formed("attributes without an element"));
+        };
+        if self.open.len() + 1 > limits.max_depth {
+            return Err(XmlError::LimitExceeded {
+                kind: LimitKind::Depth,
+                limit: limits.max_depth,
+            });
+        }
+        let prefix = &src[open.prefix.clone()];
+        if prefix == "xmlns" {
+            return Err(XmlError::not_well_formed(
+                "element with the reserved prefix xmlns",
+            ));
+        }
+        let ns = self.resolve(src, prefix, header, w)?;
+        let name = w.push_str(&src[open.local.clone()]);
+        let mut lang = None;
+        let mut attrs = Vec::with_capacity(self.attrs.len());
+        for i in 0..self.attrs.len() {
+            let raw = self.attrs[i].clone();
+            let attr_prefix = &src[raw.prefix.clone()];
+            let attr_ns = if attr_prefix.is_empty() {
+                None
+            } else {
+                Some(self.resolve(src, attr_prefix, header, w)?)
+            };
+            let value = w.push_with(|s| decode_attr(&src[raw.value.clone()], s))?;
+            let local = &src[raw.local.clone()];
+            let is_xml = attr_prefix == "xml";
+            // Unique Att Spec (XML 1.0) and its namespace form (XML Names §6.3).
+            let clash = attrs
+                .iter()
+                .zip(&self.attrs)
+                .any(|(a, r): (&AttrNode, &RawAttr)| {
+                    src[r.local.clone()] == *local
+                        && match (a.ns, attr_ns) {
+                            (None, None) => true,
+                            (Some(x), Some(y)) => w.str(x) == w.str(y),
+                            _ => false,
+                        }
+                });
+            if clash {
+                return Err(XmlError::not_well_formed(format!(
+                    "duplicate attribute {local:?}"
+                )));
+            }
+            if is_xml && local == "lang" {
+                lang = Some(value);
+            }
+            attrs.push(AttrNode {
+                name: w.push_str(local),
+                ns: attr_ns,
+                prefix: if attr_prefix.is_empty() {
+                    Span::default()
+                } else {
+                    w.push_str(attr_prefix)
+                },
+                value,
+            });
+        }
+        let lang = match lang {
+            Some(l) => Some(l),
+            None if w.depth() > 0 => w.current_lang(),
+            None => header.lang.as_deref().map(|l| w.push_str(l)),
+        };
+        w.start_element(name, ns, lang, attrs);
+        Ok(())
+    }
+}
+
+/// Parses the stream element's start tag (`src` is `<…>` or `<…/>`).
+pub(crate) fn parse_header(src: &str, limits: &Limits) -> Result<StreamHeader, XmlError> {
+    let mut header = StreamHeader::default();
+    let mut element: Option<(String, String)> = None;
+    let mut attrs: Vec<(String, String, String)> = Vec::new();
+    let mut count = 0usize;
+    for token in Tokenizer::from_fragment(src, 0..src.len()) {
+        let token = token.map_err(tokenizer_error)?;
+        match token {
+            Token::ElementStart { prefix, local, .. } => {
+                check_name(prefix.len() + local.len() + 1, limits)?;
+                element = Some((prefix.to_string(), local.to_string()));
+            }
+            Token::Attribute {
+                prefix,
+                local,
+                value,
+                ..
+            } => {
+                check_name(prefix.len() + local.len() + 1, limits)?;
+                count += 1;
+                if count > limits.max_attributes {
+                    return Err(XmlError::LimitExceeded {
+                        kind: LimitKind::Attributes,
+                        limit: limits.max_attributes,
+                    });
+                }
+                let mut v = String::new();
+                decode_attr(value.as_str(), &mut v)?;
+                let (prefix, local) = (prefix.as_str(), local.as_str());
+                if attrs.iter().any(|(p, l, _)| p == prefix && l == local) {
+                    return Err(XmlError::not_well_formed(format!(
+                        "duplicate attribute {local:?}"
+                    )));
+                }
+                if prefix == "xmlns" || (prefix.is_empty() && local == "xmlns") {
+                    let declared = if prefix.is_empty() { "" } else { local };
+                    check_declaration(declared, &v)?;
+                    header.bindings.push(Binding {
+                        prefix: declared.to_owned(),
+                        ns: v.clone(),
+                    });
+                }
+                attrs.push((prefix.to_owned(), local.to_owned(), v));
+            }
+            Token::ElementEnd {
+                end: ElementEnd::Open | ElementEnd::Empty,
+                ..
+            } => {}
+            other => {
+                return Err(restricted(&other)
+                    .unwrap_or_else(|| XmlError::not_well_formed("malformed stream header")));
+            }
+        }
+    }
+    let Some((prefix, local)) = element else {
+        return Err(XmlError::not_well_formed("malformed stream header"));
+    };
+    let stream_ns = if prefix == "xml" {
+        Some(ns::XML)
+    } else {
+        header
+            .bindings
+            .iter()
+            .rev()
+            .find(|b| b.prefix == prefix)
+            .map(|b| b.ns.as_str())
+    };
+    match stream_ns {
+        None if !prefix.is_empty() => {
+            return Err(XmlError::not_well_formed(format!(
+                "undeclared namespace prefix {prefix:?}"
+            )));
+        }
+        Some(ns::STREAM) => {}
+        other => {
+            return Err(XmlError::InvalidNamespace(
+                other.unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    if local != "stream" {
+        return Err(XmlError::BadFormat("the root element is not <stream>"));
+    }
+    for (p, l, v) in attrs {
+        match (p.as_str(), l.as_str()) {
+            ("", "to") => header.to = Some(v),
+            ("", "from") => header.from = Some(v),
+            ("", "id") => header.id = Some(v),
+            ("", "version") => header.version = Some(v),
+            ("xml", "lang") => header.lang = Some(v),
+            ("xmlns" | "", _) => {}
+            (other, _) => {
+                if other != "xml" && !header.bindings.iter().any(|b| b.prefix == other) {
+                    return Err(XmlError::not_well_formed(format!(
+                        "undeclared namespace prefix {other:?}"
+                    )));
+                }
+            }
+        }
+    }
+    header.content_ns = header
+        .bindings
+        .iter()
+        .rev()
+        .find(|b| b.prefix.is_empty())
+        .map(|b| b.ns.clone());
+    header.stream_prefix = prefix;
+    Ok(header)
+}
