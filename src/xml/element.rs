@@ -110,6 +110,79 @@ impl TreeWriter {
         Self::default()
     }
 
+    /// A writer whose string buffer starts with a copy of `source`, the
+    /// text of the element being parsed: names, and values and text that
+    /// need no decoding, become spans of that copy ([`TreeWriter::source_span`])
+    /// instead of one small copy each.
+    pub(crate) fn with_source(source: &str) -> Self {
+        let mut w = Self::default();
+        w.tree.strings.reserve(source.len() + source.len() / 8 + 64);
+        w.tree.strings.push_str(source);
+        w.tree.nodes.reserve(source.len() / 48 + 4);
+        w.tree.attrs.reserve(source.len() / 48 + 2);
+        w.open.reserve(8);
+        w
+    }
+
+    /// The span of `range` of the source given to [`TreeWriter::with_source`].
+    pub(crate) fn source_span(&self, range: std::ops::Range<usize>) -> Span {
+        Span {
+            start: offset(range.start),
+            len: offset(range.end - range.start),
+        }
+    }
+
+    /// Adds a text node holding `span`, merged with a directly preceding
+    /// sibling text node (text next to CDATA) so text is never split.
+    pub(crate) fn text_span(&mut self, span: Span) {
+        if span.len == 0 {
+            return;
+        }
+        if self.text_open
+            && let Some(NodeData::Text(prev)) = self.tree.nodes.last().cloned()
+        {
+            if prev.start + prev.len == span.start {
+                // Contiguous (both freshly appended): just extend.
+                if let Some(NodeData::Text(last)) = self.tree.nodes.last_mut() {
+                    last.len += span.len;
+                }
+                return;
+            }
+            let start = self.tree.strings.len();
+            let (a, b) = (prev.start as usize, span.start as usize);
+            self.tree
+                .strings
+                .extend_from_within(a..a + prev.len as usize);
+            self.tree
+                .strings
+                .extend_from_within(b..b + span.len as usize);
+            if let Some(NodeData::Text(last)) = self.tree.nodes.last_mut() {
+                *last = Span {
+                    start: offset(start),
+                    len: offset(self.tree.strings.len() - start),
+                };
+            }
+            return;
+        }
+        self.tree.nodes.push(NodeData::Text(span));
+        self.text_open = true;
+    }
+
+    /// Where the attributes of the next element start; push them with
+    /// [`TreeWriter::push_attr`], then call [`TreeWriter::start_element_at`].
+    pub(crate) fn attrs_mark(&self) -> usize {
+        self.tree.attrs.len()
+    }
+
+    pub(crate) fn push_attr(&mut self, attr: AttrNode) {
+        self.tree.attrs.push(attr);
+    }
+
+    /// The attributes pushed since `mark`.
+    pub(crate) fn attrs_since(&self, mark: usize) -> &[AttrNode] {
+        self.tree.attrs.get(mark..).unwrap_or_default()
+    }
+
     pub(crate) fn push_str(&mut self, s: &str) -> Span {
         self.text_open = false;
         let start = offset(self.tree.strings.len());
@@ -151,10 +224,22 @@ impl TreeWriter {
         lang: Option<Span>,
         attrs: impl IntoIterator<Item = AttrNode>,
     ) {
+        let mark = self.attrs_mark();
+        self.tree.attrs.extend(attrs);
+        self.start_element_at(name, ns, lang, mark);
+    }
+
+    /// Opens an element whose attributes were pushed since `attrs_mark`.
+    pub(crate) fn start_element_at(
+        &mut self,
+        name: Span,
+        ns: Span,
+        lang: Option<Span>,
+        attrs_mark: usize,
+    ) {
         self.text_open = false;
         let index = offset(self.tree.nodes.len());
-        let attrs_start = offset(self.tree.attrs.len());
-        self.tree.attrs.extend(attrs);
+        let attrs_start = offset(attrs_mark);
         let attrs_end = offset(self.tree.attrs.len());
         self.tree.nodes.push(NodeData::Element(ElementNode {
             name,

@@ -10,8 +10,9 @@ use super::scanner::{Boundary, Scanner};
 /// What the framer found next in the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameEvent {
-    /// The stream element's start tag.
-    StreamStart(StreamHeader),
+    /// The stream element's start tag (boxed: it is large and rare, and
+    /// keeping the event small keeps every `next_event` call cheap).
+    StreamStart(Box<StreamHeader>),
     /// One complete top-level element (a stanza, features, SASL, TLS…).
     Element(Element),
     /// The stream element's end tag (`</stream:stream>`), or a header that
@@ -85,6 +86,7 @@ impl Framer {
     }
 
     /// Appends inbound bytes. Nothing is parsed until [`Framer::next_event`].
+    #[inline]
     pub fn push(&mut self, bytes: &[u8]) {
         let keep = self.scanner.keep_from();
         // Drop consumed bytes once they are at least half the buffer, so
@@ -93,7 +95,16 @@ impl Framer {
             self.buf.drain(..keep);
             self.scanner.shift(keep);
         }
-        self.buf.extend_from_slice(bytes);
+        if bytes.len() <= 16 {
+            // Tiny reads (a byte at a time, say): a plain loop beats a
+            // call into memcpy, which dominated one-byte feeding.
+            self.buf.reserve(bytes.len());
+            for &b in bytes {
+                self.buf.push(b);
+            }
+        } else {
+            self.buf.extend_from_slice(bytes);
+        }
     }
 
     /// The header of the current stream, once it has arrived.
@@ -133,6 +144,7 @@ impl Framer {
         result
     }
 
+    #[inline]
     fn next_event_inner(&mut self) -> Result<Option<FrameEvent>, XmlError> {
         if std::mem::take(&mut self.pending_end) {
             return Ok(Some(FrameEvent::StreamEnd));
@@ -153,7 +165,7 @@ impl Framer {
                         // Reported as a start; the end follows on the next call.
                         self.pending_end = true;
                     }
-                    return Ok(Some(FrameEvent::StreamStart(header)));
+                    return Ok(Some(FrameEvent::StreamStart(Box::new(header))));
                 }
                 Boundary::Element { start, end } => {
                     let Some(header) = &self.header else {
@@ -199,24 +211,19 @@ impl Framer {
 
 /// Checks `<?xml …?>`: version 1.0, and UTF-8 if an encoding is named.
 fn check_declaration(text: &str) -> Result<(), XmlError> {
-    for token in xmlparser::Tokenizer::from(text) {
-        match token {
-            Ok(xmlparser::Token::Declaration {
-                version, encoding, ..
-            }) => {
-                if version.as_str() != "1.0" {
-                    return Err(XmlError::not_well_formed(format!("XML version {version}")));
-                }
-                if let Some(enc) = encoding
-                    && !enc.as_str().eq_ignore_ascii_case("utf-8")
-                {
-                    return Err(XmlError::UnsupportedEncoding(enc.to_string()));
-                }
-                return Ok(());
+    match xmlparser::Tokenizer::from(text).next() {
+        Some(Ok(xmlparser::Token::Declaration { version, encoding, .. })) => {
+            if version.as_str() != "1.0" {
+                return Err(XmlError::not_well_formed(format!("XML version {version}")));
             }
-            Ok(_) => break,
-            Err(e) => return Err(XmlError::not_well_formed(e.to_string())),
+            match encoding {
+                Some(enc) if !enc.as_str().eq_ignore_ascii_case("utf-8") => {
+                    Err(XmlError::UnsupportedEncoding(enc.to_string()))
+                }
+                _ => Ok(()),
+            }
         }
+        Some(Err(e)) => Err(XmlError::not_well_formed(e.to_string())),
+        _ => Err(XmlError::not_well_formed("malformed XML declaration")),
     }
-    Err(XmlError::not_well_formed("malformed XML declaration"))
 }

@@ -9,7 +9,7 @@ use xmlparser::{ElementEnd, StrSpan, Token, Tokenizer};
 
 use super::element::{AttrNode, Element, Span, TreeWriter};
 use super::error::{LimitKind, XmlError};
-use super::unescape::{decode_attr, decode_cdata, decode_text};
+use super::unescape::{decode_attr, decode_cdata, decode_text, needs_decoding};
 use super::{Limits, ns};
 
 /// A namespace declaration in force for the whole stream (from the header).
@@ -79,6 +79,33 @@ fn range(s: &StrSpan<'_>) -> Range<usize> {
     s.range()
 }
 
+/// String equality that never calls `memcmp` for empty strings (the common
+/// unprefixed case), which libc does not short-cut.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.is_empty() || a == b)
+}
+
+/// The span of a text or attribute value: the source itself when nothing
+/// needs decoding, else the decoded copy appended to the tree.
+fn value_span(
+    w: &mut TreeWriter,
+    src: &str,
+    range: Range<usize>,
+    attr: bool,
+) -> Result<Span, XmlError> {
+    let raw = &src[range.clone()];
+    if !needs_decoding(raw, attr) {
+        return Ok(w.source_span(range));
+    }
+    w.push_with(|s| {
+        if attr {
+            decode_attr(raw, s)
+        } else {
+            decode_text(raw, s)
+        }
+    })
+}
+
 fn tokenizer_error(e: xmlparser::Error) -> XmlError {
     XmlError::not_well_formed(e.to_string())
 }
@@ -94,6 +121,15 @@ fn restricted(token: &Token<'_>) -> Option<XmlError> {
         }
         Token::EntityDeclaration { .. } => Some(XmlError::RestrictedXml("entity declaration")),
         _ => None,
+    }
+}
+
+/// Length of `prefix:local` (or `local`).
+fn qname_len(prefix: &StrSpan<'_>, local: &StrSpan<'_>) -> usize {
+    if prefix.is_empty() {
+        local.len()
+    } else {
+        prefix.len() + 1 + local.len()
     }
 }
 
@@ -140,7 +176,7 @@ impl Parser {
         self.open.clear();
         self.header_spans.clear();
         self.header_spans.resize(header.bindings.len(), None);
-        let mut w = TreeWriter::new();
+        let mut w = TreeWriter::with_source(src);
         let mut root_done = false;
         for token in Tokenizer::from_fragment(src, 0..src.len()) {
             let token = token.map_err(tokenizer_error)?;
@@ -149,7 +185,7 @@ impl Parser {
             }
             match token {
                 Token::ElementStart { prefix, local, .. } => {
-                    check_name(prefix.len() + local.len() + 1, limits)?;
+                    check_name(qname_len(&prefix, &local), limits)?;
                     self.attrs.clear();
                     self.open.push(Open {
                         prefix: range(&prefix),
@@ -163,7 +199,7 @@ impl Parser {
                     value,
                     ..
                 } => {
-                    check_name(prefix.len() + local.len() + 1, limits)?;
+                    check_name(qname_len(&prefix, &local), limits)?;
                     let declared = self.scope.len() - self.open.last().map_or(0, |o| o.scope_len);
                     if self.attrs.len() + declared >= limits.max_attributes {
                         return Err(XmlError::LimitExceeded {
@@ -180,7 +216,7 @@ impl Parser {
                     };
                     match decl_prefix {
                         Some(p) => {
-                            let ns = w.push_with(|s| decode_attr(value.as_str(), s))?;
+                            let ns = value_span(&mut w, src, range(&value), true)?;
                             check_declaration(&src[p.clone()], w.str(ns))?;
                             let own = self.open.last().map_or(0, |o| o.scope_len);
                             if self.scope[own..]
@@ -228,13 +264,19 @@ impl Parser {
                     }
                 },
                 Token::Text { text } => {
-                    w.text_with(|s| decode_text(text.as_str(), s))?;
+                    let span = value_span(&mut w, src, range(&text), false)?;
+                    w.text_span(span);
                 }
                 Token::Cdata { text, .. } => {
-                    w.text_with::<XmlError>(|s| {
-                        decode_cdata(text.as_str(), s);
-                        Ok(())
-                    })?;
+                    let span = if text.as_str().contains('\r') {
+                        w.push_with::<XmlError>(|s| {
+                            decode_cdata(text.as_str(), s);
+                            Ok(())
+                        })?
+                    } else {
+                        w.source_span(range(&text))
+                    };
+                    w.text_span(span);
                 }
                 other => {
                     return Err(restricted(&other)
@@ -274,7 +316,11 @@ impl Parser {
         {
             return Ok(d.ns);
         }
-        if let Some(i) = header.bindings.iter().rposition(|b| b.prefix == prefix) {
+        if let Some(i) = header
+            .bindings
+            .iter()
+            .rposition(|b| same(&b.prefix, prefix))
+        {
             if let Some(Some(span)) = self.header_spans.get(i) {
                 return Ok(*span);
             }
@@ -313,9 +359,9 @@ impl Parser {
             ));
         }
         let ns = self.resolve(src, prefix, header, w)?;
-        let name = w.push_str(&src[open.local.clone()]);
+        let name = w.source_span(open.local.clone());
         let mut lang = None;
-        let mut attrs = Vec::with_capacity(self.attrs.len());
+        let mark = w.attrs_mark();
         for i in 0..self.attrs.len() {
             let raw = self.attrs[i].clone();
             let attr_prefix = &src[raw.prefix.clone()];
@@ -324,46 +370,39 @@ impl Parser {
             } else {
                 Some(self.resolve(src, attr_prefix, header, w)?)
             };
-            let value = w.push_with(|s| decode_attr(&src[raw.value.clone()], s))?;
             let local = &src[raw.local.clone()];
-            let is_xml = attr_prefix == "xml";
             // Unique Att Spec (XML 1.0) and its namespace form (XML Names §6.3).
-            let clash = attrs
-                .iter()
-                .zip(&self.attrs)
-                .any(|(a, r): (&AttrNode, &RawAttr)| {
-                    src[r.local.clone()] == *local
-                        && match (a.ns, attr_ns) {
-                            (None, None) => true,
-                            (Some(x), Some(y)) => w.str(x) == w.str(y),
-                            _ => false,
-                        }
-                });
+            let clash = w.attrs_since(mark).iter().any(|a| {
+                w.str(a.name) == local
+                    && match (a.ns, attr_ns) {
+                        (None, None) => true,
+                        (Some(x), Some(y)) => w.str(x) == w.str(y),
+                        _ => false,
+                    }
+            });
             if clash {
                 return Err(XmlError::not_well_formed(format!(
                     "duplicate attribute {local:?}"
                 )));
             }
-            if is_xml && local == "lang" {
+            let value = value_span(w, src, raw.value.clone(), true)?;
+            if attr_prefix == "xml" && local == "lang" {
                 lang = Some(value);
             }
-            attrs.push(AttrNode {
-                name: w.push_str(local),
+            let attr = AttrNode {
+                name: w.source_span(raw.local.clone()),
                 ns: attr_ns,
-                prefix: if attr_prefix.is_empty() {
-                    Span::default()
-                } else {
-                    w.push_str(attr_prefix)
-                },
+                prefix: w.source_span(raw.prefix.clone()),
                 value,
-            });
+            };
+            w.push_attr(attr);
         }
         let lang = match lang {
             Some(l) => Some(l),
             None if w.depth() > 0 => w.current_lang(),
             None => header.lang.as_deref().map(|l| w.push_str(l)),
         };
-        w.start_element(name, ns, lang, attrs);
+        w.start_element_at(name, ns, lang, mark);
         Ok(())
     }
 }
@@ -378,7 +417,7 @@ pub(crate) fn parse_header(src: &str, limits: &Limits) -> Result<StreamHeader, X
         let token = token.map_err(tokenizer_error)?;
         match token {
             Token::ElementStart { prefix, local, .. } => {
-                check_name(prefix.len() + local.len() + 1, limits)?;
+                check_name(qname_len(&prefix, &local), limits)?;
                 element = Some((prefix.to_string(), local.to_string()));
             }
             Token::Attribute {
@@ -387,7 +426,7 @@ pub(crate) fn parse_header(src: &str, limits: &Limits) -> Result<StreamHeader, X
                 value,
                 ..
             } => {
-                check_name(prefix.len() + local.len() + 1, limits)?;
+                check_name(qname_len(&prefix, &local), limits)?;
                 count += 1;
                 if count > limits.max_attributes {
                     return Err(XmlError::LimitExceeded {

@@ -99,11 +99,13 @@ impl Scanner {
     }
 
     /// Whether the scanner is inside a header, declaration or top-level element.
+    #[inline]
     fn in_element(&self) -> bool {
         !(matches!(self.state, State::Between | State::Closed) && self.depth <= 1)
     }
 
     /// The first buffer offset still needed (earlier bytes may be dropped).
+    #[inline]
     pub(crate) fn keep_from(&self) -> usize {
         if self.in_element() {
             self.element_start

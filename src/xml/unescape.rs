@@ -5,33 +5,14 @@
 
 use super::error::XmlError;
 
-/// Bytes that stop the fast copy loop in text: `&` and `\r`.
-const fn text_stop() -> [bool; 256] {
-    let mut t = [false; 256];
-    t[b'&' as usize] = true;
-    t[b'\r' as usize] = true;
-    t
-}
-
-/// In attribute values whitespace characters are also normalized.
-const fn attr_stop() -> [bool; 256] {
-    let mut t = text_stop();
-    t[b'\t' as usize] = true;
-    t[b'\n' as usize] = true;
-    t
-}
-
-static TEXT_STOP: [bool; 256] = text_stop();
-static ATTR_STOP: [bool; 256] = attr_stop();
-
 /// Appends decoded character data to `out`.
 pub(crate) fn decode_text(raw: &str, out: &mut String) -> Result<(), XmlError> {
-    decode(raw, out, &TEXT_STOP, false)
+    decode(raw, out, false)
 }
 
 /// Appends a decoded, normalized attribute value to `out`.
 pub(crate) fn decode_attr(raw: &str, out: &mut String) -> Result<(), XmlError> {
-    decode(raw, out, &ATTR_STOP, true)
+    decode(raw, out, true)
 }
 
 /// Appends CDATA content to `out` (line ends normalized, nothing else).
@@ -48,23 +29,24 @@ pub(crate) fn decode_cdata(raw: &str, out: &mut String) {
     out.push_str(rest);
 }
 
-fn decode(raw: &str, out: &mut String, stop: &[bool; 256], attr: bool) -> Result<(), XmlError> {
+fn decode(raw: &str, out: &mut String, attr: bool) -> Result<(), XmlError> {
     let bytes = raw.as_bytes();
-    let mut run = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if !stop[b as usize] {
-            i += 1;
-            continue;
-        }
-        // Every stop byte is ASCII, so `run..i` and `i + 1` are char boundaries.
-        out.push_str(&raw[run..i]);
-        i += 1;
-        match b {
+    while let Some(found) = find_stop(&bytes[i..], attr) {
+        // Every stop byte is ASCII, so `i + found` and the byte after it
+        // are char boundaries.
+        let at = i + found;
+        out.push_str(&raw[i..at]);
+        i = at + 1;
+        match bytes[at] {
             b'&' => {
                 let rest = &raw[i..];
-                let Some(semi) = rest.find(';') else {
+                let Some(semi) = rest
+                    .as_bytes()
+                    .iter()
+                    .take(MAX_REFERENCE)
+                    .position(|&b| b == b';')
+                else {
                     return Err(XmlError::not_well_formed("'&' without a reference"));
                 };
                 out.push(reference(&rest[..semi])?);
@@ -78,10 +60,54 @@ fn decode(raw: &str, out: &mut String, stop: &[bool; 256], attr: bool) -> Result
             }
             _ => out.push(' '),
         }
-        run = i;
     }
-    out.push_str(&raw[run..]);
+    out.push_str(&raw[i..]);
     Ok(())
+}
+
+/// The longest reference body looked at (`#x10FFFF` and entity names fit).
+const MAX_REFERENCE: usize = 32;
+
+/// Whether `raw` needs [`decode_text`] (or, with `attr`, [`decode_attr`]):
+/// whether it holds `&` or `\r` (and, for attributes, `\t` or `\n`).
+/// Most text and values do not; this checks eight bytes at a time.
+pub(crate) fn needs_decoding(raw: &str, attr: bool) -> bool {
+    has_stop_byte(raw.as_bytes(), attr)
+}
+
+fn has_stop_byte(bytes: &[u8], attr: bool) -> bool {
+    find_stop(bytes, attr).is_some()
+}
+
+fn is_stop(b: u8, attr: bool) -> bool {
+    b == b'&' || b == b'\r' || (attr && (b == b'\t' || b == b'\n'))
+}
+
+/// The index of the first byte that needs decoding, eight bytes at a time.
+fn find_stop(bytes: &[u8], attr: bool) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(LO) & !x & HI != 0;
+    let mut words = bytes.chunks_exact(8);
+    for (k, word) in words.by_ref().enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(word);
+        let w = u64::from_le_bytes(b);
+        let mut hit =
+            zero_byte(w ^ (LO * u64::from(b'&'))) || zero_byte(w ^ (LO * u64::from(b'\r')));
+        if attr {
+            // Any byte below 0x0E: tab and newline among them (a false
+            // positive only sends us to the exact check below).
+            hit |= w.wrapping_sub(LO * 0x0E) & !w & HI != 0;
+        }
+        if hit && let Some(j) = word.iter().position(|&b| is_stop(b, attr)) {
+            return Some(k * 8 + j);
+        }
+    }
+    let tail = words.remainder();
+    tail.iter()
+        .position(|&b| is_stop(b, attr))
+        .map(|j| bytes.len() - tail.len() + j)
 }
 
 /// Resolves the body of a reference (between `&` and `;`).
