@@ -88,8 +88,9 @@ impl Tree {
 pub(crate) struct TreeWriter {
     tree: Tree,
     open: Vec<u32>,
-    /// Whether the last node pushed is a text node whose span ends at the
-    /// end of `strings` (so more text can extend it in place).
+    /// Whether the last node pushed is a text node that is a sibling of the
+    /// next node (no element started or ended since), so new text merges
+    /// into it.
     text_open: bool,
 }
 
@@ -184,7 +185,6 @@ impl TreeWriter {
     }
 
     pub(crate) fn push_str(&mut self, s: &str) -> Span {
-        self.text_open = false;
         let start = offset(self.tree.strings.len());
         self.tree.strings.push_str(s);
         Span {
@@ -198,7 +198,6 @@ impl TreeWriter {
         &mut self,
         f: impl FnOnce(&mut String) -> Result<(), E>,
     ) -> Result<Span, E> {
-        self.text_open = false;
         let start = self.tree.strings.len();
         f(&mut self.tree.strings)?;
         Ok(Span {
@@ -267,29 +266,13 @@ impl TreeWriter {
         self.open.len()
     }
 
-    /// Appends text written by `f` as a text node, merging with a directly
-    /// preceding text node. Empty text adds nothing.
+    /// Appends text written by `f` as a text node (merged like [`TreeWriter::text_span`]).
     pub(crate) fn text_with<E>(
         &mut self,
         f: impl FnOnce(&mut String) -> Result<(), E>,
     ) -> Result<(), E> {
-        let start = self.tree.strings.len();
-        f(&mut self.tree.strings)?;
-        let added = self.tree.strings.len() - start;
-        if added == 0 {
-            return Ok(());
-        }
-        if self.text_open
-            && let Some(NodeData::Text(span)) = self.tree.nodes.last_mut()
-        {
-            span.len = offset(span.len as usize + added);
-            return Ok(());
-        }
-        self.tree.nodes.push(NodeData::Text(Span {
-            start: offset(start),
-            len: offset(added),
-        }));
-        self.text_open = true;
+        let span = self.push_with(f)?;
+        self.text_span(span);
         Ok(())
     }
 

@@ -212,7 +212,9 @@ impl Framer {
 /// Checks `<?xml …?>`: version 1.0, and UTF-8 if an encoding is named.
 fn check_declaration(text: &str) -> Result<(), XmlError> {
     match xmlparser::Tokenizer::from(text).next() {
-        Some(Ok(xmlparser::Token::Declaration { version, encoding, .. })) => {
+        Some(Ok(xmlparser::Token::Declaration {
+            version, encoding, ..
+        })) => {
             if version.as_str() != "1.0" {
                 return Err(XmlError::not_well_formed(format!("XML version {version}")));
             }

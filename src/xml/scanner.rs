@@ -201,10 +201,7 @@ impl Scanner {
                     }
                 }
                 State::StartTag => {
-                    let Some(i) = window
-                        .iter()
-                        .position(|&b| matches!(b, b'>' | b'"' | b'\'' | b'/'))
-                    else {
+                    let Some(i) = find_tag_byte(window) else {
                         self.pos = bound;
                         continue;
                     };
@@ -400,6 +397,34 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// The index of the first byte that matters inside a start tag (`>`, a
+/// quote, or `/`), eight bytes at a time.
+fn find_tag_byte(hay: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut words = hay.chunks_exact(8);
+    for (k, word) in words.by_ref().enumerate() {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let w = u64::from_le_bytes(bytes);
+        let found = has_zero(w ^ (LO * u64::from(b'>')))
+            | has_zero(w ^ (LO * u64::from(b'"')))
+            | has_zero(w ^ (LO * u64::from(b'\'')))
+            | has_zero(w ^ (LO * u64::from(b'/')));
+        if found != 0 {
+            // Each flag's lowest set byte is a true match; bytes above a
+            // match may be false positives, so take the exact position.
+            let first = (found.trailing_zeros() / 8) as usize;
+            return Some(k * 8 + first);
+        }
+    }
+    let tail = words.remainder();
+    tail.iter()
+        .position(|&b| matches!(b, b'>' | b'"' | b'\'' | b'/'))
+        .map(|i| hay.len() - tail.len() + i)
+}
+
 /// The index of the first `needle` in `hay`, eight bytes at a time.
 pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
@@ -425,6 +450,18 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_tag_byte_agrees_with_position() {
+        let hay = b"message to='a' from=\"b\"/><x>y";
+        for start in 0..hay.len() {
+            let h = &hay[start..];
+            let want = h
+                .iter()
+                .position(|&b| matches!(b, b'>' | b'"' | b'\'' | b'/'));
+            assert_eq!(find_tag_byte(h), want, "from {start}");
+        }
+    }
 
     #[test]
     fn find_byte_agrees_with_position() {
