@@ -36,7 +36,8 @@ impl Rng {
 
     /// `len` characters of `[A-Za-z0-9]`, for nonces and ids.
     pub(crate) fn alphanumeric(&mut self, len: usize) -> String {
-        const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        const ALPHABET: &[u8; 62] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         let mut out = String::with_capacity(len);
         while out.len() < len {
             for b in self.next_block() {

@@ -72,7 +72,9 @@ impl StreamFeatures {
                     );
                 }
                 (ns::BIND, "bind") => f.bind = true,
-                (ns::SESSION, "session") => f.session = Some(child.has_child("optional", ns::SESSION)),
+                (ns::SESSION, "session") => {
+                    f.session = Some(child.has_child("optional", ns::SESSION))
+                }
                 (ns::ROSTER_VER, "ver") => f.roster_versioning = true,
                 (ns::SM, "sm") => f.stream_management = true,
                 _ => f.other.push(child),

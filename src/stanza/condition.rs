@@ -1,7 +1,5 @@
 //! The defined conditions of RFC 6120 stream errors (§4.9.3).
 
-use std::fmt;
-
 macro_rules! conditions {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $wire:literal,)* }) => {
         $(#[$meta])*
@@ -25,8 +23,8 @@ macro_rules! conditions {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }

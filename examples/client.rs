@@ -1,0 +1,181 @@
+//! A blocking XMPP client: logs in (STARTTLS, SASL, bind), prints the
+//! roster, then prints incoming messages.
+//!
+//! ```sh
+//! cargo run --example client -- --jid alice@tls.localhost --password alice-secret \
+//!     --host 127.0.0.1 --port 5222 --ca /tmp/xmpp-interop/ca.pem [--for 30]
+//! ```
+//! Options: `--plaintext` (no TLS: for a loopback server that allows it),
+//! `--direct-tls` (XEP-0368 port), `--resource R`, `--for SECONDS` (how long
+//! to listen for messages; default until the server closes the stream).
+#![allow(clippy::disallowed_methods)] // a real client reads the real clock
+
+#[path = "support/blocking.rs"]
+mod blocking;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use blocking::{Connection, Options, os_seed};
+use xmpp_sansio::stanza::{IqType, StanzaView};
+use xmpp_sansio::xml::{Element, ns};
+use xmpp_sansio::{ClientConfig, Event, TlsPolicy};
+
+struct Args {
+    jid: String,
+    password: String,
+    options: Options,
+    plaintext: bool,
+    resource: Option<String>,
+    listen: Option<Duration>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let (mut jid, mut password, mut host, mut port, mut ca) = (None, None, None, None, None);
+    let (mut plaintext, mut direct_tls, mut resource, mut listen) = (false, false, None, None);
+    while let Some(a) = args.next() {
+        let mut value = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--jid" => jid = Some(value()?),
+            "--password" => password = Some(value()?),
+            "--host" => host = Some(value()?),
+            "--port" => {
+                port = Some(
+                    value()?
+                        .parse::<u16>()
+                        .map_err(|e| format!("--port: {e}"))?,
+                )
+            }
+            "--ca" | "--trust" => ca = Some(value()?.into()),
+            "--resource" => resource = Some(value()?),
+            "--for" => {
+                listen = Some(Duration::from_secs(
+                    value()?.parse().map_err(|e| format!("--for: {e}"))?,
+                ))
+            }
+            "--plaintext" => plaintext = true,
+            "--direct-tls" => direct_tls = true,
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    let jid: String = jid.ok_or("--jid is required")?;
+    let domain = jid
+        .split('/')
+        .next()
+        .and_then(|b| b.rsplit_once('@'))
+        .map(|(_, d)| d.to_owned());
+    Ok(Args {
+        password: password.ok_or("--password is required")?,
+        options: Options {
+            host: host.or(domain).ok_or("--host is required")?,
+            port: port.unwrap_or(if direct_tls { 5223 } else { 5222 }),
+            ca_pem: ca,
+            direct_tls,
+        },
+        jid,
+        plaintext,
+        resource,
+        listen,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "client: {e}\nusage: cargo run --example client -- --jid USER@DOMAIN --password PW [--host H] [--port P] [--ca CA.pem] [--plaintext|--direct-tls] [--resource R] [--for SECONDS]"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("client: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = ClientConfig::new(args.jid, args.password, os_seed());
+    config.resource = args.resource;
+    if args.plaintext {
+        config.tls = TlsPolicy::Disabled;
+        config.allow_plaintext_auth = true;
+    }
+    let mut conn = Connection::connect(config, &args.options)?;
+    let jid = conn.run_until(Duration::from_secs(20), |_, event| match event {
+        Event::StartTls => {
+            println!("STARTTLS: upgrading to TLS");
+            None
+        }
+        Event::Authenticated { mechanism } => {
+            println!("authenticated with {}", mechanism.name());
+            None
+        }
+        Event::Online { jid } => Some(jid.clone()),
+        _ => None,
+    })?;
+    println!("online as {jid} (TLS: {})", conn.stream.is_secure());
+
+    let roster_id = conn.stream.send_iq(
+        IqType::Get,
+        None,
+        Element::new("query", ns::ROSTER),
+        Instant::now(),
+    )?;
+    conn.run_until(Duration::from_secs(10), |_, event| match event {
+        Event::IqResult { id, payload, .. } if *id == roster_id => {
+            let items: Vec<Element> = payload.iter().flat_map(|q| q.children()).collect();
+            println!("roster: {} contact(s)", items.len());
+            for item in items {
+                let groups: Vec<String> = item.children().map(|g| g.text().into_owned()).collect();
+                println!(
+                    "  {} name={:?} subscription={} groups={groups:?}",
+                    item.attr("jid").unwrap_or("?"),
+                    item.attr("name").unwrap_or(""),
+                    item.attr("subscription").unwrap_or("none"),
+                );
+            }
+            Some(())
+        }
+        Event::IqError { id, error, .. } if *id == roster_id => {
+            println!("roster request failed: {error}");
+            Some(())
+        }
+        _ => None,
+    })?;
+
+    // Be available, so messages are delivered to this resource.
+    conn.stream
+        .send(Element::new("presence", ns::JABBER_CLIENT), Instant::now())?;
+    let listen = args
+        .listen
+        .unwrap_or(Duration::from_secs(u64::from(u32::MAX)));
+    println!("listening for messages for {}s", listen.as_secs());
+    let result = conn.run_until(listen, |_, event| {
+        if let Event::Message(m) = event {
+            let from = m.element().attr("from").unwrap_or("?");
+            let body = m
+                .element()
+                .get_child("body", ns::JABBER_CLIENT)
+                .map(|b| b.text().into_owned());
+            if let Some(body) = body {
+                println!("message from {from}: {body}");
+            }
+        }
+        None::<()>
+    });
+    match result {
+        Err(blocking::DriverError::Deadline) => {
+            conn.close();
+            Ok(())
+        }
+        Err(blocking::DriverError::Closed(None)) => Ok(()),
+        Err(e) => Err(e.into()),
+        Ok(()) => Ok(()),
+    }
+}

@@ -1,0 +1,309 @@
+//! A blocking driver for a client [`Stream`]: std::net plus rustls, shared
+//! by the examples and the interop tests (which include it by path).
+//!
+//! It shows the whole contract of a sans-IO stream in one loop: write what
+//! `poll_transmit` gives, hand events to the application, read with a
+//! timeout no later than `poll_timeout`, and feed what was read (or the
+//! timeout, or EOF) back in. On `Event::StartTls` it upgrades the socket
+//! with rustls and passes the TLS exporter (RFC 9266) as channel binding.
+#![allow(dead_code)] // each example uses part of it
+#![allow(unreachable_pub)] // shared by path between examples and tests
+#![allow(clippy::disallowed_methods)] // a real driver reads the real clock
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConnection, StreamOwned};
+use xmpp_sansio::sasl::ChannelBinding;
+use xmpp_sansio::{ClientConfig, Event, Stream};
+
+/// 32 bytes from the OS-seeded keys of `RandomState` (std draws them from
+/// the OS's random source): enough for SCRAM nonces without another crate.
+pub fn os_seed() -> [u8; 32] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut seed = [0u8; 32];
+    for chunk in seed.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    seed
+}
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub host: String,
+    pub port: u16,
+    /// Trust this CA (PEM) instead of the public web PKI roots.
+    pub ca_pem: Option<PathBuf>,
+    /// TLS from the first byte (XEP-0368) instead of STARTTLS.
+    pub direct_tls: bool,
+}
+
+enum Transport {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    Gone,
+}
+
+impl Transport {
+    fn tcp(&self) -> Option<&TcpStream> {
+        match self {
+            Transport::Plain(s) => Some(s),
+            Transport::Tls(t) => Some(&t.sock),
+            Transport::Gone => None,
+        }
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Transport::Plain(s) => s.write_all(data),
+            Transport::Tls(t) => {
+                t.write_all(data)?;
+                t.flush()
+            }
+            Transport::Gone => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.read(buf),
+            Transport::Tls(t) => t.read(buf),
+            Transport::Gone => Ok(0),
+        }
+    }
+}
+
+/// Why [`Connection::run_until`] stopped without an answer.
+#[derive(Debug)]
+pub enum DriverError {
+    Io(io::Error),
+    Tls(String),
+    /// The stream closed (with its error, if it failed).
+    Closed(Option<xmpp_sansio::Error>),
+    /// The deadline passed.
+    Deadline,
+}
+
+impl std::fmt::Display for DriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriverError::Io(e) => write!(f, "I/O: {e}"),
+            DriverError::Tls(e) => write!(f, "TLS: {e}"),
+            DriverError::Closed(Some(e)) => write!(f, "stream closed: {e}"),
+            DriverError::Closed(None) => write!(f, "stream closed"),
+            DriverError::Deadline => write!(f, "deadline passed"),
+        }
+    }
+}
+
+impl std::error::Error for DriverError {}
+
+impl From<io::Error> for DriverError {
+    fn from(e: io::Error) -> Self {
+        DriverError::Io(e)
+    }
+}
+
+/// One client connection driven by blocking I/O.
+pub struct Connection {
+    pub stream: Stream,
+    transport: Transport,
+    tls_config: Arc<rustls::ClientConfig>,
+    domain: String,
+    closed: bool,
+}
+
+fn tls_config(ca_pem: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>, DriverError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_pem {
+        Some(path) => {
+            for cert in
+                CertificateDer::pem_file_iter(path).map_err(|e| DriverError::Tls(e.to_string()))?
+            {
+                let cert = cert.map_err(|e| DriverError::Tls(e.to_string()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| DriverError::Tls(e.to_string()))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| DriverError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Runs the TLS handshake on `sock` for `domain`; returns the stream and
+/// the channel-binding data (the TLS exporter, on TLS 1.3).
+fn handshake(
+    sock: TcpStream,
+    domain: &str,
+    config: Arc<rustls::ClientConfig>,
+) -> Result<(StreamOwned<ClientConnection, TcpStream>, ChannelBinding), DriverError> {
+    let name =
+        ServerName::try_from(domain.to_owned()).map_err(|e| DriverError::Tls(e.to_string()))?;
+    let conn = ClientConnection::new(config, name).map_err(|e| DriverError::Tls(e.to_string()))?;
+    let mut tls = StreamOwned::new(conn, sock);
+    while tls.conn.is_handshaking() {
+        tls.conn
+            .complete_io(&mut tls.sock)
+            .map_err(|e| DriverError::Tls(e.to_string()))?;
+    }
+    let binding = if tls.conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {
+        let mut out = [0u8; 32];
+        match tls
+            .conn
+            .export_keying_material(&mut out, b"EXPORTER-Channel-Binding", None)
+        {
+            Ok(_) => ChannelBinding::TlsExporter(out.to_vec()),
+            Err(_) => ChannelBinding::None,
+        }
+    } else {
+        ChannelBinding::None
+    };
+    Ok((tls, binding))
+}
+
+impl Connection {
+    /// Connects, (for direct TLS) handshakes, and starts the stream.
+    pub fn connect(config: ClientConfig, options: &Options) -> Result<Self, DriverError> {
+        let domain = config.domain().to_owned();
+        let tls_config = tls_config(options.ca_pem.as_ref())?;
+        let sock = TcpStream::connect((options.host.as_str(), options.port))?;
+        sock.set_nodelay(true)?;
+        sock.set_write_timeout(Some(Duration::from_secs(10)))?;
+        let (transport, mut stream) = if options.direct_tls {
+            sock.set_read_timeout(Some(Duration::from_secs(10)))?;
+            let (tls, binding) = handshake(sock, &domain, tls_config.clone())?;
+            (
+                Transport::Tls(Box::new(tls)),
+                Stream::client_over_tls(config, binding),
+            )
+        } else {
+            (Transport::Plain(sock), Stream::client(config))
+        };
+        stream
+            .start(Instant::now())
+            .map_err(|e| DriverError::Tls(e.to_string()))?;
+        Ok(Self {
+            stream,
+            transport,
+            tls_config,
+            domain,
+            closed: false,
+        })
+    }
+
+    /// Writes everything the stream has queued.
+    pub fn flush(&mut self) -> Result<(), DriverError> {
+        while let Some(out) = self.stream.poll_transmit() {
+            self.transport.write_all(&out)?;
+        }
+        Ok(())
+    }
+
+    /// Drives the stream until `on_event` returns `Some`, the stream closes,
+    /// or `within` passes. STARTTLS is handled here; the event is still
+    /// passed on.
+    pub fn run_until<T>(
+        &mut self,
+        within: Duration,
+        mut on_event: impl FnMut(&mut Stream, &Event) -> Option<T>,
+    ) -> Result<T, DriverError> {
+        let deadline = Instant::now() + within;
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            self.flush()?;
+            while let Some(event) = self.stream.poll_event() {
+                if matches!(event, Event::StartTls) {
+                    self.upgrade()?;
+                }
+                if let Event::Closed { error } = &event {
+                    self.closed = true;
+                    let answer = on_event(&mut self.stream, &event);
+                    self.flush().ok();
+                    return answer.ok_or_else(|| DriverError::Closed(error.clone()));
+                }
+                if let Some(answer) = on_event(&mut self.stream, &event) {
+                    self.flush()?;
+                    return Ok(answer);
+                }
+                self.flush()?;
+            }
+            if self.closed {
+                return Err(DriverError::Closed(None));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(DriverError::Deadline);
+            }
+            if let Some(t) = self.stream.poll_timeout()
+                && t <= now
+            {
+                self.stream.handle_timeout(now);
+                continue;
+            }
+            let wait = [Some(deadline), self.stream.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+                .map_or(Duration::from_millis(200), |t| {
+                    t.saturating_duration_since(now)
+                })
+                .clamp(Duration::from_millis(1), Duration::from_millis(500));
+            if let Some(tcp) = self.transport.tcp() {
+                tcp.set_read_timeout(Some(wait))?;
+            }
+            match self.transport.read(&mut buf) {
+                Ok(0) => self.stream.handle_eof(Instant::now()),
+                Ok(n) => {
+                    // A failure is also reported as Event::Closed.
+                    let _ = self.stream.handle_input(&buf[..n], Instant::now());
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.stream.handle_eof(Instant::now())
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Closes the stream and waits (briefly) for the server's close.
+    pub fn close(&mut self) {
+        self.stream.close(Instant::now());
+        let _ = self.run_until(Duration::from_secs(5), |_, e| {
+            matches!(e, Event::Closed { .. }).then_some(())
+        });
+    }
+
+    fn upgrade(&mut self) -> Result<(), DriverError> {
+        let Transport::Plain(sock) = std::mem::replace(&mut self.transport, Transport::Gone) else {
+            return Err(DriverError::Tls(
+                "STARTTLS on a transport that is not plain TCP".into(),
+            ));
+        };
+        sock.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let (tls, binding) = handshake(sock, &self.domain, self.tls_config.clone())?;
+        self.transport = Transport::Tls(Box::new(tls));
+        self.stream
+            .tls_established(binding, Instant::now())
+            .map_err(|e| DriverError::Tls(e.to_string()))
+    }
+}

@@ -1,0 +1,381 @@
+//! SASL mechanisms as pure state machines (RFC 4422 profiles used by
+//! RFC 6120 §6): PLAIN, SCRAM-SHA-1/-256/-512 and their -PLUS forms,
+//! ANONYMOUS and EXTERNAL. Bytes in, bytes out: base64 and XML are the
+//! stream's business, nonces come from the caller.
+//!
+//! ```
+//! use xmpp_sansio::sasl::{ChannelBinding, ClientAuth, Credentials, Mechanism};
+//!
+//! // RFC 5802 §5, byte for byte.
+//! let creds = Credentials { username: "user".into(), password: "pencil".into(), authzid: None };
+//! let mut auth = ClientAuth::new(Mechanism::ScramSha1, &creds, &ChannelBinding::None, "fyko+d2lbbFgONRv9qkxdawL", false)?;
+//! assert_eq!(auth.initial_response()?.unwrap(), b"n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
+//! let final_message = auth.respond(b"r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096")?;
+//! assert_eq!(
+//!     final_message,
+//!     b"c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="
+//! );
+//! auth.finish(Some(b"v=rmF9pqV8S7suAoZWja4dJRkFsKQ="))?;   // the server proved itself
+//! # Ok::<(), xmpp_sansio::sasl::SaslError>(())
+//! ```
+
+mod scram;
+
+pub use scram::{MAX_ITERATIONS, ScramHash, ScramKeys};
+
+use scram::{ScramClient, escape_saslname};
+
+/// A SASL mechanism the client can run.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mechanism {
+    /// SCRAM-SHA-512-PLUS.
+    ScramSha512Plus,
+    /// SCRAM-SHA-256-PLUS (RFC 7677).
+    ScramSha256Plus,
+    /// SCRAM-SHA-1-PLUS (RFC 5802).
+    ScramSha1Plus,
+    /// SCRAM-SHA-512.
+    ScramSha512,
+    /// SCRAM-SHA-256 (RFC 7677).
+    ScramSha256,
+    /// SCRAM-SHA-1 (RFC 5802).
+    ScramSha1,
+    /// PLAIN (RFC 4616): only over TLS unless explicitly allowed.
+    Plain,
+    /// EXTERNAL (RFC 4422 Appendix A): credentials from the transport.
+    External,
+    /// ANONYMOUS (RFC 4505).
+    Anonymous,
+}
+
+impl Mechanism {
+    /// Every mechanism, strongest first.
+    pub const ALL: [Mechanism; 9] = [
+        Mechanism::ScramSha512Plus,
+        Mechanism::ScramSha256Plus,
+        Mechanism::ScramSha1Plus,
+        Mechanism::ScramSha512,
+        Mechanism::ScramSha256,
+        Mechanism::ScramSha1,
+        Mechanism::Plain,
+        Mechanism::External,
+        Mechanism::Anonymous,
+    ];
+
+    /// The IANA name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::ScramSha512Plus => "SCRAM-SHA-512-PLUS",
+            Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
+            Mechanism::ScramSha1Plus => "SCRAM-SHA-1-PLUS",
+            Mechanism::ScramSha512 => "SCRAM-SHA-512",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha1 => "SCRAM-SHA-1",
+            Mechanism::Plain => "PLAIN",
+            Mechanism::External => "EXTERNAL",
+            Mechanism::Anonymous => "ANONYMOUS",
+        }
+    }
+
+    /// Parses a name (exact, as RFC 4422 names are case-sensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Mechanism::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Whether this is a -PLUS form.
+    pub fn uses_channel_binding(self) -> bool {
+        matches!(
+            self,
+            Mechanism::ScramSha512Plus | Mechanism::ScramSha256Plus | Mechanism::ScramSha1Plus
+        )
+    }
+
+    fn scram_hash(self) -> Option<ScramHash> {
+        match self {
+            Mechanism::ScramSha512Plus | Mechanism::ScramSha512 => Some(ScramHash::Sha512),
+            Mechanism::ScramSha256Plus | Mechanism::ScramSha256 => Some(ScramHash::Sha256),
+            Mechanism::ScramSha1Plus | Mechanism::ScramSha1 => Some(ScramHash::Sha1),
+            _ => None,
+        }
+    }
+}
+
+/// Channel-binding data from the caller's TLS library.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ChannelBinding {
+    /// None available (no TLS, or the library cannot export it).
+    #[default]
+    None,
+    /// `tls-exporter` (RFC 9266): 32 bytes exported with the label
+    /// `EXPORTER-Channel-Binding` and no context (TLS 1.3).
+    TlsExporter(Vec<u8>),
+    /// `tls-server-end-point` (RFC 5929): the hash of the server certificate.
+    TlsServerEndPoint(Vec<u8>),
+    /// `tls-unique` (RFC 5929; TLS 1.2 only).
+    TlsUnique(Vec<u8>),
+}
+
+impl ChannelBinding {
+    /// The binding type's name, `None` for no binding.
+    pub fn type_name(&self) -> Option<&'static str> {
+        match self {
+            ChannelBinding::None => None,
+            ChannelBinding::TlsExporter(_) => Some("tls-exporter"),
+            ChannelBinding::TlsServerEndPoint(_) => Some("tls-server-end-point"),
+            ChannelBinding::TlsUnique(_) => Some("tls-unique"),
+        }
+    }
+
+    fn data(&self) -> &[u8] {
+        match self {
+            ChannelBinding::None => &[],
+            ChannelBinding::TlsExporter(d)
+            | ChannelBinding::TlsServerEndPoint(d)
+            | ChannelBinding::TlsUnique(d) => d,
+        }
+    }
+}
+
+/// Who is authenticating.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The authentication identity: the account's localpart.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// An authorization identity to act as, if different.
+    pub authzid: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("authzid", &self.authzid)
+            .finish()
+    }
+}
+
+/// A SASL failure on the client's side.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaslError {
+    /// The client nonce is empty or holds characters SCRAM forbids.
+    #[error("invalid client nonce")]
+    InvalidNonce,
+    /// A username, authzid or password that SASLprep (RFC 4013) refuses.
+    #[error("SASLprep refused the {0}")]
+    SaslPrep(&'static str),
+    /// The mechanism needs channel-binding data and none was given.
+    #[error("the mechanism needs channel-binding data")]
+    ChannelBindingRequired,
+    /// A challenge the mechanism cannot read.
+    #[error("malformed challenge: {0}")]
+    MalformedChallenge(&'static str),
+    /// The server nonce does not extend ours (RFC 5802 §5.1).
+    #[error("the server nonce does not extend the client nonce")]
+    NonceMismatch,
+    /// An iteration count of 0 or above [`MAX_ITERATIONS`].
+    #[error("invalid iteration count")]
+    InvalidIterationCount,
+    /// The server's signature is wrong: it does not know the password.
+    #[error("the server signature does not verify")]
+    ServerSignatureMismatch,
+    /// Success without the server's signature.
+    #[error("success without a server signature")]
+    MissingServerSignature,
+    /// The server sent a SCRAM `e=` error.
+    #[error("the server reported: {0}")]
+    ServerError(String),
+    /// A challenge when none was expected.
+    #[error("unexpected challenge")]
+    UnexpectedChallenge,
+    /// Success before the exchange was complete.
+    #[error("success before the exchange completed")]
+    UnexpectedSuccess,
+}
+
+/// Picks the mechanism to use among those `offered`.
+///
+/// Without `preferences`, the order is SCRAM-SHA-512/256/1-PLUS, then
+/// SCRAM-SHA-512/256/1, then PLAIN (only when `allow_plain`). A -PLUS form is
+/// chosen only with channel-binding data of a type the server is known to
+/// accept: listed in its XEP-0440 `server_cb_types`, or, when it lists none,
+/// `tls-unique` (RFC 5802's default). Real servers (ejabberd 23.01) offer
+/// -PLUS and refuse every other type. `preferences` replaces the order and
+/// may name EXTERNAL, ANONYMOUS or a -PLUS form to use regardless.
+///
+/// ```
+/// use xmpp_sansio::sasl::{select_mechanism, ChannelBinding, Mechanism};
+/// let offered = ["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS"];
+/// let exporter = ChannelBinding::TlsExporter(vec![0; 32]);
+/// assert_eq!(select_mechanism(&offered, None, &exporter, None, true), Some(Mechanism::ScramSha256));
+/// let cb_types = ["tls-exporter".to_owned()];
+/// assert_eq!(select_mechanism(&offered, None, &exporter, Some(&cb_types), true), Some(Mechanism::ScramSha1Plus));
+/// assert_eq!(select_mechanism(&["PLAIN"], None, &ChannelBinding::None, None, false), None);
+/// ```
+pub fn select_mechanism(
+    offered: &[&str],
+    preferences: Option<&[Mechanism]>,
+    binding: &ChannelBinding,
+    server_cb_types: Option<&[String]>,
+    allow_plain: bool,
+) -> Option<Mechanism> {
+    const DEFAULT: [Mechanism; 7] = [
+        Mechanism::ScramSha512Plus,
+        Mechanism::ScramSha256Plus,
+        Mechanism::ScramSha1Plus,
+        Mechanism::ScramSha512,
+        Mechanism::ScramSha256,
+        Mechanism::ScramSha1,
+        Mechanism::Plain,
+    ];
+    let explicit = preferences.is_some();
+    let order = preferences.unwrap_or(&DEFAULT);
+    let binding_known = |cb: &ChannelBinding| match (cb.type_name(), server_cb_types) {
+        (None, _) => false,
+        (Some(t), Some(types)) => types.iter().any(|s| s == t),
+        (Some(t), None) => t == "tls-unique",
+    };
+    order.iter().copied().find(|m| {
+        offered.contains(&m.name())
+            && match m {
+                m if m.uses_channel_binding() => {
+                    binding.type_name().is_some() && (explicit || binding_known(binding))
+                }
+                Mechanism::Plain => allow_plain,
+                _ => true,
+            }
+    })
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Plain(Option<Vec<u8>>),
+    External(Option<Vec<u8>>),
+    Anonymous(bool),
+    Scram(Box<ScramClient>),
+}
+
+/// One SASL exchange on the client side: a pure state machine.
+#[derive(Debug, Clone)]
+pub struct ClientAuth {
+    mechanism: Mechanism,
+    state: State,
+}
+
+fn saslprep(s: &str, what: &'static str) -> Result<String, SaslError> {
+    stringprep::saslprep(s)
+        .map(|c| c.into_owned())
+        .map_err(|_| SaslError::SaslPrep(what))
+}
+
+impl ClientAuth {
+    /// Starts an exchange. `client_nonce` (SCRAM) must be printable ASCII
+    /// without `,`, from the caller's random source. `server_offered_plus`
+    /// says whether any -PLUS form was offered: it decides the GS2 flag of
+    /// a non-PLUS SCRAM run with binding data (`y` only when none was).
+    pub fn new(
+        mechanism: Mechanism,
+        credentials: &Credentials,
+        binding: &ChannelBinding,
+        client_nonce: &str,
+        server_offered_plus: bool,
+    ) -> Result<Self, SaslError> {
+        let state = match mechanism {
+            Mechanism::Plain => {
+                let mut msg = credentials.authzid.clone().unwrap_or_default().into_bytes();
+                msg.push(0);
+                msg.extend_from_slice(credentials.username.as_bytes());
+                msg.push(0);
+                msg.extend_from_slice(credentials.password.as_bytes());
+                State::Plain(Some(msg))
+            }
+            Mechanism::External => State::External(Some(
+                credentials.authzid.clone().unwrap_or_default().into_bytes(),
+            )),
+            Mechanism::Anonymous => State::Anonymous(false),
+            _ => {
+                let Some(hash) = mechanism.scram_hash() else {
+                    return Err(SaslError::UnexpectedChallenge);
+                };
+                if client_nonce.is_empty()
+                    || !client_nonce
+                        .bytes()
+                        .all(|b| (0x21..=0x7e).contains(&b) && b != b',')
+                {
+                    return Err(SaslError::InvalidNonce);
+                }
+                let (flag, cb_data) = if mechanism.uses_channel_binding() {
+                    let name = binding
+                        .type_name()
+                        .ok_or(SaslError::ChannelBindingRequired)?;
+                    (format!("p={name}"), binding.data().to_vec())
+                } else if binding.type_name().is_some() && !server_offered_plus {
+                    ("y".to_owned(), Vec::new())
+                } else {
+                    ("n".to_owned(), Vec::new())
+                };
+                let authzid = match &credentials.authzid {
+                    Some(a) => format!("a={}", escape_saslname(&saslprep(a, "authzid")?)),
+                    None => String::new(),
+                };
+                let username = saslprep(&credentials.username, "username")?;
+                let password = saslprep(&credentials.password, "password")?;
+                let gs2 = format!("{flag},{authzid},");
+                State::Scram(Box::new(ScramClient::new(
+                    hash,
+                    &username,
+                    &password,
+                    gs2,
+                    cb_data,
+                    client_nonce,
+                )))
+            }
+        };
+        Ok(Self { mechanism, state })
+    }
+
+    /// The mechanism.
+    pub fn mechanism(&self) -> Mechanism {
+        self.mechanism
+    }
+
+    /// The initial response, raw (not base64). `Some(vec![])` is an empty
+    /// one (sent as `=`); every mechanism here sends one.
+    pub fn initial_response(&mut self) -> Result<Option<Vec<u8>>, SaslError> {
+        Ok(match &mut self.state {
+            State::Plain(msg) | State::External(msg) => Some(msg.take().unwrap_or_default()),
+            State::Anonymous(sent) => {
+                *sent = true;
+                Some(Vec::new())
+            }
+            State::Scram(s) => Some(s.client_first()),
+        })
+    }
+
+    /// Answers a challenge.
+    pub fn respond(&mut self, challenge: &[u8]) -> Result<Vec<u8>, SaslError> {
+        match &mut self.state {
+            State::Scram(s) => s.respond(challenge),
+            // These mechanisms have no challenges; an empty one is answered
+            // with nothing (some servers send one before success).
+            _ if challenge.is_empty() => Ok(Vec::new()),
+            _ => Err(SaslError::UnexpectedChallenge),
+        }
+    }
+
+    /// Handles `<success/>` and its additional data. For SCRAM this is where
+    /// the server proves it knows the password; a wrong proof is an error.
+    pub fn finish(&mut self, additional_data: Option<&[u8]>) -> Result<(), SaslError> {
+        match &mut self.state {
+            State::Scram(s) => s.finish(additional_data),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

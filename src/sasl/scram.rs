@@ -1,0 +1,290 @@
+//! SCRAM (RFC 5802, RFC 7677) on the client side, for SHA-1, SHA-256 and
+//! SHA-512, with or without channel binding (the -PLUS forms).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+use sha2::{Digest, Sha256, Sha512};
+
+use super::SaslError;
+
+/// The hash under a SCRAM mechanism.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScramHash {
+    /// SCRAM-SHA-1.
+    Sha1,
+    /// SCRAM-SHA-256.
+    Sha256,
+    /// SCRAM-SHA-512.
+    Sha512,
+}
+
+/// Iteration counts above this are refused: PBKDF2 runs in the caller's
+/// thread, and a hostile server could otherwise stall it for minutes.
+pub const MAX_ITERATIONS: u32 = 10_000_000;
+
+fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
+    // HMAC takes keys of any length, so this never fails; an empty output
+    // would only make verification fail, never succeed.
+    match <M as hmac::digest::KeyInit>::new_from_slice(key) {
+        Ok(mut m) => {
+            m.update(data);
+            m.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+impl ScramHash {
+    fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
+        match self {
+            ScramHash::Sha1 => mac::<Hmac<Sha1>>(key, data),
+            ScramHash::Sha256 => mac::<Hmac<Sha256>>(key, data),
+            ScramHash::Sha512 => mac::<Hmac<Sha512>>(key, data),
+        }
+    }
+
+    fn hash(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            ScramHash::Sha1 => Sha1::digest(data).to_vec(),
+            ScramHash::Sha256 => Sha256::digest(data).to_vec(),
+            ScramHash::Sha512 => Sha512::digest(data).to_vec(),
+        }
+    }
+
+    fn pbkdf2(self, password: &[u8], salt: &[u8], rounds: u32) -> Vec<u8> {
+        match self {
+            ScramHash::Sha1 => {
+                pbkdf2::pbkdf2_hmac_array::<Sha1, 20>(password, salt, rounds).to_vec()
+            }
+            ScramHash::Sha256 => {
+                pbkdf2::pbkdf2_hmac_array::<Sha256, 32>(password, salt, rounds).to_vec()
+            }
+            ScramHash::Sha512 => {
+                pbkdf2::pbkdf2_hmac_array::<Sha512, 64>(password, salt, rounds).to_vec()
+            }
+        }
+    }
+}
+
+/// The keys derived from a password (RFC 5802 §3). A server stores
+/// `stored_key` and `server_key`; a client derives them to prove itself.
+///
+/// ```
+/// use xmpp_sansio::sasl::{ScramHash, ScramKeys};
+/// let keys = ScramKeys::derive(ScramHash::Sha256, "pencil", b"salt", 4096);
+/// assert_eq!(keys.stored_key.len(), 32);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScramKeys {
+    /// `SaltedPassword`.
+    pub salted_password: Vec<u8>,
+    /// `ClientKey`.
+    pub client_key: Vec<u8>,
+    /// `StoredKey = H(ClientKey)`.
+    pub stored_key: Vec<u8>,
+    /// `ServerKey`.
+    pub server_key: Vec<u8>,
+}
+
+impl ScramKeys {
+    /// Derives the keys from an already SASLprep'd password.
+    pub fn derive(hash: ScramHash, password: &str, salt: &[u8], iterations: u32) -> Self {
+        let salted_password = hash.pbkdf2(password.as_bytes(), salt, iterations);
+        let client_key = hash.hmac(&salted_password, b"Client Key");
+        let stored_key = hash.hash(&client_key);
+        let server_key = hash.hmac(&salted_password, b"Server Key");
+        Self {
+            salted_password,
+            client_key,
+            stored_key,
+            server_key,
+        }
+    }
+
+    /// `ClientProof` for `auth_message`.
+    pub fn client_proof(&self, hash: ScramHash, auth_message: &[u8]) -> Vec<u8> {
+        let signature = hash.hmac(&self.stored_key, auth_message);
+        self.client_key
+            .iter()
+            .zip(signature)
+            .map(|(k, s)| k ^ s)
+            .collect()
+    }
+
+    /// `ServerSignature` for `auth_message`.
+    pub fn server_signature(&self, hash: ScramHash, auth_message: &[u8]) -> Vec<u8> {
+        hash.hmac(&self.server_key, auth_message)
+    }
+}
+
+/// `saslname` escaping (RFC 5802 §5.1): `=` and `,` become `=3D` and `=2C`.
+pub(crate) fn escape_saslname(s: &str) -> String {
+    s.replace('=', "=3D").replace(',', "=2C")
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Initial,
+    SentFirst,
+    SentFinal { server_signature: Vec<u8> },
+    Verified,
+}
+
+/// The client side of one SCRAM exchange.
+#[derive(Clone)]
+pub(crate) struct ScramClient {
+    hash: ScramHash,
+    gs2_header: String,
+    cb_data: Vec<u8>,
+    client_first_bare: String,
+    client_nonce: String,
+    password: String,
+    step: Step,
+}
+
+impl std::fmt::Debug for ScramClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScramClient")
+            .field("hash", &self.hash)
+            .field("step", &self.step)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScramClient {
+    /// `username` and `password` must already be SASLprep'd.
+    pub(crate) fn new(
+        hash: ScramHash,
+        username: &str,
+        password: &str,
+        gs2_header: String,
+        cb_data: Vec<u8>,
+        client_nonce: &str,
+    ) -> Self {
+        Self {
+            hash,
+            client_first_bare: format!("n={},r={client_nonce}", escape_saslname(username)),
+            gs2_header,
+            cb_data,
+            client_nonce: client_nonce.to_owned(),
+            password: password.to_owned(),
+            step: Step::Initial,
+        }
+    }
+
+    pub(crate) fn client_first(&mut self) -> Vec<u8> {
+        self.step = Step::SentFirst;
+        format!("{}{}", self.gs2_header, self.client_first_bare).into_bytes()
+    }
+
+    /// Server-first in, client-final out; or, if the server sends its final
+    /// message as a challenge, verify it and answer with nothing.
+    pub(crate) fn respond(&mut self, challenge: &[u8]) -> Result<Vec<u8>, SaslError> {
+        match &self.step {
+            Step::SentFirst => self.client_final(challenge),
+            Step::SentFinal { .. } => {
+                self.verify(challenge)?;
+                Ok(Vec::new())
+            }
+            _ => Err(SaslError::UnexpectedChallenge),
+        }
+    }
+
+    fn client_final(&mut self, challenge: &[u8]) -> Result<Vec<u8>, SaslError> {
+        let server_first = std::str::from_utf8(challenge)
+            .map_err(|_| SaslError::MalformedChallenge("not UTF-8"))?;
+        let (mut nonce, mut salt, mut iterations) = (None, None, None);
+        for (i, part) in server_first.split(',').enumerate() {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or(SaslError::MalformedChallenge("attribute without '='"))?;
+            match key {
+                "m" if i == 0 => {
+                    return Err(SaslError::MalformedChallenge(
+                        "unsupported mandatory extension",
+                    ));
+                }
+                "e" => return Err(SaslError::ServerError(value.to_owned())),
+                "r" => nonce = Some(value),
+                "s" => {
+                    salt = Some(
+                        BASE64
+                            .decode(value)
+                            .map_err(|_| SaslError::MalformedChallenge("salt is not base64"))?,
+                    )
+                }
+                "i" => {
+                    iterations = Some(
+                        value
+                            .parse::<u32>()
+                            .map_err(|_| SaslError::InvalidIterationCount)?,
+                    )
+                }
+                _ => {} // extensions we do not know are ignored (RFC 5802 §5.1)
+            }
+        }
+        let nonce = nonce.ok_or(SaslError::MalformedChallenge("no nonce"))?;
+        let salt = salt.ok_or(SaslError::MalformedChallenge("no salt"))?;
+        let iterations = iterations.ok_or(SaslError::MalformedChallenge("no iteration count"))?;
+        if !nonce.starts_with(&self.client_nonce) || nonce.len() == self.client_nonce.len() {
+            return Err(SaslError::NonceMismatch);
+        }
+        if salt.is_empty() {
+            return Err(SaslError::MalformedChallenge("empty salt"));
+        }
+        if iterations == 0 || iterations > MAX_ITERATIONS {
+            return Err(SaslError::InvalidIterationCount);
+        }
+        let mut cb = self.gs2_header.clone().into_bytes();
+        cb.extend_from_slice(&self.cb_data);
+        let without_proof = format!("c={},r={nonce}", BASE64.encode(&cb));
+        let auth_message = format!("{},{server_first},{without_proof}", self.client_first_bare);
+        let keys = ScramKeys::derive(self.hash, &self.password, &salt, iterations);
+        let proof = keys.client_proof(self.hash, auth_message.as_bytes());
+        self.step = Step::SentFinal {
+            server_signature: keys.server_signature(self.hash, auth_message.as_bytes()),
+        };
+        Ok(format!("{without_proof},p={}", BASE64.encode(proof)).into_bytes())
+    }
+
+    fn verify(&mut self, server_final: &[u8]) -> Result<(), SaslError> {
+        let Step::SentFinal { server_signature } = &self.step else {
+            return Err(SaslError::UnexpectedChallenge);
+        };
+        let text = std::str::from_utf8(server_final)
+            .map_err(|_| SaslError::MalformedChallenge("not UTF-8"))?;
+        let first = text.split(',').next().unwrap_or_default();
+        if let Some(e) = first.strip_prefix("e=") {
+            return Err(SaslError::ServerError(e.to_owned()));
+        }
+        let v = first
+            .strip_prefix("v=")
+            .ok_or(SaslError::MissingServerSignature)?;
+        let v = BASE64
+            .decode(v)
+            .map_err(|_| SaslError::MalformedChallenge("signature is not base64"))?;
+        if !constant_time_eq(&v, server_signature) {
+            return Err(SaslError::ServerSignatureMismatch);
+        }
+        self.step = Step::Verified;
+        Ok(())
+    }
+
+    /// `<success/>` with its additional data (the server-final message), or
+    /// without it if the server sent that as a challenge already.
+    pub(crate) fn finish(&mut self, additional: Option<&[u8]>) -> Result<(), SaslError> {
+        match (&self.step, additional) {
+            (Step::Verified, None) => Ok(()),
+            (Step::Verified, Some(_)) => Err(SaslError::UnexpectedChallenge),
+            (Step::SentFinal { .. }, Some(data)) => self.verify(data),
+            (Step::SentFinal { .. }, None) => Err(SaslError::MissingServerSignature),
+            _ => Err(SaslError::UnexpectedSuccess),
+        }
+    }
+}

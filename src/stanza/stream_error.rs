@@ -1,0 +1,164 @@
+//! Stream errors (RFC 6120 §4.9).
+
+use std::fmt;
+
+use super::StanzaParseError;
+use super::condition::StreamErrorCondition;
+use crate::xml::{Element, ns};
+
+/// A stream error: `<stream:error/>` (RFC 6120 §4.9).
+///
+/// ```
+/// use xmpp_sansio::stanza::{SeeOtherHost, StreamError};
+/// use xmpp_sansio::StreamErrorCondition;
+///
+/// let e = StreamError::new(StreamErrorCondition::SeeOtherHost).with_host("[2001:db8::ea:9]:9552");
+/// let back = StreamError::from_element(&e.to_element()).unwrap();
+/// assert_eq!(back.see_other_host(), Some(SeeOtherHost { host: "2001:db8::ea:9".into(), port: Some(9552) }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamError {
+    /// The defined condition (an unknown one is read as `undefined-condition`).
+    pub condition: StreamErrorCondition,
+    /// The condition element's text: the host of `see-other-host`.
+    pub condition_text: Option<String>,
+    /// The descriptive `<text/>` and its `xml:lang`.
+    pub text: Option<(Option<String>, String)>,
+    /// An application-specific condition element.
+    pub app_condition: Option<Element>,
+}
+
+/// Where `see-other-host` sends the client (RFC 6120 §4.9.3.19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeeOtherHost {
+    /// A domain name or an IP address (IPv6 without its brackets).
+    pub host: String,
+    /// The port, when given.
+    pub port: Option<u16>,
+}
+
+impl SeeOtherHost {
+    /// Parses `host`, `host:port`, `[v6]` or `[v6]:port`; a bare IPv6
+    /// literal without brackets is taken whole as the host.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        if s.is_empty() {
+            return None;
+        }
+        if let Some(rest) = s.strip_prefix('[') {
+            let (host, after) = rest.split_once(']')?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => Some(p.parse().ok()?),
+                None if after.is_empty() => None,
+                None => return None,
+            };
+            return Some(Self {
+                host: host.to_owned(),
+                port,
+            });
+        }
+        match s.rsplit_once(':') {
+            Some((host, port)) if !host.contains(':') => Some(Self {
+                host: host.to_owned(),
+                port: Some(port.parse().ok()?),
+            }),
+            _ => Some(Self {
+                host: s.to_owned(),
+                port: None,
+            }),
+        }
+    }
+}
+
+impl StreamError {
+    /// An error with this condition and nothing else.
+    pub fn new(condition: StreamErrorCondition) -> Self {
+        Self {
+            condition,
+            condition_text: None,
+            text: None,
+            app_condition: None,
+        }
+    }
+
+    /// Sets the `see-other-host` target (`host`, `host:port`, `[v6]:port`).
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.condition_text = Some(host.into());
+        self
+    }
+
+    /// Sets the descriptive text.
+    pub fn with_text(mut self, lang: Option<&str>, text: impl Into<String>) -> Self {
+        self.text = Some((lang.map(str::to_owned), text.into()));
+        self
+    }
+
+    /// The `see-other-host` target, parsed.
+    pub fn see_other_host(&self) -> Option<SeeOtherHost> {
+        if self.condition != StreamErrorCondition::SeeOtherHost {
+            return None;
+        }
+        self.condition_text.as_deref().and_then(SeeOtherHost::parse)
+    }
+
+    /// Reads `<stream:error/>`.
+    pub fn from_element(el: &Element) -> Result<Self, StanzaParseError> {
+        if !el.is("error", ns::STREAM) {
+            return Err(StanzaParseError::Malformed("not a <stream:error/>"));
+        }
+        let mut error = StreamError::new(StreamErrorCondition::UndefinedCondition);
+        let mut found = false;
+        for child in el.children() {
+            if child.ns() == ns::STREAM_ERRORS {
+                if child.name() == "text" {
+                    error.text = Some((
+                        child.attr_ns(ns::XML, "lang").map(str::to_owned),
+                        child.text().into_owned(),
+                    ));
+                } else if !found {
+                    found = true;
+                    error.condition = StreamErrorCondition::from_name(child.name())
+                        .unwrap_or(StreamErrorCondition::UndefinedCondition);
+                    let text = child.text().trim().to_owned();
+                    error.condition_text = (!text.is_empty()).then_some(text);
+                }
+            } else if error.app_condition.is_none() {
+                error.app_condition = Some(child);
+            }
+        }
+        Ok(error)
+    }
+
+    /// Builds `<stream:error/>`.
+    pub fn to_element(&self) -> Element {
+        let mut condition = Element::builder(self.condition.as_str(), ns::STREAM_ERRORS);
+        if let Some(t) = &self.condition_text {
+            condition = condition.text(t.clone());
+        }
+        let mut b = Element::builder("error", ns::STREAM).child(condition.build());
+        if let Some((lang, text)) = &self.text {
+            let mut t = Element::builder("text", ns::STREAM_ERRORS);
+            if let Some(lang) = lang {
+                t = t.attr_ns(ns::XML, "lang", lang.clone());
+            }
+            b = b.child(t.text(text.clone()).build());
+        }
+        if let Some(app) = &self.app_condition {
+            b = b.child(app.clone());
+        }
+        b.build()
+    }
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.condition)?;
+        if let Some(t) = &self.condition_text {
+            write!(f, " ({t})")?;
+        }
+        if let Some((_, text)) = &self.text {
+            write!(f, ": {text}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,425 @@
+//! The client's side of stream negotiation (RFC 6120 §4–§7) and the
+//! dispatch of inbound stanzas. Every transition of [`super::Phase`] is here.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use crate::iq::Purpose;
+use crate::negotiation::{SaslFailure, StreamFeatures};
+use crate::sasl::{ClientAuth, Credentials, Mechanism, select_mechanism};
+use crate::stanza::{
+    ErrorType, Iq, IqType, Message, Presence, StanzaError, StanzaErrorCondition, StanzaView,
+    StreamError, StreamErrorCondition,
+};
+use crate::time::Instant;
+use crate::xml::{Element, FrameEvent, StreamHeader, ns};
+
+use super::{Error, Event, Phase, Stream, TlsPolicy, config::IqRequestPolicy};
+
+/// A protocol violation that earns the peer a stream error.
+fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error {
+    Error::Protocol {
+        condition,
+        reason: reason.into(),
+    }
+}
+
+/// SASL payloads are base64; `=` is an explicitly empty one (RFC 6120 §6.4.2).
+fn decode_sasl(text: &str) -> Result<Vec<u8>, Error> {
+    let text = text.trim();
+    if text.is_empty() || text == "=" {
+        return Ok(Vec::new());
+    }
+    BASE64.decode(text).map_err(|_| {
+        protocol(
+            StreamErrorCondition::BadFormat,
+            "SASL data is not valid base64",
+        )
+    })
+}
+
+/// The `<error/>` of an error reply; `undefined-condition` if it is unreadable.
+fn error_of(iq: &Iq) -> StanzaError {
+    iq.error().unwrap_or_else(|| {
+        StanzaError::new(ErrorType::Cancel, StanzaErrorCondition::UndefinedCondition)
+    })
+}
+
+fn sasl_element(name: &str, data: Option<&[u8]>) -> crate::xml::ElementBuilder {
+    let b = Element::builder(name, ns::SASL);
+    match data {
+        None => b,
+        Some([]) => b.text("="),
+        Some(d) => b.text(BASE64.encode(d)),
+    }
+}
+
+impl Stream {
+    /// Reads framer events until more input is needed or the stream stops.
+    pub(super) fn process_frames(&mut self, now: Instant) {
+        loop {
+            if matches!(self.phase, Phase::Closed | Phase::AwaitTls) {
+                break;
+            }
+            let event = match self.framer.next_event() {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(e) => {
+                    self.fail(Error::Xml(e));
+                    break;
+                }
+            };
+            match event {
+                FrameEvent::StreamStart(header) => self.on_header(*header, now),
+                FrameEvent::Element(el) => self.on_element(el, now),
+                FrameEvent::StreamEnd => self.on_stream_end(now),
+            }
+            if matches!(self.phase, Phase::AwaitTls) && self.framer.unconsumed() > 0 {
+                // Bytes after <proceed/> in the same read were sent in
+                // plaintext after the switch: never process them.
+                self.fail(Error::DataAfterProceed);
+            }
+        }
+    }
+
+    fn on_header(&mut self, header: StreamHeader, _now: Instant) {
+        if !matches!(self.phase, Phase::AwaitHeader) {
+            return self.fail(protocol(
+                StreamErrorCondition::BadFormat,
+                "unexpected stream header",
+            ));
+        }
+        if header.content_ns.as_deref() != Some(ns::JABBER_CLIENT) {
+            return self.fail(protocol(
+                StreamErrorCondition::InvalidNamespace,
+                format!(
+                    "content namespace {:?}, expected jabber:client",
+                    header.content_ns.as_deref().unwrap_or("")
+                ),
+            ));
+        }
+        // RFC 6120 §4.7.5: we speak 1.x; an absent version means pre-1.0.
+        let major = header
+            .version
+            .as_deref()
+            .and_then(|v| v.split('.').next())
+            .and_then(|m| m.parse::<u32>().ok());
+        if major != Some(1) {
+            return self.fail(protocol(
+                StreamErrorCondition::UnsupportedVersion,
+                format!(
+                    "stream version {:?}",
+                    header.version.as_deref().unwrap_or("(none)")
+                ),
+            ));
+        }
+        self.header = Some(header);
+        self.phase = Phase::AwaitFeatures;
+    }
+
+    fn on_stream_end(&mut self, now: Instant) {
+        self.write_close(now);
+        self.finish_close(None);
+    }
+
+    fn on_element(&mut self, el: Element, now: Instant) {
+        if el.is("error", ns::STREAM) {
+            let error = StreamError::from_element(&el)
+                .unwrap_or_else(|_| StreamError::new(StreamErrorCondition::UndefinedCondition));
+            return self.fail(Error::PeerStreamError(error));
+        }
+        match self.phase {
+            Phase::AwaitFeatures if el.is("features", ns::STREAM) => self.on_features(&el, now),
+            Phase::AwaitProceed if el.ns() == ns::TLS => self.on_tls(&el),
+            Phase::Sasl(_) if el.ns() == ns::SASL => self.on_sasl(&el, now),
+            Phase::AwaitBind | Phase::AwaitSession | Phase::Online | Phase::Closing
+                if el.ns() == ns::JABBER_CLIENT
+                    && matches!(el.name(), "message" | "presence" | "iq") =>
+            {
+                self.on_stanza(el, now)
+            }
+            _ => self.fail(protocol(
+                StreamErrorCondition::UnsupportedStanzaType,
+                format!("unexpected <{}/> in {:?}", el.name(), el.ns()),
+            )),
+        }
+    }
+
+    fn on_features(&mut self, el: &Element, now: Instant) {
+        let features = StreamFeatures::from_element(el);
+        self.features = Some(features.clone());
+        self.events
+            .push_back(Event::Features(Box::new(features.clone())));
+        if self.authenticated {
+            if !features.bind {
+                return self.fail(protocol(
+                    StreamErrorCondition::UnsupportedFeature,
+                    "resource binding not offered",
+                ));
+            }
+            return self.send_bind(now);
+        }
+        if !self.tls_active {
+            match (features.starttls, self.config.tls) {
+                (Some(_), TlsPolicy::Required | TlsPolicy::Preferred) => {
+                    self.write_element(&Element::new("starttls", ns::TLS), now);
+                    self.phase = Phase::AwaitProceed;
+                    return;
+                }
+                (None, TlsPolicy::Required) => return self.fail(Error::TlsUnavailable),
+                (Some(true), TlsPolicy::Disabled) => return self.fail(Error::TlsRequiredByServer),
+                _ => {}
+            }
+        }
+        self.start_sasl(&features, now);
+    }
+
+    fn on_tls(&mut self, el: &Element) {
+        match el.name() {
+            "proceed" => {
+                self.phase = Phase::AwaitTls;
+                self.events.push_back(Event::StartTls);
+            }
+            _ => self.fail(Error::TlsFailed),
+        }
+    }
+
+    fn start_sasl(&mut self, features: &StreamFeatures, now: Instant) {
+        let offered: Vec<&str> = features.mechanisms.iter().map(String::as_str).collect();
+        let allow_plain = self.tls_active || self.config.allow_plaintext_auth;
+        let Some(mechanism) = select_mechanism(
+            &offered,
+            self.config.mechanisms.as_deref(),
+            &self.channel_binding,
+            features.channel_binding_types.as_deref(),
+            allow_plain,
+        ) else {
+            return self.fail(Error::NoMechanism {
+                offered: features.mechanisms.clone(),
+            });
+        };
+        let credentials = Credentials {
+            username: self.config.username().to_owned(),
+            password: self.config.password.clone(),
+            authzid: self.config.authzid.clone(),
+        };
+        let server_offered_plus = offered.iter().any(|m| m.ends_with("-PLUS"));
+        let nonce = self.rng.alphanumeric(24);
+        let mut auth = match ClientAuth::new(
+            mechanism,
+            &credentials,
+            &self.channel_binding,
+            &nonce,
+            server_offered_plus,
+        ) {
+            Ok(auth) => auth,
+            Err(e) => return self.fail(Error::Sasl(e)),
+        };
+        let initial = match auth.initial_response() {
+            Ok(initial) => initial,
+            Err(e) => return self.fail(Error::Sasl(e)),
+        };
+        let el = sasl_element("auth", initial.as_deref())
+            .attr("mechanism", mechanism.name())
+            .build();
+        self.write_element(&el, now);
+        self.phase = Phase::Sasl(Box::new(auth));
+    }
+
+    fn on_sasl(&mut self, el: &Element, now: Instant) {
+        let Phase::Sasl(auth) = &mut self.phase else {
+            return;
+        };
+        match el.name() {
+            "challenge" => {
+                let response = decode_sasl(&el.text())
+                    .and_then(|data| auth.respond(&data).map_err(Error::Sasl));
+                match response {
+                    Ok(data) => {
+                        self.write_element(&sasl_element("response", Some(&data)).build(), now)
+                    }
+                    Err(e) => self.fail(e),
+                }
+            }
+            "success" => {
+                let text = el.text();
+                let data = match decode_sasl(&text) {
+                    Ok(d) => d,
+                    Err(e) => return self.fail(e),
+                };
+                let additional = if text.trim().is_empty() {
+                    None
+                } else {
+                    Some(&data[..])
+                };
+                if let Err(e) = auth.finish(additional) {
+                    return self.fail(Error::Sasl(e));
+                }
+                let mechanism: Mechanism = auth.mechanism();
+                self.authenticated = true;
+                self.events.push_back(Event::Authenticated { mechanism });
+                // RFC 6120 §6.4.6: a new stream, with any bytes after
+                // <success/> (the server may pipeline its header) kept.
+                self.framer.restart();
+                self.send_header(now);
+                self.phase = Phase::AwaitHeader;
+            }
+            "failure" => self.fail(Error::AuthFailed(SaslFailure::from_element(el))),
+            other => self.fail(protocol(
+                StreamErrorCondition::UnsupportedStanzaType,
+                format!("unexpected SASL <{other}/>"),
+            )),
+        }
+    }
+
+    fn send_bind(&mut self, now: Instant) {
+        let mut bind = Element::builder("bind", ns::BIND);
+        if let Some(resource) = self.config.requested_resource() {
+            bind = bind.child(
+                Element::builder("resource", ns::BIND)
+                    .text(resource)
+                    .build(),
+            );
+        }
+        let timeout = self.config.iq_timeout;
+        self.send_iq_internal(IqType::Set, None, bind.build(), Purpose::Bind, timeout, now);
+        self.phase = Phase::AwaitBind;
+    }
+
+    fn on_bind_reply(&mut self, iq: &Iq, now: Instant) {
+        if iq.type_() == IqType::Error {
+            return self.fail(Error::BindFailed(error_of(iq)));
+        }
+        let jid = iq
+            .payload()
+            .filter(|p| p.is("bind", ns::BIND))
+            .and_then(|b| b.get_child("jid", ns::BIND))
+            .map(|j| j.text().trim().to_owned())
+            .filter(|j| !j.is_empty());
+        let Some(jid) = jid else {
+            return self.fail(protocol(
+                StreamErrorCondition::UndefinedCondition,
+                "bind result without a JID",
+            ));
+        };
+        self.own.full = Some(jid.clone());
+        self.bound_jid = Some(jid);
+        // RFC 6121 Appendix E: the session request only when not optional.
+        if self.features.as_ref().and_then(|f| f.session) == Some(false) {
+            let timeout = self.config.iq_timeout;
+            self.send_iq_internal(
+                IqType::Set,
+                None,
+                Element::new("session", ns::SESSION),
+                Purpose::Session,
+                timeout,
+                now,
+            );
+            self.phase = Phase::AwaitSession;
+        } else {
+            self.go_online();
+        }
+    }
+
+    fn go_online(&mut self) {
+        self.phase = Phase::Online;
+        self.negotiation_deadline = None;
+        let jid = self.bound_jid.clone().unwrap_or_default();
+        self.events.push_back(Event::Online { jid });
+    }
+
+    fn on_stanza(&mut self, el: Element, now: Instant) {
+        match el.name() {
+            "message" => match Message::from_element(el.clone()) {
+                Ok(m) => self.events.push_back(Event::Message(m)),
+                Err(_) => self.events.push_back(Event::Unhandled(el)),
+            },
+            "presence" => match Presence::from_element(el.clone()) {
+                Ok(p) => self.events.push_back(Event::Presence(p)),
+                Err(_) => self.events.push_back(Event::Unhandled(el)),
+            },
+            _ => self.on_iq(el, now),
+        }
+    }
+
+    fn on_iq(&mut self, el: Element, now: Instant) {
+        let iq = match Iq::from_element(el.clone()) {
+            Ok(iq) => iq,
+            Err(e) => {
+                // A malformed request still gets an answer (RFC 6120 §8.2.3).
+                if matches!(el.attr("type"), Some("get" | "set"))
+                    && let Some(reply) = Iq::error_reply_to_element(&el, e.stanza_error())
+                {
+                    self.write_element(&reply, now);
+                } else {
+                    self.events.push_back(Event::Unhandled(el));
+                }
+                return;
+            }
+        };
+        match iq.type_() {
+            IqType::Get | IqType::Set => self.on_iq_request(iq, now),
+            IqType::Result | IqType::Error => {
+                let id = iq.id().to_owned();
+                let from = iq.element().attr("from").map(str::to_owned);
+                let Some(pending) = self.iq.take_reply(&id, from.as_deref(), &self.own) else {
+                    // Not a reply to anything we asked, or from the wrong
+                    // sender (RFC 6120 §8.1.2.1): never answer a result or error.
+                    self.events.push_back(Event::Unhandled(el));
+                    return;
+                };
+                match pending.purpose {
+                    Purpose::Bind => self.on_bind_reply(&iq, now),
+                    Purpose::Session => {
+                        if iq.type_() == IqType::Error {
+                            self.fail(Error::SessionFailed(error_of(&iq)));
+                        } else {
+                            self.go_online();
+                        }
+                    }
+                    // Any answer, even an error, shows the server is alive.
+                    Purpose::Ping => self.ping_outstanding = false,
+                    Purpose::Application => {
+                        let event = if iq.type_() == IqType::Error {
+                            Event::IqError {
+                                id,
+                                from,
+                                error: error_of(&iq),
+                            }
+                        } else {
+                            Event::IqResult {
+                                id,
+                                from,
+                                payload: iq.payload(),
+                            }
+                        };
+                        self.events.push_back(event);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_iq_request(&mut self, iq: Iq, now: Instant) {
+        let payload_ns = iq.payload().map(|p| p.ns().to_owned()).unwrap_or_default();
+        if payload_ns == ns::PING && self.config.answer_pings && iq.type_() == IqType::Get {
+            if let Some(reply) = iq.result_reply(None) {
+                self.write_element(&reply, now);
+            }
+            return;
+        }
+        let wanted = match &self.config.iq_requests {
+            IqRequestPolicy::All => true,
+            IqRequestPolicy::Namespaces(list) => list.contains(&payload_ns),
+        };
+        if wanted {
+            self.events.push_back(Event::IqRequest(iq));
+        } else if let Some(reply) = iq.error_reply(StanzaError::new(
+            ErrorType::Cancel,
+            StanzaErrorCondition::ServiceUnavailable,
+        )) {
+            // RFC 6120 §8.4: a request for a namespace we do not serve.
+            self.write_element(&reply, now);
+        }
+    }
+}

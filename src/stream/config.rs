@@ -1,0 +1,149 @@
+//! How a client `Stream` behaves: credentials, TLS policy, timers, limits.
+
+use crate::sasl::Mechanism;
+use crate::time::Duration;
+use crate::xml::Limits;
+
+/// When to use TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsPolicy {
+    /// Use STARTTLS; fail if the server does not offer it (the default).
+    #[default]
+    Required,
+    /// Use STARTTLS when offered, continue without it otherwise.
+    Preferred,
+    /// Never start TLS: for loopback tests against a server that allows
+    /// plaintext. Fails if the server requires TLS.
+    Disabled,
+}
+
+/// What to do with inbound IQ `get`/`set` requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IqRequestPolicy {
+    /// Requests whose payload namespace is in the list surface as
+    /// [`crate::Event::IqRequest`] for the application to answer; all others
+    /// are answered with `service-unavailable` (RFC 6120 §8.4).
+    Namespaces(Vec<String>),
+    /// Every request surfaces; the application must answer each one.
+    All,
+}
+
+/// Configuration of a client [`crate::Stream`].
+///
+/// ```
+/// use xmpp_sansio::{ClientConfig, TlsPolicy};
+/// let mut config = ClientConfig::new("juliet@example.com", "secret", [7; 32]);
+/// config.tls = TlsPolicy::Disabled;
+/// config.resource = Some("balcony".into());
+/// assert_eq!(config.domain(), "example.com");
+/// ```
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// The account: `user@domain` (a resource here is used as the requested
+    /// resource unless [`ClientConfig::resource`] is set).
+    pub jid: String,
+    /// The password (SCRAM and PLAIN).
+    pub password: String,
+    /// An authorization identity to request, if different from the account.
+    pub authzid: Option<String>,
+    /// The resource to request at binding; `None` lets the server choose.
+    pub resource: Option<String>,
+    /// TLS policy for STARTTLS.
+    pub tls: TlsPolicy,
+    /// The transport is already secure (direct TLS, XEP-0368): no STARTTLS.
+    pub direct_tls: bool,
+    /// Mechanisms to use, in order of preference; `None` picks the
+    /// strongest offered (SCRAM-PLUS, SCRAM-SHA-512/256/1, then PLAIN).
+    pub mechanisms: Option<Vec<Mechanism>>,
+    /// Allow PLAIN over a stream that is not encrypted (never by default).
+    pub allow_plaintext_auth: bool,
+    /// Seed of the stream's random generator (SCRAM nonces, IQ ids). Must be
+    /// unpredictable in production; fixed in tests for exact replays.
+    pub rng_seed: [u8; 32],
+    /// `xml:lang` of our stream header.
+    pub lang: Option<String>,
+    /// Inbound XML limits.
+    pub limits: Limits,
+    /// How long an IQ request waits for its reply before `IqTimeout`.
+    pub iq_timeout: Duration,
+    /// Time allowed from `start` until `Online`.
+    pub negotiation_timeout: Option<Duration>,
+    /// Send a whitespace keepalive after this long without output.
+    pub keepalive: Option<Duration>,
+    /// Ping the server (XEP-0199) after this long without input…
+    pub ping_interval: Option<Duration>,
+    /// …and give up on the connection if the ping is unanswered this long.
+    pub ping_timeout: Duration,
+    /// Which inbound IQ requests the application answers.
+    pub iq_requests: IqRequestPolicy,
+    /// Answer XEP-0199 pings from the server automatically.
+    pub answer_pings: bool,
+    /// How long `close` waits for the peer's `</stream:stream>`.
+    pub close_timeout: Duration,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("jid", &self.jid)
+            .field("password", &"<redacted>")
+            .field("resource", &self.resource)
+            .field("tls", &self.tls)
+            .field("direct_tls", &self.direct_tls)
+            .field("mechanisms", &self.mechanisms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// A configuration with the defaults: TLS required, the strongest
+    /// mechanism, server-chosen resource, 60 s IQ timeout, 90 s keepalive.
+    pub fn new(jid: impl Into<String>, password: impl Into<String>, rng_seed: [u8; 32]) -> Self {
+        Self {
+            jid: jid.into(),
+            password: password.into(),
+            authzid: None,
+            resource: None,
+            tls: TlsPolicy::Required,
+            direct_tls: false,
+            mechanisms: None,
+            allow_plaintext_auth: false,
+            rng_seed,
+            lang: Some("en".into()),
+            limits: Limits::default(),
+            iq_timeout: Duration::from_secs(60),
+            negotiation_timeout: Some(Duration::from_secs(60)),
+            keepalive: Some(Duration::from_secs(90)),
+            ping_interval: None,
+            ping_timeout: Duration::from_secs(30),
+            iq_requests: IqRequestPolicy::Namespaces(Vec::new()),
+            answer_pings: true,
+            close_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The localpart of [`ClientConfig::jid`] (empty for a domain-only JID).
+    pub fn username(&self) -> &str {
+        let bare = self.jid.split('/').next().unwrap_or_default();
+        bare.rsplit_once('@').map_or("", |(local, _)| local)
+    }
+
+    /// The domain of [`ClientConfig::jid`].
+    pub fn domain(&self) -> &str {
+        let bare = self.jid.split('/').next().unwrap_or_default();
+        bare.rsplit_once('@').map_or(bare, |(_, domain)| domain)
+    }
+
+    /// `user@domain`.
+    pub fn bare_jid(&self) -> &str {
+        self.jid.split('/').next().unwrap_or_default()
+    }
+
+    /// The resource to request: [`ClientConfig::resource`], else the JID's.
+    pub fn requested_resource(&self) -> Option<&str> {
+        self.resource
+            .as_deref()
+            .or_else(|| self.jid.split_once('/').map(|(_, r)| r))
+            .filter(|r| !r.is_empty())
+    }
+}

@@ -1,0 +1,139 @@
+//! Errors: fatal stream failures ([`Error`]) and API misuse ([`UsageError`]).
+
+use crate::negotiation::SaslFailure;
+use crate::sasl::SaslError;
+use crate::stanza::{StanzaError, StreamError, StreamErrorCondition};
+use crate::xml::XmlError;
+
+/// Why a stream failed. Sticky: once a stream has failed, every further
+/// input returns the same error. [`Error::condition`] tells which stream
+/// error (if any) was sent to the peer.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The inbound XML was unacceptable.
+    #[error("inbound XML: {0}")]
+    Xml(#[from] XmlError),
+    /// The peer sent a stream error.
+    #[error("the peer sent a stream error: {0}")]
+    PeerStreamError(StreamError),
+    /// The peer violated the protocol (the condition we sent, and why).
+    #[error("protocol violation ({condition}): {reason}")]
+    Protocol {
+        /// The stream error condition sent.
+        condition: StreamErrorCondition,
+        /// What happened.
+        reason: String,
+    },
+    /// TLS is required by our policy but the server does not offer it.
+    #[error("the server does not offer STARTTLS, and TLS is required")]
+    TlsUnavailable,
+    /// The server requires TLS but our policy disables it.
+    #[error("the server requires TLS, and TLS is disabled")]
+    TlsRequiredByServer,
+    /// The server answered `<starttls/>` with `<failure/>`.
+    #[error("the server failed to start TLS")]
+    TlsFailed,
+    /// Bytes arrived after `<proceed/>` before TLS was established: they
+    /// were sent in plaintext after the switch point and are never processed
+    /// (STARTTLS command injection, CVE-2011-0411 class).
+    #[error("plaintext data after <proceed/>")]
+    DataAfterProceed,
+    /// No offered SASL mechanism is usable with this configuration.
+    #[error("no usable SASL mechanism among those offered: {offered:?}")]
+    NoMechanism {
+        /// What the server offered.
+        offered: Vec<String>,
+    },
+    /// The server refused authentication.
+    #[error("authentication failed: {0}")]
+    AuthFailed(SaslFailure),
+    /// The SASL exchange failed on our side (e.g. a wrong server signature).
+    #[error("SASL: {0}")]
+    Sasl(#[from] SaslError),
+    /// Resource binding was refused.
+    #[error("resource binding failed: {0}")]
+    BindFailed(StanzaError),
+    /// The legacy session request was refused.
+    #[error("session establishment failed: {0}")]
+    SessionFailed(StanzaError),
+    /// Negotiation did not finish in time, or a keepalive ping went unanswered.
+    #[error("timed out: {0}")]
+    Timeout(&'static str),
+    /// The transport closed without a closing stream tag.
+    #[error("the connection closed without </stream:stream>")]
+    UnexpectedEof,
+}
+
+impl Error {
+    /// The stream error condition sent to the peer for this failure, if one
+    /// was sent.
+    pub fn condition(&self) -> Option<StreamErrorCondition> {
+        match self {
+            Error::Xml(e) => Some(e.condition()),
+            Error::Protocol { condition, .. } => Some(*condition),
+            _ => None,
+        }
+    }
+
+    /// A stable numeric code for bindings.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Xml(_) => ErrorKind::Xml,
+            Error::PeerStreamError(_) => ErrorKind::PeerStreamError,
+            Error::Protocol { .. } => ErrorKind::Protocol,
+            Error::TlsUnavailable
+            | Error::TlsRequiredByServer
+            | Error::TlsFailed
+            | Error::DataAfterProceed => ErrorKind::Tls,
+            Error::NoMechanism { .. } | Error::AuthFailed(_) | Error::Sasl(_) => ErrorKind::Auth,
+            Error::BindFailed(_) | Error::SessionFailed(_) => ErrorKind::Bind,
+            Error::Timeout(_) => ErrorKind::Timeout,
+            Error::UnexpectedEof => ErrorKind::Eof,
+        }
+    }
+}
+
+/// Error families as stable numbers, for C and Python bindings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ErrorKind {
+    /// Inbound XML.
+    Xml = 1,
+    /// The peer sent a stream error.
+    PeerStreamError = 2,
+    /// The peer violated the protocol.
+    Protocol = 3,
+    /// TLS negotiation.
+    Tls = 4,
+    /// Authentication.
+    Auth = 5,
+    /// Resource binding or session.
+    Bind = 6,
+    /// A timeout.
+    Timeout = 7,
+    /// The transport closed.
+    Eof = 8,
+}
+
+/// A call that is not valid in the stream's current state. Nothing was
+/// changed: the stream is as it was before the call.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsageError {
+    /// Stanzas can only be sent once the stream is online.
+    #[error("the stream is not online")]
+    NotOnline,
+    /// `start` was already called.
+    #[error("the stream was already started")]
+    AlreadyStarted,
+    /// `tls_established` was called while no TLS handshake was expected.
+    #[error("no TLS handshake is pending")]
+    NotAwaitingTls,
+    /// The stream is closed or closing.
+    #[error("the stream is closed")]
+    Closed,
+    /// The stanza given cannot be sent as it is.
+    #[error("invalid stanza: {0}")]
+    InvalidStanza(&'static str),
+}

@@ -1,0 +1,73 @@
+//! What a [`crate::Stream`] reports to the application.
+
+use crate::negotiation::StreamFeatures;
+use crate::sasl::Mechanism;
+use crate::stanza::{Iq, Message, Presence, StanzaError};
+use crate::xml::Element;
+
+use super::error::Error;
+
+/// Something the application should know or act on. Events are owned
+/// values: they can be moved to another thread or across an FFI boundary.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The server accepted STARTTLS. Upgrade the transport to TLS now, then
+    /// call [`crate::Stream::tls_established`]. Until then, no bytes may be
+    /// fed: any that arrive were sent in plaintext after the switch point.
+    StartTls,
+    /// The server's stream features (after each stream restart).
+    Features(Box<StreamFeatures>),
+    /// SASL authentication succeeded (the server's signature verified, for SCRAM).
+    Authenticated {
+        /// The mechanism used.
+        mechanism: Mechanism,
+    },
+    /// A resource is bound: stanzas can be sent and will be received.
+    Online {
+        /// The full JID the server bound, as it sent it.
+        jid: String,
+    },
+    /// A message stanza (any type, `error` included).
+    Message(Message),
+    /// A presence stanza.
+    Presence(Presence),
+    /// An IQ `get` or `set` for the application to answer with
+    /// [`crate::Stream::reply_iq_result`] or [`crate::Stream::reply_iq_error`]
+    /// (see [`crate::IqRequestPolicy`]).
+    IqRequest(Iq),
+    /// The reply to a request sent with [`crate::Stream::send_iq`].
+    IqResult {
+        /// The request's id.
+        id: String,
+        /// The reply's `from`, as sent.
+        from: Option<String>,
+        /// The payload child, if any.
+        payload: Option<Element>,
+    },
+    /// An error reply to a request sent with [`crate::Stream::send_iq`].
+    IqError {
+        /// The request's id.
+        id: String,
+        /// The reply's `from`, as sent.
+        from: Option<String>,
+        /// The stanza error (condition, type, text).
+        error: StanzaError,
+    },
+    /// No reply arrived in time ([`crate::ClientConfig::iq_timeout`]); a late
+    /// reply will not be reported.
+    IqTimeout {
+        /// The request's id.
+        id: String,
+    },
+    /// A top-level element the stream could not attribute: an IQ reply to
+    /// no pending request (or from the wrong sender), or a stanza too
+    /// malformed for its typed view. Kept so nothing is lost silently.
+    Unhandled(Element),
+    /// The stream is over. The transport can be closed once
+    /// [`crate::Stream::poll_transmit`] is drained.
+    Closed {
+        /// `None` for an orderly close by either side.
+        error: Option<Error>,
+    },
+}

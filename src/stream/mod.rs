@@ -1,0 +1,550 @@
+//! The sans-IO [`Stream`]: one XMPP connection, without the connection.
+
+mod client;
+mod config;
+mod error;
+mod event;
+mod output;
+
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
+
+pub use config::{ClientConfig, IqRequestPolicy, TlsPolicy};
+pub use error::{Error, ErrorKind, UsageError};
+pub use event::Event;
+
+use crate::iq::{IqTracker, OwnAddress, Pending, Purpose};
+use crate::negotiation::StreamFeatures;
+use crate::rng::Rng;
+use crate::sasl::{ChannelBinding, ClientAuth};
+use crate::stanza::{Iq, IqType, StanzaError};
+use crate::time::{Duration, Instant};
+use crate::xml::{Element, Framer, StreamHeader, ns};
+
+/// Where a stream is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Created; [`Stream::start`] not called yet.
+    Idle,
+    /// Negotiating: headers, features, SASL, binding.
+    Negotiating,
+    /// Waiting for the caller to establish TLS ([`Event::StartTls`]).
+    AwaitingTls,
+    /// Resource bound; stanzas flow.
+    Online,
+    /// We sent `</stream:stream>` and wait for the peer's.
+    Closing,
+    /// Over.
+    Closed,
+}
+
+/// The negotiation step, in order (RFC 6120 §4–§7).
+#[derive(Debug)]
+enum Phase {
+    Idle,
+    AwaitHeader,
+    AwaitFeatures,
+    AwaitProceed,
+    AwaitTls,
+    Sasl(Box<ClientAuth>),
+    AwaitBind,
+    AwaitSession,
+    Online,
+    Closing,
+    Closed,
+}
+
+/// One client-to-server XMPP stream, as a pure state machine.
+///
+/// A `Stream` owns no socket, TLS session, clock or thread. Methods fall in
+/// four groups:
+///
+/// - **(A) getters**: [`state`](Stream::state), [`bound_jid`](Stream::bound_jid),
+///   [`features`](Stream::features), [`header`](Stream::header);
+/// - **(B) inputs**: [`handle_input`](Stream::handle_input) (bytes read, in
+///   any chunking), [`handle_eof`](Stream::handle_eof),
+///   [`handle_timeout`](Stream::handle_timeout),
+///   [`tls_established`](Stream::tls_established);
+/// - **(C) commands**: [`start`](Stream::start), [`send`](Stream::send),
+///   [`send_iq`](Stream::send_iq), [`reply_iq_result`](Stream::reply_iq_result),
+///   [`reply_iq_error`](Stream::reply_iq_error), [`close`](Stream::close);
+/// - **(D) outputs**: [`poll_transmit`](Stream::poll_transmit),
+///   [`poll_event`](Stream::poll_event), [`poll_timeout`](Stream::poll_timeout).
+///
+/// **The drain rule**: after every (B) or (C) call, write out everything
+/// `poll_transmit` returns, handle everything `poll_event` returns, and
+/// then read `poll_timeout` again. When that moment comes, call
+/// `handle_timeout`. Spurious or early `handle_timeout` calls do nothing.
+/// Time only moves forward: pass monotonic instants.
+///
+/// ```
+/// use std::time::Instant;
+/// use xmpp_sansio::{ClientConfig, Event, Stream, TlsPolicy};
+///
+/// let mut config = ClientConfig::new("juliet@example.com", "pencil", [0; 32]);
+/// config.tls = TlsPolicy::Disabled;            // a loopback test server
+/// config.allow_plaintext_auth = true;
+/// let now = Instant::now();
+/// let mut stream = Stream::client(config);
+/// stream.start(now).unwrap();
+/// let header = stream.poll_transmit().unwrap();  // write this to the socket
+/// assert!(header.starts_with(b"<?xml version='1.0'?><stream:stream"));
+///
+/// // What the server sends back, in whatever pieces the socket delivers:
+/// let server = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' \
+///     version='1.0' from='example.com' id='s1'><stream:features><mechanisms \
+///     xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>";
+/// for piece in server.as_bytes().chunks(7) {
+///     stream.handle_input(piece, now).unwrap();
+/// }
+/// let auth = stream.poll_transmit().unwrap();
+/// assert!(std::str::from_utf8(&auth).unwrap().contains("mechanism='PLAIN'"));
+/// assert!(matches!(stream.poll_event(), Some(Event::Features(_))));
+/// ```
+#[derive(Debug)]
+pub struct Stream {
+    config: ClientConfig,
+    phase: Phase,
+    framer: Framer,
+    out: BytesMut,
+    events: VecDeque<Event>,
+    error: Option<Error>,
+    rng: Rng,
+    iq: IqTracker,
+    own: OwnAddress,
+    tls_active: bool,
+    channel_binding: ChannelBinding,
+    authenticated: bool,
+    header: Option<StreamHeader>,
+    features: Option<StreamFeatures>,
+    bound_jid: Option<String>,
+    header_sent: bool,
+    close_sent: bool,
+    negotiation_deadline: Option<Instant>,
+    close_deadline: Option<Instant>,
+    last_input: Option<Instant>,
+    last_output: Option<Instant>,
+    ping_outstanding: bool,
+}
+
+impl Stream {
+    /// A client stream for `config`. Nothing is sent until [`Stream::start`].
+    pub fn client(config: ClientConfig) -> Self {
+        let mut rng = Rng::new(config.rng_seed);
+        let iq = IqTracker::new(rng.alphanumeric(8));
+        let own = OwnAddress {
+            bare: config.bare_jid().to_owned(),
+            full: None,
+            domain: config.domain().to_owned(),
+        };
+        Self {
+            framer: Framer::new(config.limits.clone()),
+            tls_active: config.direct_tls,
+            config,
+            phase: Phase::Idle,
+            out: BytesMut::new(),
+            events: VecDeque::new(),
+            error: None,
+            rng,
+            iq,
+            own,
+            channel_binding: ChannelBinding::None,
+            authenticated: false,
+            header: None,
+            features: None,
+            bound_jid: None,
+            header_sent: false,
+            close_sent: false,
+            negotiation_deadline: None,
+            close_deadline: None,
+            last_input: None,
+            last_output: None,
+            ping_outstanding: false,
+        }
+    }
+
+    /// Like [`Stream::client`] over a transport that is already TLS (direct
+    /// TLS, XEP-0368), with the channel-binding data it offers.
+    pub fn client_over_tls(mut config: ClientConfig, binding: ChannelBinding) -> Self {
+        config.direct_tls = true;
+        let mut stream = Self::client(config);
+        stream.channel_binding = binding;
+        stream
+    }
+
+    // ---- (A) getters ----
+
+    /// Where the stream is.
+    pub fn state(&self) -> State {
+        match self.phase {
+            Phase::Idle => State::Idle,
+            Phase::AwaitTls => State::AwaitingTls,
+            Phase::Online => State::Online,
+            Phase::Closing => State::Closing,
+            Phase::Closed => State::Closed,
+            _ => State::Negotiating,
+        }
+    }
+
+    /// The full JID bound to this stream, once online.
+    pub fn bound_jid(&self) -> Option<&str> {
+        self.bound_jid.as_deref()
+    }
+
+    /// The most recent stream features.
+    pub fn features(&self) -> Option<&StreamFeatures> {
+        self.features.as_ref()
+    }
+
+    /// The server's most recent stream header.
+    pub fn header(&self) -> Option<&StreamHeader> {
+        self.header.as_ref()
+    }
+
+    /// Whether the stream runs over TLS (STARTTLS done or direct TLS).
+    pub fn is_secure(&self) -> bool {
+        self.tls_active
+    }
+
+    /// The error that ended the stream, if one did.
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    // ---- (B) inputs ----
+
+    /// Feeds bytes read from the transport, in any chunking. Returns the
+    /// stream's fatal error if it has failed (now or before). The stream
+    /// error, if one is due, is already queued for `poll_transmit`.
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.last_input = Some(now);
+        match self.phase {
+            Phase::Closed => return Ok(()),
+            Phase::AwaitTls => {
+                self.fail(Error::DataAfterProceed);
+                return Err(Error::DataAfterProceed);
+            }
+            _ => {}
+        }
+        self.framer.push(data);
+        self.process_frames(now);
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The transport was closed by the peer (a read returned 0 bytes).
+    pub fn handle_eof(&mut self, _now: Instant) {
+        match self.phase {
+            Phase::Closed => {}
+            Phase::Closing => self.finish_close(None),
+            _ => self.fail(Error::UnexpectedEof),
+        }
+    }
+
+    /// The caller finished the TLS handshake after [`Event::StartTls`].
+    /// `binding` is the channel-binding data its TLS library gave (or
+    /// [`ChannelBinding::None`]); SCRAM-PLUS uses it. The stream restarts.
+    pub fn tls_established(
+        &mut self,
+        binding: ChannelBinding,
+        now: Instant,
+    ) -> Result<(), UsageError> {
+        if !matches!(self.phase, Phase::AwaitTls) {
+            return Err(UsageError::NotAwaitingTls);
+        }
+        self.tls_active = true;
+        self.channel_binding = binding;
+        self.framer = Framer::new(self.config.limits.clone());
+        self.send_header(now);
+        self.phase = Phase::AwaitHeader;
+        Ok(())
+    }
+
+    /// Acts on deadlines that have passed: IQ timeouts, keepalives, pings,
+    /// the negotiation and close deadlines. Early calls do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if matches!(self.phase, Phase::Closed | Phase::Idle) {
+            return;
+        }
+        if self.close_deadline.is_some_and(|d| d <= now) {
+            self.finish_close(None);
+            return;
+        }
+        if self.negotiation_deadline.is_some_and(|d| d <= now)
+            && !matches!(self.phase, Phase::Online | Phase::Closing)
+        {
+            self.fail(Error::Timeout("stream negotiation"));
+            return;
+        }
+        for (id, pending) in self.iq.expire(now) {
+            match pending.purpose {
+                Purpose::Application => self.events.push_back(Event::IqTimeout { id }),
+                Purpose::Ping => {
+                    self.fail(Error::Timeout("keepalive ping"));
+                    return;
+                }
+                Purpose::Bind | Purpose::Session => {
+                    self.fail(Error::Timeout("resource binding"));
+                    return;
+                }
+            }
+        }
+        if !matches!(self.phase, Phase::Online) {
+            return;
+        }
+        if let (Some(interval), Some(last)) = (self.config.ping_interval, self.last_input)
+            && !self.ping_outstanding
+            && last + interval <= now
+        {
+            self.send_ping(now);
+        }
+        if let (Some(interval), Some(last)) = (self.config.keepalive, self.last_output)
+            && last + interval <= now
+        {
+            self.write_raw(b" ", now);
+        }
+    }
+
+    // ---- (C) commands ----
+
+    /// Queues our stream header: the first thing to write to the transport.
+    pub fn start(&mut self, now: Instant) -> Result<(), UsageError> {
+        if !matches!(self.phase, Phase::Idle) {
+            return Err(UsageError::AlreadyStarted);
+        }
+        self.negotiation_deadline = self.config.negotiation_timeout.map(|t| now + t);
+        self.send_header(now);
+        self.phase = Phase::AwaitHeader;
+        Ok(())
+    }
+
+    /// Sends a stanza (`<message/>`, `<presence/>` or `<iq/>` in
+    /// `jabber:client`). IQ requests are better sent with [`Stream::send_iq`],
+    /// which tracks the reply.
+    pub fn send(&mut self, stanza: impl Into<Element>, now: Instant) -> Result<(), UsageError> {
+        self.check_online()?;
+        let stanza = stanza.into();
+        if stanza.ns() != ns::JABBER_CLIENT
+            || !matches!(stanza.name(), "message" | "presence" | "iq")
+        {
+            return Err(UsageError::InvalidStanza(
+                "not a message, presence or iq in jabber:client",
+            ));
+        }
+        self.write_element(&stanza, now);
+        Ok(())
+    }
+
+    /// Sends an IQ request with `payload` and returns its id. Its reply
+    /// arrives as [`Event::IqResult`] or [`Event::IqError`], matched by id
+    /// and sender; or [`Event::IqTimeout`] after the configured timeout.
+    /// `to: None` addresses the account's server.
+    pub fn send_iq(
+        &mut self,
+        kind: IqType,
+        to: Option<&str>,
+        payload: Element,
+        now: Instant,
+    ) -> Result<String, UsageError> {
+        self.check_online()?;
+        if !matches!(kind, IqType::Get | IqType::Set) {
+            return Err(UsageError::InvalidStanza(
+                "send_iq sends get or set; use reply_iq_* for replies",
+            ));
+        }
+        let timeout = self.config.iq_timeout;
+        Ok(self.send_iq_internal(kind, to, payload, Purpose::Application, timeout, now))
+    }
+
+    /// Answers an inbound request ([`Event::IqRequest`]) with a result.
+    pub fn reply_iq_result(
+        &mut self,
+        request: &Iq,
+        payload: Option<Element>,
+        now: Instant,
+    ) -> Result<(), UsageError> {
+        self.check_online()?;
+        let reply = request
+            .result_reply(payload)
+            .ok_or(UsageError::InvalidStanza("not a get or set request"))?;
+        self.write_element(&reply, now);
+        Ok(())
+    }
+
+    /// Answers an inbound request ([`Event::IqRequest`]) with an error.
+    pub fn reply_iq_error(
+        &mut self,
+        request: &Iq,
+        error: StanzaError,
+        now: Instant,
+    ) -> Result<(), UsageError> {
+        self.check_online()?;
+        let reply = request
+            .error_reply(error)
+            .ok_or(UsageError::InvalidStanza("not a get or set request"))?;
+        self.write_element(&reply, now);
+        Ok(())
+    }
+
+    /// Closes the stream: sends `</stream:stream>`; [`Event::Closed`]
+    /// follows when the peer's closing tag arrives (or after
+    /// [`ClientConfig::close_timeout`]).
+    pub fn close(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Closed | Phase::Closing => {}
+            Phase::Idle => self.finish_close(None),
+            _ => {
+                self.write_close(now);
+                self.phase = Phase::Closing;
+                self.close_deadline = Some(now + self.config.close_timeout);
+            }
+        }
+    }
+
+    // ---- (D) outputs ----
+
+    /// Bytes to write to the transport, all queued so far in one buffer.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(self.out.split().freeze())
+        }
+    }
+
+    /// The next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Stream::handle_timeout`] should next be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if matches!(self.phase, Phase::Closed | Phase::Idle) {
+            return None;
+        }
+        let mut next = self.iq.next_deadline();
+        let mut consider = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        consider(self.close_deadline);
+        if !matches!(self.phase, Phase::Online | Phase::Closing) {
+            consider(self.negotiation_deadline);
+        }
+        if matches!(self.phase, Phase::Online) {
+            if !self.ping_outstanding {
+                consider(
+                    self.config
+                        .ping_interval
+                        .zip(self.last_input)
+                        .map(|(i, l)| l + i),
+                );
+            }
+            consider(
+                self.config
+                    .keepalive
+                    .zip(self.last_output)
+                    .map(|(i, l)| l + i),
+            );
+        }
+        next
+    }
+
+    // ---- internals shared by the client steps ----
+
+    fn check_online(&self) -> Result<(), UsageError> {
+        match self.phase {
+            Phase::Online => Ok(()),
+            Phase::Closing | Phase::Closed => Err(UsageError::Closed),
+            _ => Err(UsageError::NotOnline),
+        }
+    }
+
+    fn send_iq_internal(
+        &mut self,
+        kind: IqType,
+        to: Option<&str>,
+        payload: Element,
+        purpose: Purpose,
+        timeout: Duration,
+        now: Instant,
+    ) -> String {
+        let id = self.iq.next_id();
+        let iq = Element::builder("iq", ns::JABBER_CLIENT)
+            .attr("type", kind.as_str())
+            .attr("id", id.clone())
+            .attr_opt("to", to)
+            .child(payload)
+            .build();
+        self.iq.register(
+            id.clone(),
+            Pending {
+                to: to.map(str::to_owned),
+                deadline: Some(now + timeout),
+                purpose,
+            },
+        );
+        self.write_element(&iq, now);
+        id
+    }
+
+    fn send_ping(&mut self, now: Instant) {
+        let domain = self.own.domain.clone();
+        let timeout = self.config.ping_timeout;
+        self.send_iq_internal(
+            IqType::Get,
+            Some(&domain),
+            Element::new("ping", ns::PING),
+            Purpose::Ping,
+            timeout,
+            now,
+        );
+        self.ping_outstanding = true;
+    }
+
+    /// Ends the stream because of `error`: sends the stream error it calls
+    /// for (if any, and if our header is out), then our closing tag.
+    fn fail(&mut self, error: Error) {
+        if matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        if let Some(condition) = error.condition()
+            && self.header_sent
+            && !self.close_sent
+        {
+            let text = match &error {
+                Error::Protocol { reason, .. } => Some(reason.clone()),
+                Error::Xml(e) => Some(e.to_string()),
+                _ => None,
+            };
+            self.write_stream_error(condition, text.as_deref());
+        }
+        if self.header_sent && !self.close_sent && !matches!(self.phase, Phase::AwaitTls) {
+            self.write_close_now();
+        }
+        self.finish_close(Some(error));
+    }
+
+    fn finish_close(&mut self, error: Option<Error>) {
+        if matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        self.phase = Phase::Closed;
+        self.error = error.clone();
+        self.close_deadline = None;
+        self.events.push_back(Event::Closed { error });
+    }
+}
