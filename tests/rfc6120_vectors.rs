@@ -1,0 +1,277 @@
+//! Test vectors modelled on RFC 6120's examples (its pretty-printed
+//! layout, whitespace and namespaces kept), parsed through the framer into
+//! the typed views, serialized back, and parsed again.
+
+use proptest::prelude::*;
+use xmpp_sansio::StreamErrorCondition;
+use xmpp_sansio::stanza::{
+    ErrorType, Iq, IqType, Message, MessageType, StanzaError, StanzaErrorCondition, StanzaView,
+    StreamError,
+};
+use xmpp_sansio::xml::{Element, FrameEvent, Framer, Limits, ns, writer};
+
+const HEADER: &str = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+
+fn parse(xml: &str) -> Element {
+    let mut f = Framer::new(Limits::default());
+    f.push(HEADER.as_bytes());
+    f.push(xml.as_bytes());
+    let mut out = None;
+    while let Ok(Some(ev)) = f.next_event() {
+        if let FrameEvent::Element(e) = ev {
+            out = Some(e);
+        }
+    }
+    match out {
+        Some(e) => e,
+        None => panic!("no element in {xml}"),
+    }
+}
+
+fn reparse(el: &Element) -> Element {
+    let mut buf = Vec::new();
+    writer::write_stream_child(el, &mut buf, ns::JABBER_CLIENT);
+    parse(&String::from_utf8_lossy(&buf))
+}
+
+/// §4.9.2: a stream error with text and an application-specific condition.
+#[test]
+fn stream_error_with_text_and_application_condition() {
+    let el = parse(
+        "<stream:error>
+           <not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>
+           <text xml:lang='en' xmlns='urn:ietf:params:xml:ns:xmpp-streams'>
+             Some special application diagnostic information!
+           </text>
+           <escape-your-data xmlns='http://example.org/ns'/>
+         </stream:error>",
+    );
+    let e = StreamError::from_element(&el).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(e.condition, StreamErrorCondition::NotWellFormed);
+    let (lang, text) = e.text.clone().unwrap_or_default();
+    assert_eq!(lang.as_deref(), Some("en"));
+    assert_eq!(
+        text.trim(),
+        "Some special application diagnostic information!"
+    );
+    assert!(
+        e.app_condition
+            .as_ref()
+            .is_some_and(|a| a.is("escape-your-data", "http://example.org/ns"))
+    );
+    assert_eq!(
+        StreamError::from_element(&reparse(&e.to_element())).ok(),
+        Some(e)
+    );
+}
+
+/// §4.9.3.19: see-other-host, with a domain, an IPv4 and an IPv6 literal
+/// (and the RFC's surrounding whitespace).
+#[test]
+fn see_other_host_targets() {
+    for (text, host, port) in [
+        (
+            "\n    [2001:41D0:1:A49b::1]:9222\n  ",
+            "2001:41D0:1:A49b::1",
+            Some(9222),
+        ),
+        ("[2001:db8::ea:9]", "2001:db8::ea:9", None),
+        ("2001:db8::1", "2001:db8::1", None),
+        ("192.0.2.1:5222", "192.0.2.1", Some(5222)),
+        ("im.example.com", "im.example.com", None),
+    ] {
+        let el = parse(&format!(
+            "<stream:error><see-other-host xmlns='urn:ietf:params:xml:ns:xmpp-streams'>{text}</see-other-host></stream:error>"
+        ));
+        let e = StreamError::from_element(&el).unwrap_or_else(|err| panic!("{err}"));
+        let target = e
+            .see_other_host()
+            .unwrap_or_else(|| panic!("no target in {text:?}"));
+        assert_eq!(
+            (target.host.as_str(), target.port),
+            (host, port),
+            "{text:?}"
+        );
+    }
+}
+
+/// Every §4.9.3 condition parses and round-trips; an unknown one is
+/// undefined-condition.
+#[test]
+fn every_stream_condition() {
+    for &c in StreamErrorCondition::ALL {
+        let el = parse(&format!(
+            "<stream:error><{} xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+            c.as_str()
+        ));
+        assert_eq!(StreamError::from_element(&el).map(|e| e.condition), Ok(c));
+    }
+    let el = parse(
+        "<stream:error><made-up xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+    );
+    assert_eq!(
+        StreamError::from_element(&el).map(|e| e.condition),
+        Ok(StreamErrorCondition::UndefinedCondition)
+    );
+}
+
+/// §8.3.2: an IQ error reply with service-unavailable.
+#[test]
+fn iq_error_service_unavailable() {
+    let el = parse(
+        "<iq from='im.example.com'
+             id='ixc3v1b9'
+             to='juliet@im.example.com/balcony'
+             type='error'>
+           <error type='cancel'>
+             <service-unavailable
+                 xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>
+           </error>
+         </iq>",
+    );
+    let iq = Iq::from_element(el).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(iq.type_(), IqType::Error);
+    assert_eq!(iq.id(), "ixc3v1b9");
+    let error = iq.error().unwrap_or_else(|| panic!("no error"));
+    assert_eq!(
+        (error.type_, error.condition),
+        (ErrorType::Cancel, StanzaErrorCondition::ServiceUnavailable)
+    );
+}
+
+/// §8.3.2: undefined-condition with text and an application condition.
+#[test]
+fn message_error_with_application_condition() {
+    let el = parse(
+        "<message from='romeo@example.net/orchard'
+                  id='ngy3ch5x'
+                  to='juliet@im.example.com/balcony'
+                  type='error'>
+           <error type='modify'>
+             <undefined-condition
+                 xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>
+             <text xml:lang='en'
+                   xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>
+               [ ... application-specific information ... ]
+             </text>
+             <too-many-parameters xmlns='http://example.org/ns'/>
+           </error>
+         </message>",
+    );
+    let m = Message::from_element(el).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.type_(), MessageType::Error);
+    let e = m.error().unwrap_or_else(|| panic!("no error"));
+    assert_eq!(
+        (e.type_, e.condition),
+        (ErrorType::Modify, StanzaErrorCondition::UndefinedCondition)
+    );
+    assert_eq!(
+        e.text(Some("en")).map(str::trim),
+        Some("[ ... application-specific information ... ]")
+    );
+    assert!(
+        e.app_condition
+            .as_ref()
+            .is_some_and(|a| a.is("too-many-parameters", "http://example.org/ns"))
+    );
+    assert_eq!(
+        StanzaError::from_element(&reparse(&e.to_element())).ok(),
+        Some(e)
+    );
+}
+
+/// §8.3.3.5 and §8.3.3.14: gone and redirect carry a URI; `by` is kept.
+#[test]
+fn gone_and_redirect_carry_their_uri() {
+    for (condition, uri) in [
+        ("gone", "xmpp:romeo@afterlife.example.net"),
+        ("redirect", "xmpp:characters@conference.example.org"),
+    ] {
+        let el = parse(&format!(
+            "<message from='romeo@example.net' id='sj2b371v' to='juliet@im.example.com/churchyard' type='error'>
+               <error by='example.net' type='cancel'>
+                 <{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>{uri}</{condition}>
+               </error>
+             </message>"
+        ));
+        let e = Message::from_element(el)
+            .ok()
+            .and_then(|m| m.error())
+            .unwrap_or_else(|| panic!("no error"));
+        assert_eq!(e.condition.as_str(), condition);
+        assert_eq!(e.uri.as_deref(), Some(uri));
+        assert_eq!(e.by.as_deref(), Some("example.net"));
+    }
+}
+
+/// §8.2.3: IQ structure rules.
+#[test]
+fn iq_structure_rules() {
+    let get = parse(
+        "<iq from='juliet@im.example.com/balcony' id='rg1' type='get'><query xmlns='jabber:iq:roster'/></iq>",
+    );
+    assert!(Iq::from_element(get).is_ok());
+    for bad in [
+        "<iq id='x' type='get'/>",
+        "<iq id='x' type='set'><a xmlns='urn:a'/><b xmlns='urn:b'/></iq>",
+        "<iq type='get'><query xmlns='jabber:iq:roster'/></iq>",
+        "<iq id='x' type='fetch'><query xmlns='jabber:iq:roster'/></iq>",
+        "<iq id='x' type='error'/>",
+    ] {
+        let e = Iq::from_element(parse(bad))
+            .err()
+            .unwrap_or_else(|| panic!("accepted {bad}"));
+        assert_eq!(
+            e.stanza_error().condition,
+            StanzaErrorCondition::BadRequest,
+            "{bad}"
+        );
+    }
+}
+
+/// Every §8.3.3 condition with its usual type.
+#[test]
+fn every_stanza_condition_with_its_default_type() {
+    for &c in StanzaErrorCondition::ALL {
+        let e = StanzaError::from_condition(c);
+        assert_eq!(StanzaError::from_element(&reparse(&e.to_element())), Ok(e));
+    }
+}
+
+fn arb_stanza_error() -> impl Strategy<Value = StanzaError> {
+    (
+        0..StanzaErrorCondition::ALL.len(),
+        0..5usize,
+        proptest::option::of("[a-z.]{1,12}"),
+        proptest::collection::vec((proptest::option::of("[a-z]{2}"), "[ -~é🚀]{0,20}"), 0..3),
+        any::<bool>(),
+        proptest::option::of("xmpp:[a-z]{1,8}@example\\.net"),
+    )
+        .prop_map(|(c, t, by, texts, app, uri)| {
+            let condition = StanzaErrorCondition::ALL[c];
+            let mut e = StanzaError::new(ErrorType::ALL[t], condition);
+            e.by = by;
+            e.texts = texts;
+            if app {
+                e.app_condition = Some(
+                    Element::builder("custom", "urn:example:app")
+                        .attr("n", "1")
+                        .build(),
+                );
+            }
+            if matches!(
+                condition,
+                StanzaErrorCondition::Gone | StanzaErrorCondition::Redirect
+            ) {
+                e.uri = uri;
+            }
+            e
+        })
+}
+
+proptest! {
+    #[test]
+    fn stanza_errors_round_trip(e in arb_stanza_error()) {
+        prop_assert_eq!(StanzaError::from_element(&reparse(&e.to_element())), Ok(e));
+    }
+}
