@@ -7,7 +7,11 @@
 //! ```
 //! Options: `--plaintext` (no TLS: for a loopback server that allows it),
 //! `--direct-tls` (XEP-0368 port), `--resource R`, `--for SECONDS` (how long
-//! to listen for messages; default until the server closes the stream).
+//! to listen for messages; default until the server closes the stream),
+//! `--record PREFIX` (write the plaintext received and sent to
+//! PREFIX.in.xml and PREFIX.out.xml, and the size of each read to
+//! PREFIX.reads), `--seed N` (a fixed seed, so a
+//! recording can be replayed exactly by `examples/session.rs`).
 #![allow(clippy::disallowed_methods)] // a real client reads the real clock
 
 #[path = "support/blocking.rs"]
@@ -28,12 +32,15 @@ struct Args {
     plaintext: bool,
     resource: Option<String>,
     listen: Option<Duration>,
+    record: Option<String>,
+    seed: Option<u8>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let (mut jid, mut password, mut host, mut port, mut ca) = (None, None, None, None, None);
     let (mut plaintext, mut direct_tls, mut resource, mut listen) = (false, false, None, None);
+    let (mut record, mut seed) = (None, None);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -54,6 +61,8 @@ fn parse_args() -> Result<Args, String> {
                     value()?.parse().map_err(|e| format!("--for: {e}"))?,
                 ))
             }
+            "--record" => record = Some(value()?),
+            "--seed" => seed = Some(value()?.parse::<u8>().map_err(|e| format!("--seed: {e}"))?),
             "--plaintext" => plaintext = true,
             "--direct-tls" => direct_tls = true,
             other => return Err(format!("unknown option {other}")),
@@ -77,6 +86,8 @@ fn parse_args() -> Result<Args, String> {
         plaintext,
         resource,
         listen,
+        record,
+        seed,
     })
 }
 
@@ -100,13 +111,18 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = ClientConfig::new(args.jid, args.password, os_seed());
+    // A fixed seed (for recordings) makes nonces and ids repeatable.
+    let seed = args.seed.map_or_else(os_seed, |b| [b; 32]);
+    let mut config = ClientConfig::new(args.jid, args.password, seed);
     config.resource = args.resource;
     if args.plaintext {
         config.tls = TlsPolicy::Disabled;
         config.allow_plaintext_auth = true;
     }
     let mut conn = Connection::connect(config, &args.options)?;
+    if args.record.is_some() {
+        conn.recording = Some((Vec::new(), Vec::new()));
+    }
     let jid = conn.run_until(Duration::from_secs(20), |_, event| match event {
         Event::StartTls => {
             println!("STARTTLS: upgrading to TLS");
@@ -169,13 +185,24 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         None::<()>
     });
-    match result {
+    let outcome = match result {
         Err(blocking::DriverError::Deadline) => {
             conn.close();
             Ok(())
         }
-        Err(blocking::DriverError::Closed(None)) => Ok(()),
+        Err(blocking::DriverError::Closed(None)) | Ok(()) => Ok(()),
         Err(e) => Err(e.into()),
-        Ok(()) => Ok(()),
+    };
+    if let (Some(prefix), Some((received, sent))) = (&args.record, &conn.recording) {
+        std::fs::write(format!("{prefix}.in.xml"), received)?;
+        std::fs::write(format!("{prefix}.out.xml"), sent)?;
+        let reads: Vec<String> = conn.recorded_reads.iter().map(usize::to_string).collect();
+        std::fs::write(format!("{prefix}.reads"), reads.join("\n") + "\n")?;
+        println!(
+            "recorded {} bytes received and {} sent to {prefix}.{{in,out}}.xml",
+            received.len(),
+            sent.len()
+        );
     }
+    outcome
 }

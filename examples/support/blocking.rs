@@ -119,6 +119,11 @@ pub struct Connection {
     tls_config: Arc<rustls::ClientConfig>,
     domain: String,
     closed: bool,
+    /// When recording: every plaintext byte received and sent, in order,
+    /// and the size of each read (a replay may split reads, never merge
+    /// them: a reply never arrives before its request was sent).
+    pub recording: Option<(Vec<u8>, Vec<u8>)>,
+    pub recorded_reads: Vec<usize>,
 }
 
 fn tls_config(ca_pem: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>, DriverError> {
@@ -203,12 +208,17 @@ impl Connection {
             tls_config,
             domain,
             closed: false,
+            recording: None,
+            recorded_reads: Vec::new(),
         })
     }
 
     /// Writes everything the stream has queued.
     pub fn flush(&mut self) -> Result<(), DriverError> {
         while let Some(out) = self.stream.poll_transmit() {
+            if let Some((_, sent)) = &mut self.recording {
+                sent.extend_from_slice(&out);
+            }
             self.transport.write_all(&out)?;
         }
         Ok(())
@@ -269,6 +279,10 @@ impl Connection {
             match self.transport.read(&mut buf) {
                 Ok(0) => self.stream.handle_eof(Instant::now()),
                 Ok(n) => {
+                    if let Some((received, _)) = &mut self.recording {
+                        received.extend_from_slice(&buf[..n]);
+                        self.recorded_reads.push(n);
+                    }
                     // A failure is also reported as Event::Closed.
                     let _ = self.stream.handle_input(&buf[..n], Instant::now());
                 }
