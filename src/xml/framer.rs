@@ -133,7 +133,19 @@ impl Framer {
     }
 
     /// The next event, `Ok(None)` when more bytes are needed.
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<FrameEvent>, XmlError> {
+        // Fast path: the new bytes are all ones that change nothing.
+        if self.error.is_none()
+            && !self.pending_end
+            && self.scanner.skip_plain(&self.buf, &self.limits)
+        {
+            return Ok(None);
+        }
+        self.next_event_slow()
+    }
+
+    fn next_event_slow(&mut self) -> Result<Option<FrameEvent>, XmlError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }

@@ -12,6 +12,12 @@ use super::error::{LimitKind, XmlError};
 use super::unescape::{decode_attr, decode_cdata, decode_text, needs_decoding};
 use super::{Limits, ns};
 
+/// Whether any text or value of the element being parsed may need
+/// decoding: decided once per element with one pass over its source, so
+/// elements without `&`, `\r`, tab or newline skip every per-value check.
+#[derive(Debug, Clone, Copy)]
+struct Decoding(bool);
+
 /// A namespace declaration in force for the whole stream (from the header).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Binding {
@@ -92,9 +98,10 @@ fn value_span(
     src: &str,
     range: Range<usize>,
     attr: bool,
+    decoding: Decoding,
 ) -> Result<Span, XmlError> {
     let raw = &src[range.clone()];
-    if !needs_decoding(raw, attr) {
+    if !decoding.0 || !needs_decoding(raw, attr) {
         return Ok(w.source_span(range));
     }
     w.push_with(|s| {
@@ -177,6 +184,7 @@ impl Parser {
         self.header_spans.clear();
         self.header_spans.resize(header.bindings.len(), None);
         let mut w = TreeWriter::with_source(src);
+        let decoding = Decoding(needs_decoding(src, true));
         let mut root_done = false;
         for token in Tokenizer::from_fragment(src, 0..src.len()) {
             let token = token.map_err(tokenizer_error)?;
@@ -216,7 +224,7 @@ impl Parser {
                     };
                     match decl_prefix {
                         Some(p) => {
-                            let ns = value_span(&mut w, src, range(&value), true)?;
+                            let ns = value_span(&mut w, src, range(&value), true, decoding)?;
                             check_declaration(&src[p.clone()], w.str(ns))?;
                             let own = self.open.last().map_or(0, |o| o.scope_len);
                             if self.scope[own..]
@@ -237,9 +245,11 @@ impl Parser {
                     }
                 }
                 Token::ElementEnd { end, .. } => match end {
-                    ElementEnd::Open => self.start_element(src, header, &mut w, limits)?,
+                    ElementEnd::Open => {
+                        self.start_element(src, header, &mut w, limits, decoding)?
+                    }
                     ElementEnd::Empty => {
-                        self.start_element(src, header, &mut w, limits)?;
+                        self.start_element(src, header, &mut w, limits, decoding)?;
                         self.end_element(&mut w);
                         root_done = w.depth() == 0;
                     }
@@ -264,7 +274,7 @@ impl Parser {
                     }
                 },
                 Token::Text { text } => {
-                    let span = value_span(&mut w, src, range(&text), false)?;
+                    let span = value_span(&mut w, src, range(&text), false, decoding)?;
                     w.text_span(span);
                 }
                 Token::Cdata { text, .. } => {
@@ -342,6 +352,7 @@ impl Parser {
         header: &StreamHeader,
         w: &mut TreeWriter,
         limits: &Limits,
+        decoding: Decoding,
     ) -> Result<(), XmlError> {
         let Some(open) = self.open.last().cloned() else {
             return Err(XmlError::not_well_formed("attributes without an element"));
@@ -385,7 +396,7 @@ impl Parser {
                     "duplicate attribute {local:?}"
                 )));
             }
-            let value = value_span(w, src, raw.value.clone(), true)?;
+            let value = value_span(w, src, raw.value.clone(), true, decoding)?;
             if attr_prefix == "xml" && local == "lang" {
                 lang = Some(value);
             }

@@ -120,6 +120,41 @@ impl Scanner {
         self.element_start = self.element_start.saturating_sub(n);
     }
 
+    /// Consumes the bytes from the scan position on while each is one that
+    /// cannot change the state (ordinary text, attribute-value or name
+    /// bytes), and returns whether that reached the end of `buf`. This is
+    /// the whole work of most calls when input arrives a byte at a time;
+    /// it never consumes a byte [`Scanner::scan`] would treat differently,
+    /// and it stops at the byte limit so `scan` reports that.
+    #[inline]
+    pub(crate) fn skip_plain(&mut self, buf: &[u8], limits: &Limits) -> bool {
+        // Only for a few pending bytes: longer runs go faster through the
+        // word-at-a-time searches of `scan`.
+        if buf.len().saturating_sub(self.pos) > 8 {
+            return false;
+        }
+        let limit = self.element_start.saturating_add(limits.stanza_bytes());
+        let end = buf.len().min(limit);
+        let start = self.pos;
+        while self.pos < end {
+            let b = buf[self.pos];
+            let plain = match self.state {
+                State::Between => self.depth >= 2 && b != b'<',
+                State::AttrValue(q) => b != q,
+                State::StartTag => !matches!(b, b'>' | b'"' | b'\'' | b'/'),
+                State::EndTag => b != b'>',
+                State::Cdata(0) => b != b']',
+                _ => false,
+            };
+            if !plain {
+                break;
+            }
+            self.pos += 1;
+        }
+        self.examined += (self.pos - start) as u64;
+        self.pos == buf.len()
+    }
+
     /// Scans `buf` from where the last call stopped. Returns the next
     /// boundary, or `None` when more bytes are needed.
     pub(crate) fn scan(
@@ -201,10 +236,30 @@ impl Scanner {
                     }
                 }
                 State::StartTag => {
-                    let Some(i) = find_tag_byte(window) else {
-                        self.pos = bound;
-                        continue;
+                    // Run through attribute values here rather than via the
+                    // outer dispatch: a tag has several, each costs a trip.
+                    let mut at = 0;
+                    let found = loop {
+                        match find_tag_byte(&window[at..]) {
+                            Some(i) if matches!(window[at + i], b'"' | b'\'') => {
+                                let quote = window[at + i];
+                                match find_byte(&window[at + i + 1..], quote) {
+                                    Some(j) => at += i + 1 + j + 1,
+                                    None => {
+                                        self.pos = bound;
+                                        self.state = State::AttrValue(quote);
+                                        break None;
+                                    }
+                                }
+                            }
+                            Some(i) => break Some(at + i),
+                            None => {
+                                self.pos = bound;
+                                break None;
+                            }
+                        }
                     };
+                    let Some(i) = found else { continue };
                     self.pos += i + 1;
                     match window[i] {
                         b'>' => {
@@ -226,8 +281,7 @@ impl Scanner {
                                 });
                             }
                         }
-                        b'/' => self.state = State::StartTagSlash,
-                        quote => self.state = State::AttrValue(quote),
+                        _ => self.state = State::StartTagSlash,
                     }
                 }
                 State::StartTagSlash => {
