@@ -25,6 +25,8 @@ pub(crate) enum Purpose {
     Session,
     /// A keepalive ping (XEP-0199).
     Ping,
+    /// A roster request (RFC 6121 §2.1.3): its result becomes `Event::Roster`.
+    Roster,
 }
 
 #[derive(Debug, Clone)]

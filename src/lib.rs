@@ -13,9 +13,12 @@
 //!   stanza and stream errors.
 //! - [`sasl`]: SASL mechanisms as pure state machines.
 //! - [`negotiation`]: stream features and SASL failures as typed values.
+//! - [`im`]: RFC 6121 rosters (with a versioned cache), presence and
+//!   subscriptions, and messages.
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod im;
 mod iq;
 pub mod negotiation;
 mod rng;

@@ -335,6 +335,9 @@ impl Stream {
                 Err(_) => self.events.push_back(Event::Unhandled(el)),
             },
             "presence" => match Presence::from_element(el.clone()) {
+                Ok(p) if p.type_() == crate::stanza::PresenceType::Subscribe => {
+                    self.events.push_back(Event::SubscriptionRequest(p))
+                }
                 Ok(p) => self.events.push_back(Event::Presence(p)),
                 Err(_) => self.events.push_back(Event::Unhandled(el)),
             },
@@ -379,6 +382,7 @@ impl Stream {
                     }
                     // Any answer, even an error, shows the server is alive.
                     Purpose::Ping => self.ping_outstanding = false,
+                    Purpose::Roster => self.on_roster_reply(id, from, &iq),
                     Purpose::Application => {
                         let event = if iq.type_() == IqType::Error {
                             Event::IqError {
@@ -402,6 +406,9 @@ impl Stream {
 
     fn on_iq_request(&mut self, iq: Iq, now: Instant) {
         let payload_ns = iq.payload().map(|p| p.ns().to_owned()).unwrap_or_default();
+        if payload_ns == ns::ROSTER && iq.type_() == IqType::Set {
+            return self.on_roster_push(&iq, now);
+        }
         if payload_ns == ns::PING && self.config.answer_pings && iq.type_() == IqType::Get {
             if let Some(reply) = iq.result_reply(None) {
                 self.write_element(&reply, now);

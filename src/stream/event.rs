@@ -1,5 +1,6 @@
 //! What a [`crate::Stream`] reports to the application.
 
+use crate::im::{Roster, RosterItem};
 use crate::negotiation::StreamFeatures;
 use crate::sasl::Mechanism;
 use crate::stanza::{Iq, Message, Presence, StanzaError};
@@ -54,6 +55,27 @@ pub enum Event {
         /// The stanza error (condition, type, text).
         error: StanzaError,
     },
+    /// The answer to [`crate::Stream::request_roster`]. `roster: None` is the
+    /// empty result of roster versioning (RFC 6121 §2.6.3): the cached
+    /// version is current, and any changes follow as pushes.
+    Roster {
+        /// The request's id.
+        id: String,
+        /// The roster, or `None` for "your cache is current".
+        roster: Option<Roster>,
+    },
+    /// A roster push (RFC 6121 §2.1.6), already acknowledged. Pushes from
+    /// anyone but the server (a `from` other than none or our bare JID) are
+    /// refused and never reported.
+    RosterPush {
+        /// The changed item (`Subscription::Remove` for a removal).
+        item: RosterItem,
+        /// The roster version after this push.
+        ver: Option<String>,
+    },
+    /// Someone asks to see our presence (RFC 6121 §3.1.3); answer with
+    /// [`crate::im::subscription::subscribed`] or `unsubscribed`.
+    SubscriptionRequest(Presence),
     /// No reply arrived in time ([`crate::ClientConfig::iq_timeout`]); a late
     /// reply will not be reported.
     IqTimeout {

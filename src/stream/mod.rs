@@ -4,6 +4,7 @@ mod client;
 mod config;
 mod error;
 mod event;
+mod im;
 mod output;
 
 use std::collections::VecDeque;
@@ -287,7 +288,9 @@ impl Stream {
         }
         for (id, pending) in self.iq.expire(now) {
             match pending.purpose {
-                Purpose::Application => self.events.push_back(Event::IqTimeout { id }),
+                Purpose::Application | Purpose::Roster => {
+                    self.events.push_back(Event::IqTimeout { id })
+                }
                 Purpose::Ping => {
                     self.fail(Error::Timeout("keepalive ping"));
                     return;

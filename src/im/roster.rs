@@ -1,0 +1,265 @@
+//! Rosters (RFC 6121 §2): items, results, pushes, and a versioned cache.
+
+use std::collections::BTreeMap;
+
+use crate::stanza::{Address, StanzaParseError};
+use crate::xml::{Element, ns};
+
+/// The `subscription` state of a roster item (RFC 6121 §2.1.2.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Subscription {
+    /// Neither side is subscribed (the default when absent).
+    #[default]
+    None,
+    /// We see the contact's presence.
+    To,
+    /// The contact sees ours.
+    From,
+    /// Both ways.
+    Both,
+    /// In a set or a push: the item is removed.
+    Remove,
+}
+
+impl Subscription {
+    /// The attribute value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subscription::None => "none",
+            Subscription::To => "to",
+            Subscription::From => "from",
+            Subscription::Both => "both",
+            Subscription::Remove => "remove",
+        }
+    }
+
+    /// Parses the attribute value; absent is `none`.
+    pub fn from_attr(value: Option<&str>) -> Result<Self, StanzaParseError> {
+        Ok(match value {
+            None | Some("none") => Subscription::None,
+            Some("to") => Subscription::To,
+            Some("from") => Subscription::From,
+            Some("both") => Subscription::Both,
+            Some("remove") => Subscription::Remove,
+            Some(_) => return Err(StanzaParseError::Malformed("unknown roster subscription")),
+        })
+    }
+}
+
+/// One roster item (RFC 6121 §2.1.2).
+///
+/// ```
+/// use xmpp_sansio::im::{RosterItem, Subscription};
+///
+/// let item = RosterItem::new("nurse@example.com").with_name("Nurse").with_groups(["Servants"]);
+/// let back = RosterItem::from_element(&item.to_element()).unwrap();
+/// assert_eq!(back, item);
+/// assert_eq!(back.subscription, Subscription::None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterItem {
+    /// The contact's bare JID, as sent.
+    pub jid: String,
+    /// The handle the user gave the contact.
+    pub name: Option<String>,
+    /// The subscription state.
+    pub subscription: Subscription,
+    /// `ask='subscribe'`: our subscription request is pending.
+    pub ask: bool,
+    /// `approved='true'`: the contact is pre-approved (RFC 6121 §3.4).
+    pub approved: bool,
+    /// Groups, in order, without duplicates.
+    pub groups: Vec<String>,
+}
+
+impl RosterItem {
+    /// An item for `jid` with nothing else set.
+    pub fn new(jid: impl Into<String>) -> Self {
+        Self {
+            jid: jid.into(),
+            name: None,
+            subscription: Subscription::None,
+            ask: false,
+            approved: false,
+            groups: Vec::new(),
+        }
+    }
+
+    /// Sets the name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the groups.
+    pub fn with_groups<S: Into<String>>(mut self, groups: impl IntoIterator<Item = S>) -> Self {
+        self.groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The JID as an [`Address`] (typed on demand).
+    pub fn address(&self) -> Address<'_> {
+        Address::new(&self.jid)
+    }
+
+    /// Reads an `<item/>` of `jabber:iq:roster`.
+    pub fn from_element(el: &Element) -> Result<Self, StanzaParseError> {
+        if !el.is("item", ns::ROSTER) {
+            return Err(StanzaParseError::Malformed("not a roster item"));
+        }
+        let jid = el
+            .attr("jid")
+            .filter(|j| !j.is_empty())
+            .ok_or(StanzaParseError::Malformed("roster item without a jid"))?;
+        let mut groups: Vec<String> = Vec::new();
+        for g in el.children().filter(|c| c.is("group", ns::ROSTER)) {
+            let name = g.text().into_owned();
+            // RFC 6121 §2.1.2.6: a group name is not empty; duplicates are ignored.
+            if !name.is_empty() && !groups.contains(&name) {
+                groups.push(name);
+            }
+        }
+        Ok(Self {
+            jid: jid.to_owned(),
+            name: el.attr("name").map(str::to_owned),
+            subscription: Subscription::from_attr(el.attr("subscription"))?,
+            ask: el.attr("ask") == Some("subscribe"),
+            approved: matches!(el.attr("approved"), Some("true" | "1")),
+            groups,
+        })
+    }
+
+    /// Builds the `<item/>`. `approved` and `ask` are included when set
+    /// (servers ignore them in a set, RFC 6121 §2.1.2.1 and §2.1.2.2).
+    pub fn to_element(&self) -> Element {
+        let mut b = Element::builder("item", ns::ROSTER)
+            .attr("jid", self.jid.clone())
+            .attr_opt("name", self.name.clone());
+        if self.subscription != Subscription::None {
+            b = b.attr("subscription", self.subscription.as_str());
+        }
+        if self.ask {
+            b = b.attr("ask", "subscribe");
+        }
+        if self.approved {
+            b = b.attr("approved", "true");
+        }
+        for g in &self.groups {
+            b = b.child(
+                Element::builder("group", ns::ROSTER)
+                    .text(g.clone())
+                    .build(),
+            );
+        }
+        b.build()
+    }
+}
+
+/// A roster result: every item, and the version when the server keeps one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Roster {
+    /// The roster version (RFC 6121 §2.6), if any.
+    pub ver: Option<String>,
+    /// The items.
+    pub items: Vec<RosterItem>,
+}
+
+impl Roster {
+    /// Reads a `<query xmlns='jabber:iq:roster'/>`. Items that cannot be
+    /// read are skipped (one bad item must not cost the whole roster) and
+    /// counted in the second value.
+    pub fn from_query(query: &Element) -> (Self, usize) {
+        let mut skipped = 0;
+        let items = query
+            .children()
+            .filter(|c| c.is("item", ns::ROSTER))
+            .filter_map(|c| RosterItem::from_element(&c).map_err(|_| skipped += 1).ok())
+            .collect();
+        (
+            Self {
+                ver: query.attr("ver").map(str::to_owned),
+                items,
+            },
+            skipped,
+        )
+    }
+
+    /// The `<query/>` holding this roster (a convenient persistence form).
+    pub fn to_query(&self) -> Element {
+        Element::builder("query", ns::ROSTER)
+            .attr_opt("ver", self.ver.clone())
+            .children(self.items.iter().map(RosterItem::to_element))
+            .build()
+    }
+}
+
+/// A client-side roster cache for versioning (RFC 6121 §2.6): plain data
+/// the application keeps and persists as it likes ([`RosterCache::to_query`]
+/// is one way).
+///
+/// ```
+/// use xmpp_sansio::im::{Roster, RosterCache, RosterItem, Subscription};
+///
+/// let mut cache = RosterCache::default();
+/// assert_eq!(cache.request_ver(), "");            // bootstrap versioning
+/// cache.replace(Roster { ver: Some("v1".into()), items: vec![RosterItem::new("romeo@example.net")] });
+/// let mut removed = RosterItem::new("romeo@example.net");
+/// removed.subscription = Subscription::Remove;
+/// cache.apply_push(removed, Some("v2".into()));
+/// assert!(cache.items.is_empty());
+/// assert_eq!(cache.request_ver(), "v2");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RosterCache {
+    /// The version of the cached roster; `None` before any versioned result.
+    pub ver: Option<String>,
+    /// Items by bare JID.
+    pub items: BTreeMap<String, RosterItem>,
+}
+
+impl RosterCache {
+    /// The `ver` to send with a roster request: the cached version, or the
+    /// empty string to bootstrap versioning (RFC 6121 §2.6.2).
+    pub fn request_ver(&self) -> &str {
+        self.ver.as_deref().unwrap_or("")
+    }
+
+    /// Replaces the cache with a full roster result.
+    pub fn replace(&mut self, roster: Roster) {
+        self.ver = roster.ver;
+        self.items = roster
+            .items
+            .into_iter()
+            .map(|i| (i.jid.clone(), i))
+            .collect();
+    }
+
+    /// Applies a push (RFC 6121 §2.1.6): adds, updates or removes the item;
+    /// the push's version becomes the cache's.
+    pub fn apply_push(&mut self, item: RosterItem, ver: Option<String>) {
+        if item.subscription == Subscription::Remove {
+            self.items.remove(&item.jid);
+        } else {
+            self.items.insert(item.jid.clone(), item);
+        }
+        if ver.is_some() {
+            self.ver = ver;
+        }
+    }
+
+    /// The cache as a `<query/>` element (to persist).
+    pub fn to_query(&self) -> Element {
+        Roster {
+            ver: self.ver.clone(),
+            items: self.items.values().cloned().collect(),
+        }
+        .to_query()
+    }
+
+    /// Restores a cache from [`RosterCache::to_query`]'s element.
+    pub fn from_query(query: &Element) -> Self {
+        let mut cache = Self::default();
+        cache.replace(Roster::from_query(query).0);
+        cache
+    }
+}
