@@ -1,6 +1,6 @@
 //! Rosters (RFC 6121 §2): items, results, pushes, and a versioned cache.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::stanza::{Address, StanzaParseError};
 use crate::xml::{Element, ns};
@@ -68,8 +68,8 @@ pub struct RosterItem {
     pub ask: bool,
     /// `approved='true'`: the contact is pre-approved (RFC 6121 §3.4).
     pub approved: bool,
-    /// Groups, in order, without duplicates.
-    pub groups: Vec<String>,
+    /// Groups: a set (RFC 6121 §2.1.2.6; servers do not keep an order).
+    pub groups: BTreeSet<String>,
 }
 
 impl RosterItem {
@@ -81,7 +81,7 @@ impl RosterItem {
             subscription: Subscription::None,
             ask: false,
             approved: false,
-            groups: Vec::new(),
+            groups: BTreeSet::new(),
         }
     }
 
@@ -111,14 +111,13 @@ impl RosterItem {
             .attr("jid")
             .filter(|j| !j.is_empty())
             .ok_or(StanzaParseError::Malformed("roster item without a jid"))?;
-        let mut groups: Vec<String> = Vec::new();
-        for g in el.children().filter(|c| c.is("group", ns::ROSTER)) {
-            let name = g.text().into_owned();
-            // RFC 6121 §2.1.2.6: a group name is not empty; duplicates are ignored.
-            if !name.is_empty() && !groups.contains(&name) {
-                groups.push(name);
-            }
-        }
+        // RFC 6121 §2.1.2.6: a group name is not empty; duplicates collapse.
+        let groups = el
+            .children()
+            .filter(|c| c.is("group", ns::ROSTER))
+            .map(|g| g.text().into_owned())
+            .filter(|name| !name.is_empty())
+            .collect();
         Ok(Self {
             jid: jid.to_owned(),
             name: el.attr("name").map(str::to_owned),
