@@ -1,0 +1,454 @@
+//! RFC 6121 exchanges as transcripts through a client `Stream`, modelled on
+//! the RFC's examples (juliet@example.com/balcony and her contacts): roster
+//! get and result (§2.1.3–4), pushes and their validation (§2.1.6), set and
+//! remove (§2.3, §2.5), versioning (§2.6), subscriptions (§3), presence
+//! (§4), and messages (§5). Every inbound part is also fed a byte at a time.
+
+mod common;
+
+use std::time::Instant;
+
+use common::*;
+use xmpp_sansio::im::{
+    MessageBuilder, PresenceBuilder, PresenceTracker, RosterCache, RosterItem, Show, Subscription,
+    subscription,
+};
+use xmpp_sansio::stanza::{MessageType, PresenceType, StanzaView};
+use xmpp_sansio::{Event, Stream};
+
+/// A stream online as juliet@example.com/balcony, with roster versioning
+/// advertised or not.
+fn online(versioning: bool) -> (Stream, Instant) {
+    let now = epoch();
+    let mut stream = Stream::client(plain_config());
+    let mut out = Outcome {
+        sent: String::new(),
+        events: Vec::new(),
+    };
+    stream.start(now).ok();
+    let ver = if versioning {
+        "<ver xmlns='urn:xmpp:features:rosterver'/>"
+    } else {
+        ""
+    };
+    let script = format!(
+        "{SERVER_HEADER}<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>\
+         <success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>{SERVER_HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>{ver}</stream:features>"
+    );
+    stream.handle_input(script.as_bytes(), now).ok();
+    drain(&mut stream, &mut out);
+    let id = bind_request_id(&out.sent).unwrap_or_default();
+    let bind = format!(
+        "<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.com/balcony</jid></bind></iq>"
+    );
+    stream.handle_input(bind.as_bytes(), now).ok();
+    drain(
+        &mut stream,
+        &mut Outcome {
+            sent: String::new(),
+            events: Vec::new(),
+        },
+    );
+    (stream, now)
+}
+
+/// Feeds `input` whole to one stream and byte by byte to a twin; both must
+/// send and report the same; returns what the first did.
+fn feed(stream: &mut Stream, twin: &mut Stream, input: &str, now: Instant) -> Outcome {
+    let mut a = Outcome {
+        sent: String::new(),
+        events: Vec::new(),
+    };
+    let mut b = Outcome {
+        sent: String::new(),
+        events: Vec::new(),
+    };
+    stream.handle_input(input.as_bytes(), now).ok();
+    drain(stream, &mut a);
+    for byte in input.as_bytes() {
+        twin.handle_input(std::slice::from_ref(byte), now).ok();
+        drain(twin, &mut b);
+    }
+    assert_eq!(a, b, "one byte at a time differs from whole");
+    a
+}
+
+fn sent(stream: &mut Stream) -> String {
+    let mut out = Outcome {
+        sent: String::new(),
+        events: Vec::new(),
+    };
+    drain(stream, &mut out);
+    out.sent
+}
+
+#[test]
+fn roster_get_result_and_cache_section_2_1() {
+    let (mut s, now) = online(false);
+    let (mut t, _) = online(false);
+    let id = s.request_roster(Some("ver7"), now).unwrap_or_default();
+    t.request_roster(Some("ver7"), now).ok();
+    // No versioning advertised: no `ver` attribute (§2.6.1).
+    assert_eq!(
+        sent(&mut s),
+        format!("<iq type='get' id='{id}'><query xmlns='jabber:iq:roster'/></iq>")
+    );
+    sent(&mut t);
+    let result = format!(
+        "<iq id='{id}' to='juliet@example.com/balcony' type='result'>
+           <query xmlns='jabber:iq:roster' ver='ver11'>
+             <item jid='romeo@example.net' name='Romeo' subscription='both'><group>Friends</group></item>
+             <item jid='mercutio@example.com' name='Mercutio' subscription='from'/>
+             <item jid='benvolio@example.net' name='Benvolio' subscription='none' ask='subscribe'/>
+             <item jid='nurse@example.com' approved='true' subscription='none'/>
+           </query>
+         </iq>"
+    );
+    let out = feed(&mut s, &mut t, &result, now);
+    let Some(Event::Roster {
+        id: got,
+        roster: Some(roster),
+    }) = out.events.first()
+    else {
+        panic!("{:?}", out.events)
+    };
+    assert_eq!(*got, id);
+    assert_eq!(roster.ver.as_deref(), Some("ver11"));
+    let by_jid = |j: &str| {
+        roster
+            .items
+            .iter()
+            .find(|i| i.jid == j)
+            .cloned()
+            .unwrap_or_else(|| RosterItem::new("?"))
+    };
+    assert_eq!(by_jid("romeo@example.net").subscription, Subscription::Both);
+    assert!(by_jid("romeo@example.net").groups.contains("Friends"));
+    assert_eq!(
+        by_jid("mercutio@example.com").subscription,
+        Subscription::From
+    );
+    assert!(by_jid("benvolio@example.net").ask);
+    assert!(by_jid("nurse@example.com").approved);
+    let mut cache = RosterCache::default();
+    cache.replace(roster.clone());
+    assert_eq!(cache.items.len(), 4);
+}
+
+#[test]
+fn pushes_are_acknowledged_and_validated_section_2_1_6() {
+    let (mut s, now) = online(true);
+    let (mut t, _) = online(true);
+    // From the server (no `from`): applied and acknowledged.
+    let push = "<iq id='a78b4q6ha463' to='juliet@example.com/balcony' type='set'>
+                  <query xmlns='jabber:iq:roster' ver='ver12'><item jid='nurse@example.com'/></query>
+                </iq>";
+    let out = feed(&mut s, &mut t, push, now);
+    assert_eq!(out.sent, "<iq type='result' id='a78b4q6ha463'/>");
+    assert!(
+        matches!(&out.events[..], [Event::RosterPush { item, ver }] if item.jid == "nurse@example.com" && ver.as_deref() == Some("ver12"))
+    );
+
+    // From our own bare JID: also the server (ejabberd's form).
+    let own = "<iq id='p2' from='juliet@example.com' type='set'><query xmlns='jabber:iq:roster' ver='ver13'><item jid='tybalt@example.org' subscription='remove'/></query></iq>";
+    let out = feed(&mut s, &mut t, own, now);
+    assert_eq!(
+        out.sent,
+        "<iq type='result' id='p2' to='juliet@example.com'/>"
+    );
+    assert!(
+        matches!(&out.events[..], [Event::RosterPush { item, .. }] if item.subscription == Subscription::Remove)
+    );
+
+    // From anyone else: refused and not applied.
+    let spoof = "<iq id='p3' from='mallory@evil.example/x' type='set'><query xmlns='jabber:iq:roster'><item jid='mallory@evil.example' subscription='both'/></query></iq>";
+    let out = feed(&mut s, &mut t, spoof, now);
+    assert!(out.events.is_empty());
+    assert!(out.sent.starts_with("<iq type='error' id='p3' to='mallory@evil.example/x'><error type='cancel'><service-unavailable"), "{}", out.sent);
+
+    // Two items in one push: bad-request, not applied.
+    let two = "<iq id='p4' type='set'><query xmlns='jabber:iq:roster'><item jid='a@example.org'/><item jid='b@example.org'/></query></iq>";
+    let out = feed(&mut s, &mut t, two, now);
+    assert!(out.events.is_empty());
+    assert!(
+        out.sent
+            .contains("<bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>")
+    );
+}
+
+#[test]
+fn set_and_remove_section_2_3_and_2_5() {
+    let (mut s, now) = online(false);
+    let mut nurse = RosterItem::new("nurse@example.com")
+        .with_name("Nurse")
+        .with_groups(["Servants"]);
+    nurse.subscription = Subscription::Both; // the server's business: not sent
+    nurse.ask = true;
+    let id = s.set_roster_item(&nurse, now).unwrap_or_default();
+    assert_eq!(
+        sent(&mut s),
+        format!(
+            "<iq type='set' id='{id}'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com' name='Nurse'><group>Servants</group></item></query></iq>"
+        )
+    );
+    s.handle_input(format!("<iq id='{id}' type='result'/>").as_bytes(), now)
+        .ok();
+    assert!(matches!(s.poll_event(), Some(Event::IqResult { id: i, .. }) if i == id));
+
+    let id = s
+        .remove_roster_item("nurse@example.com", now)
+        .unwrap_or_default();
+    assert_eq!(
+        sent(&mut s),
+        format!(
+            "<iq type='set' id='{id}'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com' subscription='remove'/></query></iq>"
+        )
+    );
+    // §2.5.3: removing an item that is not there is item-not-found.
+    s.handle_input(format!("<iq id='{id}' type='error'><error type='modify'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>").as_bytes(), now).ok();
+    assert!(
+        matches!(s.poll_event(), Some(Event::IqError { error, .. }) if error.condition.as_str() == "item-not-found")
+    );
+}
+
+#[test]
+fn versioning_section_2_6() {
+    let (mut s, now) = online(true);
+    let (mut t, _) = online(true);
+    let mut cache = RosterCache::default();
+    // Bootstrap: ver=''.
+    let id = s
+        .request_roster(Some(cache.request_ver()), now)
+        .unwrap_or_default();
+    t.request_roster(Some(cache.request_ver()), now).ok();
+    assert_eq!(
+        sent(&mut s),
+        format!("<iq type='get' id='{id}'><query xmlns='jabber:iq:roster' ver=''/></iq>")
+    );
+    sent(&mut t);
+    let out = feed(
+        &mut s,
+        &mut t,
+        &format!(
+            "<iq id='{id}' type='result'><query xmlns='jabber:iq:roster' ver='ver14'><item jid='romeo@example.net' subscription='both'/></query></iq>"
+        ),
+        now,
+    );
+    let Some(Event::Roster {
+        roster: Some(r), ..
+    }) = out.events.first()
+    else {
+        panic!()
+    };
+    cache.replace(r.clone());
+
+    // Current cache: the empty result (§2.6.3), then the pushes that follow.
+    let id = s
+        .request_roster(Some(cache.request_ver()), now)
+        .unwrap_or_default();
+    t.request_roster(Some(cache.request_ver()), now).ok();
+    assert!(sent(&mut s).contains("ver='ver14'"));
+    sent(&mut t);
+    let out = feed(
+        &mut s,
+        &mut t,
+        &format!(
+            "<iq id='{id}' type='result'/>\
+             <iq id='push1' type='set'><query xmlns='jabber:iq:roster' ver='ver15'><item jid='nurse@example.com' name='Nurse'/></query></iq>\
+             <iq id='push2' type='set'><query xmlns='jabber:iq:roster' ver='ver16'><item jid='romeo@example.net' subscription='remove'/></query></iq>"
+        ),
+        now,
+    );
+    let mut events = out.events.into_iter();
+    assert!(
+        matches!(events.next(), Some(Event::Roster { roster: None, .. })),
+        "empty result: the cache is current"
+    );
+    for e in events {
+        if let Event::RosterPush { item, ver } = e {
+            cache.apply_push(item, ver);
+        }
+    }
+    assert_eq!(cache.ver.as_deref(), Some("ver16"));
+    assert_eq!(
+        cache.items.keys().cloned().collect::<Vec<_>>(),
+        ["nurse@example.com"]
+    );
+    // Plain data: it persists and restores as XML.
+    assert_eq!(RosterCache::from_query(&cache.to_query()), cache);
+}
+
+#[test]
+fn subscriptions_section_3() {
+    let (mut s, now) = online(false);
+    let (mut t, _) = online(false);
+    for (el, xml) in [
+        (
+            subscription::subscribe("romeo@example.net"),
+            "<presence to='romeo@example.net' type='subscribe'/>",
+        ),
+        (
+            subscription::subscribed("romeo@example.net"),
+            "<presence to='romeo@example.net' type='subscribed'/>",
+        ),
+        (
+            subscription::unsubscribe("romeo@example.net"),
+            "<presence to='romeo@example.net' type='unsubscribe'/>",
+        ),
+        (
+            subscription::unsubscribed("romeo@example.net"),
+            "<presence to='romeo@example.net' type='unsubscribed'/>",
+        ),
+    ] {
+        s.send(el, now).ok();
+        assert_eq!(sent(&mut s), xml);
+    }
+    // An inbound request surfaces for the application to answer; the
+    // other subscription types arrive as presence.
+    let out = feed(
+        &mut s,
+        &mut t,
+        "<presence from='romeo@example.net' to='juliet@example.com' type='subscribe'/>\
+         <presence from='romeo@example.net' to='juliet@example.com' type='subscribed'/>\
+         <presence from='romeo@example.net' to='juliet@example.com' type='unsubscribed'/>",
+        now,
+    );
+    assert!(
+        matches!(&out.events[0], Event::SubscriptionRequest(p) if p.from().is_some_and(|a| a.as_str() == "romeo@example.net"))
+    );
+    assert!(matches!(&out.events[1], Event::Presence(p) if p.type_() == PresenceType::Subscribed));
+    assert!(
+        matches!(&out.events[2], Event::Presence(p) if p.type_() == PresenceType::Unsubscribed)
+    );
+}
+
+#[test]
+fn presence_section_4() {
+    let (mut s, now) = online(false);
+    let (mut t, _) = online(false);
+    let initial = PresenceBuilder::available()
+        .show(Show::Dnd)
+        .status(None, "Wooing Juliet")
+        .status(Some("cs"), "Dvořím se Julii")
+        .priority(1);
+    s.send(initial.unwrap_or_else(|e| panic!("{e}")).build(), now)
+        .ok();
+    assert_eq!(
+        sent(&mut s),
+        "<presence><show>dnd</show><status>Wooing Juliet</status><status xml:lang='cs'>Dvořím se Julii</status><priority>1</priority></presence>"
+    );
+    s.send(
+        PresenceBuilder::unavailable()
+            .to("romeo@example.net")
+            .build(),
+        now,
+    )
+    .ok();
+    assert_eq!(
+        sent(&mut s),
+        "<presence to='romeo@example.net' type='unavailable'/>"
+    );
+    assert!(PresenceBuilder::available().priority(-129).is_err());
+
+    let mut tracker = PresenceTracker::default();
+    let out = feed(
+        &mut s,
+        &mut t,
+        "<presence from='romeo@example.net/orchard' xml:lang='en'><show>xa</show><status>Down the garden path</status><priority>-1</priority></presence>\
+         <presence from='romeo@example.net/garden'><priority>3</priority></presence>\
+         <presence from='romeo@example.net/orchard' type='unavailable'/>",
+        now,
+    );
+    for e in &out.events {
+        if let Event::Presence(p) = e {
+            tracker.apply(p);
+        }
+    }
+    let Event::Presence(first) = &out.events[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            first.show().as_deref(),
+            first.priority(),
+            first.status(None).as_deref()
+        ),
+        (Some("xa"), -1, Some("Down the garden path"))
+    );
+    let online: Vec<&str> = tracker
+        .resources("romeo@example.net")
+        .map(|(r, _)| r)
+        .collect();
+    assert_eq!(online, ["garden"]);
+}
+
+#[test]
+fn messages_section_5() {
+    let (mut s, now) = online(false);
+    let (mut t, _) = online(false);
+    let m = MessageBuilder::new(MessageType::Chat, "romeo@example.net")
+        .id("ktx72v49")
+        .subject(None, "I implore you!")
+        .subject(Some("cs"), "Úpěnlivě prosím!")
+        .body(None, "Wherefore art thou, Romeo?")
+        .body(Some("cs"), "Proč se jmenuješ Romeo?")
+        .thread("e0ffe42b28561960c6b12b944a092794b9683a38", None)
+        .build();
+    s.send(m, now).ok();
+    assert_eq!(
+        sent(&mut s),
+        "<message to='romeo@example.net' id='ktx72v49' type='chat'><subject>I implore you!</subject><subject xml:lang='cs'>Úpěnlivě prosím!</subject>\
+         <body>Wherefore art thou, Romeo?</body><body xml:lang='cs'>Proč se jmenuješ Romeo?</body><thread>e0ffe42b28561960c6b12b944a092794b9683a38</thread></message>"
+    );
+    let out = feed(
+        &mut s,
+        &mut t,
+        "<message from='romeo@example.net/orchard' to='juliet@example.com/balcony' xml:lang='en'>\
+           <body>Neither, fair saint, if either thee dislike.</body>\
+           <thread parent='e0ffe42b28561960c6b12b944a092794b9683a38'>7edac73ab41e45c4aafa7b2d7b749080</thread>\
+           <x xmlns='jabber:x:oob'><url>http://www.example.com/balcony.png</url></x>\
+         </message>\
+         <message from='coven@chat.shakespeare.lit/firstwitch' type='groupchat'><body>Thrice the brinded cat hath mew'd.</body></message>\
+         <message from='shakespeare.lit' type='headline'><subject>Alert</subject></message>",
+        now,
+    );
+    let messages: Vec<_> = out
+        .events
+        .iter()
+        .filter_map(|e| {
+            if let Event::Message(m) = e {
+                Some(m)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(
+        messages[0].type_(),
+        MessageType::Normal,
+        "no type means normal"
+    );
+    assert_eq!(
+        messages[0].body(Some("en")).as_deref(),
+        Some("Neither, fair saint, if either thee dislike.")
+    );
+    assert_eq!(
+        messages[0].thread(),
+        Some((
+            "7edac73ab41e45c4aafa7b2d7b749080".into(),
+            Some("e0ffe42b28561960c6b12b944a092794b9683a38".into())
+        ))
+    );
+    let oob = &messages[0].payloads()[0];
+    assert!(
+        oob.is("x", "jabber:x:oob") && oob.get_child("url", "jabber:x:oob").is_some(),
+        "extensions kept intact"
+    );
+    assert_eq!(messages[1].type_(), MessageType::Groupchat);
+    assert_eq!(messages[2].type_(), MessageType::Headline);
+    assert_eq!(
+        messages[2].subjects(),
+        [(Some("en".into()), "Alert".into())]
+    );
+}
