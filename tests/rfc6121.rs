@@ -270,6 +270,7 @@ fn versioning_section_2_6() {
         }
     }
     assert_eq!(cache.ver.as_deref(), Some("ver16"));
+    assert_eq!(cache.request_ver(), "ver16");
     assert_eq!(
         cache.items.keys().cloned().collect::<Vec<_>>(),
         ["nurse@example.com"]

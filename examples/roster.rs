@@ -1,0 +1,65 @@
+//! Requests the roster after login and prints it (RFC 6121 §2.1.3).
+//!
+//! ```sh
+//! cargo run --example roster -- --jid alice@tls.localhost --password alice-secret --port PORT --ca DIR/ca.pem
+//! ```
+#![allow(clippy::disallowed_methods)]
+
+#[path = "support/blocking.rs"]
+mod blocking;
+#[path = "support/cli.rs"]
+mod cli;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use xmpp_sansio::Event;
+
+fn main() -> ExitCode {
+    let cli = match cli::parse() {
+        Ok(c) => c,
+        Err(e) => return cli::usage("roster", "", &e),
+    };
+    let run = || -> Result<(), Box<dyn std::error::Error>> {
+        let (mut conn, jid) = cli::login(cli.config, &cli.options)?;
+        println!("online as {jid}");
+        let id = conn.stream.request_roster(None, Instant::now())?;
+        let roster = conn.run_until(Duration::from_secs(10), |_, e| match e {
+            Event::Roster { id: i, roster } if *i == id => Some(roster.clone().unwrap_or_default()),
+            Event::IqError { id: i, error, .. } if *i == id => {
+                eprintln!("roster request failed: {error}");
+                Some(Default::default())
+            }
+            _ => None,
+        })?;
+        println!(
+            "{} contact(s), version {:?}",
+            roster.items.len(),
+            roster.ver
+        );
+        for item in &roster.items {
+            let ask = if item.ask {
+                " (subscription pending)"
+            } else {
+                ""
+            };
+            let approved = if item.approved { " (pre-approved)" } else { "" };
+            println!(
+                "  {} {:?} [{}]{ask}{approved} groups {:?}",
+                item.jid,
+                item.name.as_deref().unwrap_or(""),
+                item.subscription.as_str(),
+                item.groups
+            );
+        }
+        conn.close();
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roster: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

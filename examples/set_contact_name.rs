@@ -1,0 +1,74 @@
+//! Adds a contact or changes its name and groups (RFC 6121 §2.3).
+//!
+//! ```sh
+//! cargo run --example set_contact_name -- --jid alice@tls.localhost --password alice-secret --port PORT --ca DIR/ca.pem \
+//!     bob@tls.localhost "Bob" [GROUP…]
+//! ```
+#![allow(clippy::disallowed_methods)]
+
+#[path = "support/blocking.rs"]
+mod blocking;
+#[path = "support/cli.rs"]
+mod cli;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use xmpp_sansio::Event;
+use xmpp_sansio::im::RosterItem;
+
+fn main() -> ExitCode {
+    let cli = match cli::parse() {
+        Ok(c) => c,
+        Err(e) => return cli::usage("set_contact_name", "CONTACT NAME [GROUP…]", &e),
+    };
+    let [contact, name, groups @ ..] = cli.rest.as_slice() else {
+        return cli::usage(
+            "set_contact_name",
+            "CONTACT NAME [GROUP…]",
+            "which contact, and what name?",
+        );
+    };
+    let item = RosterItem::new(contact.clone())
+        .with_name(name.clone())
+        .with_groups(groups.iter().cloned());
+    let run = || -> Result<(), Box<dyn std::error::Error>> {
+        let (mut conn, _) = cli::login(cli.config, &cli.options)?;
+        let roster = conn.stream.request_roster(None, Instant::now())?;
+        conn.run_until(Duration::from_secs(10), |_, e| {
+            matches!(e, Event::Roster { id, .. } if *id == roster).then_some(())
+        })?;
+        let id = conn.stream.set_roster_item(&item, Instant::now())?;
+        let (mut acknowledged, mut pushed) = (false, false);
+        conn.run_until(Duration::from_secs(10), |_, e| {
+            match e {
+                Event::IqResult { id: i, .. } if *i == id => acknowledged = true,
+                Event::IqError { id: i, error, .. } if *i == id => {
+                    println!("refused: {error}");
+                    return Some(());
+                }
+                Event::RosterPush { item, .. } if item.jid == *contact => {
+                    println!(
+                        "now: {} {:?} groups {:?} [{}]",
+                        item.jid,
+                        item.name.as_deref().unwrap_or(""),
+                        item.groups,
+                        item.subscription.as_str()
+                    );
+                    pushed = true;
+                }
+                _ => {}
+            }
+            (acknowledged && pushed).then_some(())
+        })?;
+        conn.close();
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("set_contact_name: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
