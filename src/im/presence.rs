@@ -319,3 +319,63 @@ impl PresenceTracker {
         self.contacts.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn presence(from: &str, type_: Option<&str>, prio: Option<&str>) -> Presence {
+        let mut b = Element::builder("presence", ns::JABBER_CLIENT)
+            .attr("from", from)
+            .attr_opt("type", type_);
+        if let Some(p) = prio {
+            b = b.child(
+                Element::builder("priority", ns::JABBER_CLIENT)
+                    .text(p)
+                    .build(),
+            );
+        }
+        match Presence::from_element(b.build()) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn priority_bounds_are_checked_not_wrapped() {
+        assert!(PresenceBuilder::available().priority(-128).is_ok());
+        assert!(PresenceBuilder::available().priority(127).is_ok());
+        assert_eq!(
+            PresenceBuilder::available().priority(128).err(),
+            Some(PresenceError::PriorityOutOfRange(128))
+        );
+        assert_eq!(
+            PresenceBuilder::available().priority(-129).err(),
+            Some(PresenceError::PriorityOutOfRange(-129))
+        );
+        // Inbound: out of range or not a number reads as 0.
+        assert_eq!(presence("a@b/c", None, Some("300")).priority(), 0);
+        assert_eq!(presence("a@b/c", None, Some("high")).priority(), 0);
+    }
+
+    #[test]
+    fn tracker_follows_resources_and_ignores_other_types() {
+        let mut t = PresenceTracker::default();
+        assert!(t.apply(&presence("a@b/one", None, Some("1"))));
+        assert!(t.apply(&presence("a@b/two", None, Some("1"))));
+        assert!(!t.apply(&presence("a@b/three", Some("subscribe"), None)));
+        assert_eq!(
+            t.best("a@b").map(|(r, _)| r),
+            Some("one"),
+            "ties go to the first by name"
+        );
+        assert!(t.apply(&presence("a@b/one", Some("unavailable"), None)));
+        assert_eq!(t.resources("a@b").count(), 1);
+        assert!(
+            t.apply(&presence("a@b", Some("unavailable"), None)),
+            "a bare unavailable clears all"
+        );
+        assert!(!t.is_online("a@b"));
+        assert!(!t.apply(&presence("x@y/z", Some("unavailable"), None)));
+    }
+}

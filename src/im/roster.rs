@@ -274,3 +274,64 @@ impl RosterCache {
         cache
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(xml_attrs: &[(&str, &str)], groups: &[&str]) -> Element {
+        let mut b = Element::builder("item", ns::ROSTER);
+        for (k, v) in xml_attrs {
+            b = b.attr(*k, *v);
+        }
+        for g in groups {
+            b = b.child(Element::builder("group", ns::ROSTER).text(*g).build());
+        }
+        b.build()
+    }
+
+    #[test]
+    fn items_are_checked_and_groups_form_a_set() {
+        assert!(RosterItem::from_element(&item(&[], &[])).is_err(), "no jid");
+        assert!(
+            RosterItem::from_element(&item(&[("jid", "a@b"), ("subscription", "sometimes")], &[]))
+                .is_err()
+        );
+        let ok = RosterItem::from_element(&item(
+            &[("jid", "a@b"), ("approved", "1")],
+            &["x", "", "x", "y"],
+        ));
+        let ok = ok.unwrap_or_else(|e| panic!("{e}"));
+        assert!(ok.approved);
+        assert_eq!(
+            ok.groups.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["x", "y"]
+        );
+    }
+
+    #[test]
+    fn one_bad_item_does_not_cost_the_roster() {
+        let query = Element::builder("query", ns::ROSTER)
+            .attr("ver", "7")
+            .child(item(&[("jid", "a@b")], &[]))
+            .child(item(&[("subscription", "both")], &[]))
+            .build();
+        let (roster, skipped) = Roster::from_query(&query);
+        assert_eq!(
+            (roster.items.len(), skipped, roster.ver.as_deref()),
+            (1, 1, Some("7"))
+        );
+    }
+
+    #[test]
+    fn cache_round_trips_as_xml_and_ignores_unversioned_pushes_for_its_version() {
+        let mut cache = RosterCache::default();
+        cache.replace(Roster {
+            ver: Some("3".into()),
+            items: vec![RosterItem::new("a@b").with_groups(["g"])],
+        });
+        cache.apply_push(RosterItem::new("c@d"), None);
+        assert_eq!(cache.ver.as_deref(), Some("3"));
+        assert_eq!(RosterCache::from_query(&cache.to_query()), cache);
+    }
+}
