@@ -79,6 +79,9 @@ pub(crate) struct Parser {
     scope: Vec<Scoped>,
     open: Vec<Open>,
     header_spans: Vec<Option<Span>>,
+    /// The XML namespace's span in the current tree, once used: every
+    /// `xml:lang` shares it, so the tree grows by it once per stanza.
+    xml_span: Option<Span>,
 }
 
 fn range(s: &StrSpan<'_>) -> Range<usize> {
@@ -183,6 +186,7 @@ impl Parser {
         self.open.clear();
         self.header_spans.clear();
         self.header_spans.resize(header.bindings.len(), None);
+        self.xml_span = None;
         let mut w = TreeWriter::with_source(src);
         let decoding = Decoding(needs_decoding(src, true));
         let mut root_done = false;

@@ -1,0 +1,90 @@
+//! A client `Stream` on arbitrary server bytes, after a scripted prefix
+//! chosen by the first byte (fresh stream, after the header, after SASL,
+//! online). Oracles: no panic; the same bytes sent and the same events
+//! whether the input is split at NUL bytes or joined.
+#![no_main]
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use libfuzzer_sys::fuzz_target;
+use xmpp_sansio::{ClientConfig, Event, Stream, TlsPolicy};
+
+const HEADER: &str = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' from='example.com' id='f'>";
+
+fn prefix(stage: u8) -> String {
+    let auth = format!(
+        "{HEADER}<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>"
+    );
+    let bound = format!("{auth}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>{HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><ver xmlns='urn:xmpp:features:rosterver'/></stream:features>");
+    match stage % 4 {
+        0 => String::new(),
+        1 => HEADER.to_owned(),
+        2 => bound,
+        // The seeded client's first IQ id is fixed: answer its bind.
+        _ => format!("{bound}<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>j@example.com/r</jid></bind></iq>", bind_id()),
+    }
+}
+
+fn config() -> ClientConfig {
+    let mut c = ClientConfig::new("j@example.com", "pw", [3; 32]);
+    c.tls = TlsPolicy::Disabled;
+    c.allow_plaintext_auth = true;
+    c
+}
+
+/// The id the seeded client gives its bind request, learnt once.
+fn bind_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let now = Instant::now();
+        let mut s = Stream::client(config());
+        let _ = s.start(now);
+        let _ = s.handle_input(prefix(2).as_bytes(), now);
+        let mut sent = String::new();
+        while let Some(b) = s.poll_transmit() {
+            sent.push_str(&String::from_utf8_lossy(&b));
+        }
+        sent.split("<iq type='set' id='").nth(1).and_then(|r| r.split('\'').next()).unwrap_or_default().to_owned()
+    })
+}
+
+fn run<'a>(pre: &str, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<u8>, Vec<Event>) {
+    let now = Instant::now();
+    let mut s = Stream::client(config());
+    let (mut sent, mut events) = (Vec::new(), Vec::new());
+    let _ = s.start(now);
+    let _ = s.handle_input(pre.as_bytes(), now);
+    for chunk in chunks {
+        let _ = s.handle_input(chunk, now);
+        while let Some(b) = s.poll_transmit() {
+            sent.extend_from_slice(&b);
+        }
+        while let Some(e) = s.poll_event() {
+            // STARTTLS: hand over at once, as a caller would.
+            if matches!(e, Event::StartTls) {
+                let _ = s.tls_established(Default::default(), now);
+            }
+            events.push(e);
+        }
+    }
+    s.handle_timeout(now + std::time::Duration::from_secs(3600));
+    while let Some(b) = s.poll_transmit() {
+        sent.extend_from_slice(&b);
+    }
+    events.extend(std::iter::from_fn(|| s.poll_event()));
+    (sent, events)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&stage, rest)) = data.split_first() else { return };
+    let pre = prefix(stage);
+    let chunked = run(&pre, rest.split(|&b| b == 0));
+    let joined: Vec<u8> = rest.iter().copied().filter(|&b| b != 0).collect();
+    let whole = run(&pre, std::iter::once(&joined[..]));
+    // STARTTLS is the one place where chunking legitimately matters: bytes
+    // after <proceed/> in the same read are refused by design.
+    if !whole.1.iter().any(|e| matches!(e, Event::StartTls)) {
+        assert_eq!(chunked, whole, "the outcome depends on chunking");
+    }
+});
