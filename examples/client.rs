@@ -6,7 +6,7 @@
 //!     --host 127.0.0.1 --port 5222 --ca /tmp/xmpp-interop/ca.pem [--for 30]
 //! ```
 //! Options: `--plaintext` (no TLS: for a loopback server that allows it),
-//! `--direct-tls` (XEP-0368 port), `--resource R`, `--for SECONDS` (how long
+//! `--direct-tls` (XEP-0368; give its `--port`), `--resource R`, `--for SECONDS` (how long
 //! to listen for messages; default until the server closes the stream),
 //! `--record PREFIX` (write the plaintext received and sent to
 //! PREFIX.in.xml and PREFIX.out.xml, and the size of each read to
@@ -16,110 +16,72 @@
 
 #[path = "support/blocking.rs"]
 mod blocking;
+#[path = "support/cli.rs"]
+mod cli;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use blocking::{Connection, Options, os_seed};
+use blocking::Connection;
 use xmpp_sansio::stanza::{IqType, StanzaView};
 use xmpp_sansio::xml::{Element, ns};
-use xmpp_sansio::{ClientConfig, Event, TlsPolicy};
+use xmpp_sansio::{ClientConfig, Event};
 
-struct Args {
-    jid: String,
-    password: String,
-    options: Options,
-    plaintext: bool,
-    resource: Option<String>,
+const EXTRA: &str = "[--direct-tls] [--for SECONDS] [--record PREFIX --seed N]";
+
+/// The client's own options, after the common ones.
+struct Extra {
+    direct_tls: bool,
     listen: Option<Duration>,
     record: Option<String>,
     seed: Option<u8>,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = std::env::args().skip(1);
-    let (mut jid, mut password, mut host, mut port, mut ca) = (None, None, None, None, None);
-    let (mut plaintext, mut direct_tls, mut resource, mut listen) = (false, false, None, None);
-    let (mut record, mut seed) = (None, None);
+fn parse_extra(rest: &[String]) -> Result<Extra, String> {
+    let mut extra = Extra {
+        direct_tls: false,
+        listen: None,
+        record: None,
+        seed: None,
+    };
+    let mut args = rest.iter();
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
-            "--jid" => jid = Some(value()?),
-            "--password" => password = Some(value()?),
-            "--host" => host = Some(value()?),
-            "--port" => {
-                port = Some(
-                    value()?
-                        .parse::<u16>()
-                        .map_err(|e| format!("--port: {e}"))?,
-                )
-            }
-            "--ca" | "--trust" => ca = Some(value()?.into()),
-            "--resource" => resource = Some(value()?),
+            "--direct-tls" => extra.direct_tls = true,
             "--for" => {
-                listen = Some(Duration::from_secs(
+                extra.listen = Some(Duration::from_secs(
                     value()?.parse().map_err(|e| format!("--for: {e}"))?,
                 ))
             }
-            "--record" => record = Some(value()?),
-            "--seed" => seed = Some(value()?.parse::<u8>().map_err(|e| format!("--seed: {e}"))?),
-            "--plaintext" => plaintext = true,
-            "--direct-tls" => direct_tls = true,
+            "--record" => extra.record = Some(value()?.clone()),
+            "--seed" => extra.seed = Some(value()?.parse().map_err(|e| format!("--seed: {e}"))?),
             other => return Err(format!("unknown option {other}")),
         }
     }
-    let jid: String = jid.ok_or("--jid is required")?;
-    let domain = jid
-        .split('/')
-        .next()
-        .and_then(|b| b.rsplit_once('@'))
-        .map(|(_, d)| d.to_owned());
-    Ok(Args {
-        password: password.ok_or("--password is required")?,
-        options: Options {
-            host: host.or(domain).ok_or("--host is required")?,
-            port: port.unwrap_or(if direct_tls { 5223 } else { 5222 }),
-            ca_pem: ca,
-            direct_tls,
-        },
-        jid,
-        plaintext,
-        resource,
-        listen,
-        record,
-        seed,
-    })
+    Ok(extra)
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!(
-                "client: {e}\nusage: cargo run --example client -- --jid USER@DOMAIN --password PW [--host H] [--port P] [--ca CA.pem] [--plaintext|--direct-tls] [--resource R] [--for SECONDS]"
-            );
-            return ExitCode::FAILURE;
+    cli::run("client", EXTRA, |cli| {
+        let args = parse_extra(&cli.rest)?;
+        let mut config = cli.config;
+        // A fixed seed (for recordings) makes nonces and ids repeatable.
+        if let Some(b) = args.seed {
+            config.rng_seed = [b; 32];
         }
-    };
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("client: {e}");
-            ExitCode::FAILURE
-        }
-    }
+        let mut options = cli.options;
+        options.direct_tls = args.direct_tls;
+        run(config, &options, &args)
+    })
 }
 
-fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    // A fixed seed (for recordings) makes nonces and ids repeatable.
-    let seed = args.seed.map_or_else(os_seed, |b| [b; 32]);
-    let mut config = ClientConfig::new(args.jid, args.password, seed);
-    config.resource = args.resource;
-    if args.plaintext {
-        config.tls = TlsPolicy::Disabled;
-        config.allow_plaintext_auth = true;
-    }
-    let mut conn = Connection::connect(config, &args.options)?;
+fn run(
+    config: ClientConfig,
+    options: &blocking::Options,
+    args: &Extra,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut conn = Connection::connect(config, options)?;
     if args.record.is_some() {
         conn.recording = Some((Vec::new(), Vec::new()));
     }

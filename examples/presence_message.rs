@@ -20,22 +20,14 @@ use xmpp_sansio::im::{MessageBuilder, PresenceBuilder, PresenceTracker, Show};
 use xmpp_sansio::stanza::{MessageType, StanzaView};
 
 fn main() -> ExitCode {
-    let cli = match cli::parse() {
-        Ok(c) => c,
-        Err(e) => return cli::usage("presence_message", "CONTACT TEXT [--for SECONDS]", &e),
-    };
-    let (contact, text, seconds) = match cli.rest.as_slice() {
-        [c, t] => (c.clone(), t.clone(), 10),
-        [c, t, flag, n] if flag == "--for" => (c.clone(), t.clone(), n.parse().unwrap_or(10)),
-        _ => {
-            return cli::usage(
-                "presence_message",
-                "CONTACT TEXT [--for SECONDS]",
-                "whom, and what?",
-            );
-        }
-    };
-    let run = || -> Result<(), Box<dyn std::error::Error>> {
+    cli::run("presence_message", "CONTACT TEXT [--for SECONDS]", |cli| {
+        let (contact, text, seconds) = match cli.rest.as_slice() {
+            [c, t] => (c.clone(), t.clone(), 10),
+            [c, t, flag, n] if flag == "--for" => (c.clone(), t.clone(), n.parse().unwrap_or(10)),
+            _ => {
+                return Err("whom, and what?".into());
+            }
+        };
         let (mut conn, jid) = cli::login(cli.config, &cli.options)?;
         println!("online as {jid}");
         let presence = PresenceBuilder::available()
@@ -87,12 +79,5 @@ fn main() -> ExitCode {
             conn.close();
         }
         Ok(())
-    };
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("presence_message: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

@@ -18,14 +18,10 @@ use xmpp_sansio::Event;
 use xmpp_sansio::im::Subscription;
 
 fn main() -> ExitCode {
-    let cli = match cli::parse() {
-        Ok(c) => c,
-        Err(e) => return cli::usage("remove_contact", "CONTACT", &e),
-    };
-    let [contact] = cli.rest.as_slice() else {
-        return cli::usage("remove_contact", "CONTACT", "which contact?");
-    };
-    let run = || -> Result<(), Box<dyn std::error::Error>> {
+    cli::run("remove_contact", "CONTACT", |cli| {
+        let [contact] = cli.rest.as_slice() else {
+            return Err("which contact?".into());
+        };
         let (mut conn, _) = cli::login(cli.config, &cli.options)?;
         let roster = conn.stream.request_roster(None, Instant::now())?;
         conn.run_until(Duration::from_secs(10), |_, e| {
@@ -47,12 +43,5 @@ fn main() -> ExitCode {
         })?;
         conn.close();
         Ok(())
-    };
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("remove_contact: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

@@ -16,11 +16,7 @@ use std::time::{Duration, Instant};
 use xmpp_sansio::Event;
 
 fn main() -> ExitCode {
-    let cli = match cli::parse() {
-        Ok(c) => c,
-        Err(e) => return cli::usage("roster", "", &e),
-    };
-    let run = || -> Result<(), Box<dyn std::error::Error>> {
+    cli::run("roster", "", |cli| {
         let (mut conn, jid) = cli::login(cli.config, &cli.options)?;
         println!("online as {jid}");
         let id = conn.stream.request_roster(None, Instant::now())?;
@@ -54,12 +50,5 @@ fn main() -> ExitCode {
         }
         conn.close();
         Ok(())
-    };
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("roster: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

@@ -18,15 +18,11 @@ use std::time::{Duration, Instant};
 use xmpp_sansio::Event;
 
 fn main() -> ExitCode {
-    let cli = match cli::parse() {
-        Ok(c) => c,
-        Err(e) => return cli::usage("roster_push", "[--for SECONDS]", &e),
-    };
-    let seconds = match cli.rest.as_slice() {
-        [flag, n] if flag == "--for" => n.parse().unwrap_or(60),
-        _ => 60,
-    };
-    let run = || -> Result<(), Box<dyn std::error::Error>> {
+    cli::run("roster_push", "[--for SECONDS]", |cli| {
+        let seconds = match cli.rest.as_slice() {
+            [flag, n] if flag == "--for" => n.parse().unwrap_or(60),
+            _ => 60,
+        };
         let (mut conn, jid) = cli::login(cli.config, &cli.options)?;
         // Pushes go to resources that have requested the roster (§2.1.6).
         let id = conn.stream.request_roster(None, Instant::now())?;
@@ -50,12 +46,5 @@ fn main() -> ExitCode {
             conn.close();
         }
         Ok(())
-    };
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("roster_push: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

@@ -48,15 +48,11 @@ fn sync(
 }
 
 fn main() -> ExitCode {
-    let cli = match cli::parse() {
-        Ok(c) => c,
-        Err(e) => return cli::usage("roster_versioning", "[--wait SECONDS]", &e),
-    };
-    let wait = match cli.rest.as_slice() {
-        [flag, n] if flag == "--wait" => n.parse().unwrap_or(15),
-        _ => 15,
-    };
-    let run = || -> Result<(), Box<dyn std::error::Error>> {
+    cli::run("roster_versioning", "[--wait SECONDS]", |cli| {
+        let wait = match cli.rest.as_slice() {
+            [flag, n] if flag == "--wait" => n.parse().unwrap_or(15),
+            _ => 15,
+        };
         let mut cache = RosterCache::default();
         let (mut conn, jid) = cli::login(cli.config.clone(), &cli.options)?;
         let versioned = conn.stream.features().is_some_and(|f| f.roster_versioning);
@@ -98,12 +94,5 @@ fn main() -> ExitCode {
         }
         conn.close();
         Ok(())
-    };
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("roster_versioning: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

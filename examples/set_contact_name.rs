@@ -18,21 +18,13 @@ use xmpp_sansio::Event;
 use xmpp_sansio::im::RosterItem;
 
 fn main() -> ExitCode {
-    let cli = match cli::parse() {
-        Ok(c) => c,
-        Err(e) => return cli::usage("set_contact_name", "CONTACT NAME [GROUP…]", &e),
-    };
-    let [contact, name, groups @ ..] = cli.rest.as_slice() else {
-        return cli::usage(
-            "set_contact_name",
-            "CONTACT NAME [GROUP…]",
-            "which contact, and what name?",
-        );
-    };
-    let item = RosterItem::new(contact.clone())
-        .with_name(name.clone())
-        .with_groups(groups.iter().cloned());
-    let run = || -> Result<(), Box<dyn std::error::Error>> {
+    cli::run("set_contact_name", "CONTACT NAME [GROUP…]", |cli| {
+        let [contact, name, groups @ ..] = cli.rest.as_slice() else {
+            return Err("which contact, and what name?".into());
+        };
+        let item = RosterItem::new(contact.clone())
+            .with_name(name.clone())
+            .with_groups(groups.iter().cloned());
         let (mut conn, _) = cli::login(cli.config, &cli.options)?;
         let roster = conn.stream.request_roster(None, Instant::now())?;
         conn.run_until(Duration::from_secs(10), |_, e| {
@@ -63,12 +55,5 @@ fn main() -> ExitCode {
         })?;
         conn.close();
         Ok(())
-    };
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("set_contact_name: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }

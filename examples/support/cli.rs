@@ -37,7 +37,7 @@ pub fn parse() -> Result<Cli, String> {
                         .map_err(|e| format!("--port: {e}"))?,
                 )
             }
-            "--ca" => ca = Some(value()?.into()),
+            "--ca" | "--trust" => ca = Some(value()?.into()),
             "--resource" => resource = Some(value()?),
             "--plaintext" => plaintext = true,
             _ => rest.push(a),
@@ -77,4 +77,25 @@ pub fn login(config: ClientConfig, options: &Options) -> Result<(Connection, Str
 pub fn usage(example: &str, extra: &str, problem: &str) -> std::process::ExitCode {
     eprintln!("{example}: {problem}\nusage: cargo run --example {example} -- {USAGE} {extra}");
     std::process::ExitCode::FAILURE
+}
+
+/// An example's whole `main`: parse the common options, run `body`, and
+/// turn its outcome into an exit code. `extra` describes the example's own
+/// arguments (found in `Cli::rest`) for the usage line.
+pub fn run(
+    example: &str,
+    extra: &str,
+    body: impl FnOnce(Cli) -> Result<(), Box<dyn std::error::Error>>,
+) -> std::process::ExitCode {
+    let cli = match parse() {
+        Ok(c) => c,
+        Err(e) => return usage(example, extra, &e),
+    };
+    match body(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{example}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -86,11 +86,10 @@ impl MessageBuilder {
             b = b.attr("type", self.type_.as_str());
         }
         let text = |name: &str, lang: Option<String>, text: String| {
-            let mut e = Element::builder(name, ns::JABBER_CLIENT);
-            if let Some(lang) = lang {
-                e = e.attr_ns(ns::XML, "lang", lang);
-            }
-            e.text(text).build()
+            Element::builder(name, ns::JABBER_CLIENT)
+                .lang(lang)
+                .text(text)
+                .build()
         };
         for (lang, s) in self.subjects {
             b = b.child(text("subject", lang, s));

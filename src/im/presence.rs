@@ -146,11 +146,12 @@ impl PresenceBuilder {
             );
         }
         for (lang, text) in self.statuses {
-            let mut s = Element::builder("status", ns::JABBER_CLIENT);
-            if let Some(lang) = lang {
-                s = s.attr_ns(ns::XML, "lang", lang);
-            }
-            b = b.child(s.text(text).build());
+            b = b.child(
+                Element::builder("status", ns::JABBER_CLIENT)
+                    .lang(lang)
+                    .text(text)
+                    .build(),
+            );
         }
         if let Some(p) = self.priority {
             b = b.child(

@@ -268,11 +268,12 @@ impl StanzaError {
             .attr_opt("by", self.by.clone())
             .child(condition.build());
         for (lang, text) in &self.texts {
-            let mut t = Element::builder("text", ns::STANZAS);
-            if let Some(lang) = lang {
-                t = t.attr_ns(ns::XML, "lang", lang.clone());
-            }
-            b = b.child(t.text(text.clone()).build());
+            b = b.child(
+                Element::builder("text", ns::STANZAS)
+                    .lang(lang.clone())
+                    .text(text.clone())
+                    .build(),
+            );
         }
         if let Some(app) = &self.app_condition {
             b = b.child(app.clone());

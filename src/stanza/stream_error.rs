@@ -137,11 +137,12 @@ impl StreamError {
         }
         let mut b = Element::builder("error", ns::STREAM).child(condition.build());
         if let Some((lang, text)) = &self.text {
-            let mut t = Element::builder("text", ns::STREAM_ERRORS);
-            if let Some(lang) = lang {
-                t = t.attr_ns(ns::XML, "lang", lang.clone());
-            }
-            b = b.child(t.text(text.clone()).build());
+            b = b.child(
+                Element::builder("text", ns::STREAM_ERRORS)
+                    .lang(lang.clone())
+                    .text(text.clone())
+                    .build(),
+            );
         }
         if let Some(app) = &self.app_condition {
             b = b.child(app.clone());

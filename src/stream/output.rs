@@ -1,6 +1,6 @@
 //! Everything the stream writes: headers, elements, stream errors, closes.
 
-use crate::stanza::StreamErrorCondition;
+use crate::stanza::{StreamError, StreamErrorCondition};
 use crate::time::Instant;
 use crate::xml::{Element, ns, writer};
 
@@ -46,18 +46,12 @@ impl Stream {
         condition: StreamErrorCondition,
         text: Option<&str>,
     ) {
-        let mut err = Element::builder("error", ns::STREAM)
-            .child(Element::new(condition.as_str(), ns::STREAM_ERRORS));
+        let mut error = StreamError::new(condition);
         if let Some(text) = text {
-            err = err.child(
-                Element::builder("text", ns::STREAM_ERRORS)
-                    .attr_ns(ns::XML, "lang", "en")
-                    .text(text)
-                    .build(),
-            );
+            error = error.with_text(Some("en"), text);
         }
         let mut buf = Vec::new();
-        writer::write_stream_child(&err.build(), &mut buf, ns::JABBER_CLIENT);
+        writer::write_stream_child(&error.to_element(), &mut buf, ns::JABBER_CLIENT);
         self.out.extend_from_slice(&buf);
     }
 

@@ -703,6 +703,15 @@ impl ElementBuilder {
         self
     }
 
+    /// Sets `xml:lang` when `lang` is `Some` (the common "text in a
+    /// language" shape of bodies, statuses and error texts).
+    pub fn lang(mut self, lang: Option<impl Into<String>>) -> Self {
+        if let Some(lang) = lang {
+            self.set_attr_ns(Some(ns::XML.to_owned()), "lang".to_owned(), lang.into());
+        }
+        self
+    }
+
     /// Sets an unprefixed attribute in place.
     pub fn set_attr(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.set_attr_ns(None, name.into(), value.into());
