@@ -229,6 +229,27 @@ fn iq_structure_rules() {
     }
 }
 
+/// An `<error/>` without `type` (old servers) keeps its condition and takes
+/// the condition's usual type; an undefined `type` is refused.
+#[test]
+fn error_type_missing_or_unknown() {
+    let el = parse(
+        "<message type='error'><error><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+    );
+    let e = Message::from_element(el)
+        .ok()
+        .and_then(|m| m.error())
+        .unwrap_or_else(|| panic!("lost"));
+    assert_eq!(
+        (e.condition, e.type_),
+        (StanzaErrorCondition::ItemNotFound, ErrorType::Cancel)
+    );
+    let bad = parse(
+        "<error type='sometimes'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>",
+    );
+    assert!(StanzaError::from_element(&bad).is_err());
+}
+
 /// Every §8.3.3 condition with its usual type.
 #[test]
 fn every_stanza_condition_with_its_default_type() {

@@ -6,6 +6,7 @@
 mod address;
 mod common;
 pub(crate) mod condition;
+mod error_parts;
 mod iq;
 mod message;
 mod presence;

@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::StanzaParseError;
 use super::condition::conditions;
+use super::error_parts::ErrorParts;
 use crate::xml::{Element, ns};
 
 /// The `type` of a stanza error (RFC 6120 §8.3.2): what the sender may do.
@@ -217,38 +218,35 @@ impl StanzaError {
         if el.name() != "error" {
             return Err(StanzaParseError::Malformed("not an <error/> element"));
         }
+        let parts = ErrorParts::read(el, ns::STANZAS);
+        // An unknown condition is undefined-condition (§8.3.2).
+        let condition = parts
+            .condition
+            .as_ref()
+            .and_then(|c| StanzaErrorCondition::from_name(c.name()))
+            .unwrap_or(StanzaErrorCondition::UndefinedCondition);
+        let uri = matches!(
+            condition,
+            StanzaErrorCondition::Gone | StanzaErrorCondition::Redirect
+        )
+        .then(|| parts.condition_text())
+        .flatten();
+        // `type` is required, but old servers omit it: rather than lose the
+        // condition, take the type RFC 6120 §8.3.3 gives with it.
         let type_ = match el.attr("type") {
             Some(t) => {
                 ErrorType::from_name(t).ok_or(StanzaParseError::Malformed("unknown error type"))?
             }
-            None => return Err(StanzaParseError::Malformed("error without a type")),
+            None => condition.default_type(),
         };
-        let mut error = StanzaError::new(type_, StanzaErrorCondition::UndefinedCondition);
-        error.by = el.attr("by").map(str::to_owned);
-        let mut found = false;
-        for child in el.children() {
-            if child.ns() == ns::STANZAS {
-                if child.name() == "text" {
-                    error.texts.push((
-                        child.attr_ns(ns::XML, "lang").map(str::to_owned),
-                        child.text().into_owned(),
-                    ));
-                } else if !found {
-                    found = true;
-                    error.condition = StanzaErrorCondition::from_name(child.name())
-                        .unwrap_or(StanzaErrorCondition::UndefinedCondition);
-                    if matches!(
-                        error.condition,
-                        StanzaErrorCondition::Gone | StanzaErrorCondition::Redirect
-                    ) {
-                        let uri = child.text().trim().to_owned();
-                        error.uri = (!uri.is_empty()).then_some(uri);
-                    }
-                }
-            } else if error.app_condition.is_none() {
-                error.app_condition = Some(child);
-            }
-        }
+        let error = StanzaError {
+            type_,
+            condition,
+            uri,
+            by: el.attr("by").map(str::to_owned),
+            texts: parts.texts,
+            app_condition: parts.app_condition,
+        };
         Ok(error)
     }
 
@@ -259,26 +257,17 @@ impl StanzaError {
 
     /// Builds the `<error/>` element in the stanza namespace `stanza_ns`.
     pub fn to_element_in(&self, stanza_ns: &str) -> Element {
-        let mut condition = Element::builder(self.condition.as_str(), ns::STANZAS);
-        if let Some(uri) = &self.uri {
-            condition = condition.text(uri.clone());
-        }
-        let mut b = Element::builder("error", stanza_ns)
+        let error = Element::builder("error", stanza_ns)
             .attr("type", self.type_.as_str())
-            .attr_opt("by", self.by.clone())
-            .child(condition.build());
-        for (lang, text) in &self.texts {
-            b = b.child(
-                Element::builder("text", ns::STANZAS)
-                    .lang(lang.clone())
-                    .text(text.clone())
-                    .build(),
-            );
-        }
-        if let Some(app) = &self.app_condition {
-            b = b.child(app.clone());
-        }
-        b.build()
+            .attr_opt("by", self.by.clone());
+        ErrorParts::write(
+            error,
+            ns::STANZAS,
+            self.condition.as_str(),
+            self.uri.as_deref(),
+            &self.texts,
+            self.app_condition.as_ref(),
+        )
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::StanzaParseError;
 use super::condition::StreamErrorCondition;
+use super::error_parts::ErrorParts;
 use crate::xml::{Element, ns};
 
 /// A stream error: `<stream:error/>` (RFC 6120 §4.9).
@@ -106,48 +107,30 @@ impl StreamError {
         if !el.is("error", ns::STREAM) {
             return Err(StanzaParseError::Malformed("not a <stream:error/>"));
         }
-        let mut error = StreamError::new(StreamErrorCondition::UndefinedCondition);
-        let mut found = false;
-        for child in el.children() {
-            if child.ns() == ns::STREAM_ERRORS {
-                if child.name() == "text" {
-                    error.text = Some((
-                        child.attr_ns(ns::XML, "lang").map(str::to_owned),
-                        child.text().into_owned(),
-                    ));
-                } else if !found {
-                    found = true;
-                    error.condition = StreamErrorCondition::from_name(child.name())
-                        .unwrap_or(StreamErrorCondition::UndefinedCondition);
-                    let text = child.text().trim().to_owned();
-                    error.condition_text = (!text.is_empty()).then_some(text);
-                }
-            } else if error.app_condition.is_none() {
-                error.app_condition = Some(child);
-            }
-        }
+        let parts = ErrorParts::read(el, ns::STREAM_ERRORS);
+        let error = StreamError {
+            condition: parts
+                .condition
+                .as_ref()
+                .and_then(|c| StreamErrorCondition::from_name(c.name()))
+                .unwrap_or(StreamErrorCondition::UndefinedCondition),
+            condition_text: parts.condition_text(),
+            text: parts.texts.into_iter().next(),
+            app_condition: parts.app_condition,
+        };
         Ok(error)
     }
 
     /// Builds `<stream:error/>`.
     pub fn to_element(&self) -> Element {
-        let mut condition = Element::builder(self.condition.as_str(), ns::STREAM_ERRORS);
-        if let Some(t) = &self.condition_text {
-            condition = condition.text(t.clone());
-        }
-        let mut b = Element::builder("error", ns::STREAM).child(condition.build());
-        if let Some((lang, text)) = &self.text {
-            b = b.child(
-                Element::builder("text", ns::STREAM_ERRORS)
-                    .lang(lang.clone())
-                    .text(text.clone())
-                    .build(),
-            );
-        }
-        if let Some(app) = &self.app_condition {
-            b = b.child(app.clone());
-        }
-        b.build()
+        ErrorParts::write(
+            Element::builder("error", ns::STREAM),
+            ns::STREAM_ERRORS,
+            self.condition.as_str(),
+            self.condition_text.as_deref(),
+            self.text.as_slice(),
+            self.app_condition.as_ref(),
+        )
     }
 }
 

@@ -1,0 +1,69 @@
+//! The shape RFC 6120 gives both stream errors (§4.9.2) and stanza errors
+//! (§8.3.2): one defined-condition element, descriptive `<text/>`s with
+//! `xml:lang`, and an optional application-specific element, all below
+//! the error element. Read and written here once for both.
+
+use crate::xml::{Element, ElementBuilder, ns};
+
+/// The children of an error element.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ErrorParts {
+    /// The first defined-condition element (its name and text).
+    pub(crate) condition: Option<Element>,
+    pub(crate) texts: Vec<(Option<String>, String)>,
+    pub(crate) app_condition: Option<Element>,
+}
+
+impl ErrorParts {
+    /// Reads the children of `el`, whose conditions live in `defined_ns`.
+    pub(crate) fn read(el: &Element, defined_ns: &str) -> Self {
+        let mut parts = Self::default();
+        for child in el.children() {
+            if child.ns() != defined_ns {
+                if parts.app_condition.is_none() {
+                    parts.app_condition = Some(child);
+                }
+            } else if child.name() == "text" {
+                parts.texts.push((
+                    child.attr_ns(ns::XML, "lang").map(str::to_owned),
+                    child.text().into_owned(),
+                ));
+            } else if parts.condition.is_none() {
+                parts.condition = Some(child);
+            }
+        }
+        parts
+    }
+
+    /// The condition element's trimmed text, if any (a `see-other-host`
+    /// target, a `gone`/`redirect` URI).
+    pub(crate) fn condition_text(&self) -> Option<String> {
+        let text = self.condition.as_ref()?.text().trim().to_owned();
+        (!text.is_empty()).then_some(text)
+    }
+
+    /// Appends a condition, texts and an application element to `error`.
+    pub(crate) fn write(
+        error: ElementBuilder,
+        defined_ns: &str,
+        condition: &str,
+        condition_text: Option<&str>,
+        texts: &[(Option<String>, String)],
+        app_condition: Option<&Element>,
+    ) -> Element {
+        let mut b = error.child(
+            Element::builder(condition, defined_ns)
+                .text(condition_text.unwrap_or_default())
+                .build(),
+        );
+        for (lang, text) in texts {
+            b = b.child(
+                Element::builder("text", defined_ns)
+                    .lang(lang.clone())
+                    .text(text.clone())
+                    .build(),
+            );
+        }
+        b.children(app_condition.cloned()).build()
+    }
+}
