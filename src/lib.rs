@@ -13,11 +13,13 @@
 //!   stanza and stream errors.
 //! - [`sasl`]: SASL mechanisms as pure state machines.
 //! - [`negotiation`]: stream features and SASL failures as typed values.
+//! - [`hooks`]: a handler trait over the poll API, for callback-style code.
 //! - [`im`]: RFC 6121 rosters (with a versioned cache), presence and
 //!   subscriptions, and messages.
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod hooks;
 pub mod im;
 mod iq;
 pub mod negotiation;

@@ -709,3 +709,20 @@ fn eof_without_close_is_an_error() {
     s.handle_eof(now);
     assert_eq!(s.error(), Some(&Error::UnexpectedEof));
 }
+
+#[test]
+fn the_hook_adapter_answers_unserved_requests_by_default() {
+    use xmpp_sansio::hooks::Handler;
+    struct Quiet;
+    impl Handler for Quiet {}
+    let now = epoch();
+    let mut config = plain_config();
+    config.iq_requests = IqRequestPolicy::All;
+    let (mut s, _) = online_stream(config, now);
+    s.handle_input(b"<iq type='get' id='h1' from='romeo@example.net/orchard'><query xmlns='urn:example:x'/></iq>", now).ok();
+    s.dispatch(&mut Quiet, now);
+    let sent = String::from_utf8(s.poll_transmit().map(|b| b.to_vec()).unwrap_or_default())
+        .unwrap_or_default();
+    assert!(sent.contains("<iq type='error' id='h1' to='romeo@example.net/orchard'><error type='cancel'><service-unavailable"), "{sent}");
+    assert_eq!(s.poll_event(), None, "dispatch drained every event");
+}
