@@ -7,6 +7,12 @@ use crate::stanza::{Presence, PresenceType, StanzaView};
 use crate::xml::{Element, ns};
 
 /// `<show/>` (RFC 6121 §4.7.2.1).
+///
+/// ```
+/// use xmpp_sansio::im::Show;
+/// assert_eq!(Show::from_name("dnd"), Some(Show::Dnd));
+/// assert_eq!(Show::Xa.as_str(), "xa");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Show {
     /// Temporarily away.
@@ -43,6 +49,11 @@ impl Show {
 }
 
 /// Why a presence cannot be built.
+///
+/// ```
+/// use xmpp_sansio::im::{PresenceBuilder, PresenceError};
+/// assert_eq!(PresenceBuilder::available().priority(200).err(), Some(PresenceError::PriorityOutOfRange(200)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PresenceError {
     /// RFC 6121 §4.7.2.3: priority is an integer in −128..=127.
@@ -207,6 +218,12 @@ pub mod subscription {
 }
 
 /// What one online resource last said.
+///
+/// ```
+/// use xmpp_sansio::im::PresenceTracker;
+/// let tracker = PresenceTracker::default();
+/// assert!(tracker.resources("romeo@example.net").next().is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourcePresence {
     /// `<show/>`, if any (absent means plain available).

@@ -6,6 +6,12 @@ use crate::stanza::{Address, StanzaParseError};
 use crate::xml::{Element, ns};
 
 /// The `subscription` state of a roster item (RFC 6121 §2.1.2.5).
+///
+/// ```
+/// use xmpp_sansio::im::Subscription;
+/// assert_eq!(Subscription::from_attr(None), Ok(Subscription::None));
+/// assert_eq!(Subscription::from_attr(Some("both")).map(|s| s.as_str()), Ok("both"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Subscription {
     /// Neither side is subscribed (the default when absent).
@@ -155,6 +161,16 @@ impl RosterItem {
 }
 
 /// A roster result: every item, and the version when the server keeps one.
+///
+/// ```
+/// use xmpp_sansio::im::Roster;
+/// use xmpp_sansio::xml::{Element, ns};
+/// let query = Element::builder("query", ns::ROSTER).attr("ver", "v9")
+///     .child(Element::builder("item", ns::ROSTER).attr("jid", "romeo@example.net").build())
+///     .build();
+/// let (roster, skipped) = Roster::from_query(&query);
+/// assert_eq!((roster.items.len(), skipped, roster.ver.as_deref()), (1, 0, Some("v9")));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Roster {
     /// The roster version (RFC 6121 §2.6), if any.

@@ -38,6 +38,18 @@ conditions! {
 }
 
 /// A `<failure/>` received during SASL negotiation.
+///
+/// ```
+/// use xmpp_sansio::negotiation::{SaslCondition, SaslFailure};
+/// use xmpp_sansio::xml::{Element, ns};
+/// let el = Element::builder("failure", ns::SASL)
+///     .child(Element::new("not-authorized", ns::SASL))
+///     .child(Element::builder("text", ns::SASL).text("Wrong password").build())
+///     .build();
+/// let f = SaslFailure::from_element(&el);
+/// assert_eq!(f.condition, SaslCondition::NotAuthorized);
+/// assert_eq!(f.to_string(), "not-authorized (Wrong password)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaslFailure {
     /// The condition; an unknown or missing one is reported as

@@ -26,6 +26,12 @@ pub use scram::{MAX_ITERATIONS, ScramHash, ScramKeys};
 use scram::{ScramClient, escape_saslname};
 
 /// A SASL mechanism the client can run.
+///
+/// ```
+/// use xmpp_sansio::sasl::Mechanism;
+/// assert_eq!(Mechanism::from_name("SCRAM-SHA-256"), Some(Mechanism::ScramSha256));
+/// assert!(Mechanism::ScramSha1Plus.uses_channel_binding());
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mechanism {
@@ -102,6 +108,12 @@ impl Mechanism {
 }
 
 /// Channel-binding data from the caller's TLS library.
+///
+/// ```
+/// use xmpp_sansio::sasl::ChannelBinding;
+/// assert_eq!(ChannelBinding::TlsExporter(vec![0; 32]).type_name(), Some("tls-exporter"));
+/// assert_eq!(ChannelBinding::None.type_name(), None);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ChannelBinding {
     /// None available (no TLS, or the library cannot export it).
@@ -138,6 +150,12 @@ impl ChannelBinding {
 }
 
 /// Who is authenticating.
+///
+/// ```
+/// use xmpp_sansio::sasl::Credentials;
+/// let c = Credentials { username: "juliet".into(), password: "r0m30".into(), authzid: None };
+/// assert!(!format!("{c:?}").contains("r0m30"), "Debug never shows the password");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// The authentication identity: the account's localpart.
@@ -159,6 +177,13 @@ impl std::fmt::Debug for Credentials {
 }
 
 /// A SASL failure on the client's side.
+///
+/// ```
+/// use xmpp_sansio::sasl::{ChannelBinding, ClientAuth, Credentials, Mechanism, SaslError};
+/// let c = Credentials { username: "u".into(), password: "p".into(), authzid: None };
+/// let err = ClientAuth::new(Mechanism::ScramSha1, &c, &ChannelBinding::None, "bad,nonce", false).err();
+/// assert_eq!(err, Some(SaslError::InvalidNonce));
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SaslError {
@@ -260,6 +285,14 @@ enum State {
 }
 
 /// One SASL exchange on the client side: a pure state machine.
+///
+/// ```
+/// use xmpp_sansio::sasl::{ChannelBinding, ClientAuth, Credentials, Mechanism};
+/// let c = Credentials { username: "juliet".into(), password: "r0m30".into(), authzid: None };
+/// let mut auth = ClientAuth::new(Mechanism::Plain, &c, &ChannelBinding::None, "", false).unwrap();
+/// assert_eq!(auth.initial_response().unwrap(), Some(b"\0juliet\0r0m30".to_vec()));
+/// auth.finish(None).unwrap();
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientAuth {
     mechanism: Mechanism,

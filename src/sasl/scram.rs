@@ -10,6 +10,11 @@ use sha2::{Digest, Sha256, Sha512};
 use super::SaslError;
 
 /// The hash under a SCRAM mechanism.
+///
+/// ```
+/// use xmpp_sansio::sasl::{ScramHash, ScramKeys};
+/// assert_eq!(ScramKeys::derive(ScramHash::Sha512, "p", b"salt", 1).server_key.len(), 64);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScramHash {
     /// SCRAM-SHA-1.

@@ -5,6 +5,13 @@ use crate::xml::{Element, ns};
 
 /// Accessors every stanza view ([`super::Message`], [`super::Presence`],
 /// [`super::Iq`]) provides over its element.
+///
+/// ```
+/// use xmpp_sansio::stanza::{Message, StanzaView};
+/// let m = Message::chat("romeo@example.net", "hi");
+/// assert_eq!(m.to().map(|a| a.as_str()), Some("romeo@example.net"));
+/// assert!(m.payloads().is_empty());
+/// ```
 pub trait StanzaView {
     /// The stanza as received (every extension payload intact).
     fn element(&self) -> &Element;

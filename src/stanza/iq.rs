@@ -5,6 +5,11 @@ use super::{StanzaError, StanzaParseError};
 use crate::xml::{Element, ElementBuilder};
 
 /// The `type` of an IQ.
+///
+/// ```
+/// use xmpp_sansio::stanza::IqType;
+/// assert_eq!(IqType::from_name("set"), Some(IqType::Set));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IqType {
     /// A request for information.

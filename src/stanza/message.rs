@@ -5,6 +5,12 @@ use super::common::{StanzaView, check_stanza, pick_text, texts_by_lang};
 use crate::xml::{Element, ns};
 
 /// The `type` of a message (RFC 6121 §5.2.2).
+///
+/// ```
+/// use xmpp_sansio::stanza::MessageType;
+/// assert_eq!(MessageType::from_attr(None), MessageType::Normal);
+/// assert_eq!(MessageType::from_attr(Some("invented")), MessageType::Normal);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum MessageType {
     /// One-to-one chat.

@@ -25,6 +25,12 @@ pub use stream_error::{SeeOtherHost, StreamError};
 use crate::xml::Element;
 
 /// Why an element is not a valid stanza of the kind asked for.
+///
+/// ```
+/// use xmpp_sansio::stanza::{Address, StanzaErrorCondition};
+/// let err = Address::new("not@@valid").jid().unwrap_err();
+/// assert_eq!(err.stanza_error().condition, StanzaErrorCondition::JidMalformed);
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StanzaParseError {
@@ -62,6 +68,13 @@ impl StanzaParseError {
 }
 
 /// Any stanza.
+///
+/// ```
+/// use xmpp_sansio::stanza::Stanza;
+/// use xmpp_sansio::xml::{Element, ns};
+/// assert!(matches!(Stanza::from_element(Element::new("presence", ns::JABBER_CLIENT)), Ok(Stanza::Presence(_))));
+/// assert!(Stanza::from_element(Element::new("foo", ns::JABBER_CLIENT)).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stanza {
     /// `<message/>`.

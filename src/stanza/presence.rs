@@ -5,6 +5,12 @@ use super::common::{StanzaView, check_stanza, pick_text, texts_by_lang};
 use crate::xml::{Element, ns};
 
 /// The `type` of a presence (RFC 6121 §4.7.1); absent means available.
+///
+/// ```
+/// use xmpp_sansio::stanza::PresenceType;
+/// assert_eq!(PresenceType::from_attr(None), Ok(PresenceType::Available));
+/// assert!(PresenceType::from_attr(Some("invented")).is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum PresenceType {
     /// No `type`: the sender is available.

@@ -8,6 +8,11 @@ use super::error_parts::ErrorParts;
 use crate::xml::{Element, ns};
 
 /// The `type` of a stanza error (RFC 6120 §8.3.2): what the sender may do.
+///
+/// ```
+/// use xmpp_sansio::stanza::ErrorType;
+/// assert_eq!(ErrorType::from_name("wait"), Some(ErrorType::Wait));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorType {
     /// Retry after providing credentials.

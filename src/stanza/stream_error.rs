@@ -30,6 +30,12 @@ pub struct StreamError {
 }
 
 /// Where `see-other-host` sends the client (RFC 6120 §4.9.3.19).
+///
+/// ```
+/// use xmpp_sansio::stanza::SeeOtherHost;
+/// let t = SeeOtherHost::parse("[2001:db8::1]:5222").unwrap();
+/// assert_eq!((t.host.as_str(), t.port), ("2001:db8::1", Some(5222)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeeOtherHost {
     /// A domain name or an IP address (IPv6 without its brackets).

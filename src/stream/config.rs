@@ -5,6 +5,11 @@ use crate::time::Duration;
 use crate::xml::Limits;
 
 /// When to use TLS.
+///
+/// ```
+/// use xmpp_sansio::TlsPolicy;
+/// assert_eq!(TlsPolicy::default(), TlsPolicy::Required);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TlsPolicy {
     /// Use STARTTLS; fail if the server does not offer it (the default).
@@ -18,6 +23,12 @@ pub enum TlsPolicy {
 }
 
 /// What to do with inbound IQ `get`/`set` requests.
+///
+/// ```
+/// use xmpp_sansio::{ClientConfig, IqRequestPolicy};
+/// let mut config = ClientConfig::new("a@example.com", "pw", [0; 32]);
+/// config.iq_requests = IqRequestPolicy::Namespaces(vec!["jabber:iq:version".into()]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IqRequestPolicy {
     /// Requests whose payload namespace is in the list surface as

@@ -8,6 +8,16 @@ use crate::xml::XmlError;
 /// Why a stream failed. Sticky: once a stream has failed, every further
 /// input returns the same error. [`Error::condition`] tells which stream
 /// error (if any) was sent to the peer.
+///
+/// ```
+/// use xmpp_sansio::{Error, ErrorKind, StreamErrorCondition};
+/// use xmpp_sansio::xml::XmlError;
+/// let e = Error::Xml(XmlError::RestrictedXml("comment"));
+/// assert_eq!(e.condition(), Some(StreamErrorCondition::RestrictedXml)); // what was sent
+/// assert_eq!(e.kind(), ErrorKind::Xml);
+/// assert_eq!(e.kind() as u32, 1);                                      // for bindings
+/// assert_eq!(Error::TlsUnavailable.condition(), None);
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
@@ -95,6 +105,10 @@ impl Error {
 }
 
 /// Error families as stable numbers, for C and Python bindings.
+///
+/// ```
+/// assert_eq!(xmpp_sansio::ErrorKind::Auth as u32, 5);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
 pub enum ErrorKind {
@@ -118,6 +132,15 @@ pub enum ErrorKind {
 
 /// A call that is not valid in the stream's current state. Nothing was
 /// changed: the stream is as it was before the call.
+///
+/// ```
+/// use std::time::Instant;
+/// use xmpp_sansio::{ClientConfig, Stream, UsageError};
+/// use xmpp_sansio::xml::Element;
+/// let mut s = Stream::client(ClientConfig::new("a@example.com", "pw", [0; 32]));
+/// let err = s.send(Element::new("message", "jabber:client"), Instant::now());
+/// assert_eq!(err, Err(UsageError::NotOnline));
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsageError {

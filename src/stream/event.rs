@@ -10,6 +10,20 @@ use super::error::Error;
 
 /// Something the application should know or act on. Events are owned
 /// values: they can be moved to another thread or across an FFI boundary.
+///
+/// ```
+/// use xmpp_sansio::{Event, Stream};
+/// fn handle(stream: &mut Stream) {
+///     while let Some(event) = stream.poll_event() {
+///         match event {
+///             Event::Online { jid } => println!("online as {jid}"),
+///             Event::Message(m) => println!("{:?}", m.body(None)),
+///             Event::Closed { error } => println!("closed: {error:?}"),
+///             _ => {}
+///         }
+///     }
+/// }
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {

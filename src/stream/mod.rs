@@ -24,6 +24,12 @@ use crate::time::{Duration, Instant};
 use crate::xml::{Element, Framer, StreamHeader, ns};
 
 /// Where a stream is in its life.
+///
+/// ```
+/// use xmpp_sansio::{ClientConfig, State, Stream};
+/// let s = Stream::client(ClientConfig::new("a@example.com", "pw", [0; 32]));
+/// assert_eq!(s.state(), State::Idle);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     /// Created; [`Stream::start`] not called yet.

@@ -388,6 +388,13 @@ pub struct Element {
 }
 
 /// One attribute of an [`Element`].
+///
+/// ```
+/// use xmpp_sansio::xml::{Element, ns};
+/// let el = Element::builder("x", "urn:a").attr("k", "v").attr_ns(ns::XML, "lang", "en").build();
+/// let names: Vec<_> = el.attrs().map(|a| (a.name, a.ns, a.value)).collect();
+/// assert_eq!(names, [("k", None, "v"), ("lang", Some(ns::XML), "en")]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attribute<'a> {
     /// The local name.
@@ -400,6 +407,13 @@ pub struct Attribute<'a> {
 }
 
 /// A child of an [`Element`]: an element or a run of text.
+///
+/// ```
+/// use xmpp_sansio::xml::{Element, Node};
+/// let el = Element::builder("p", "").text("a").child(Element::new("b", "")).build();
+/// let kinds: Vec<_> = el.nodes().map(|n| matches!(n, Node::Text(_))).collect();
+/// assert_eq!(kinds, [true, false]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node<'a> {
     /// A child element.
@@ -564,6 +578,11 @@ impl Element {
 }
 
 /// Iterator over an element's child nodes; see [`Element::nodes`].
+///
+/// ```
+/// use xmpp_sansio::xml::Element;
+/// assert_eq!(Element::builder("p", "").text("t").build().nodes().count(), 1);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Nodes<'a> {
     element: &'a Element,

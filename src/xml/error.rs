@@ -3,6 +3,14 @@
 use crate::stanza::StreamErrorCondition;
 
 /// Which limit of [`super::Limits`] was exceeded.
+///
+/// ```
+/// use xmpp_sansio::xml::{Framer, LimitKind, Limits, XmlError};
+/// let mut f = Framer::new(Limits { max_depth: 2, ..Limits::default() });
+/// f.push(b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams'><a><b/></a>");
+/// let _ = f.next_event();
+/// assert!(matches!(f.next_event(), Err(XmlError::LimitExceeded { kind: LimitKind::Depth, .. })));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LimitKind {
     /// Bytes of one top-level element (or of the stream header).

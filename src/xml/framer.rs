@@ -8,6 +8,14 @@ use super::parser::{Parser, StreamHeader, parse_header};
 use super::scanner::{Boundary, Scanner};
 
 /// What the framer found next in the stream.
+///
+/// ```
+/// use xmpp_sansio::xml::{FrameEvent, Framer, Limits};
+/// let mut f = Framer::new(Limits::default());
+/// f.push(b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams'/>");
+/// assert!(matches!(f.next_event(), Ok(Some(FrameEvent::StreamStart(_)))));
+/// assert_eq!(f.next_event(), Ok(Some(FrameEvent::StreamEnd)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameEvent {
     /// The stream element's start tag (boxed: it is large and rare, and

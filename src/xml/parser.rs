@@ -30,6 +30,14 @@ pub(crate) struct Binding {
 ///
 /// Attribute values are unescaped but not validated: checking `version`,
 /// `from` and the content namespace is the stream's job, which knows its role.
+///
+/// ```
+/// use xmpp_sansio::xml::{FrameEvent, Framer, Limits};
+/// let mut f = Framer::new(Limits::default());
+/// f.push(b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='s1' version='1.0'>");
+/// let Ok(Some(FrameEvent::StreamStart(h))) = f.next_event() else { panic!() };
+/// assert_eq!((h.id.as_deref(), h.content_ns.as_deref(), h.stream_prefix.as_str()), (Some("s1"), Some("jabber:client"), "stream"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamHeader {
     /// `to`.
