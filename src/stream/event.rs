@@ -101,7 +101,8 @@ pub enum Event {
     /// malformed for its typed view. Kept so nothing is lost silently.
     Unhandled(Element),
     /// The stream is over. The transport can be closed once
-    /// [`crate::Stream::poll_transmit`] is drained.
+    /// [`crate::Stream::poll_transmit`] is drained. Requests still pending
+    /// get no further event: no reply can arrive on a closed stream.
     Closed {
         /// `None` for an orderly close by either side.
         error: Option<Error>,
