@@ -571,10 +571,6 @@ impl Element {
         super::writer::write_element(self, &mut out);
         String::from_utf8(out).unwrap_or_default()
     }
-
-    pub(crate) fn raw_attrs(&self) -> impl Iterator<Item = Attribute<'_>> + '_ {
-        self.attrs()
-    }
 }
 
 /// Iterator over an element's child nodes; see [`Element::nodes`].

@@ -69,7 +69,7 @@ fn write_with_context(
 fn write_attrs(el: &Element, out: &mut Vec<u8>) {
     // Prefixes declared on this element for namespaced attributes.
     let mut declared: Vec<(String, &str)> = Vec::new();
-    for a in el.raw_attrs() {
+    for a in el.attrs() {
         out.push(b' ');
         match a.ns {
             None => {}
