@@ -194,7 +194,17 @@ impl Scanner {
                         match find_byte(window, b'<') {
                             Some(i) => {
                                 self.pos += i + 1;
-                                self.state = State::Lt;
+                                // Decide the tag's kind here when its next
+                                // byte is at hand (what `Lt` would do),
+                                // saving a trip through the dispatch.
+                                self.state = match window.get(i + 1) {
+                                    Some(b'/') => {
+                                        self.pos += 1;
+                                        State::EndTag
+                                    }
+                                    Some(b'!' | b'?') | None => State::Lt,
+                                    Some(_) => State::StartTag,
+                                };
                             }
                             None => self.pos = bound,
                         }
