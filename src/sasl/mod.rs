@@ -193,6 +193,10 @@ pub enum SaslError {
     /// A username, authzid or password that SASLprep (RFC 4013) refuses.
     #[error("SASLprep refused the {0}")]
     SaslPrep(&'static str),
+    /// A credential PLAIN cannot carry: a NUL byte would end its field
+    /// early and could smuggle in another authorization identity (RFC 4616).
+    #[error("the {0} contains a NUL byte")]
+    InvalidCredentials(&'static str),
     /// The mechanism needs channel-binding data and none was given.
     #[error("the mechanism needs channel-binding data")]
     ChannelBindingRequired,
@@ -319,6 +323,15 @@ impl ClientAuth {
     ) -> Result<Self, SaslError> {
         let state = match mechanism {
             Mechanism::Plain => {
+                for (what, value) in [
+                    ("username", credentials.username.as_str()),
+                    ("password", credentials.password.as_str()),
+                    ("authzid", credentials.authzid.as_deref().unwrap_or("")),
+                ] {
+                    if value.contains('\0') {
+                        return Err(SaslError::InvalidCredentials(what));
+                    }
+                }
                 let mut msg = credentials.authzid.clone().unwrap_or_default().into_bytes();
                 msg.push(0);
                 msg.extend_from_slice(credentials.username.as_bytes());

@@ -245,6 +245,26 @@ fn gs2_flags_and_authzid_escaping() {
 }
 
 #[test]
+fn plain_refuses_nul_bytes_that_would_reframe_the_message() {
+    for (c, what) in [
+        (creds("juliet\0admin", "x"), "username"),
+        (creds("juliet", "pw\0admin@example.com"), "password"),
+        (
+            Credentials {
+                authzid: Some("a\0b".into()),
+                ..creds("juliet", "x")
+            },
+            "authzid",
+        ),
+    ] {
+        assert_eq!(
+            ClientAuth::new(Mechanism::Plain, &c, &ChannelBinding::None, "", false).err(),
+            Some(SaslError::InvalidCredentials(what))
+        );
+    }
+}
+
+#[test]
 fn plain_anonymous_external() {
     let c = Credentials {
         authzid: Some("admin@example.com".into()),
