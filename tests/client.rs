@@ -250,6 +250,56 @@ fn a_server_that_does_not_know_the_password_is_caught() {
     );
 }
 
+/// A server that sends its SCRAM final message as a challenge, then a
+/// success with `=` (explicitly empty data, RFC 6120 §6.4.6).
+#[test]
+fn scram_final_as_challenge_then_success_with_equals() {
+    let mut config = plain_config();
+    config.mechanisms = Some(vec![Mechanism::ScramSha1]);
+    let features = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>";
+    let probe = run_phases(
+        config.clone(),
+        &[&format!("{SERVER_HEADER}{features}")],
+        &[],
+        &ChannelBinding::None,
+    );
+    let auth_b64 = probe
+        .sent
+        .split("mechanism='SCRAM-SHA-1'>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap_or_default();
+    let client_first =
+        String::from_utf8(BASE64.decode(auth_b64).unwrap_or_default()).unwrap_or_default();
+    let nonce = client_first.rsplit("r=").next().unwrap_or_default();
+    let server_first = format!("r={nonce}S,s={},i=16", BASE64.encode(b"salt"));
+    let auth_message = format!("{},{server_first},c=biws,r={nonce}S", &client_first[3..]);
+    let keys = ScramKeys::derive(ScramHash::Sha1, "r0m30", b"salt", 16);
+    let server_final = format!(
+        "v={}",
+        BASE64.encode(keys.server_signature(ScramHash::Sha1, auth_message.as_bytes()))
+    );
+    let transcript = format!(
+        "{SERVER_HEADER}{features}<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>\
+         <challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>=</success>",
+        BASE64.encode(&server_first),
+        BASE64.encode(&server_final)
+    );
+    let out = run_phases(config, &[&transcript], &[], &ChannelBinding::None);
+    assert!(
+        out.events.contains(&Event::Authenticated {
+            mechanism: Mechanism::ScramSha1
+        }),
+        "{:?}",
+        out.events
+    );
+    assert!(
+        out.sent
+            .contains("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"),
+        "an empty response to the final challenge"
+    );
+}
+
 #[test]
 fn sasl_failure_is_typed_with_its_text() {
     let transcript = format!(

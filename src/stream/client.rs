@@ -45,13 +45,23 @@ fn error_of(iq: &Iq) -> StanzaError {
     })
 }
 
-fn sasl_element(name: &str, data: Option<&[u8]>) -> crate::xml::ElementBuilder {
-    let b = Element::builder(name, ns::SASL);
-    match data {
+/// `<auth/>` with its initial response: `=` marks a present but empty one
+/// (RFC 6120 §6.4.2); no text means no initial response at all.
+fn auth_element(mechanism: &str, initial: Option<&[u8]>) -> Element {
+    let b = Element::builder("auth", ns::SASL).attr("mechanism", mechanism);
+    match initial {
         None => b,
         Some([]) => b.text("="),
         Some(d) => b.text(BASE64.encode(d)),
     }
+    .build()
+}
+
+/// `<response/>`: empty data is an empty element (§6.4.3).
+fn response_element(data: &[u8]) -> Element {
+    Element::builder("response", ns::SASL)
+        .text(BASE64.encode(data))
+        .build()
 }
 
 impl Stream {
@@ -219,9 +229,7 @@ impl Stream {
             Ok(initial) => initial,
             Err(e) => return self.fail(Error::Sasl(e)),
         };
-        let el = sasl_element("auth", initial.as_deref())
-            .attr("mechanism", mechanism.name())
-            .build();
+        let el = auth_element(mechanism.name(), initial.as_deref());
         self.write_element(&el, now);
         self.phase = Phase::Sasl(Box::new(auth));
     }
@@ -235,23 +243,17 @@ impl Stream {
                 let response = decode_sasl(&el.text())
                     .and_then(|data| auth.respond(&data).map_err(Error::Sasl));
                 match response {
-                    Ok(data) => {
-                        self.write_element(&sasl_element("response", Some(&data)).build(), now)
-                    }
+                    Ok(data) => self.write_element(&response_element(&data), now),
                     Err(e) => self.fail(e),
                 }
             }
             "success" => {
-                let text = el.text();
-                let data = match decode_sasl(&text) {
+                let data = match decode_sasl(&el.text()) {
                     Ok(d) => d,
                     Err(e) => return self.fail(e),
                 };
-                let additional = if text.trim().is_empty() {
-                    None
-                } else {
-                    Some(&data[..])
-                };
+                // No text and `=` both mean no additional data (§6.4.6).
+                let additional = (!data.is_empty()).then_some(&data[..]);
                 if let Err(e) = auth.finish(additional) {
                     return self.fail(Error::Sasl(e));
                 }
