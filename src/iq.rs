@@ -26,7 +26,8 @@ pub(crate) enum Purpose {
     /// A keepalive ping (XEP-0199).
     Ping,
     /// A roster request (RFC 6121 §2.1.3): its result becomes `Event::Roster`.
-    Roster,
+    /// `versioned`: it carried a `ver`, so an empty result means "current".
+    Roster { versioned: bool },
 }
 
 #[derive(Debug, Clone)]

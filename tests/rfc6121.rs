@@ -1,8 +1,10 @@
 //! RFC 6121 exchanges as transcripts through a client `Stream`, modelled on
 //! the RFC's examples (juliet@example.com/balcony and her contacts): roster
-//! get and result (§2.1.3–4), pushes and their validation (§2.1.6), set and
-//! remove (§2.3, §2.5), versioning (§2.6), subscriptions (§3), presence
-//! (§4), and messages (§5). Every inbound part is also fed a byte at a time.
+//! get and result (§2.1.3–4, unreadable items and non-roster results
+//! included), pushes and their validation (§2.1.6), set and remove with
+//! their error cases (§2.3.3, §2.5.3), versioning (§2.6), subscriptions and
+//! pre-approval (§3), presence (§4), and messages (§5). Every inbound part
+//! is also fed a byte at a time.
 
 mod common;
 
@@ -10,15 +12,26 @@ use std::time::Instant;
 
 use common::*;
 use xmpp_sansio::im::{
-    MessageBuilder, PresenceBuilder, PresenceTracker, RosterCache, RosterItem, Show, Subscription,
-    subscription,
+    MessageBuilder, PresenceBuilder, PresenceTracker, Roster, RosterCache, RosterItem,
+    RosterPushRejection, Show, Subscription, subscription,
 };
-use xmpp_sansio::stanza::{MessageType, PresenceType, StanzaView};
+use xmpp_sansio::stanza::{ErrorType, MessageType, PresenceType, StanzaErrorCondition, StanzaView};
 use xmpp_sansio::{Event, Stream};
 
 /// A stream online as juliet@example.com/balcony, with roster versioning
 /// advertised or not.
 fn online(versioning: bool) -> (Stream, Instant) {
+    let ver = if versioning {
+        "<ver xmlns='urn:xmpp:features:rosterver'/>"
+    } else {
+        ""
+    };
+    online_with(ver)
+}
+
+/// A stream online as juliet@example.com/balcony, with `extra` among the
+/// features offered after authentication.
+fn online_with(extra: &str) -> (Stream, Instant) {
     let now = epoch();
     let mut stream = Stream::client(plain_config());
     let mut out = Outcome {
@@ -26,14 +39,9 @@ fn online(versioning: bool) -> (Stream, Instant) {
         events: Vec::new(),
     };
     stream.start(now).ok();
-    let ver = if versioning {
-        "<ver xmlns='urn:xmpp:features:rosterver'/>"
-    } else {
-        ""
-    };
     let script = format!(
         "{SERVER_HEADER}<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>\
-         <success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>{SERVER_HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>{ver}</stream:features>"
+         <success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>{SERVER_HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>{extra}</stream:features>"
     );
     stream.handle_input(script.as_bytes(), now).ok();
     drain(&mut stream, &mut out);
@@ -139,15 +147,26 @@ fn roster_get_result_and_cache_section_2_1() {
 fn pushes_are_acknowledged_and_validated_section_2_1_6() {
     let (mut s, now) = online(true);
     let (mut t, _) = online(true);
+    let mut cache = RosterCache::default();
+    cache.replace(Roster {
+        ver: Some("ver11".into()),
+        items: vec![RosterItem::new("romeo@example.net")],
+        ..Roster::default()
+    });
     // From the server (no `from`): applied and acknowledged.
     let push = "<iq id='a78b4q6ha463' to='juliet@example.com/balcony' type='set'>
                   <query xmlns='jabber:iq:roster' ver='ver12'><item jid='nurse@example.com'/></query>
                 </iq>";
     let out = feed(&mut s, &mut t, push, now);
     assert_eq!(out.sent, "<iq type='result' id='a78b4q6ha463'/>");
-    assert!(
-        matches!(&out.events[..], [Event::RosterPush { item, ver }] if item.jid == "nurse@example.com" && ver.as_deref() == Some("ver12"))
+    let [Event::RosterPush { item, ver }] = &out.events[..] else {
+        panic!("{:?}", out.events)
+    };
+    assert_eq!(
+        (item.jid.as_str(), ver.as_deref()),
+        ("nurse@example.com", Some("ver12"))
     );
+    cache.apply_push(item.clone(), ver.clone());
 
     // From our own bare JID: also the server (ejabberd's form).
     let own = "<iq id='p2' from='juliet@example.com' type='set'><query xmlns='jabber:iq:roster' ver='ver13'><item jid='tybalt@example.org' subscription='remove'/></query></iq>";
@@ -160,54 +179,241 @@ fn pushes_are_acknowledged_and_validated_section_2_1_6() {
         matches!(&out.events[..], [Event::RosterPush { item, .. }] if item.subscription == Subscription::Remove)
     );
 
-    // From anyone else: refused and not applied.
+    // From anyone else: refused, not applied, and reported.
     let spoof = "<iq id='p3' from='mallory@evil.example/x' type='set'><query xmlns='jabber:iq:roster'><item jid='mallory@evil.example' subscription='both'/></query></iq>";
     let out = feed(&mut s, &mut t, spoof, now);
-    assert!(out.events.is_empty());
     assert!(out.sent.starts_with("<iq type='error' id='p3' to='mallory@evil.example/x'><error type='cancel'><service-unavailable"), "{}", out.sent);
+    let [Event::RosterPushRejected { push, reason }] = &out.events[..] else {
+        panic!("{:?}", out.events)
+    };
+    assert_eq!(*reason, RosterPushRejection::ForeignSender);
+    assert!(!reason.from_server(), "the roster did not change");
+    assert_eq!(push.id(), "p3");
 
-    // Two items in one push: bad-request, not applied.
-    let two = "<iq id='p4' type='set'><query xmlns='jabber:iq:roster'><item jid='a@example.org'/><item jid='b@example.org'/></query></iq>";
-    let out = feed(&mut s, &mut t, two, now);
-    assert!(out.events.is_empty());
+    // From our own full JID: not the server either (§2.1.6 allows only no
+    // `from` or the bare JID).
+    let full = "<iq id='p4' from='juliet@example.com/balcony' type='set'><query xmlns='jabber:iq:roster'><item jid='mallory@evil.example'/></query></iq>";
+    let out = feed(&mut s, &mut t, full, now);
+    assert!(out.sent.contains("<service-unavailable"), "{}", out.sent);
+    assert!(matches!(
+        &out.events[..],
+        [Event::RosterPushRejected {
+            reason: RosterPushRejection::ForeignSender,
+            ..
+        }]
+    ));
+
+    // From the server but malformed: bad-request, reported, and the cache
+    // may now miss a change, so it is marked stale.
+    for (push, want) in [
+        (
+            "<iq id='p5' type='set'><query xmlns='jabber:iq:roster' ver='ver14'><item jid='a@example.org'/><item jid='b@example.org'/></query></iq>",
+            RosterPushRejection::ItemCount(2),
+        ),
+        (
+            "<iq id='p6' type='set'><query xmlns='jabber:iq:roster' ver='ver15'/></iq>",
+            RosterPushRejection::ItemCount(0),
+        ),
+    ] {
+        let out = feed(&mut s, &mut t, push, now);
+        assert!(
+            out.sent
+                .contains("<bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"),
+            "{}",
+            out.sent
+        );
+        let [Event::RosterPushRejected { reason, .. }] = &out.events[..] else {
+            panic!("{:?}", out.events)
+        };
+        assert_eq!(*reason, want);
+        assert!(reason.from_server());
+    }
+    for push in [
+        "<iq id='p7' type='set'><query xmlns='jabber:iq:roster' ver='ver16'><item name='No JID'/></query></iq>",
+        "<iq id='p8' type='set'><query xmlns='jabber:iq:roster' ver='ver17'><item jid='c@example.org' subscription='sometimes'/></query></iq>",
+    ] {
+        let out = feed(&mut s, &mut t, push, now);
+        assert!(out.sent.contains("<bad-request"), "{}", out.sent);
+        let [Event::RosterPushRejected { push, reason }] = &out.events[..] else {
+            panic!("{:?}", out.events)
+        };
+        assert!(
+            matches!(reason, RosterPushRejection::BadItem(_)),
+            "{reason:?}"
+        );
+        assert!(push.payload().is_some(), "the push is kept as received");
+        if reason.from_server() {
+            cache.mark_stale();
+        }
+    }
+    // The stale cache asks for the whole roster next time, whatever pushes
+    // follow.
+    let out = feed(
+        &mut s,
+        &mut t,
+        "<iq id='p9' type='set'><query xmlns='jabber:iq:roster' ver='ver18'><item jid='d@example.org'/></query></iq>",
+        now,
+    );
+    if let [Event::RosterPush { item, ver }] = &out.events[..] {
+        cache.apply_push(item.clone(), ver.clone());
+    }
+    assert_eq!(cache.items.len(), 3);
+    assert_eq!(cache.request_ver(), "");
+}
+
+#[test]
+fn results_that_are_no_roster_section_2_1_4_and_2_6_3() {
+    // A result with unreadable items: the rest is read, those are kept raw,
+    // and a cache does not adopt the version.
+    let (mut s, now) = online(true);
+    let (mut t, _) = online(true);
+    let id = s.request_roster(Some(""), now).unwrap_or_default();
+    t.request_roster(Some(""), now).ok();
+    sent(&mut s);
+    sent(&mut t);
+    let result = format!(
+        "<iq id='{id}' type='result'><query xmlns='jabber:iq:roster' ver='ver30'>\
+           <item jid='romeo@example.net' subscription='both'/>\
+           <item name='No JID'/>\
+           <item jid='tybalt@example.org' subscription='remove'/>\
+         </query></iq>"
+    );
+    let out = feed(&mut s, &mut t, &result, now);
+    let [
+        Event::Roster {
+            roster: Some(roster),
+            ..
+        },
+    ] = &out.events[..]
+    else {
+        panic!("{:?}", out.events)
+    };
+    assert_eq!(roster.items.len(), 1);
+    assert_eq!(
+        roster
+            .skipped
+            .iter()
+            .map(|i| i.attr("jid"))
+            .collect::<Vec<_>>(),
+        [None, Some("tybalt@example.org")]
+    );
+    let mut cache = RosterCache::default();
+    cache.replace(roster.clone());
+    assert_eq!(cache.items.len(), 1);
+    assert_eq!(cache.request_ver(), "", "the next login fetches it whole");
+
+    // An empty result when we sent no version is not "current": Unhandled.
+    let (mut s, now) = online(false);
+    let (mut t, _) = online(false);
+    let id = s.request_roster(Some("ver30"), now).unwrap_or_default();
+    t.request_roster(Some("ver30"), now).ok();
+    assert!(!sent(&mut s).contains("ver="), "no versioning advertised");
+    sent(&mut t);
+    let out = feed(
+        &mut s,
+        &mut t,
+        &format!("<iq id='{id}' type='result'/>"),
+        now,
+    );
     assert!(
-        out.sent
-            .contains("<bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>")
+        matches!(&out.events[..], [Event::Unhandled(el)] if el.attr("id") == Some(id.as_str())),
+        "{:?}",
+        out.events
+    );
+    let id = s.request_roster(None, now).unwrap_or_default();
+    t.request_roster(None, now).ok();
+    let out = feed(
+        &mut s,
+        &mut t,
+        &format!("<iq id='{id}' type='result'><query xmlns='jabber:iq:private'/></iq>"),
+        now,
+    );
+    assert!(
+        matches!(&out.events[..], [Event::Unhandled(_)]),
+        "a payload in another namespace: {:?}",
+        out.events
     );
 }
 
 #[test]
 fn set_and_remove_section_2_3_and_2_5() {
     let (mut s, now) = online(false);
+    let (mut t, _) = online(false);
     let mut nurse = RosterItem::new("nurse@example.com")
         .with_name("Nurse")
         .with_groups(["Servants"]);
     nurse.subscription = Subscription::Both; // the server's business: not sent
     nurse.ask = true;
     let id = s.set_roster_item(&nurse, now).unwrap_or_default();
+    t.set_roster_item(&nurse, now).ok();
     assert_eq!(
         sent(&mut s),
         format!(
             "<iq type='set' id='{id}'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com' name='Nurse'><group>Servants</group></item></query></iq>"
         )
     );
-    s.handle_input(format!("<iq id='{id}' type='result'/>").as_bytes(), now)
-        .ok();
-    assert!(matches!(s.poll_event(), Some(Event::IqResult { id: i, .. }) if i == id));
+    sent(&mut t);
+    let out = feed(
+        &mut s,
+        &mut t,
+        &format!("<iq id='{id}' type='result'/>"),
+        now,
+    );
+    assert!(matches!(&out.events[..], [Event::IqResult { id: i, .. }] if *i == id));
+
+    // §2.3.3: the server refuses a set; each error comes back typed.
+    for (type_, condition, error_type) in [
+        ("modify", "bad-request", ErrorType::Modify),
+        ("modify", "not-acceptable", ErrorType::Modify),
+        ("auth", "forbidden", ErrorType::Auth),
+    ] {
+        let long = RosterItem::new("nurse@example.com").with_name("N".repeat(2000));
+        let id = s.set_roster_item(&long, now).unwrap_or_default();
+        t.set_roster_item(&long, now).ok();
+        sent(&mut s);
+        sent(&mut t);
+        let out = feed(
+            &mut s,
+            &mut t,
+            &format!(
+                "<iq id='{id}' to='juliet@example.com/balcony' type='error'><error type='{type_}'><{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+            ),
+            now,
+        );
+        let [Event::IqError { id: i, error, .. }] = &out.events[..] else {
+            panic!("{:?}", out.events)
+        };
+        assert_eq!(*i, id);
+        assert_eq!(
+            (error.condition.as_str(), error.type_),
+            (condition, error_type)
+        );
+    }
 
     let id = s
         .remove_roster_item("nurse@example.com", now)
         .unwrap_or_default();
+    t.remove_roster_item("nurse@example.com", now).ok();
     assert_eq!(
         sent(&mut s),
         format!(
             "<iq type='set' id='{id}'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com' subscription='remove'/></query></iq>"
         )
     );
+    sent(&mut t);
     // §2.5.3: removing an item that is not there is item-not-found.
-    s.handle_input(format!("<iq id='{id}' type='error'><error type='modify'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>").as_bytes(), now).ok();
+    let out = feed(
+        &mut s,
+        &mut t,
+        &format!(
+            "<iq id='{id}' to='juliet@example.com/balcony' type='error'><error type='modify'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+        ),
+        now,
+    );
     assert!(
-        matches!(s.poll_event(), Some(Event::IqError { error, .. }) if error.condition.as_str() == "item-not-found")
+        matches!(&out.events[..], [Event::IqError { error, .. }] if error.condition == StanzaErrorCondition::ItemNotFound),
+        "{:?}",
+        out.events
     );
 }
 

@@ -11,4 +11,4 @@ pub use message::MessageBuilder;
 pub use presence::{
     PresenceBuilder, PresenceError, PresenceTracker, ResourcePresence, Show, subscription,
 };
-pub use roster::{Roster, RosterCache, RosterItem, Subscription};
+pub use roster::{Roster, RosterCache, RosterItem, RosterPushRejection, Subscription};

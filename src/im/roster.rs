@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::stanza::{Address, StanzaParseError};
+use crate::stanza::{Address, ErrorType, StanzaError, StanzaErrorCondition, StanzaParseError};
 use crate::xml::{Element, ns};
 
 /// The `subscription` state of a roster item (RFC 6121 §2.1.2.5).
@@ -23,7 +23,9 @@ pub enum Subscription {
     From,
     /// Both ways.
     Both,
-    /// In a set or a push: the item is removed.
+    /// In a set or a push: the item is removed. Never valid in a roster
+    /// result (RFC 6121 §2.1.2.5): [`Roster::from_query`] sets such an item
+    /// aside in [`Roster::skipped`].
     Remove,
 }
 
@@ -161,15 +163,22 @@ impl RosterItem {
 }
 
 /// A roster result: every item, and the version when the server keeps one.
+/// Items that cannot be read are set aside in [`Roster::skipped`], raw, so
+/// one bad item neither costs the whole roster nor vanishes.
 ///
 /// ```
 /// use xmpp_sansio::im::Roster;
 /// use xmpp_sansio::xml::{Element, ns};
+/// let item = |jid: &str, sub: &str| Element::builder("item", ns::ROSTER)
+///     .attr("jid", jid).attr("subscription", sub).build();
 /// let query = Element::builder("query", ns::ROSTER).attr("ver", "v9")
-///     .child(Element::builder("item", ns::ROSTER).attr("jid", "romeo@example.net").build())
+///     .child(item("romeo@example.net", "both"))
+///     .child(item("tybalt@example.org", "remove")) // never valid in a result
 ///     .build();
-/// let (roster, skipped) = Roster::from_query(&query);
-/// assert_eq!((roster.items.len(), skipped, roster.ver.as_deref()), (1, 0, Some("v9")));
+/// let roster = Roster::from_query(&query);
+/// assert_eq!((roster.items.len(), roster.ver.as_deref()), (1, Some("v9")));
+/// assert_eq!(roster.skipped[0].attr("jid"), Some("tybalt@example.org"));
+/// assert!(!roster.is_complete());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Roster {
@@ -177,34 +186,115 @@ pub struct Roster {
     pub ver: Option<String>,
     /// The items.
     pub items: Vec<RosterItem>,
+    /// The `<item/>` children that could not be read (no `jid`, an unknown
+    /// `subscription`, or `subscription='remove'`, which RFC 6121 §2.1.2.5
+    /// does not allow in a result), exactly as received.
+    pub skipped: Vec<Element>,
 }
 
 impl Roster {
-    /// Reads a `<query xmlns='jabber:iq:roster'/>`. Items that cannot be
-    /// read are skipped (one bad item must not cost the whole roster) and
-    /// counted in the second value.
-    pub fn from_query(query: &Element) -> (Self, usize) {
-        let mut skipped = 0;
-        let items = query
-            .children()
-            .filter(|c| c.is("item", ns::ROSTER))
-            .filter_map(|c| RosterItem::from_element(&c).map_err(|_| skipped += 1).ok())
-            .collect();
-        (
-            Self {
-                ver: query.attr("ver").map(str::to_owned),
-                items,
-            },
-            skipped,
-        )
+    /// Reads a `<query xmlns='jabber:iq:roster'/>` from a roster result.
+    /// Unreadable items go to [`Roster::skipped`].
+    pub fn from_query(query: &Element) -> Self {
+        let mut roster = Self {
+            ver: query.attr("ver").map(str::to_owned),
+            ..Self::default()
+        };
+        for child in query.children().filter(|c| c.is("item", ns::ROSTER)) {
+            match RosterItem::from_element(&child) {
+                Ok(item) if item.subscription != Subscription::Remove => roster.items.push(item),
+                _ => roster.skipped.push(child),
+            }
+        }
+        roster
     }
 
-    /// The `<query/>` holding this roster (a convenient persistence form).
+    /// Whether every item was read ([`Roster::skipped`] is empty). A
+    /// [`RosterCache`] does not adopt the version of an incomplete roster.
+    pub fn is_complete(&self) -> bool {
+        self.skipped.is_empty()
+    }
+
+    /// The `<query/>` holding this roster (a convenient persistence form);
+    /// skipped items are kept as they came.
     pub fn to_query(&self) -> Element {
         Element::builder("query", ns::ROSTER)
             .attr_opt("ver", self.ver.clone())
             .children(self.items.iter().map(RosterItem::to_element))
+            .children(self.skipped.iter().cloned())
             .build()
+    }
+}
+
+/// Why a roster push was refused (RFC 6121 §2.1.6). The stream answers it
+/// with [`RosterPushRejection::stanza_error`] and reports it as
+/// [`crate::Event::RosterPushRejected`]; nothing is applied.
+///
+/// ```
+/// use xmpp_sansio::im::RosterPushRejection;
+/// use xmpp_sansio::stanza::StanzaErrorCondition;
+/// let r = RosterPushRejection::ItemCount(2);
+/// assert!(r.from_server());
+/// assert_eq!(r.stanza_error().condition, StanzaErrorCondition::BadRequest);
+/// assert!(!RosterPushRejection::ForeignSender.from_server());
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RosterPushRejection {
+    /// `from` is neither absent nor our bare JID (our full JID included):
+    /// the client must ignore it (§2.1.6). Answered `service-unavailable`,
+    /// as for any request we do not serve (RFC 6120 §8.4); the roster did
+    /// not change.
+    #[error("a roster push from someone other than the server")]
+    ForeignSender,
+    /// The query holds this many items instead of exactly one. Answered
+    /// `bad-request`.
+    #[error("a roster push carries exactly one item, not {0}")]
+    ItemCount(usize),
+    /// The one item cannot be read (no `jid`, an unknown `subscription`).
+    /// Answered `bad-request`.
+    #[error("unreadable roster push item: {0}")]
+    BadItem(StanzaParseError),
+}
+
+impl RosterPushRejection {
+    /// Whether the push came from the server itself. If so, the server's
+    /// roster may have changed without the client learning how: call
+    /// [`RosterCache::mark_stale`] so the next request fetches it whole.
+    pub fn from_server(&self) -> bool {
+        !matches!(self, RosterPushRejection::ForeignSender)
+    }
+
+    /// The error the push is answered with.
+    pub fn stanza_error(&self) -> StanzaError {
+        match self {
+            RosterPushRejection::ForeignSender => {
+                StanzaError::new(ErrorType::Cancel, StanzaErrorCondition::ServiceUnavailable)
+            }
+            RosterPushRejection::BadItem(e) => e.stanza_error(),
+            RosterPushRejection::ItemCount(_) => {
+                StanzaError::from_condition(StanzaErrorCondition::BadRequest)
+                    .with_text(Some("en"), self.to_string())
+            }
+        }
+    }
+
+    /// Reads a push's `<query/>` (its payload), sender already checked:
+    /// the one item and the new version.
+    pub(crate) fn read_push(
+        query: Option<&Element>,
+    ) -> Result<(RosterItem, Option<String>), RosterPushRejection> {
+        let items: Vec<Element> = query
+            .into_iter()
+            .flat_map(|q| q.children())
+            .filter(|c| c.is("item", ns::ROSTER))
+            .collect();
+        let [one] = items.as_slice() else {
+            return Err(RosterPushRejection::ItemCount(items.len()));
+        };
+        let item = RosterItem::from_element(one).map_err(RosterPushRejection::BadItem)?;
+        let ver = query.and_then(|q| q.attr("ver")).map(str::to_owned);
+        Ok((item, ver))
     }
 }
 
@@ -217,7 +307,11 @@ impl Roster {
 ///
 /// let mut cache = RosterCache::default();
 /// assert_eq!(cache.request_ver(), "");            // bootstrap versioning
-/// cache.replace(Roster { ver: Some("v1".into()), items: vec![RosterItem::new("romeo@example.net")] });
+/// cache.replace(Roster {
+///     ver: Some("v1".into()),
+///     items: vec![RosterItem::new("romeo@example.net")],
+///     ..Roster::default()
+/// });
 /// assert_eq!(cache.request_ver(), "v1");
 /// let mut removed = RosterItem::new("romeo@example.net");
 /// removed.subscription = Subscription::Remove;
@@ -251,9 +345,17 @@ impl RosterCache {
         }
     }
 
-    /// Replaces the cache with a full roster result.
+    /// Replaces the cache with a full roster result. If some items could
+    /// not be read ([`Roster::is_complete`] is false), the result's version
+    /// is not adopted: the cache is stale, and the next request fetches the
+    /// roster whole again rather than be told a version lacking those
+    /// items is current.
     pub fn replace(&mut self, roster: Roster) {
-        self.ver = roster.ver;
+        self.ver = if roster.is_complete() {
+            roster.ver
+        } else {
+            None
+        };
         self.items = roster
             .items
             .into_iter()
@@ -262,16 +364,27 @@ impl RosterCache {
     }
 
     /// Applies a push (RFC 6121 §2.1.6): adds, updates or removes the item;
-    /// the push's version becomes the cache's.
+    /// the push's version becomes the cache's. A cache without a version
+    /// (never versioned, incomplete, or [stale](RosterCache::mark_stale))
+    /// keeps none: a push tells one change, not that nothing else was
+    /// missed, so only a complete roster result gives it a version again.
     pub fn apply_push(&mut self, item: RosterItem, ver: Option<String>) {
         if item.subscription == Subscription::Remove {
             self.items.remove(&item.jid);
         } else {
             self.items.insert(item.jid.clone(), item);
         }
-        if ver.is_some() {
+        if ver.is_some() && self.ver.is_some() {
             self.ver = ver;
         }
+    }
+
+    /// Forgets the cached version (the items stay): the next
+    /// [`RosterCache::request_ver`] asks for the whole roster. Call it when
+    /// a change may have been missed, e.g. a push from the server was
+    /// refused ([`RosterPushRejection::from_server`]).
+    pub fn mark_stale(&mut self) {
+        self.ver = None;
     }
 
     /// The cache as a `<query/>` element (to persist).
@@ -279,6 +392,7 @@ impl RosterCache {
         Roster {
             ver: self.ver.clone(),
             items: self.items.values().cloned().collect(),
+            skipped: Vec::new(),
         }
         .to_query()
     }
@@ -286,7 +400,7 @@ impl RosterCache {
     /// Restores a cache from [`RosterCache::to_query`]'s element.
     pub fn from_query(query: &Element) -> Self {
         let mut cache = Self::default();
-        cache.replace(Roster::from_query(query).0);
+        cache.replace(Roster::from_query(query));
         cache
     }
 }
@@ -332,11 +446,79 @@ mod tests {
             .child(item(&[("jid", "a@b")], &[]))
             .child(item(&[("subscription", "both")], &[]))
             .build();
-        let (roster, skipped) = Roster::from_query(&query);
-        assert_eq!(
-            (roster.items.len(), skipped, roster.ver.as_deref()),
-            (1, 1, Some("7"))
+        let roster = Roster::from_query(&query);
+        assert_eq!((roster.items.len(), roster.ver.as_deref()), (1, Some("7")));
+        assert_eq!(roster.skipped, [item(&[("subscription", "both")], &[])]);
+        // The cache keeps what was read but not the version: it is stale.
+        let mut cache = RosterCache::default();
+        cache.replace(roster.clone());
+        assert_eq!((cache.items.len(), cache.ver.as_deref()), (1, None));
+        assert_eq!(cache.request_ver(), "", "the next request fetches it whole");
+        // Persisted as a roster, the skipped item comes back as it was.
+        assert_eq!(Roster::from_query(&roster.to_query()), roster);
+    }
+
+    #[test]
+    fn remove_is_not_an_item_of_a_result() {
+        let query = Element::builder("query", ns::ROSTER)
+            .attr("ver", "8")
+            .child(item(&[("jid", "a@b"), ("subscription", "remove")], &[]))
+            .build();
+        let roster = Roster::from_query(&query);
+        assert!(roster.items.is_empty());
+        assert_eq!(roster.skipped.len(), 1);
+        let mut cache = RosterCache::default();
+        cache.replace(roster);
+        assert_eq!(cache.ver, None);
+    }
+
+    #[test]
+    fn pushes_carry_exactly_one_readable_item() {
+        let query = |items: &[Element]| {
+            Element::builder("query", ns::ROSTER)
+                .attr("ver", "9")
+                .children(items.iter().cloned())
+                .build()
+        };
+        let ok = RosterPushRejection::read_push(Some(&query(&[item(
+            &[("jid", "a@b"), ("subscription", "remove")],
+            &[],
+        )])));
+        assert!(
+            matches!(ok, Ok((i, Some(v))) if i.subscription == Subscription::Remove && v == "9")
         );
+        assert_eq!(
+            RosterPushRejection::read_push(Some(&query(&[]))),
+            Err(RosterPushRejection::ItemCount(0))
+        );
+        assert_eq!(
+            RosterPushRejection::read_push(None),
+            Err(RosterPushRejection::ItemCount(0))
+        );
+        let two = [item(&[("jid", "a@b")], &[]), item(&[("jid", "c@d")], &[])];
+        assert_eq!(
+            RosterPushRejection::read_push(Some(&query(&two))),
+            Err(RosterPushRejection::ItemCount(2))
+        );
+        let bad = RosterPushRejection::read_push(Some(&query(&[item(&[("name", "x")], &[])])));
+        assert!(matches!(bad, Err(RosterPushRejection::BadItem(_))));
+    }
+
+    #[test]
+    fn a_stale_cache_bootstraps_but_keeps_its_items() {
+        let mut cache = RosterCache::default();
+        cache.replace(Roster {
+            ver: Some("5".into()),
+            items: vec![RosterItem::new("a@b")],
+            skipped: Vec::new(),
+        });
+        assert_eq!(cache.request_ver(), "5");
+        cache.mark_stale();
+        assert_eq!(cache.request_ver(), "");
+        assert_eq!(cache.items.len(), 1);
+        // A later push does not make it current again.
+        cache.apply_push(RosterItem::new("c@d"), Some("6".into()));
+        assert_eq!((cache.items.len(), cache.request_ver()), (2, ""));
     }
 
     #[test]
@@ -345,6 +527,7 @@ mod tests {
         cache.replace(Roster {
             ver: Some("3".into()),
             items: vec![RosterItem::new("a@b").with_groups(["g"])],
+            skipped: Vec::new(),
         });
         cache.apply_push(RosterItem::new("c@d"), None);
         assert_eq!(cache.ver.as_deref(), Some("3"));

@@ -384,7 +384,7 @@ impl Stream {
                     }
                     // Any answer, even an error, shows the server is alive.
                     Purpose::Ping => self.ping_outstanding = false,
-                    Purpose::Roster => self.on_roster_reply(id, from, &iq),
+                    Purpose::Roster { versioned } => self.on_roster_reply(id, from, &iq, versioned),
                     Purpose::Application => {
                         let event = if iq.type_() == IqType::Error {
                             Event::IqError {

@@ -1,6 +1,6 @@
 //! What a [`crate::Stream`] reports to the application.
 
-use crate::im::{Roster, RosterItem};
+use crate::im::{Roster, RosterItem, RosterPushRejection};
 use crate::negotiation::StreamFeatures;
 use crate::sasl::Mechanism;
 use crate::stanza::{Iq, Message, Presence, StanzaError};
@@ -71,21 +71,38 @@ pub enum Event {
     },
     /// The answer to [`crate::Stream::request_roster`]. `roster: None` is the
     /// empty result of roster versioning (RFC 6121 §2.6.3): the cached
-    /// version is current, and any changes follow as pushes.
+    /// version is current, and any changes follow as pushes. It is reported
+    /// only when the request sent a version; otherwise an empty result (or
+    /// one with a payload other than a roster query) is [`Event::Unhandled`].
+    /// Items the stream could not read are in [`Roster::skipped`], raw;
+    /// [`crate::im::RosterCache::replace`] then does not adopt the version.
     Roster {
         /// The request's id.
         id: String,
         /// The roster, or `None` for "your cache is current".
         roster: Option<Roster>,
     },
-    /// A roster push (RFC 6121 §2.1.6), already acknowledged. Pushes from
-    /// anyone but the server (a `from` other than none or our bare JID) are
-    /// refused and never reported.
+    /// A roster push (RFC 6121 §2.1.6), already acknowledged with a result.
+    /// Refused pushes are reported as [`Event::RosterPushRejected`].
     RosterPush {
         /// The changed item (`Subscription::Remove` for a removal).
         item: RosterItem,
         /// The roster version after this push.
         ver: Option<String>,
+    },
+    /// A roster push the stream refused, already answered with
+    /// [`RosterPushRejection::stanza_error`]: from someone other than the
+    /// server (`service-unavailable`), or not exactly one readable item
+    /// (`bad-request`). Nothing was applied. When
+    /// [`RosterPushRejection::from_server`] holds, the server's roster may
+    /// have changed unseen: mark a cache stale
+    /// ([`crate::im::RosterCache::mark_stale`]) so the next request
+    /// fetches the whole roster.
+    RosterPushRejected {
+        /// The push as received.
+        push: Iq,
+        /// Why it was refused.
+        reason: RosterPushRejection,
     },
     /// Someone asks to see our presence (RFC 6121 §3.1.3); answer with
     /// [`crate::im::subscription::subscribed`] or `unsubscribed`.
@@ -97,8 +114,9 @@ pub enum Event {
         id: String,
     },
     /// A top-level element the stream could not attribute: an IQ reply to
-    /// no pending request (or from the wrong sender), or a stanza too
-    /// malformed for its typed view. Kept so nothing is lost silently.
+    /// no pending request (or from the wrong sender), a reply to
+    /// [`crate::Stream::request_roster`] that holds no roster, or a stanza
+    /// too malformed for its typed view. Kept so nothing is lost silently.
     Unhandled(Element),
     /// The stream is over. The transport can be closed once
     /// [`crate::Stream::poll_transmit`] is drained. Requests still pending

@@ -1,7 +1,7 @@
 //! RFC 6121 on the stream: roster requests and their results, roster
-//! pushes (validated and acknowledged), roster changes.
+//! pushes (validated, then acknowledged or refused), roster changes.
 
-use crate::im::{Roster, RosterItem, Subscription};
+use crate::im::{Roster, RosterItem, RosterPushRejection, Subscription};
 use crate::iq::{Purpose, same_address};
 use crate::stanza::{ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, StanzaView};
 use crate::time::Instant;
@@ -14,7 +14,9 @@ impl Stream {
     /// [`crate::im::RosterCache`]; `""` to bootstrap) and a server that
     /// advertises roster versioning, asks only for what changed (§2.6); the
     /// version is left out for servers that do not. The answer arrives as
-    /// [`Event::Roster`], or [`Event::IqError`] with the returned id.
+    /// [`Event::Roster`], or [`Event::IqError`] with the returned id. A
+    /// result that is no roster (a payload in another namespace, or no
+    /// payload when no version was sent) arrives as [`Event::Unhandled`].
     pub fn request_roster(
         &mut self,
         cached_ver: Option<&str>,
@@ -22,11 +24,15 @@ impl Stream {
     ) -> Result<String, UsageError> {
         self.check_online()?;
         let versioning = self.features.as_ref().is_some_and(|f| f.roster_versioning);
+        let ver = cached_ver.filter(|_| versioning);
         let query = Element::builder("query", ns::ROSTER)
-            .attr_opt("ver", cached_ver.filter(|_| versioning))
+            .attr_opt("ver", ver)
             .build();
         let timeout = self.config.iq_timeout;
-        Ok(self.send_iq_internal(IqType::Get, None, query, Purpose::Roster, timeout, now))
+        let purpose = Purpose::Roster {
+            versioned: ver.is_some(),
+        };
+        Ok(self.send_iq_internal(IqType::Get, None, query, purpose, timeout, now))
     }
 
     /// Adds or updates a roster item (RFC 6121 §2.3): name and groups.
@@ -64,66 +70,61 @@ impl Stream {
         self.send_iq(IqType::Set, None, query, now)
     }
 
-    pub(super) fn on_roster_reply(&mut self, id: String, from: Option<String>, iq: &Iq) {
-        match iq.type_() {
-            IqType::Error => {
+    pub(super) fn on_roster_reply(
+        &mut self,
+        id: String,
+        from: Option<String>,
+        iq: &Iq,
+        versioned: bool,
+    ) {
+        let event = match (iq.type_(), iq.payload()) {
+            (IqType::Error, _) => {
                 let error = iq.error().unwrap_or_else(|| {
                     StanzaError::new(ErrorType::Cancel, StanzaErrorCondition::UndefinedCondition)
                 });
-                self.events.push_back(Event::IqError { id, from, error });
+                Event::IqError { id, from, error }
             }
-            _ => {
-                let roster = iq
-                    .payload()
-                    .filter(|q| q.is("query", ns::ROSTER))
-                    .map(|q| Roster::from_query(&q).0);
-                self.events.push_back(Event::Roster { id, roster });
-            }
-        }
+            (_, Some(q)) if q.is("query", ns::ROSTER) => Event::Roster {
+                id,
+                roster: Some(Roster::from_query(&q)),
+            },
+            // RFC 6121 §2.6.3: the empty result means "your version is
+            // current", which only answers a request that sent one.
+            (_, None) if versioned => Event::Roster { id, roster: None },
+            // No roster, or something else: not a roster result.
+            _ => Event::Unhandled(iq.element().clone()),
+        };
+        self.events.push_back(event);
     }
 
     /// RFC 6121 §2.1.6: a push comes from the server (no `from`, or our
     /// bare JID) and holds exactly one item; it is acknowledged with a
-    /// result. Anything else is refused and not applied.
+    /// result. Anything else is refused with an error, not applied, and
+    /// reported as [`Event::RosterPushRejected`].
     pub(super) fn on_roster_push(&mut self, iq: &Iq, now: Instant) {
         let from_server = iq
             .from()
             .is_none_or(|f| same_address(f.as_str(), &self.own.bare));
-        if !from_server {
-            let refusal =
-                StanzaError::new(ErrorType::Cancel, StanzaErrorCondition::ServiceUnavailable);
-            if let Some(reply) = iq.error_reply(refusal) {
-                self.write_element(&reply, now);
-            }
-            return;
-        }
-        let query = iq.payload();
-        let items: Vec<Element> = query
-            .iter()
-            .flat_map(|q| q.children())
-            .filter(|c| c.is("item", ns::ROSTER))
-            .collect();
-        let item = match items.as_slice() {
-            [one] => RosterItem::from_element(one),
-            _ => Err(crate::stanza::StanzaParseError::Malformed(
-                "a roster push carries exactly one item",
-            )),
+        let push = if from_server {
+            RosterPushRejection::read_push(iq.payload().as_ref())
+        } else {
+            Err(RosterPushRejection::ForeignSender)
         };
-        match item {
-            Ok(item) => {
+        match push {
+            Ok((item, ver)) => {
                 if let Some(reply) = iq.result_reply(None) {
                     self.write_element(&reply, now);
                 }
-                let ver = query
-                    .as_ref()
-                    .and_then(|q| q.attr("ver"))
-                    .map(str::to_owned);
                 self.events.push_back(Event::RosterPush { item, ver });
             }
-            Err(e) => {
-                if let Some(reply) = iq.error_reply(e.stanza_error()) {
+            Err(reason) => {
+                if let Some(reply) = iq.error_reply(reason.stanza_error()) {
                     self.write_element(&reply, now);
                 }
+                self.events.push_back(Event::RosterPushRejected {
+                    push: iq.clone(),
+                    reason,
+                });
             }
         }
     }

@@ -294,7 +294,7 @@ impl Stream {
         }
         for (id, pending) in self.iq.expire(now) {
             match pending.purpose {
-                Purpose::Application | Purpose::Roster => {
+                Purpose::Application | Purpose::Roster { .. } => {
                     self.events.push_back(Event::IqTimeout { id })
                 }
                 Purpose::Ping => {
