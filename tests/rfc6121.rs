@@ -15,7 +15,9 @@ use xmpp_sansio::im::{
     MessageBuilder, PresenceBuilder, PresenceTracker, Roster, RosterCache, RosterItem,
     RosterPushRejection, Show, Subscription, subscription,
 };
-use xmpp_sansio::stanza::{ErrorType, MessageType, PresenceType, StanzaErrorCondition, StanzaView};
+use xmpp_sansio::stanza::{
+    ErrorType, MessageType, PresenceType, PriorityError, StanzaErrorCondition, StanzaView,
+};
 use xmpp_sansio::{Event, Stream};
 
 /// A stream online as juliet@example.com/balcony, with roster versioning
@@ -587,6 +589,64 @@ fn presence_section_4() {
         .map(|(r, _)| r)
         .collect();
     assert_eq!(online, ["garden"]);
+
+    // An out-of-range priority is told apart from an absent one, and the
+    // tracker keeps the resource online with the reason visible; a case
+    // variant of the address is the same contact.
+    let out = feed(
+        &mut s,
+        &mut t,
+        "<presence from='Romeo@Example.net/orchard'><show>away</show><priority>300</priority></presence>\
+         <presence from='mercutio@example.com/street'/>",
+        now,
+    );
+    let [Event::Presence(bad), Event::Presence(plain)] = &out.events[..] else {
+        panic!("{:?}", out.events)
+    };
+    assert_eq!(
+        bad.checked_priority(),
+        Err(PriorityError::OutOfRange("300".into()))
+    );
+    assert_eq!(plain.checked_priority(), Ok(None));
+    assert!(tracker.apply(bad));
+    assert!(tracker.apply(plain));
+    let orchard = tracker
+        .resources("romeo@example.net")
+        .find(|(r, _)| *r == "orchard")
+        .map(|(_, p)| p.clone());
+    let orchard = orchard.unwrap_or_else(|| panic!("orchard is online"));
+    assert_eq!(
+        (orchard.priority, orchard.priority_error, orchard.show),
+        (
+            0,
+            Some(PriorityError::OutOfRange("300".into())),
+            Some(Show::Away)
+        )
+    );
+    assert_eq!(
+        tracker.best("romeo@example.net").map(|(r, _)| r),
+        Some("garden"),
+        "3 beats an invalid priority"
+    );
+
+    // A bare-JID unavailable takes every resource offline; a
+    // presence error takes its sender offline.
+    let out = feed(
+        &mut s,
+        &mut t,
+        "<presence from='romeo@example.net' type='unavailable'/>\
+         <presence from='mercutio@example.com/street' type='error'><error type='cancel'><remote-server-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>",
+        now,
+    );
+    assert_eq!(out.events.len(), 2, "{:?}", out.events);
+    for e in &out.events {
+        let Event::Presence(p) = e else {
+            panic!("{e:?}")
+        };
+        assert!(tracker.apply(p), "{p:?}");
+    }
+    assert!(!tracker.is_online("romeo@example.net"));
+    assert!(!tracker.is_online("mercutio@example.com"));
 }
 
 #[test]

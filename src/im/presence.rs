@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::stanza::{Presence, PresenceType, StanzaView};
+use crate::stanza::{Address, Presence, PresenceType, PriorityError, StanzaView};
 use crate::xml::{Element, ns};
 
 /// `<show/>` (RFC 6121 §4.7.2.1).
@@ -228,14 +228,42 @@ pub mod subscription {
 pub struct ResourcePresence {
     /// `<show/>`, if any (absent means plain available).
     pub show: Option<Show>,
+    /// The `<show/>` text when it is none of the four values RFC 6121
+    /// §4.7.2.1 allows (then `show` is `None`: plain available).
+    pub unknown_show: Option<String>,
     /// The status texts by language.
     pub statuses: Vec<(Option<String>, String)>,
-    /// The priority (0 when absent).
+    /// The priority: 0 when absent (RFC 6121 §4.7.2.3), and 0 when invalid,
+    /// with the reason in `priority_error`.
     pub priority: i8,
+    /// Why the `<priority/>` sent was invalid, if it was.
+    pub priority_error: Option<PriorityError>,
+}
+
+impl ResourcePresence {
+    fn of(presence: &Presence) -> Self {
+        let show_text = presence.show();
+        let show = show_text.as_deref().and_then(Show::from_name);
+        let (priority, priority_error) = match presence.checked_priority() {
+            Ok(p) => (p.unwrap_or(0), None),
+            Err(e) => (0, Some(e)),
+        };
+        Self {
+            show,
+            unknown_show: show_text.filter(|_| show.is_none()),
+            statuses: presence.statuses(),
+            priority,
+            priority_error,
+        }
+    }
 }
 
 /// Tracks which resources of each contact are online, and with what,
 /// from the presence stanzas the application feeds it.
+///
+/// Addresses are compared as the `jid` crate prepares them (RFC 6122:
+/// `Romeo@Example.NET/orchard` is `romeo@example.net/orchard`); one it
+/// refuses is kept as sent, so its presence is not lost.
 ///
 /// ```
 /// use xmpp_sansio::im::{PresenceTracker, Show};
@@ -250,42 +278,55 @@ pub struct ResourcePresence {
 ///     Presence::from_element(b.build()).unwrap()
 /// };
 /// tracker.apply(&p("romeo@example.net/orchard", Some("away"), "1"));
-/// tracker.apply(&p("romeo@example.net/garden", None, "5"));
+/// tracker.apply(&p("Romeo@Example.net/garden", None, "5"));
 /// assert_eq!(tracker.resources("romeo@example.net").count(), 2);
-/// assert_eq!(tracker.best("romeo@example.net").map(|(r, _)| r), Some("garden"));
+/// assert_eq!(tracker.best("ROMEO@example.net").map(|(r, _)| r), Some("garden"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PresenceTracker {
     contacts: BTreeMap<String, BTreeMap<String, ResourcePresence>>,
 }
 
+/// `address` as a (bare, resource) key: prepared by the `jid` crate when it
+/// accepts it, as sent otherwise. No resource is the empty string.
+fn key(address: &str) -> (String, String) {
+    match jid::Jid::new(address) {
+        Ok(j) => (
+            j.to_bare().to_string(),
+            j.resource().map(|r| r.to_string()).unwrap_or_default(),
+        ),
+        Err(_) => {
+            let raw = Address::new(address);
+            (
+                raw.bare().to_owned(),
+                raw.resource().unwrap_or("").to_owned(),
+            )
+        }
+    }
+}
+
 impl PresenceTracker {
-    /// Applies a presence: available updates its resource, unavailable
-    /// removes it (a bare-JID unavailable removes them all). Other types
-    /// (subscriptions, probes, errors) change nothing. Returns whether the
+    /// Applies a presence: available updates its resource; unavailable
+    /// removes it, and so does an error (a bare JID removes them all).
+    /// Subscription types and probes change nothing. Returns whether the
     /// tracker changed.
+    ///
+    /// RFC 6121 §4.7.1: `type='error'` means our presence could not be
+    /// processed by, or delivered to, that address (e.g. its server is
+    /// unreachable); whatever it said before is no longer known, so it
+    /// counts as unavailable rather than staying online forever.
     pub fn apply(&mut self, presence: &Presence) -> bool {
         let Some(from) = presence.from() else {
             return false;
         };
-        let (bare, resource) = (
-            from.bare().to_owned(),
-            from.resource().unwrap_or("").to_owned(),
-        );
+        let (bare, resource) = key(from.as_str());
         match presence.type_() {
             PresenceType::Available => {
-                let info = ResourcePresence {
-                    show: presence.show().as_deref().and_then(Show::from_name),
-                    statuses: presence.statuses(),
-                    priority: presence.priority(),
-                };
-                self.contacts
-                    .entry(bare)
-                    .or_default()
-                    .insert(resource, info);
-                true
+                let info = ResourcePresence::of(presence);
+                let resources = self.contacts.entry(bare).or_default();
+                resources.insert(resource, info.clone()) != Some(info)
             }
-            PresenceType::Unavailable => {
+            PresenceType::Unavailable | PresenceType::Error => {
                 let Some(resources) = self.contacts.get_mut(&bare) else {
                     return false;
                 };
@@ -309,7 +350,7 @@ impl PresenceTracker {
         bare: &str,
     ) -> impl Iterator<Item = (&'a str, &'a ResourcePresence)> + 'a {
         self.contacts
-            .get(bare)
+            .get(&key(bare).0)
             .into_iter()
             .flatten()
             .map(|(r, p)| (r.as_str(), p))
@@ -328,7 +369,7 @@ impl PresenceTracker {
 
     /// Whether any resource of `bare` is online.
     pub fn is_online(&self, bare: &str) -> bool {
-        self.contacts.contains_key(bare)
+        self.contacts.contains_key(&key(bare).0)
     }
 
     /// Forgets everyone (the stream ended: RFC 6121 §4.4 has no presence
@@ -371,9 +412,111 @@ mod tests {
             PresenceBuilder::available().priority(-129).err(),
             Some(PresenceError::PriorityOutOfRange(-129))
         );
-        // Inbound: out of range or not a number reads as 0.
-        assert_eq!(presence("a@b/c", None, Some("300")).priority(), 0);
-        assert_eq!(presence("a@b/c", None, Some("high")).priority(), 0);
+        // Inbound: invalid is told apart from absent, and never wrapped.
+        let bad = presence("a@b/c", None, Some("300"));
+        assert_eq!(
+            bad.checked_priority(),
+            Err(PriorityError::OutOfRange("300".into()))
+        );
+        assert_eq!(bad.priority(), 0, "the lenient reading");
+        assert_eq!(
+            presence("a@b/c", None, Some("-129")).checked_priority(),
+            Err(PriorityError::OutOfRange("-129".into()))
+        );
+        assert_eq!(
+            presence("a@b/c", None, Some("99999999999999999999999")).checked_priority(),
+            Err(PriorityError::OutOfRange("99999999999999999999999".into()))
+        );
+        assert_eq!(
+            presence("a@b/c", None, Some("high")).checked_priority(),
+            Err(PriorityError::NotAnInteger("high".into()))
+        );
+        assert_eq!(
+            presence("a@b/c", None, Some("")).checked_priority(),
+            Err(PriorityError::NotAnInteger(String::new()))
+        );
+        assert_eq!(
+            presence("a@b/c", None, Some("+7")).checked_priority(),
+            Ok(Some(7))
+        );
+        assert_eq!(presence("a@b/c", None, None).checked_priority(), Ok(None));
+    }
+
+    #[test]
+    fn tracker_keeps_a_bad_priority_visible() {
+        let mut t = PresenceTracker::default();
+        assert!(t.apply(&presence("a@b/c", None, Some("300"))));
+        let (_, p) = t.best("a@b").unwrap_or_else(|| panic!("online"));
+        assert_eq!(p.priority, 0);
+        assert_eq!(
+            p.priority_error,
+            Some(PriorityError::OutOfRange("300".into()))
+        );
+        assert!(t.apply(&presence("a@b/c", None, Some("4"))));
+        let (_, p) = t.best("a@b").unwrap_or_else(|| panic!("online"));
+        assert_eq!((p.priority, p.priority_error.clone()), (4, None));
+        assert!(
+            !t.apply(&presence("a@b/c", None, Some("4"))),
+            "the same again changes nothing"
+        );
+    }
+
+    #[test]
+    fn tracker_keeps_an_unknown_show_visible() {
+        let mut t = PresenceTracker::default();
+        let el = Element::builder("presence", ns::JABBER_CLIENT)
+            .attr("from", "a@b/c")
+            .child(
+                Element::builder("show", ns::JABBER_CLIENT)
+                    .text("lunch")
+                    .build(),
+            )
+            .build();
+        let p = Presence::from_element(el).unwrap_or_else(|e| panic!("{e}"));
+        assert!(t.apply(&p));
+        let (_, r) = t.best("a@b").unwrap_or_else(|| panic!("online"));
+        assert_eq!((r.show, r.unknown_show.as_deref()), (None, Some("lunch")));
+    }
+
+    #[test]
+    fn tracker_compares_prepared_addresses() {
+        let mut t = PresenceTracker::default();
+        assert!(t.apply(&presence("Romeo@Example.NET/orchard", None, None)));
+        assert!(t.apply(&presence("romeo@example.net/garden", None, None)));
+        assert_eq!(t.resources("romeo@example.net").count(), 2);
+        assert!(t.is_online("ROMEO@EXAMPLE.NET"));
+        assert!(t.apply(&presence(
+            "romeo@EXAMPLE.net/orchard",
+            Some("unavailable"),
+            None
+        )));
+        assert_eq!(
+            t.resources("romeo@example.net")
+                .map(|(r, _)| r)
+                .collect::<Vec<_>>(),
+            ["garden"]
+        );
+        // Resources are case-sensitive (resourceprep does not fold case).
+        assert!(!t.apply(&presence(
+            "romeo@example.net/Garden",
+            Some("unavailable"),
+            None
+        )));
+        // An address the jid crate refuses is kept as sent.
+        assert!(t.apply(&presence("bad@@example.net/x", None, None)));
+        assert!(t.is_online("bad@@example.net"));
+    }
+
+    #[test]
+    fn an_error_presence_takes_the_sender_offline() {
+        let mut t = PresenceTracker::default();
+        t.apply(&presence("a@b/one", None, None));
+        t.apply(&presence("a@b/two", None, None));
+        assert!(t.apply(&presence("a@b/one", Some("error"), None)));
+        assert_eq!(t.resources("a@b").count(), 1);
+        assert!(t.apply(&presence("a@b", Some("error"), None)));
+        assert!(!t.is_online("a@b"));
+        assert!(!t.apply(&presence("x@y", Some("error"), None)));
     }
 
     #[test]

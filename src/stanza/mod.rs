@@ -18,7 +18,7 @@ pub use common::StanzaView;
 pub use condition::StreamErrorCondition;
 pub use iq::{Iq, IqType};
 pub use message::{Message, MessageType};
-pub use presence::{Presence, PresenceType, available};
+pub use presence::{Presence, PresenceType, PriorityError, available};
 pub use stanza_error::{ErrorType, StanzaError, StanzaErrorCondition};
 pub use stream_error::{SeeOtherHost, StreamError};
 

@@ -63,6 +63,23 @@ impl PresenceType {
     }
 }
 
+/// Why a received `<priority/>` is invalid (RFC 6121 §4.7.2.3: an integer
+/// in −128..=127). Each variant keeps the text as sent (trimmed).
+///
+/// ```
+/// use xmpp_sansio::stanza::PriorityError;
+/// assert_eq!(PriorityError::OutOfRange("300".into()).to_string(), "priority 300 is outside -128..=127");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PriorityError {
+    /// An integer, but outside −128..=127.
+    #[error("priority {0} is outside -128..=127")]
+    OutOfRange(String),
+    /// Not an integer at all.
+    #[error("priority {0:?} is not an integer")]
+    NotAnInteger(String),
+}
+
 /// A presence stanza: a view over its element.
 ///
 /// ```
@@ -121,13 +138,45 @@ impl Presence {
         pick_text(&self.statuses(), lang, self.element.lang())
     }
 
-    /// `<priority/>`: 0 when absent or not a number in −128..=127
-    /// (RFC 6121 §4.7.2.3).
+    /// `<priority/>`, leniently: 0 when absent (RFC 6121 §4.7.2.3) and
+    /// also when invalid. Use [`Presence::checked_priority`] to tell the two
+    /// apart.
     pub fn priority(&self) -> i8 {
-        self.element
-            .get_child("priority", self.element.ns())
-            .and_then(|p| p.text().trim().parse::<i8>().ok())
-            .unwrap_or(0)
+        self.checked_priority().ok().flatten().unwrap_or(0)
+    }
+
+    /// `<priority/>`, checked: `Ok(None)` when absent, `Err` when it is not
+    /// an integer in −128..=127 (RFC 6121 §4.7.2.3). The RFC says nothing
+    /// of what a receiver does with an invalid value; this crate reports it
+    /// and never wraps or clamps it.
+    ///
+    /// ```
+    /// use xmpp_sansio::stanza::{Presence, PriorityError};
+    /// use xmpp_sansio::xml::{Element, ns};
+    /// let with = |prio: &str| Presence::from_element(Element::builder("presence", ns::JABBER_CLIENT)
+    ///     .child(Element::builder("priority", ns::JABBER_CLIENT).text(prio).build()).build()).unwrap();
+    /// assert_eq!(with(" -128 ").checked_priority(), Ok(Some(-128)));
+    /// assert_eq!(with("300").checked_priority(), Err(PriorityError::OutOfRange("300".into())));
+    /// assert_eq!(with("high").checked_priority(), Err(PriorityError::NotAnInteger("high".into())));
+    /// assert_eq!(with("300").priority(), 0); // the lenient reading
+    /// let none = Presence::from_element(Element::new("presence", ns::JABBER_CLIENT)).unwrap();
+    /// assert_eq!(none.checked_priority(), Ok(None));
+    /// ```
+    pub fn checked_priority(&self) -> Result<Option<i8>, PriorityError> {
+        let Some(el) = self.element.get_child("priority", self.element.ns()) else {
+            return Ok(None);
+        };
+        let text = el.text();
+        let text = text.trim();
+        if let Ok(p) = text.parse::<i8>() {
+            return Ok(Some(p));
+        }
+        let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Err(PriorityError::OutOfRange(text.to_owned()))
+        } else {
+            Err(PriorityError::NotAnInteger(text.to_owned()))
+        }
     }
 
     /// The element.
