@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use common::*;
 use xmpp_sansio::im::{
-    MessageBuilder, PresenceBuilder, PresenceTracker, Roster, RosterCache, RosterItem,
-    RosterPushRejection, Show, Subscription, subscription,
+    MessageBuilder, PresenceBuilder, PresenceError, PresenceTracker, Roster, RosterCache,
+    RosterItem, RosterPushRejection, Show, Subscription, subscription,
 };
 use xmpp_sansio::stanza::{
     ErrorType, MessageType, PresenceType, PriorityError, StanzaErrorCondition, StanzaView,
@@ -261,6 +261,43 @@ fn pushes_are_acknowledged_and_validated_section_2_1_6() {
     }
     assert_eq!(cache.items.len(), 3);
     assert_eq!(cache.request_ver(), "");
+}
+
+#[test]
+fn a_pre_approved_contact_section_3_4() {
+    // Without the feature, the helper refuses.
+    let (plain, _) = online(true);
+    let features = plain.features().cloned().unwrap_or_default();
+    assert!(!features.pre_approval);
+    assert_eq!(
+        subscription::preapprove("nurse@example.com", &features).err(),
+        Some(PresenceError::PreApprovalNotOffered)
+    );
+    // A server that offers it (§3.4): the stream's features say so.
+    let offer = "<sub xmlns='urn:xmpp:features:pre-approval'/>";
+    let (mut s, now) = online_with(offer);
+    let (mut t, _) = online_with(offer);
+    let offered = s.features().cloned().unwrap_or_default();
+    assert!(offered.pre_approval);
+    let el = subscription::preapprove("nurse@example.com", &offered);
+    s.send(el.unwrap_or_else(|e| panic!("{e}")), now).ok();
+    assert_eq!(
+        sent(&mut s),
+        "<presence to='nurse@example.com' type='subscribed'/>"
+    );
+    // §3.4.2: the server records it and pushes approved='true'.
+    let out = feed(
+        &mut s,
+        &mut t,
+        "<iq id='pa1' type='set'><query xmlns='jabber:iq:roster' ver='ver20'><item jid='nurse@example.com' approved='true' subscription='none'/></query></iq>",
+        now,
+    );
+    assert_eq!(out.sent, "<iq type='result' id='pa1'/>");
+    assert!(
+        matches!(&out.events[..], [Event::RosterPush { item, .. }] if item.approved && item.subscription == Subscription::None),
+        "{:?}",
+        out.events
+    );
 }
 
 #[test]

@@ -54,11 +54,16 @@ impl Show {
 /// use xmpp_sansio::im::{PresenceBuilder, PresenceError};
 /// assert_eq!(PresenceBuilder::available().priority(200).err(), Some(PresenceError::PriorityOutOfRange(200)));
 /// ```
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PresenceError {
     /// RFC 6121 §4.7.2.3: priority is an integer in −128..=127.
     #[error("priority {0} is outside -128..=127")]
     PriorityOutOfRange(i64),
+    /// A pre-approval was asked for, but the server does not advertise
+    /// `<sub xmlns='urn:xmpp:features:pre-approval'/>` (RFC 6121 §3.4).
+    #[error("the server does not offer subscription pre-approval")]
+    PreApprovalNotOffered,
 }
 
 /// Builds outbound presence: initial, later, unavailable, directed.
@@ -179,12 +184,22 @@ impl PresenceBuilder {
 /// of the handshake, addressed to a bare JID.
 ///
 /// ```
-/// use xmpp_sansio::im::subscription;
+/// use xmpp_sansio::im::{PresenceError, subscription};
+/// use xmpp_sansio::negotiation::StreamFeatures;
 /// assert_eq!(subscription::subscribe("romeo@example.net").to_xml(),
 ///            "<presence xmlns='jabber:client' to='romeo@example.net' type='subscribe'/>");
+///
+/// // Pre-approval only where the server offers it (`Stream::features`).
+/// let mut features = StreamFeatures::default();
+/// assert_eq!(subscription::preapprove("nurse@example.com", &features).err(),
+///            Some(PresenceError::PreApprovalNotOffered));
+/// features.pre_approval = true;
+/// assert_eq!(subscription::preapprove("nurse@example.com", &features).map(|p| p.to_xml()),
+///            Ok("<presence xmlns='jabber:client' to='nurse@example.com' type='subscribed'/>".into()));
 /// ```
 pub mod subscription {
-    use super::PresenceBuilder;
+    use super::{PresenceBuilder, PresenceError};
+    use crate::negotiation::StreamFeatures;
     use crate::stanza::PresenceType;
     use crate::xml::Element;
 
@@ -195,11 +210,25 @@ pub mod subscription {
             .build()
     }
 
-    /// Approve `contact`'s request, or pre-approve one not made yet (§3.1.4, §3.4).
+    /// Approve `contact`'s request (§3.1.4). To approve one not made yet,
+    /// use [`preapprove`], which checks that the server supports that.
     pub fn subscribed(contact: &str) -> Element {
         PresenceBuilder::of_type(PresenceType::Subscribed)
             .to(contact)
             .build()
+    }
+
+    /// Pre-approve a request `contact` has not made yet (§3.4): the same
+    /// `subscribed` stanza, allowed only when the server advertises the
+    /// pre-approval feature in `features` (from
+    /// [`crate::Stream::features`]). Support is optional, and a server that
+    /// has it must say so (§3.4); elsewhere the stanza has no defined
+    /// meaning. A pre-approved contact shows `approved='true'` in the roster.
+    pub fn preapprove(contact: &str, features: &StreamFeatures) -> Result<Element, PresenceError> {
+        if !features.pre_approval {
+            return Err(PresenceError::PreApprovalNotOffered);
+        }
+        Ok(subscribed(contact))
     }
 
     /// Stop seeing `contact`'s presence (§3.3.1).

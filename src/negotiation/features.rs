@@ -24,6 +24,15 @@ use crate::xml::{Element, ns};
 /// assert_eq!(f.starttls, Some(true));
 /// assert_eq!(f.mechanisms, vec!["SCRAM-SHA-1", "PLAIN"]);
 /// assert!(!f.bind);
+///
+/// let after_auth = Element::builder("features", ns::STREAM)
+///     .child(Element::new("bind", ns::BIND))
+///     .child(Element::new("ver", ns::ROSTER_VER))
+///     .child(Element::new("sub", ns::PRE_APPROVAL))
+///     .build();
+/// let f = StreamFeatures::from_element(&after_auth);
+/// assert!(f.bind && f.roster_versioning && f.pre_approval);
+/// assert!(f.other.is_empty());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamFeatures {
@@ -40,6 +49,11 @@ pub struct StreamFeatures {
     pub session: Option<bool>,
     /// Roster versioning offered (RFC 6121 §2.6.1).
     pub roster_versioning: bool,
+    /// Subscription pre-approval offered (RFC 6121 §3.4.1:
+    /// `<sub xmlns='urn:xmpp:features:pre-approval'/>`). Without it, a
+    /// client must not send a pre-approval; see
+    /// [`crate::im::subscription::preapprove`].
+    pub pre_approval: bool,
     /// Stream management offered (XEP-0198).
     pub stream_management: bool,
     /// Every other child, untouched.
@@ -76,6 +90,7 @@ impl StreamFeatures {
                     f.session = Some(child.has_child("optional", ns::SESSION))
                 }
                 (ns::ROSTER_VER, "ver") => f.roster_versioning = true,
+                (ns::PRE_APPROVAL, "sub") => f.pre_approval = true,
                 (ns::SM, "sm") => f.stream_management = true,
                 _ => f.other.push(child),
             }

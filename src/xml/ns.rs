@@ -28,6 +28,8 @@ pub const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
 pub const ROSTER: &str = "jabber:iq:roster";
 /// Roster versioning stream feature (RFC 6121 §2.6.1).
 pub const ROSTER_VER: &str = "urn:xmpp:features:rosterver";
+/// Subscription pre-approval stream feature (RFC 6121 §3.4.1).
+pub const PRE_APPROVAL: &str = "urn:xmpp:features:pre-approval";
 /// XMPP Ping (XEP-0199).
 pub const PING: &str = "urn:xmpp:ping";
 /// Stream management (XEP-0198).
