@@ -16,7 +16,8 @@ use xmpp_sansio::im::{
     RosterItem, RosterPushRejection, Show, Subscription, subscription,
 };
 use xmpp_sansio::stanza::{
-    ErrorType, MessageType, PresenceType, PriorityError, StanzaErrorCondition, StanzaView,
+    ErrorType, MessageType, PresenceType, PriorityError, StanzaError, StanzaErrorCondition,
+    StanzaView,
 };
 use xmpp_sansio::{Event, Stream};
 
@@ -754,5 +755,52 @@ fn messages_section_5() {
     assert_eq!(
         messages[2].subjects(),
         [(Some("en".into()), "Alert".into())]
+    );
+
+    // A chat, an error, and an unknown type (which is normal, §5.2.2).
+    let out = feed(
+        &mut s,
+        &mut t,
+        "<message from='romeo@example.net/orchard' to='juliet@example.com/balcony' id='c1' type='chat'><body>Art thou there?</body></message>\
+         <message from='mercutio@example.com' id='ktx72v49' type='error'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>\
+         <message from='romeo@example.net/orchard' type='whisper'><body>psst</body></message>",
+        now,
+    );
+    let [
+        Event::Message(chat),
+        Event::Message(error),
+        Event::Message(odd),
+    ] = &out.events[..]
+    else {
+        panic!("{:?}", out.events)
+    };
+    assert_eq!(
+        (chat.type_(), chat.body(None).as_deref()),
+        (MessageType::Chat, Some("Art thou there?"))
+    );
+    assert_eq!(error.type_(), MessageType::Error);
+    assert_eq!(error.id(), Some("ktx72v49"));
+    assert_eq!(
+        error.error().map(|e| e.condition),
+        Some(StanzaErrorCondition::ServiceUnavailable)
+    );
+    assert_eq!(odd.type_(), MessageType::Normal);
+
+    // Answering a message with an error (RFC 6120 §8.3): addresses swapped.
+    let refusal = StanzaError::from_condition(StanzaErrorCondition::FeatureNotImplemented);
+    let reply = MessageBuilder::error_reply(chat, refusal.clone());
+    s.send(
+        reply.unwrap_or_else(|| panic!("a chat can be answered")),
+        now,
+    )
+    .ok();
+    assert_eq!(
+        sent(&mut s),
+        "<message type='error' id='c1' to='romeo@example.net/orchard' from='juliet@example.com/balcony'>\
+         <error type='cancel'><feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"
+    );
+    assert!(
+        MessageBuilder::error_reply(error, refusal).is_none(),
+        "an error is never answered with an error"
     );
 }

@@ -1,7 +1,8 @@
 //! Building messages (RFC 6121 §5): bodies and subjects in several
-//! languages, threads with parents, and extension payloads.
+//! languages, threads with parents, and extension payloads; and error
+//! replies to received messages (RFC 6120 §8.3).
 
-use crate::stanza::MessageType;
+use crate::stanza::{Message, MessageType, StanzaError, StanzaView};
 use crate::xml::{Element, ns};
 
 /// Builds an outbound `<message/>`.
@@ -75,6 +76,73 @@ impl MessageBuilder {
     pub fn payload(mut self, el: Element) -> Self {
         self.payloads.push(el);
         self
+    }
+
+    /// An error reply to `original` (RFC 6120 §8.3.1): `type='error'`, the
+    /// same `id`, `to` and `from` swapped, and the `<error/>` child. `None`
+    /// when `original` is itself an error: an error is never answered with
+    /// another (§8.3.1).
+    ///
+    /// ```
+    /// use xmpp_sansio::im::MessageBuilder;
+    /// use xmpp_sansio::stanza::{Message, MessageType, StanzaError, StanzaErrorCondition, StanzaView};
+    /// use xmpp_sansio::xml::{Element, ns};
+    ///
+    /// let received = Message::from_element(
+    ///     Element::builder("message", ns::JABBER_CLIENT)
+    ///         .attr("from", "romeo@example.net/orchard")
+    ///         .attr("to", "juliet@example.com/balcony")
+    ///         .attr("id", "m1")
+    ///         .child(Element::builder("body", ns::JABBER_CLIENT).text("Art thou there?").build())
+    ///         .build(),
+    /// ).unwrap();
+    /// let error = StanzaError::from_condition(StanzaErrorCondition::ServiceUnavailable);
+    /// let reply = MessageBuilder::error_reply(&received, error.clone()).unwrap();
+    /// assert_eq!(
+    ///     reply.to_xml(),
+    ///     "<message xmlns='jabber:client' type='error' id='m1' to='romeo@example.net/orchard' \
+    ///      from='juliet@example.com/balcony'><error type='cancel'><service-unavailable \
+    ///      xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"
+    /// );
+    /// let reply = Message::from_element(reply).unwrap();
+    /// assert_eq!((reply.type_(), reply.error()), (MessageType::Error, Some(error.clone())));
+    ///
+    /// // With the original content, so the sender can see what failed:
+    /// let with = MessageBuilder::error_reply_with_original(&received, error.clone()).unwrap();
+    /// assert_eq!(Message::from_element(with).unwrap().body(None).as_deref(), Some("Art thou there?"));
+    ///
+    /// // Never an error in answer to an error.
+    /// assert!(MessageBuilder::error_reply(&reply, error).is_none());
+    /// ```
+    pub fn error_reply(original: &Message, error: StanzaError) -> Option<Element> {
+        Self::error_reply_inner(original, error, false)
+    }
+
+    /// [`MessageBuilder::error_reply`], also carrying the original's child
+    /// elements (body, subject, thread, payloads) before the `<error/>`,
+    /// which RFC 6120 §8.3.1 allows so the sender can inspect what failed.
+    pub fn error_reply_with_original(original: &Message, error: StanzaError) -> Option<Element> {
+        Self::error_reply_inner(original, error, true)
+    }
+
+    fn error_reply_inner(
+        original: &Message,
+        error: StanzaError,
+        with_original: bool,
+    ) -> Option<Element> {
+        if original.type_() == MessageType::Error {
+            return None;
+        }
+        let el = original.element();
+        let mut b = Element::builder("message", el.ns())
+            .attr("type", MessageType::Error.as_str())
+            .attr_opt("id", el.attr("id"))
+            .attr_opt("to", el.attr("from"))
+            .attr_opt("from", el.attr("to"));
+        if with_original {
+            b = b.children(el.children().filter(|c| !c.is("error", el.ns())));
+        }
+        Some(b.child(error.to_element_in(el.ns())).build())
     }
 
     /// The `<message/>` element.
