@@ -635,7 +635,7 @@ fn presence_section_4() {
         &mut s,
         &mut t,
         "<presence from='Romeo@Example.net/orchard'><show>away</show><priority>300</priority></presence>\
-         <presence from='mercutio@example.com/street'/>",
+         <presence from='mercutio@example.com/street'><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='http://example.com' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>",
         now,
     );
     let [Event::Presence(bad), Event::Presence(plain)] = &out.events[..] else {
@@ -646,6 +646,10 @@ fn presence_section_4() {
         Err(PriorityError::OutOfRange("300".into()))
     );
     assert_eq!(plain.checked_priority(), Ok(None));
+    assert!(
+        plain.payloads()[0].is("c", "http://jabber.org/protocol/caps"),
+        "extended content kept (§4.7.3)"
+    );
     assert!(tracker.apply(bad));
     assert!(tracker.apply(plain));
     let orchard = tracker
