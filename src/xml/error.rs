@@ -84,3 +84,26 @@ impl XmlError {
         XmlError::NotWellFormed(what.into())
     }
 }
+
+/// Why an [`ElementBuilder`](super::ElementBuilder) cannot make its element
+/// ([`ElementBuilder::try_build`](super::ElementBuilder::try_build)).
+///
+/// ```
+/// use xmpp_sansio::xml::{BuildError, Element};
+/// let e = Element::builder("x", "").attr("xml:lang", "en").try_build();
+/// assert_eq!(e, Err(BuildError::QualifiedName("xml:lang".into())));
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// An attribute named `xmlns` or `xmlns:…`, or in the `xmlns`
+    /// namespace: serialized, it would declare a namespace.
+    #[error("attribute {0:?} would be a namespace declaration")]
+    NamespaceDeclaration(String),
+    /// A local name with a `:` (prefixes are chosen by the serializer).
+    #[error("name {0:?} has a prefix; give the namespace instead")]
+    QualifiedName(String),
+    /// More than 4 GiB of names and text in one element.
+    #[error("element larger than 4 GiB")]
+    TooLarge,
+}

@@ -40,17 +40,17 @@ fn decode(raw: &str, out: &mut String, attr: bool) -> Result<(), XmlError> {
         i = at + 1;
         match bytes[at] {
             b'&' => {
+                // The body runs over bytes a reference may hold, to `;`.
+                // Each byte is looked at once: it is consumed with the
+                // reference, or the element fails.
                 let rest = &raw[i..];
-                let Some(semi) = rest
-                    .as_bytes()
-                    .iter()
-                    .take(MAX_REFERENCE)
-                    .position(|&b| b == b';')
-                else {
+                let len = rest.bytes().take_while(|&b| in_reference(b)).count();
+                if rest.as_bytes().get(len) != Some(&b';') {
                     return Err(XmlError::not_well_formed("'&' without a reference"));
-                };
-                out.push(reference(&rest[..semi])?);
-                i += semi + 1;
+                }
+                // `len` stops at an ASCII byte, so it is a char boundary.
+                out.push(reference(&rest[..len])?);
+                i += len + 1;
             }
             b'\r' => {
                 if bytes.get(i) == Some(&b'\n') {
@@ -65,8 +65,12 @@ fn decode(raw: &str, out: &mut String, attr: bool) -> Result<(), XmlError> {
     Ok(())
 }
 
-/// The longest reference body looked at (`#x10FFFF` and entity names fit).
-const MAX_REFERENCE: usize = 32;
+/// Whether `b` may be part of a reference body (between `&` and `;`): the
+/// ASCII name characters, `#`, and any byte of a non-ASCII character (a
+/// name may hold those; [`reference`] checks the whole body).
+fn in_reference(b: u8) -> bool {
+    b >= 0x80 || b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-' | b'#')
+}
 
 /// Whether `raw` needs [`decode_text`] (or, with `attr`, [`decode_attr`]):
 /// whether it holds `&` or `\r` (and, for attributes, `\t` or `\n`).
