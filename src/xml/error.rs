@@ -25,6 +25,23 @@ pub enum LimitKind {
 
 /// A fatal error of the inbound XML stream. Every variant names the stream
 /// error RFC 6120 prescribes for it ([`XmlError::condition`]).
+///
+/// The framer returns it from [`Framer::next_event`](super::Framer::next_event),
+/// and keeps returning it: the stream cannot go on.
+///
+/// ```
+/// use xmpp_sansio::xml::{Framer, Limits, XmlError};
+/// use xmpp_sansio::StreamErrorCondition;
+///
+/// let mut f = Framer::new(Limits::default());
+/// f.push(b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
+/// assert!(f.next_event().is_ok());
+/// f.push(b"<message><!-- a comment --></message>");
+/// let err = f.next_event().unwrap_err();
+/// assert_eq!(err, XmlError::RestrictedXml("comment"));
+/// assert_eq!(err.condition(), StreamErrorCondition::RestrictedXml);
+/// assert_eq!(f.next_event(), Err(err)); // sticky
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlError {
