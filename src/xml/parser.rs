@@ -9,7 +9,7 @@ use xmlparser::{ElementEnd, StrSpan, Token, Tokenizer};
 
 use super::element::{AttrNode, Element, Span, TreeWriter};
 use super::error::{LimitKind, XmlError};
-use super::unescape::{decode_attr, decode_cdata, decode_text, needs_decoding};
+use super::unescape::{decode_attr, decode_cdata, decode_from, first_stop, needs_decoding};
 use super::{Limits, ns};
 
 /// Whether any text or value of the element being parsed may need
@@ -111,17 +111,15 @@ fn value_span(
     attr: bool,
     decoding: Decoding,
 ) -> Result<Span, XmlError> {
-    let raw = &src[range.clone()];
-    if !decoding.0 || !needs_decoding(raw, attr) {
+    if !decoding.0 {
         return Ok(w.source_span(range));
     }
-    w.push_with(|s| {
-        if attr {
-            decode_attr(raw, s)
-        } else {
-            decode_text(raw, s)
-        }
-    })
+    let raw = &src[range.clone()];
+    match first_stop(raw, attr) {
+        None => Ok(w.source_span(range)),
+        // Decoding resumes at the stop found, not from the start again.
+        first => w.push_with(|s| decode_from(raw, first, s, attr)),
+    }
 }
 
 fn tokenizer_error(e: xmlparser::Error) -> XmlError {
@@ -269,7 +267,7 @@ impl Parser {
                         let Some(open) = self.open.last() else {
                             return Err(XmlError::not_well_formed("end tag without a start tag"));
                         };
-                        if src[open.prefix.clone()] != *prefix.as_str()
+                        if !same(&src[open.prefix.clone()], prefix.as_str())
                             || src[open.local.clone()] != *local.as_str()
                         {
                             return Err(XmlError::not_well_formed(format!(
@@ -345,7 +343,7 @@ impl Parser {
             .scope
             .iter()
             .rev()
-            .find(|d| src[d.prefix.clone()] == *prefix)
+            .find(|d| same(&src[d.prefix.clone()], prefix))
         {
             return Ok(d.ns);
         }
