@@ -3,7 +3,9 @@
 
 use proptest::prelude::*;
 use xmpp_sansio::StreamErrorCondition as C;
-use xmpp_sansio::xml::{Element, FrameEvent, Framer, LimitKind, Limits, XmlError, ns, writer};
+use xmpp_sansio::xml::{
+    BuildError, Element, FrameEvent, Framer, LimitKind, Limits, XmlError, ns, writer,
+};
 
 const SESSION: &str = include_str!("data/server-session.xml");
 const HEADER: &str = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
@@ -169,6 +171,48 @@ fn restricted_xml_is_refused() {
             format!("{HEADER}<message to='&nbsp;'/>"),
             "reference to an undeclared entity",
         ),
+        // A long name is still an entity reference, not malformed markup.
+        (
+            format!(
+                "{HEADER}<message><body>&{};</body></message>",
+                "a".repeat(34)
+            ),
+            "reference to an undeclared entity",
+        ),
+        (
+            format!("{HEADER}<message to='&{};'/>", "b".repeat(300)),
+            "reference to an undeclared entity",
+        ),
+        // Processing instructions before the header, other than the XML
+        // declaration.
+        (format!("<?foo bar?>{HEADER}"), "processing instruction"),
+        (
+            format!("<?xml-stylesheet href='x'?>{HEADER}"),
+            "processing instruction",
+        ),
+        (
+            format!("<?xml version='1.0'?><?xml version='1.0'?>{HEADER}"),
+            "processing instruction",
+        ),
+        // Markup declarations inside a stanza, and a DTD after the header.
+        (
+            format!("{HEADER}<message><!ATTLIST message a CDATA #IMPLIED></message>"),
+            "markup declaration",
+        ),
+        (
+            format!(
+                "{HEADER}<message><body><!ENTITY x SYSTEM 'file:///etc/passwd'></body></message>"
+            ),
+            "markup declaration",
+        ),
+        (
+            format!("{HEADER}<!DOCTYPE stream>"),
+            "document type declaration",
+        ),
+        (
+            format!("<?xml version='1.0'?><!DOCTYPE stream:stream>{HEADER}"),
+            "document type declaration",
+        ),
     ] {
         let e = error_of(&input);
         assert_eq!(e, XmlError::RestrictedXml(what), "{input}");
@@ -234,6 +278,244 @@ fn malformed_xml_maps_to_the_rfc_conditions() {
     bad_utf8.extend_from_slice(b"<message><body>\xff\xfe</body></message>");
     let (_, e) = run_cut(&bad_utf8, &[], Limits::default());
     assert_eq!(e.map(|e| e.condition()), Some(C::UnsupportedEncoding));
+}
+
+/// Outside any element, bytes that are not UTF-8 are `unsupported-encoding`
+/// (RFC 6120 §4.9.3.22: "improperly encoded the stream"), whatever the
+/// depth. A valid character there is what any character would be: text
+/// between stanzas is well-formed XML the stream cannot process
+/// (`bad-format`, §4.9.3.1), text outside the root is not well-formed.
+/// A character split across chunks gives the same answer.
+#[test]
+fn bytes_outside_elements_by_encoding() {
+    let header = HEADER.as_bytes();
+    let cases: Vec<(Vec<u8>, C)> = vec![
+        ([header, b"\xff"].concat(), C::UnsupportedEncoding),
+        (
+            [header, b" \x80<message/>"].concat(),
+            C::UnsupportedEncoding,
+        ),
+        (
+            [header, b"<message/>\xc3\x28"].concat(),
+            C::UnsupportedEncoding,
+        ),
+        ([header, b"\xed\xa0\x80"].concat(), C::UnsupportedEncoding), // a surrogate
+        (
+            [header, b"\xf8\x88\x80\x80\x80"].concat(),
+            C::UnsupportedEncoding,
+        ),
+        ([b"\xff", header].concat(), C::UnsupportedEncoding),
+        ([b"  \xfe\xff", header].concat(), C::UnsupportedEncoding),
+        (
+            [header, b"</stream:stream>\xff"].concat(),
+            C::UnsupportedEncoding,
+        ),
+        ([header, "é".as_bytes()].concat(), C::BadFormat),
+        ([header, "<message/>🚀".as_bytes()].concat(), C::BadFormat),
+        (["é".as_bytes(), header].concat(), C::NotWellFormed),
+        (
+            [header, "</stream:stream>€".as_bytes()].concat(),
+            C::NotWellFormed,
+        ),
+    ];
+    for (input, condition) in cases {
+        let whole = run_cut(&input, &[], Limits::default());
+        let shown = String::from_utf8_lossy(&input).into_owned();
+        assert_eq!(
+            whole.1.as_ref().map(XmlError::condition),
+            Some(condition),
+            "{shown}"
+        );
+        for cut in 0..input.len() {
+            assert_eq!(
+                run_cut(&input, &[cut], Limits::default()),
+                whole,
+                "{shown} cut at {cut}"
+            );
+        }
+        let bytes: Vec<usize> = (1..input.len()).collect();
+        assert_eq!(run_cut(&input, &bytes, Limits::default()), whole, "{shown}");
+    }
+    // The first byte of a character alone is not yet an error.
+    let (events, error) = run_cut(&[header, b"\xe2\x82"].concat(), &[], Limits::default());
+    assert_eq!((events.len(), error), (1, None));
+}
+
+#[test]
+fn character_references_with_leading_zeros_are_characters() {
+    let zeros = "0".repeat(40);
+    let input = format!(
+        "{HEADER}<message to='&#x0000000041;&#{zeros}66;'><body>&#x0000000041;&#x{zeros}1F680;&#{zeros}67;</body></message>"
+    );
+    let (events, error) = run(&input);
+    assert_eq!(error, None);
+    let msg = &elements(&events)[0];
+    assert_eq!(msg.attr("to"), Some("AB"));
+    assert_eq!(
+        msg.get_child("body", ns::JABBER_CLIENT)
+            .map(|b| b.text().into_owned()),
+        Some("A🚀C".to_owned())
+    );
+    // Still refused when the value is out of range, however written.
+    let e = error_of(&format!("{HEADER}<m>&#x{zeros}110000;</m>"));
+    assert_eq!(e.condition(), C::NotWellFormed);
+    let e = error_of(&format!("{HEADER}<m>&#99999999999999999999999;</m>"));
+    assert_eq!(e.condition(), C::NotWellFormed);
+}
+
+/// XML allows any whitespace after `<?xml`, not only a space.
+#[test]
+fn xml_declaration_with_other_whitespace() {
+    for decl in [
+        "<?xml\tversion='1.0'?>",
+        "<?xml\nversion='1.0'\n?>",
+        "<?xml\r\nversion=\"1.0\"\tencoding='UTF-8'?>",
+        "<?xml  version = '1.0' ?>",
+    ] {
+        let (events, error) = run(&format!("{decl}{HEADER}<message/>"));
+        assert_eq!(error, None, "{decl:?}");
+        assert_eq!(events.len(), 2, "{decl:?}");
+    }
+    let e = error_of(&format!("<?xml\tversion='1.0' encoding='latin1'?>{HEADER}"));
+    assert_eq!(e.condition(), C::UnsupportedEncoding);
+    let e = error_of(&format!("<?xml\tversion='1.1'?>{HEADER}"));
+    assert_eq!(e.condition(), C::NotWellFormed);
+}
+
+/// XML Names §6.3 in the stream header: two attributes with one local name
+/// whose prefixes are bound to the same namespace.
+#[test]
+fn header_duplicate_attributes_by_namespace() {
+    let stream = "xmlns:stream='http://etherx.jabber.org/streams'";
+    let bad = [
+        format!("<stream:stream {stream} xmlns:a='urn:x' xmlns:b='urn:x' a:k='1' b:k='2'>"),
+        format!("<stream:stream {stream} xmlns:a='urn:x' b:k='2' xmlns:b='urn:x' a:k='1'>"),
+        format!(
+            "<stream:stream {stream} xmlns:a='http://www.w3.org/XML/1998/namespace' a:lang='en' xml:lang='de'>"
+        ),
+        format!("<stream:stream {stream} version='1.0' version='1.0'>"),
+    ];
+    for input in bad {
+        assert_eq!(error_of(&input).condition(), C::NotWellFormed, "{input}");
+    }
+    let good =
+        format!("<stream:stream {stream} xmlns:a='urn:x' xmlns:b='urn:y' a:k='1' b:k='2' k='3'>");
+    assert_eq!(run(&good).1, None);
+}
+
+/// The attribute limit holds while the start tag is still arriving.
+#[test]
+fn attribute_limit_holds_before_the_tag_ends() {
+    let limits = Limits {
+        max_attributes: 3,
+        ..Limits::default()
+    };
+    let mut framer = Framer::new(limits.clone());
+    framer.push(HEADER.as_bytes());
+    assert!(matches!(
+        framer.next_event(),
+        Ok(Some(FrameEvent::StreamStart(_)))
+    ));
+    framer.push(b"<message a='1' b=\"2\" xmlns:c='urn:c'");
+    assert_eq!(framer.next_event(), Ok(None));
+    framer.push(b" d='4'");
+    assert_eq!(
+        framer.next_event(),
+        Err(XmlError::LimitExceeded {
+            kind: LimitKind::Attributes,
+            limit: 3
+        })
+    );
+    // Three, declarations included, are fine; in nested elements too.
+    let ok =
+        format!("{HEADER}<message a='1' b='2' xmlns:c='urn:c'><x c:d='4' e='5' f='6'/></message>");
+    assert_eq!(run_cut(ok.as_bytes(), &[], limits).1, None);
+}
+
+/// A serialized element declares each prefix once: a generated `ns{k}` never
+/// takes one an attribute kept (found in review: `xmlns:ns1` twice).
+#[test]
+fn serializer_never_declares_a_prefix_twice() {
+    let (events, error) = run(&format!(
+        "{HEADER}<x xmlns:ns1='urn:y' xmlns:XML='urn:x' xmlns:ns0='urn:z' ns1:b='2' XML:a='1' xmlns:Xmlns='urn:w' Xmlns:c='3' ns0:d='4'/>"
+    ));
+    assert_eq!(error, None);
+    let el = &elements(&events)[0];
+    let xml = el.to_xml();
+    for p in ["ns0", "ns1", "ns2", "ns3"] {
+        assert!(
+            xml.matches(&format!("xmlns:{p}=")).count() <= 1,
+            "{p} declared twice in {xml}"
+        );
+    }
+    assert_eq!(reparse(el), *el);
+    assert_eq!(el.attr_ns("urn:x", "a"), reparse(el).attr_ns("urn:x", "a"));
+
+    // The stream prefix of a stream-level element is not rebound by an
+    // attribute that had it for another namespace.
+    let (events, error) = run(&format!(
+        "{HEADER}<stream:error xmlns:s2='urn:other' s2:x='1'/><q xmlns:stream='urn:other' stream:y='2'/>"
+    ));
+    assert_eq!(error, None);
+    let els = elements(&events);
+    let moved = els[1].to_builder().attr_ns("urn:other", "z", "3").build();
+    let err = Element::builder("error", ns::STREAM)
+        .attr_ns("urn:other", "x", "1")
+        .build();
+    for el in [&els[0], &els[1], &moved, &err] {
+        let back = reparse(el);
+        assert_eq!(back, *el, "{el}");
+    }
+    // Prefixes from the wire are reused where they are free.
+    let mut out = Vec::new();
+    writer::write_stream_child(&els[1], &mut out, ns::JABBER_CLIENT);
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "<q xmlns:stream='urn:other' stream:y='2'/>"
+    );
+    let stream_level = Element::builder("error", ns::STREAM).build().to_builder();
+    let with_stream_attr = els[1]
+        .attrs()
+        .fold(stream_level, |b, a| {
+            b.attr_ns(a.ns.unwrap_or_default(), a.name, a.value)
+        })
+        .build();
+    let mut out = Vec::new();
+    writer::write_stream_child(&with_stream_attr, &mut out, ns::JABBER_CLIENT);
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "<stream:error xmlns:ns0='urn:other' ns0:y='2'/>"
+    );
+}
+
+/// Attributes that would declare namespaces are refused by the builder;
+/// "no namespace" is `""`, so `attr_ns("", …)` is the plain attribute.
+#[test]
+fn builder_refuses_namespace_declarations() {
+    for b in [
+        Element::builder("x", "urn:a").attr("xmlns", "urn:b"),
+        Element::builder("x", "urn:a").attr("xmlns:p", "urn:b"),
+        Element::builder("x", "urn:a").attr_ns(ns::XMLNS, "p", "urn:b"),
+    ] {
+        assert!(matches!(
+            b.try_build(),
+            Err(BuildError::NamespaceDeclaration(_))
+        ),);
+    }
+    for b in [
+        Element::builder("x", "urn:a").attr("xml:lang", "en"),
+        Element::builder("p:x", "urn:a"),
+        Element::builder("x", "urn:a").attr_ns("urn:b", "p:y", "1"),
+    ] {
+        assert!(matches!(b.try_build(), Err(BuildError::QualifiedName(_))));
+    }
+    let plain = Element::builder("x", "urn:a").attr_ns("", "k", "v").build();
+    assert_eq!(plain.attr("k"), Some("v"));
+    assert_eq!(plain.to_xml(), "<x xmlns='urn:a' k='v'/>");
+    assert_eq!(plain, Element::builder("x", "urn:a").attr("k", "v").build());
+    assert_eq!(reparse(&plain), plain);
+    // An element named `xmlns` is fine: only the attribute is special.
+    assert!(Element::builder("xmlns", "urn:a").try_build().is_ok());
 }
 
 #[test]
@@ -401,7 +683,8 @@ fn arb_text() -> impl Strategy<Value = String> {
 }
 
 fn arb_name() -> impl Strategy<Value = String> {
-    "[a-zA-Z_][a-zA-Z0-9_.-]{0,8}"
+    // `xmlns` is a declaration, not an attribute name (the builder refuses it).
+    "[a-zA-Z_][a-zA-Z0-9_.-]{0,8}".prop_filter("not xmlns", |n| n != "xmlns")
 }
 
 fn arb_ns() -> impl Strategy<Value = String> {
@@ -409,19 +692,80 @@ fn arb_ns() -> impl Strategy<Value = String> {
         Just("jabber:client".to_owned()),
         Just("urn:a".to_owned()),
         Just("urn:b&'<".to_owned()),
+        Just(ns::STREAM.to_owned()),
         Just(String::new())
     ]
 }
 
+/// Namespaces for prefixed attributes.
+const ATTR_NS: [&str; 5] = ["urn:attr", "urn:a", "urn:b&'<", ns::STREAM, ns::XML];
+
+fn escaped(value: &str) -> String {
+    let mut out = Vec::new();
+    writer::escape_attr(value, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Prefixes a peer might use, including ones the serializer generates
+/// (`ns0`, `ns1`), ones it may not reuse (`XML`), and the stream prefix.
+const PREFIXES: [&str; 7] = ["ns0", "ns1", "ns2", "XML", "p", "stream", "Xmlns"];
+
+/// An element as a peer might send it: prefixed attributes in several
+/// namespaces under prefixes chosen from [`PREFIXES`], parsed from text (so
+/// they keep those prefixes, which the serializer then tries to reuse).
+fn arb_prefixed_leaf() -> impl Strategy<Value = Element> {
+    (
+        arb_name(),
+        arb_ns(),
+        proptest::collection::vec(
+            (0..PREFIXES.len(), 0..ATTR_NS.len(), arb_name(), arb_text()),
+            1..5,
+        ),
+    )
+        .prop_map(|(name, default_ns, attrs)| {
+            let mut xml = format!("<{name} xmlns='{}'", escaped(&default_ns));
+            let mut bound: Vec<(&str, &str)> = Vec::new();
+            let mut seen: Vec<(&str, String)> = Vec::new();
+            for (p, n, local, value) in attrs {
+                let uri = ATTR_NS[n];
+                let prefix = if uri == ns::XML {
+                    "xml"
+                } else {
+                    match bound.iter().find(|(_, u)| *u == uri) {
+                        Some((p, _)) => p,
+                        None if bound.iter().any(|(q, _)| *q == PREFIXES[p]) => continue,
+                        None => {
+                            bound.push((PREFIXES[p], uri));
+                            xml.push_str(&format!(" xmlns:{}='{}'", PREFIXES[p], escaped(uri)));
+                            PREFIXES[p]
+                        }
+                    }
+                };
+                if seen.iter().any(|(u, l)| *u == uri && *l == local) {
+                    continue;
+                }
+                seen.push((uri, local.clone()));
+                xml.push_str(&format!(" {prefix}:{local}='{}'", escaped(&value)));
+            }
+            xml.push_str("/>");
+            let (events, error) = run(&format!("{HEADER}{xml}"));
+            match (elements(&events).pop(), error) {
+                (Some(el), None) => el,
+                (_, error) => panic!("{xml}: {error:?}"),
+            }
+        })
+}
+
 fn arb_element() -> impl Strategy<Value = Element> {
-    let leaf = (
+    let built = (
         arb_name(),
         arb_ns(),
         proptest::collection::vec((arb_name(), arb_text()), 0..3),
         arb_text(),
         proptest::option::of(arb_text()),
+        proptest::collection::vec((0..ATTR_NS.len() - 1, arb_name()), 0..3),
     )
-        .prop_map(|(name, ns, attrs, text, lang)| {
+        .prop_map(|(name, ns, attrs, text, lang, namespaced)| {
             let mut b = Element::builder(name, ns).text(text);
             for (k, v) in attrs {
                 b.set_attr(k, v);
@@ -429,8 +773,12 @@ fn arb_element() -> impl Strategy<Value = Element> {
             if let Some(l) = lang {
                 b = b.attr_ns(ns::XML, "lang", l);
             }
+            for (n, local) in namespaced {
+                b = b.attr_ns(ATTR_NS[n], local, "v");
+            }
             b.attr_ns("urn:attr", "x", "1").build()
         });
+    let leaf = prop_oneof![built, arb_prefixed_leaf()];
     leaf.prop_recursive(4, 24, 4, |inner| {
         (
             arb_name(),
@@ -474,6 +822,32 @@ proptest! {
         prop_assert_eq!(back.to_xml(), el.to_xml());
         // The standalone form parses back the same outside a stream context too.
         prop_assert_eq!(reparse(&reparse(&el)), el);
+    }
+
+    /// Streams of generated elements, cut anywhere, give the events of the
+    /// whole stream in one chunk.
+    #[test]
+    fn any_split_of_generated_streams_gives_the_same_events(
+        els in proptest::collection::vec(arb_element(), 1..5),
+        mut cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..30),
+        one_byte_at_a_time in any::<bool>(),
+    ) {
+        let mut input = HEADER.as_bytes().to_vec();
+        for el in &els {
+            writer::write_stream_child(el, &mut input, ns::JABBER_CLIENT);
+            input.push(b' ');
+        }
+        input.extend_from_slice(b"</stream:stream>");
+        let whole = run_cut(&input, &[], Limits::default());
+        prop_assert_eq!(&whole.1, &None);
+        prop_assert_eq!(&elements(&whole.0), &els);
+        let mut cuts: Vec<usize> = if one_byte_at_a_time {
+            (1..input.len()).collect()
+        } else {
+            cuts.iter_mut().map(|i| i.index(input.len())).collect()
+        };
+        cuts.sort_unstable();
+        prop_assert_eq!(run_cut(&input, &cuts, Limits::default()), whole);
     }
 
     #[test]

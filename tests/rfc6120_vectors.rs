@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 use xmpp_sansio::StreamErrorCondition;
 use xmpp_sansio::stanza::{
-    ErrorType, Iq, IqType, Message, MessageType, StanzaError, StanzaErrorCondition, StanzaView,
-    StreamError,
+    ErrorType, Iq, IqType, Message, MessageType, StanzaError, StanzaErrorCondition,
+    StanzaParseError, StanzaView, StreamError,
 };
 use xmpp_sansio::xml::{Element, FrameEvent, Framer, Limits, ns, writer};
 
@@ -48,7 +48,8 @@ fn stream_error_with_text_and_application_condition() {
     );
     let e = StreamError::from_element(&el).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(e.condition, StreamErrorCondition::NotWellFormed);
-    let (lang, text) = e.text.clone().unwrap_or_default();
+    assert_eq!(e.texts.len(), 1);
+    let (lang, text) = e.texts[0].clone();
     assert_eq!(lang.as_deref(), Some("en"));
     assert_eq!(
         text.trim(),
@@ -63,6 +64,111 @@ fn stream_error_with_text_and_application_condition() {
         StreamError::from_element(&reparse(&e.to_element())).ok(),
         Some(e)
     );
+}
+
+/// §4.9.2: "the <text/> element MAY be included more than once, each in
+/// a different language"; every one is kept. A `<text/>` without
+/// `xml:lang` has the language it inherits (XML 1.0 §2.12), here the
+/// stream header's.
+#[test]
+fn stream_error_keeps_every_text_with_its_language() {
+    let mut f = Framer::new(Limits::default());
+    f.push(b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='fr'>");
+    f.push(
+        "<stream:error>
+           <system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>
+           <text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='en'>going down</text>
+           <text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='de'>wird beendet</text>
+           <text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>arrêt</text>
+         </stream:error>"
+            .as_bytes(),
+    );
+    let mut el = None;
+    while let Ok(Some(ev)) = f.next_event() {
+        if let FrameEvent::Element(e) = ev {
+            el = Some(e);
+        }
+    }
+    let el = el.unwrap_or_else(|| panic!("no element"));
+    let e = StreamError::from_element(&el).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(e.condition, StreamErrorCondition::SystemShutdown);
+    let texts: Vec<(Option<&str>, &str)> = e
+        .texts
+        .iter()
+        .map(|(l, t)| (l.as_deref(), t.as_str()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            (Some("en"), "going down"),
+            (Some("de"), "wird beendet"),
+            (Some("fr"), "arrêt")
+        ]
+    );
+    assert_eq!(e.text(Some("de")), Some("wird beendet"));
+    assert_eq!(e.text(Some("fr")), Some("arrêt"));
+    assert_eq!(e.text(Some("it")), Some("going down"));
+    // All of them are written back, each with its language.
+    assert_eq!(
+        StreamError::from_element(&reparse(&e.to_element())).ok(),
+        Some(e.clone())
+    );
+    let built = StreamError::new(StreamErrorCondition::SystemShutdown)
+        .with_text(Some("en"), "going down")
+        .with_text(Some("de"), "wird beendet")
+        .with_text(Some("fr"), "arrêt");
+    assert_eq!(built, e);
+}
+
+/// The same inheritance for stanza errors: the stanza's `xml:lang`.
+#[test]
+fn stanza_error_text_inherits_the_stanza_language() {
+    let el = parse(
+        "<message xml:lang='de' type='error'><error type='cancel'>\
+           <item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+           <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>nicht gefunden</text>\
+           <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>not found</text>\
+         </error></message>",
+    );
+    let e = Message::from_element(el)
+        .ok()
+        .and_then(|m| m.error())
+        .unwrap_or_else(|| panic!("no error"));
+    assert_eq!(
+        e.texts,
+        [
+            (Some("de".to_owned()), "nicht gefunden".to_owned()),
+            (Some("en".to_owned()), "not found".to_owned())
+        ]
+    );
+}
+
+/// §8.3.3.8: a malformed address does not lose the stanza; asking for the
+/// typed JID gives the stanza error `jid-malformed` to answer with.
+#[test]
+fn malformed_from_is_jid_malformed_and_the_message_is_kept() {
+    let el = parse(
+        "<message from='a@@b' to='juliet@im.example.com' type='chat' id='m1'><body>hi</body></message>",
+    );
+    let m = Message::from_element(el).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.type_(), MessageType::Chat);
+    assert_eq!(m.body(None).as_deref(), Some("hi"));
+    assert_eq!(m.from().map(|a| a.as_str()), Some("a@@b"));
+    let err = m
+        .sender_jid()
+        .err()
+        .unwrap_or_else(|| panic!("a@@b accepted as a JID"));
+    assert!(matches!(
+        &err,
+        StanzaParseError::JidMalformed { attr: "from", value } if value == "a@@b"
+    ));
+    assert_eq!(
+        err.stanza_error().condition,
+        StanzaErrorCondition::JidMalformed
+    );
+    assert_eq!(err.stanza_error().type_, ErrorType::Modify);
+    // The recipient is fine.
+    assert!(matches!(m.recipient_jid(), Ok(Some(_))));
 }
 
 /// §4.9.3.19: see-other-host, with a domain, an IPv4 and an IPv6 literal

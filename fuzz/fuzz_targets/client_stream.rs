@@ -16,13 +16,18 @@ fn prefix(stage: u8) -> String {
     let auth = format!(
         "{HEADER}<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>"
     );
-    let bound = format!("{auth}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>{HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><ver xmlns='urn:xmpp:features:rosterver'/></stream:features>");
+    let bound = format!(
+        "{auth}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>{HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><ver xmlns='urn:xmpp:features:rosterver'/></stream:features>"
+    );
     match stage % 4 {
         0 => String::new(),
         1 => HEADER.to_owned(),
         2 => bound,
         // The seeded client's first IQ id is fixed: answer its bind.
-        _ => format!("{bound}<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>j@example.com/r</jid></bind></iq>", bind_id()),
+        _ => format!(
+            "{bound}<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>j@example.com/r</jid></bind></iq>",
+            bind_id()
+        ),
     }
 }
 
@@ -45,7 +50,11 @@ fn bind_id() -> &'static str {
         while let Some(b) = s.poll_transmit() {
             sent.push_str(&String::from_utf8_lossy(&b));
         }
-        sent.split("<iq type='set' id='").nth(1).and_then(|r| r.split('\'').next()).unwrap_or_default().to_owned()
+        sent.split("<iq type='set' id='")
+            .nth(1)
+            .and_then(|r| r.split('\'').next())
+            .unwrap_or_default()
+            .to_owned()
     })
 }
 
@@ -77,7 +86,9 @@ fn run<'a>(pre: &str, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<u8>, Vec<E
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&stage, rest)) = data.split_first() else { return };
+    let Some((&stage, rest)) = data.split_first() else {
+        return;
+    };
     let pre = prefix(stage);
     let chunked = run(&pre, rest.split(|&b| b == 0));
     let joined: Vec<u8> = rest.iter().copied().filter(|&b| b != 0).collect();

@@ -9,9 +9,13 @@
 use libfuzzer_sys::fuzz_target;
 use xmpp_sansio::xml::{FrameEvent, Framer, Limits, XmlError, ns, writer};
 
-const HEADER: &[u8] = b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+const HEADER: &[u8] =
+    b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
 
-fn run<'a>(limits: Limits, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<FrameEvent>, Option<XmlError>) {
+fn run<'a>(
+    limits: Limits,
+    chunks: impl Iterator<Item = &'a [u8]>,
+) -> (Vec<FrameEvent>, Option<XmlError>) {
     let mut framer = Framer::new(limits);
     let mut events = Vec::new();
     for chunk in chunks {
@@ -30,18 +34,30 @@ fn run<'a>(limits: Limits, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<Frame
 fuzz_target!(|data: &[u8]| {
     // The first byte chooses whether a valid header precedes the input, so
     // the fuzzer reaches stanza parsing without having to invent one.
-    let Some((&selector, rest)) = data.split_first() else { return };
-    let mut input = if selector & 1 == 1 { HEADER.to_vec() } else { Vec::new() };
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let mut input = if selector & 1 == 1 {
+        HEADER.to_vec()
+    } else {
+        Vec::new()
+    };
     input.extend_from_slice(rest);
 
-    let limits = Limits { max_stanza_bytes: 4096, max_depth: 16, ..Limits::default() };
+    let limits = Limits {
+        max_stanza_bytes: 4096,
+        max_depth: 16,
+        ..Limits::default()
+    };
     let chunked = run(limits.clone(), input.split(|&b| b == 0));
     let joined: Vec<u8> = input.iter().copied().filter(|&b| b != 0).collect();
     let whole = run(limits, std::iter::once(&joined[..]));
     assert_eq!(chunked, whole, "the outcome depends on chunking");
 
     for event in &whole.0 {
-        let FrameEvent::Element(el) = event else { continue };
+        let FrameEvent::Element(el) = event else {
+            continue;
+        };
         let mut again = HEADER.to_vec();
         writer::write_stream_child(el, &mut again, ns::JABBER_CLIENT);
         // Escaping may lengthen an element (CDATA `<` becomes `&lt;`).

@@ -1,9 +1,9 @@
 //! The shape RFC 6120 gives both stream errors (§4.9.2) and stanza errors
 //! (§8.3.2): one defined-condition element, descriptive `<text/>`s with
-//! `xml:lang`, and an optional application-specific element, all below
+//! `xml:lang` (own or inherited), and an optional application-specific element, all below
 //! the error element. Read and written here once for both.
 
-use crate::xml::{Element, ElementBuilder, ns};
+use crate::xml::{Element, ElementBuilder};
 
 /// The children of an error element.
 #[derive(Debug, Clone, Default)]
@@ -24,10 +24,11 @@ impl ErrorParts {
                     parts.app_condition = Some(child);
                 }
             } else if child.name() == "text" {
-                parts.texts.push((
-                    child.attr_ns(ns::XML, "lang").map(str::to_owned),
-                    child.text().into_owned(),
-                ));
+                // The effective language: the text's own `xml:lang`, else
+                // the one it inherits (the stanza's, or the stream's).
+                parts
+                    .texts
+                    .push((child.lang().map(str::to_owned), child.text().into_owned()));
             } else if parts.condition.is_none() {
                 parts.condition = Some(child);
             }

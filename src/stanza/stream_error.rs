@@ -23,8 +23,10 @@ pub struct StreamError {
     pub condition: StreamErrorCondition,
     /// The condition element's text: the host of `see-other-host`.
     pub condition_text: Option<String>,
-    /// The descriptive `<text/>` and its `xml:lang`.
-    pub text: Option<(Option<String>, String)>,
+    /// The descriptive `<text/>`s, each with its `xml:lang` (its own, else
+    /// the one it inherits, as from the stream header). RFC 6120 §4.9.2
+    /// allows one per language.
+    pub texts: Vec<(Option<String>, String)>,
     /// An application-specific condition element.
     pub app_condition: Option<Element>,
 }
@@ -83,7 +85,7 @@ impl StreamError {
         Self {
             condition,
             condition_text: None,
-            text: None,
+            texts: Vec::new(),
             app_condition: None,
         }
     }
@@ -94,10 +96,29 @@ impl StreamError {
         self
     }
 
-    /// Sets the descriptive text.
+    /// Adds a descriptive text (one per language).
     pub fn with_text(mut self, lang: Option<&str>, text: impl Into<String>) -> Self {
-        self.text = Some((lang.map(str::to_owned), text.into()));
+        self.texts.push((lang.map(str::to_owned), text.into()));
         self
+    }
+
+    /// The text in `lang`, else the first text.
+    ///
+    /// ```
+    /// use xmpp_sansio::stanza::StreamError;
+    /// use xmpp_sansio::StreamErrorCondition;
+    /// let e = StreamError::new(StreamErrorCondition::SystemShutdown)
+    ///     .with_text(Some("en"), "going down")
+    ///     .with_text(Some("de"), "wird beendet");
+    /// assert_eq!(e.text(Some("de")), Some("wird beendet"));
+    /// assert_eq!(e.text(Some("fr")), Some("going down"));
+    /// ```
+    pub fn text(&self, lang: Option<&str>) -> Option<&str> {
+        self.texts
+            .iter()
+            .find(|(l, _)| l.as_deref() == lang)
+            .or_else(|| self.texts.first())
+            .map(|(_, t)| t.as_str())
     }
 
     /// The `see-other-host` target, parsed.
@@ -121,7 +142,7 @@ impl StreamError {
                 .and_then(|c| StreamErrorCondition::from_name(c.name()))
                 .unwrap_or(StreamErrorCondition::UndefinedCondition),
             condition_text: parts.condition_text(),
-            text: parts.texts.into_iter().next(),
+            texts: parts.texts,
             app_condition: parts.app_condition,
         };
         Ok(error)
@@ -134,7 +155,7 @@ impl StreamError {
             ns::STREAM_ERRORS,
             self.condition.as_str(),
             self.condition_text.as_deref(),
-            self.text.as_slice(),
+            &self.texts,
             self.app_condition.as_ref(),
         )
     }
@@ -146,7 +167,7 @@ impl fmt::Display for StreamError {
         if let Some(t) = &self.condition_text {
             write!(f, " ({t})")?;
         }
-        if let Some((_, text)) = &self.text {
+        if let Some(text) = self.text(None) {
             write!(f, ": {text}")?;
         }
         Ok(())

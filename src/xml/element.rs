@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use super::error::BuildError;
 use super::ns;
 
 /// A range of [`Tree::strings`]; `u32` keeps nodes small (a tree is bounded
@@ -21,7 +22,7 @@ pub(crate) struct Span {
     len: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct ElementNode {
     name: Span,
     ns: Span,
@@ -33,7 +34,7 @@ pub(crate) struct ElementNode {
     end: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum NodeData {
     Element(ElementNode),
     Text(Span),
@@ -94,16 +95,17 @@ pub(crate) struct TreeWriter {
     text_open: bool,
 }
 
-/// Converts a buffer offset to the `u32` a [`Span`] stores.
+/// Converts a buffer offset to the `u32` a [`Span`] stores, saturating.
 ///
-/// The parser never gets here with more than [`super::Limits::MAX_STANZA_BYTES`]
-/// bytes; only a builder fed more than 4 GiB of text could, which is a
-/// documented misuse of [`ElementBuilder`].
+/// Every offset is at most the final length of the buffer it points into,
+/// so a tree whose buffers all end within `u32` never saturated one;
+/// [`TreeWriter::finish_checked`] checks exactly that and refuses the tree
+/// otherwise. The parser can get there: a stanza of up to
+/// [`super::Limits::MAX_STANZA_BYTES`] is copied once, decoded text adds at
+/// most as much again, merged text next to CDATA once more, and the
+/// header's namespaces and language are added once each.
 fn offset(n: usize) -> u32 {
-    match u32::try_from(n) {
-        Ok(v) => v,
-        Err(_) => panic!("an element tree holds at most 4 GiB of text"),
-    }
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl TreeWriter {
@@ -140,28 +142,40 @@ impl TreeWriter {
             return;
         }
         if self.text_open
-            && let Some(NodeData::Text(prev)) = self.tree.nodes.last().cloned()
+            && let Some(NodeData::Text(prev)) = self.tree.nodes.last().copied()
         {
-            if prev.start + prev.len == span.start {
+            let end = self.tree.strings.len();
+            let merged = if prev.start as usize + prev.len as usize == span.start as usize {
                 // Contiguous (both freshly appended): just extend.
-                if let Some(NodeData::Text(last)) = self.tree.nodes.last_mut() {
-                    last.len += span.len;
+                Span {
+                    start: prev.start,
+                    len: prev.len + span.len,
                 }
-                return;
-            }
-            let start = self.tree.strings.len();
-            let (a, b) = (prev.start as usize, span.start as usize);
-            self.tree
-                .strings
-                .extend_from_within(a..a + prev.len as usize);
-            self.tree
-                .strings
-                .extend_from_within(b..b + span.len as usize);
-            if let Some(NodeData::Text(last)) = self.tree.nodes.last_mut() {
-                *last = Span {
+            } else {
+                // Copy the text so far to the end of the buffer, unless it
+                // already is there (an earlier merge): then only the new
+                // piece is appended, so a run of N pieces costs O(N), not
+                // O(N²).
+                let start = if prev.start as usize + prev.len as usize == end {
+                    prev.start as usize
+                } else {
+                    let a = prev.start as usize;
+                    self.tree
+                        .strings
+                        .extend_from_within(a..a + prev.len as usize);
+                    end
+                };
+                let b = span.start as usize;
+                self.tree
+                    .strings
+                    .extend_from_within(b..b + span.len as usize);
+                Span {
                     start: offset(start),
                     len: offset(self.tree.strings.len() - start),
-                };
+                }
+            };
+            if let Some(NodeData::Text(last)) = self.tree.nodes.last_mut() {
+                *last = merged;
             }
             return;
         }
@@ -344,15 +358,24 @@ impl TreeWriter {
         }
     }
 
-    /// Finishes the tree; the first node becomes the returned root.
-    pub(crate) fn finish(mut self) -> Element {
+    /// Finishes the tree; the first node becomes the returned root. `None`
+    /// if a buffer outgrew the `u32` offsets of [`Span`] (then some offset
+    /// saturated and the tree is unusable).
+    pub(crate) fn finish_checked(mut self) -> Option<Element> {
         while !self.open.is_empty() {
             self.end_element();
         }
-        Element {
+        let max = u32::MAX as usize;
+        if self.tree.strings.len() > max
+            || self.tree.nodes.len() > max
+            || self.tree.attrs.len() > max
+        {
+            return None;
+        }
+        Some(Element {
             tree: Arc::new(self.tree),
             index: 0,
-        }
+        })
     }
 }
 
@@ -544,6 +567,12 @@ impl Element {
         self.node().end == self.index + 1
     }
 
+    /// Bytes in the tree's string buffer (the tree this handle shares).
+    #[cfg(test)]
+    pub(crate) fn string_bytes(&self) -> usize {
+        self.tree.strings.len()
+    }
+
     /// A builder holding a copy of this element, to derive a changed one.
     pub fn to_builder(&self) -> ElementBuilder {
         let mut b = ElementBuilder::new(self.name(), self.ns());
@@ -657,8 +686,10 @@ enum BuilderChild {
     Text(String),
 }
 
-/// Builds an [`Element`]. Names must be valid XML names (a builder does not
-/// check them); text may be anything, and the serializer escapes it.
+/// Builds an [`Element`]. Names must be valid XML names without a prefix
+/// (a builder refuses a `:` but does not check the rest, see
+/// [`ElementBuilder::try_build`]); text may be anything, and the serializer
+/// escapes it.
 ///
 /// ```
 /// use xmpp_sansio::xml::{Element, ns};
@@ -673,7 +704,7 @@ enum BuilderChild {
 /// ```
 ///
 /// # Panics
-/// `build` panics if one element holds more than 4 GiB of names and text.
+/// `build` panics where `try_build` fails (see there).
 #[derive(Debug, Clone)]
 pub struct ElementBuilder {
     name: String,
@@ -707,7 +738,8 @@ impl ElementBuilder {
         self
     }
 
-    /// Sets an attribute in namespace `ns` (e.g. [`ns::XML`] `lang`).
+    /// Sets an attribute in namespace `ns` (e.g. [`ns::XML`] `lang`). An
+    /// empty `ns` means no namespace: the same as [`ElementBuilder::attr`].
     pub fn attr_ns(
         mut self,
         ns: impl Into<String>,
@@ -738,6 +770,10 @@ impl ElementBuilder {
     }
 
     fn set_attr_ns(&mut self, ns: Option<String>, name: String, value: String) {
+        // No namespace is `""` throughout this API (as for `Element::ns`);
+        // an attribute cannot be put in it with a prefix (XML Names 1.0
+        // forbids `xmlns:p=''`), so it is the unprefixed attribute.
+        let ns = ns.filter(|n| !n.is_empty());
         if let Some(a) = self.attrs.iter_mut().find(|a| a.ns == ns && a.name == name) {
             a.value = value;
         } else {
@@ -785,7 +821,49 @@ impl ElementBuilder {
     }
 
     /// Makes the element.
+    ///
+    /// # Panics
+    /// Where [`ElementBuilder::try_build`] returns an error: a name with a
+    /// `:`, an attribute that would be a namespace declaration, or more
+    /// than 4 GiB of names and text. Names given as literals, as the crate
+    /// itself does, never panic; use `try_build` for names from elsewhere.
     pub fn build(self) -> Element {
+        match self.try_build() {
+            Ok(e) => e,
+            Err(e) => panic!("ElementBuilder::build: {e}"),
+        }
+    }
+
+    /// Makes the element, or says why it cannot be one.
+    ///
+    /// An element's namespaces are its own and its attributes' `ns`; an
+    /// attribute named `xmlns` or `xmlns:…`, or in the [`ns::XMLNS`]
+    /// namespace, would be a namespace declaration once serialized and
+    /// change them, so it is refused, as is a `:` in a local name (write
+    /// `attr_ns(ns::XML, "lang", …)`, not `attr("xml:lang", …)`).
+    ///
+    /// ```
+    /// use xmpp_sansio::xml::{BuildError, Element};
+    /// let bad = Element::builder("x", "urn:a").attr("xmlns", "urn:b").try_build();
+    /// assert_eq!(bad, Err(BuildError::NamespaceDeclaration("xmlns".into())));
+    /// assert!(Element::builder("x", "urn:a").attr("k", "v").try_build().is_ok());
+    /// ```
+    pub fn try_build(self) -> Result<Element, BuildError> {
+        if self.name.contains(':') {
+            return Err(BuildError::QualifiedName(self.name));
+        }
+        for a in &self.attrs {
+            let declaration = match a.ns.as_deref() {
+                None => a.name == "xmlns" || a.name.starts_with("xmlns:"),
+                Some(n) => n == ns::XMLNS,
+            };
+            if declaration {
+                return Err(BuildError::NamespaceDeclaration(a.name.clone()));
+            }
+            if a.name.contains(':') {
+                return Err(BuildError::QualifiedName(a.name.clone()));
+            }
+        }
         let mut w = TreeWriter::new();
         let name = w.push_str(&self.name);
         let ns = w.push_str(&self.ns);
@@ -810,7 +888,7 @@ impl ElementBuilder {
                 BuilderChild::Text(t) => w.text(t),
             }
         }
-        w.finish()
+        w.finish_checked().ok_or(BuildError::TooLarge)
     }
 }
 

@@ -25,6 +25,23 @@ pub enum LimitKind {
 
 /// A fatal error of the inbound XML stream. Every variant names the stream
 /// error RFC 6120 prescribes for it ([`XmlError::condition`]).
+///
+/// The framer returns it from [`Framer::next_event`](super::Framer::next_event),
+/// and keeps returning it: the stream cannot go on.
+///
+/// ```
+/// use xmpp_sansio::xml::{Framer, Limits, XmlError};
+/// use xmpp_sansio::StreamErrorCondition;
+///
+/// let mut f = Framer::new(Limits::default());
+/// f.push(b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
+/// assert!(f.next_event().is_ok());
+/// f.push(b"<message><!-- a comment --></message>");
+/// let err = f.next_event().unwrap_err();
+/// assert_eq!(err, XmlError::RestrictedXml("comment"));
+/// assert_eq!(err.condition(), StreamErrorCondition::RestrictedXml);
+/// assert_eq!(f.next_event(), Err(err)); // sticky
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlError {
@@ -83,4 +100,27 @@ impl XmlError {
     pub(crate) fn not_well_formed(what: impl Into<String>) -> Self {
         XmlError::NotWellFormed(what.into())
     }
+}
+
+/// Why an [`ElementBuilder`](super::ElementBuilder) cannot make its element
+/// ([`ElementBuilder::try_build`](super::ElementBuilder::try_build)).
+///
+/// ```
+/// use xmpp_sansio::xml::{BuildError, Element};
+/// let e = Element::builder("x", "").attr("xml:lang", "en").try_build();
+/// assert_eq!(e, Err(BuildError::QualifiedName("xml:lang".into())));
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// An attribute named `xmlns` or `xmlns:…`, or in the `xmlns`
+    /// namespace: serialized, it would declare a namespace.
+    #[error("attribute {0:?} would be a namespace declaration")]
+    NamespaceDeclaration(String),
+    /// A local name with a `:` (prefixes are chosen by the serializer).
+    #[error("name {0:?} has a prefix; give the namespace instead")]
+    QualifiedName(String),
+    /// More than 4 GiB of names and text in one element.
+    #[error("element larger than 4 GiB")]
+    TooLarge,
 }

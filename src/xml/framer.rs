@@ -231,6 +231,16 @@ impl Framer {
 
 /// Checks `<?xml …?>`: version 1.0, and UTF-8 if an encoding is named.
 fn check_declaration(text: &str) -> Result<(), XmlError> {
+    // XML allows any whitespace after `<?xml` (the scanner checked there is
+    // some); xmlparser knows only a space there, so give it one.
+    let spaced;
+    let text = match text.strip_prefix("<?xml") {
+        Some(rest) if rest.starts_with(['\t', '\r', '\n']) => {
+            spaced = format!("<?xml {}", rest.get(1..).unwrap_or_default());
+            spaced.as_str()
+        }
+        _ => text,
+    };
     match xmlparser::Tokenizer::from(text).next() {
         Some(Ok(xmlparser::Token::Declaration {
             version, encoding, ..

@@ -19,7 +19,7 @@ mod unescape;
 pub mod writer;
 
 pub use element::{Attribute, Element, ElementBuilder, Node, Nodes};
-pub use error::{LimitKind, XmlError};
+pub use error::{BuildError, LimitKind, XmlError};
 pub use framer::{FrameEvent, Framer};
 pub use parser::StreamHeader;
 

@@ -6,8 +6,13 @@
 //! attribute value, inside CDATA, how deep), so a byte is examined once when
 //! it arrives and never again while the element around it grows. Markup that
 //! restricted XML forbids (comments, processing instructions, DTDs) is
-//! rejected the moment it is recognised. Tokenizing, UTF-8 validation and
-//! well-formedness are the parser's job, once per complete element.
+//! rejected the moment it is recognised, and so are too many attributes in
+//! one start tag (each has one quoted value, which the scan finds anyway).
+//! Tokenizing, UTF-8 validation and well-formedness are the parser's job,
+//! once per complete element. The name-length limit is the parser's too:
+//! checking it here would mean looking at every name byte the word-at-a-time
+//! search now skips, and the byte limit already bounds what is buffered
+//! before the parser sees a long name (one stanza, at most).
 
 use super::Limits;
 use super::error::{LimitKind, XmlError};
@@ -68,6 +73,9 @@ pub(crate) struct Scanner {
     pos: usize,
     /// Whether an XML declaration may still come (start of a document).
     declaration_allowed: bool,
+    /// Quoted values seen in the current start tag: its attributes and
+    /// namespace declarations, one value each.
+    attrs_in_tag: usize,
     examined: u64,
 }
 
@@ -79,6 +87,7 @@ impl Scanner {
             element_start: 0,
             pos: 0,
             declaration_allowed: true,
+            attrs_in_tag: 0,
             examined: 0,
         }
     }
@@ -203,7 +212,10 @@ impl Scanner {
                                         State::EndTag
                                     }
                                     Some(b'!' | b'?') | None => State::Lt,
-                                    Some(_) => State::StartTag,
+                                    Some(_) => {
+                                        self.attrs_in_tag = 0;
+                                        State::StartTag
+                                    }
                                 };
                             }
                             None => self.pos = bound,
@@ -215,11 +227,12 @@ impl Scanner {
                     self.pos += ws;
                     let Some(&b) = window.get(ws) else { continue };
                     if b != b'<' {
-                        return Err(if self.depth == 1 {
+                        let error = if self.depth == 1 {
                             XmlError::BadFormat("character data between top-level elements")
                         } else {
                             XmlError::not_well_formed("character data outside the stream element")
-                        });
+                        };
+                        return data_outside_markup(&buf[self.pos..], error);
                     }
                     // Whitespace before a declaration is tolerated (strict
                     // XML forbids it; some servers send a keepalive first).
@@ -242,7 +255,10 @@ impl Scanner {
                             self.pos += 1;
                             self.state = State::Pi(0);
                         }
-                        _ => self.state = State::StartTag,
+                        _ => {
+                            self.attrs_in_tag = 0;
+                            self.state = State::StartTag;
+                        }
                     }
                 }
                 State::StartTag => {
@@ -252,6 +268,16 @@ impl Scanner {
                     let found = loop {
                         match find_tag_byte(&window[at..]) {
                             Some(i) if matches!(window[at + i], b'"' | b'\'') => {
+                                // One value per attribute: the count limit
+                                // holds before the element is buffered.
+                                self.attrs_in_tag += 1;
+                                if self.attrs_in_tag > limits.max_attributes {
+                                    self.pos += at + i;
+                                    return Err(XmlError::LimitExceeded {
+                                        kind: LimitKind::Attributes,
+                                        limit: limits.max_attributes,
+                                    });
+                                }
                                 let quote = window[at + i];
                                 match find_byte(&window[at + i + 1..], quote) {
                                     Some(j) => at += i + 1 + j + 1,
@@ -447,14 +473,35 @@ impl Scanner {
                     let ws = window.iter().take_while(|b| is_space(**b)).count();
                     self.pos += ws;
                     if ws < window.len() {
-                        return Err(XmlError::not_well_formed(
-                            "data after the end of the stream",
-                        ));
+                        return data_outside_markup(
+                            &buf[self.pos..],
+                            XmlError::not_well_formed("data after the end of the stream"),
+                        );
                     }
                 }
             }
         }
     }
+}
+
+/// The error for data where only whitespace or markup may be (`rest`
+/// starts with it): `error` for a character, but `unsupported-encoding`
+/// (RFC 6120 §4.9.3.22) for bytes that are not UTF-8. A character split
+/// across chunks waits for its remaining bytes (`Ok(None)`), so the answer
+/// is the same in any chunking; the scan position stays on its first byte.
+fn data_outside_markup(rest: &[u8], error: XmlError) -> Result<Option<Boundary>, XmlError> {
+    if rest.first().is_some_and(|&b| b >= 0x80) {
+        let head = rest.get(..4).unwrap_or(rest);
+        if let Err(e) = std::str::from_utf8(head)
+            && e.valid_up_to() == 0
+        {
+            return match e.error_len() {
+                None => Ok(None),
+                Some(_) => Err(XmlError::InvalidUtf8),
+            };
+        }
+    }
+    Err(error)
 }
 
 fn is_space(b: u8) -> bool {

@@ -5,7 +5,9 @@
 
 use super::error::XmlError;
 
-/// Appends decoded character data to `out`.
+/// Appends decoded character data to `out` (the parser calls
+/// [`decode_from`] with the first stop it already found).
+#[cfg(test)]
 pub(crate) fn decode_text(raw: &str, out: &mut String) -> Result<(), XmlError> {
     decode(raw, out, false)
 }
@@ -30,27 +32,39 @@ pub(crate) fn decode_cdata(raw: &str, out: &mut String) {
 }
 
 fn decode(raw: &str, out: &mut String, attr: bool) -> Result<(), XmlError> {
+    decode_from(raw, first_stop(raw, attr), out, attr)
+}
+
+/// Decodes `raw` like [`decode_text`] (or, with `attr`, [`decode_attr`]),
+/// given `first`, the index of its first byte that needs decoding, as
+/// [`first_stop`] found it: the bytes before it are not looked at again.
+pub(crate) fn decode_from(
+    raw: &str,
+    first: Option<usize>,
+    out: &mut String,
+    attr: bool,
+) -> Result<(), XmlError> {
     let bytes = raw.as_bytes();
     let mut i = 0;
-    while let Some(found) = find_stop(&bytes[i..], attr) {
-        // Every stop byte is ASCII, so `i + found` and the byte after it
-        // are char boundaries.
-        let at = i + found;
+    let mut next = first;
+    while let Some(at) = next {
+        // Every stop byte is ASCII, so `at` and the byte after it are char
+        // boundaries.
         out.push_str(&raw[i..at]);
         i = at + 1;
         match bytes[at] {
             b'&' => {
+                // The body runs over bytes a reference may hold, to `;`.
+                // Each byte is looked at once: it is consumed with the
+                // reference, or the element fails.
                 let rest = &raw[i..];
-                let Some(semi) = rest
-                    .as_bytes()
-                    .iter()
-                    .take(MAX_REFERENCE)
-                    .position(|&b| b == b';')
-                else {
+                let len = rest.bytes().take_while(|&b| in_reference(b)).count();
+                if rest.as_bytes().get(len) != Some(&b';') {
                     return Err(XmlError::not_well_formed("'&' without a reference"));
-                };
-                out.push(reference(&rest[..semi])?);
-                i += semi + 1;
+                }
+                // `len` stops at an ASCII byte, so it is a char boundary.
+                out.push(reference(&rest[..len])?);
+                i += len + 1;
             }
             b'\r' => {
                 if bytes.get(i) == Some(&b'\n') {
@@ -60,23 +74,29 @@ fn decode(raw: &str, out: &mut String, attr: bool) -> Result<(), XmlError> {
             }
             _ => out.push(' '),
         }
+        next = find_stop(&bytes[i..], attr).map(|found| i + found);
     }
     out.push_str(&raw[i..]);
     Ok(())
 }
 
-/// The longest reference body looked at (`#x10FFFF` and entity names fit).
-const MAX_REFERENCE: usize = 32;
+/// Whether `b` may be part of a reference body (between `&` and `;`): the
+/// ASCII name characters, `#`, and any byte of a non-ASCII character (a
+/// name may hold those; [`reference`] checks the whole body).
+fn in_reference(b: u8) -> bool {
+    b >= 0x80 || b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-' | b'#')
+}
 
 /// Whether `raw` needs [`decode_text`] (or, with `attr`, [`decode_attr`]):
 /// whether it holds `&` or `\r` (and, for attributes, `\t` or `\n`).
 /// Most text and values do not; this checks eight bytes at a time.
 pub(crate) fn needs_decoding(raw: &str, attr: bool) -> bool {
-    has_stop_byte(raw.as_bytes(), attr)
+    first_stop(raw, attr).is_some()
 }
 
-fn has_stop_byte(bytes: &[u8], attr: bool) -> bool {
-    find_stop(bytes, attr).is_some()
+/// The index of the first byte of `raw` that needs decoding, if any.
+pub(crate) fn first_stop(raw: &str, attr: bool) -> Option<usize> {
+    find_stop(raw.as_bytes(), attr)
 }
 
 fn is_stop(b: u8, attr: bool) -> bool {

@@ -45,7 +45,7 @@ fn write_with_context(
         escape_attr(el.ns(), out);
         out.push(b'\'');
     }
-    write_attrs(el, out);
+    write_attrs(el, out, qname_prefix);
     if el.is_empty() {
         out.extend_from_slice(b"/>");
         return;
@@ -66,7 +66,10 @@ fn write_with_context(
     out.push(b'>');
 }
 
-fn write_attrs(el: &Element, out: &mut Vec<u8>) {
+/// Writes the attributes of `el`, declaring a prefix for each namespace
+/// they use. `own_prefix` is the prefix of the element's own name, if any:
+/// it must not be rebound here.
+fn write_attrs(el: &Element, out: &mut Vec<u8>, own_prefix: Option<&str>) {
     // Prefixes declared on this element for namespaced attributes.
     let mut declared: Vec<(String, &str)> = Vec::new();
     for a in el.attrs() {
@@ -78,15 +81,22 @@ fn write_attrs(el: &Element, out: &mut Vec<u8>) {
                 let prefix = match declared.iter().find(|(_, u)| *u == uri) {
                     Some((p, _)) => p.clone(),
                     None => {
+                        let taken =
+                            |p: &str| own_prefix == Some(p) || declared.iter().any(|(d, _)| d == p);
                         let wanted = a.prefix;
                         let usable = !wanted.is_empty()
                             && !wanted.eq_ignore_ascii_case("xml")
                             && !wanted.eq_ignore_ascii_case("xmlns")
-                            && !declared.iter().any(|(p, _)| p == wanted);
+                            && !taken(wanted);
                         let p = if usable {
                             wanted.to_owned()
                         } else {
-                            format!("ns{}", declared.len())
+                            // The first `ns{k}` free here: at most
+                            // `declared.len() + 1` tries.
+                            (0..)
+                                .map(|k| format!("ns{k}"))
+                                .find(|p| !taken(p))
+                                .unwrap_or_default()
                         };
                         out.extend_from_slice(b"xmlns:");
                         out.extend_from_slice(p.as_bytes());
