@@ -819,7 +819,11 @@ proptest! {
     fn serialize_then_parse_is_identity(el in arb_element()) {
         let back = reparse(&el);
         prop_assert_eq!(&back, &el);
-        prop_assert_eq!(back.to_xml(), el.to_xml());
+        // Prefixes may be renamed on the way (a peer's `stream:` bound to
+        // another namespace cannot be kept in stream context), but once
+        // through, serialization is stable.
+        let again = reparse(&back);
+        prop_assert_eq!(again.to_xml(), back.to_xml());
         // The standalone form parses back the same outside a stream context too.
         prop_assert_eq!(reparse(&reparse(&el)), el);
     }
