@@ -1374,3 +1374,27 @@ fn the_hook_adapter_answers_unserved_requests_by_default() {
         assert_eq!(d.stream.poll_event(), None, "dispatch drained every event");
     });
 }
+
+/// The README's run loop is the crate docs' (`src/lib.rs`), which runs as
+/// a doctest against a scripted server: the two must not drift apart.
+#[test]
+fn the_readme_loop_is_the_crate_docs_loop() {
+    let readme = include_str!("../README.md");
+    let lib = include_str!("../src/lib.rs");
+    let block = |text: &str| -> Option<String> {
+        let start = text.find("```rust\n// The run loop")?;
+        let rest = &text[start..];
+        let end = rest[3..].find("```")? + 3;
+        Some(rest[..end].to_owned())
+    };
+    let from_lib: String = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (Some(a), Some(b)) = (block(readme), block(&from_lib)) else {
+        panic!("a run-loop block is missing from README.md or src/lib.rs")
+    };
+    assert_eq!(a, b);
+}
