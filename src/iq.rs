@@ -1,14 +1,29 @@
-//! Outstanding IQ requests: id allocation, matching replies by id *and*
-//! sender, and deadlines.
+//! IQ bookkeeping: our outstanding requests (id allocation, matching
+//! replies by id *and* sender, deadlines), and the inbound requests the
+//! application still has to answer.
 //!
-//! RFC 6120 §8.1.2.1: a reply comes from the entity the request was sent to.
-//! A `result` or `error` with a known id but another sender is not a reply;
-//! it is treated as an unsolicited stanza and the request stays pending.
-//! Requests sent without `to` are handled by the user's server on behalf of
-//! the account, so their replies may carry no `from`, the account's bare or
-//! full JID, or the server's domain. Servers also answer requests addressed
-//! to the account's bare JID without `from` (Prosody does), which is
-//! accepted too.
+//! # Who may answer a request (RFC 6120 §8.1.2.1, §8.2.3)
+//!
+//! A reply comes from the entity the request was sent to. A `result` or
+//! `error` with a known id but another sender is not a reply: it surfaces
+//! as `Event::Unhandled` and the request stays pending. Exactly:
+//!
+//! - **No `to`, or our own bare JID.** The server handles the request on
+//!   behalf of the account (RFC 6120 §10.3.3; RFC 6121 §8.5.2 for an IQ to
+//!   a bare JID; a missing `to` means the account). A stanza the server
+//!   generates on behalf of the account has no `from` or the account's bare
+//!   JID (§8.1.2.1, rule 3; Prosody sends none); one it generates on its
+//!   own behalf, such as an error for a namespace it does not serve, has
+//!   the server's domain (rule 2). Those three are accepted, nothing else:
+//!   not our full JID (RFC 3920 allowed it, RFC 6120 dropped it), not
+//!   another resource.
+//! - **Any other `to`** (our full JID, the server's domain, another
+//!   entity): the reply's `from` must be that address. No `from` is not
+//!   accepted, since the server only omits it for stanzas it generates on
+//!   the account's behalf (rule 4).
+//!
+//! Addresses are compared after preparation by the `jid` crate (case-folded
+//! localpart and domain) when it parses both, and as raw text otherwise.
 
 use std::collections::HashMap;
 
@@ -41,8 +56,47 @@ pub(crate) struct Pending {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OwnAddress {
     pub(crate) bare: String,
-    pub(crate) full: Option<String>,
     pub(crate) domain: String,
+}
+
+/// Inbound `get`/`set` requests delivered to the application and not yet
+/// answered, counted by sender (as sent) and id. Each delivery allows
+/// exactly one reply.
+#[derive(Debug, Default)]
+pub(crate) struct InboundRequests {
+    open: HashMap<(Option<String>, String), u32>,
+    total: usize,
+}
+
+impl InboundRequests {
+    /// Records a delivered request.
+    pub(crate) fn insert(&mut self, from: Option<&str>, id: &str) {
+        *self
+            .open
+            .entry((from.map(str::to_owned), id.to_owned()))
+            .or_insert(0) += 1;
+        self.total += 1;
+    }
+
+    /// Consumes the right to answer the request `from`/`id`; `false` if it
+    /// was answered already or never delivered.
+    pub(crate) fn take(&mut self, from: Option<&str>, id: &str) -> bool {
+        let key = (from.map(str::to_owned), id.to_owned());
+        match self.open.get_mut(&key) {
+            Some(n) if *n > 1 => *n -= 1,
+            Some(_) => {
+                self.open.remove(&key);
+            }
+            None => return false,
+        }
+        self.total -= 1;
+        true
+    }
+
+    /// How many delivered requests are unanswered.
+    pub(crate) fn len(&self) -> usize {
+        self.total
+    }
 }
 
 /// Whether two addresses denote the same entity: equal text, or equal once
@@ -84,7 +138,8 @@ impl IqTracker {
         self.pending.insert(id, pending);
     }
 
-    /// Takes the request `id` if `from` is an acceptable sender for it.
+    /// Takes the request `id` if `from` may answer it (see the module
+    /// docs for the rules).
     pub(crate) fn take_reply(
         &mut self,
         id: &str,
@@ -92,18 +147,17 @@ impl IqTracker {
         own: &OwnAddress,
     ) -> Option<Pending> {
         let pending = self.pending.get(id)?;
+        let to_account = pending
+            .to
+            .as_deref()
+            .is_none_or(|to| same_address(to, &own.bare));
         let accepted = match (pending.to.as_deref(), from) {
+            (_, None) => to_account,
+            (_, Some(from)) if to_account => {
+                same_address(from, &own.bare) || same_address(from, &own.domain)
+            }
             (Some(to), Some(from)) => same_address(to, from),
-            (Some(to), None) => {
-                same_address(to, &own.bare)
-                    || own.full.as_deref().is_some_and(|f| same_address(to, f))
-            }
-            (None, None) => true,
-            (None, Some(from)) => {
-                same_address(from, &own.bare)
-                    || same_address(from, &own.domain)
-                    || own.full.as_deref().is_some_and(|f| same_address(from, f))
-            }
+            (None, Some(_)) => false,
         };
         if accepted {
             self.pending.remove(id)
@@ -143,7 +197,6 @@ mod tests {
     fn own() -> OwnAddress {
         OwnAddress {
             bare: "juliet@example.com".into(),
-            full: Some("juliet@example.com/balcony".into()),
             domain: "example.com".into(),
         }
     }
@@ -177,30 +230,76 @@ mod tests {
     }
 
     #[test]
-    fn requests_to_the_server_or_self_accept_their_forms_of_reply() {
+    fn requests_to_the_account_accept_exactly_rfc6120s_forms_of_reply() {
         let mut t = IqTracker::new("x".into());
-        for (i, from) in [
-            None,
-            Some("juliet@example.com"),
-            Some("example.com"),
-            Some("juliet@example.com/balcony"),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            t.register(i.to_string(), pending(None));
-            assert!(
-                t.take_reply(&i.to_string(), from, &own()).is_some(),
-                "{from:?}"
-            );
+        // No `to`, or our own bare JID: the server answers for the account.
+        for to in [None, Some("juliet@example.com"), Some("Juliet@Example.COM")] {
+            for from in [
+                None,
+                Some("juliet@example.com"),
+                Some("JULIET@example.com"),
+                Some("example.com"),
+            ] {
+                t.register("a".into(), pending(to));
+                assert!(t.take_reply("a", from, &own()).is_some(), "{to:?} {from:?}");
+            }
+            for from in [
+                Some("juliet@example.com/balcony"),
+                Some("juliet@example.com/other"),
+                Some("other.example"),
+                Some("romeo@example.com"),
+            ] {
+                t.register("b".into(), pending(to));
+                assert!(t.take_reply("b", from, &own()).is_none(), "{to:?} {from:?}");
+            }
         }
-        t.register("b".into(), pending(Some("juliet@example.com")));
+        // Our own full JID: only that JID answers.
+        t.register("c".into(), pending(Some("juliet@example.com/balcony")));
+        for from in [None, Some("juliet@example.com"), Some("example.com")] {
+            assert!(t.take_reply("c", from, &own()).is_none(), "{from:?}");
+        }
         assert!(
-            t.take_reply("b", None, &own()).is_some(),
-            "Prosody answers own-bare requests without from"
+            t.take_reply("c", Some("juliet@example.com/balcony"), &own())
+                .is_some()
         );
-        t.register("c".into(), pending(None));
-        assert!(t.take_reply("c", Some("other.example"), &own()).is_none());
+        // The server's domain: only the domain answers.
+        t.register("d".into(), pending(Some("example.com")));
+        for from in [None, Some("juliet@example.com")] {
+            assert!(t.take_reply("d", from, &own()).is_none(), "{from:?}");
+        }
+        assert!(t.take_reply("d", Some("EXAMPLE.com"), &own()).is_some());
+    }
+
+    #[test]
+    fn addresses_the_jid_crate_refuses_compare_raw() {
+        let mut t = IqTracker::new("x".into());
+        let odd = "romeo@exa mple.net";
+        assert!(jid::Jid::new(odd).is_err(), "the jid crate refuses it");
+        t.register("1".into(), pending(Some(odd)));
+        assert!(
+            t.take_reply("1", Some("romeo@exa  mple.net"), &own())
+                .is_none()
+        );
+        assert!(t.take_reply("1", Some(odd), &own()).is_some());
+    }
+
+    #[test]
+    fn inbound_requests_allow_one_reply_per_delivery() {
+        let mut r = InboundRequests::default();
+        assert!(!r.take(None, "1"), "never delivered");
+        r.insert(Some("romeo@example.net/orchard"), "1");
+        r.insert(Some("romeo@example.net/orchard"), "1");
+        r.insert(None, "1");
+        assert_eq!(r.len(), 3);
+        assert!(!r.take(Some("mallory@evil.example"), "1"));
+        assert!(r.take(Some("romeo@example.net/orchard"), "1"));
+        assert!(r.take(Some("romeo@example.net/orchard"), "1"));
+        assert!(
+            !r.take(Some("romeo@example.net/orchard"), "1"),
+            "answered twice"
+        );
+        assert!(r.take(None, "1"));
+        assert_eq!(r.len(), 0);
     }
 
     #[test]

@@ -16,6 +16,110 @@
 //! - [`hooks`]: a handler trait over the poll API, for callback-style code.
 //! - [`im`]: RFC 6121 rosters (with a versioned cache), presence and
 //!   subscriptions, and messages.
+//!
+//! # The run loop
+//!
+//! The caller drives the [`Stream`]: after every input (bytes read, a
+//! deadline passed, TLS established) or command (`start`, `send`,
+//! `close`…), it writes out everything [`Stream::poll_transmit`] returns,
+//! handles everything [`Stream::poll_event`] returns (writing out again
+//! after each, since handling one can queue output), and reads again no
+//! later than [`Stream::poll_timeout`]. `README.md` shows the same loop;
+//! the `#` lines here are the scripted server it runs against.
+//!
+//! ```rust
+//! // The run loop: one client, here against a scripted in-memory server.
+//! use std::time::Instant;
+//! use xmpp_sansio::sasl::ChannelBinding;
+//! use xmpp_sansio::xml::{Element, ns};
+//! use xmpp_sansio::{ClientConfig, Event, Stream};
+//! # enum Read { Data(Vec<u8>), TimedOut(Instant), Eof }
+//! # /// Plays the server's side of RFC 6120: STARTTLS, PLAIN, bind, close.
+//! # struct Server { step: usize, inbox: String, outbox: Vec<u8>, seen: String }
+//! # impl Server {
+//! #     fn connect() -> Self { Server { step: 0, inbox: String::new(), outbox: Vec::new(), seen: String::new() } }
+//! #     fn write_all(&mut self, bytes: &[u8]) {
+//! #         let text = String::from_utf8_lossy(bytes);
+//! #         self.inbox.push_str(&text);
+//! #         self.seen.push_str(&text);
+//! #         let header = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' from='example.com' id='s1'>";
+//! #         let reply = match self.step {
+//! #             0 | 2 | 4 if self.inbox.contains("<stream:stream") => Some(format!("{header}<stream:features>{}</stream:features>", match self.step {
+//! #                 0 => "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>",
+//! #                 2 => "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>",
+//! #                 _ => "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>",
+//! #             })),
+//! #             1 if self.inbox.contains("<starttls") => Some("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>".into()),
+//! #             3 if self.inbox.contains("<auth") => Some("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>".into()),
+//! #             5 if self.inbox.contains("<bind") => {
+//! #                 let id = self.inbox.split(" id='").nth(1).and_then(|r| r.split('\'').next()).unwrap_or_default();
+//! #                 Some(format!("<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.com/balcony</jid></bind></iq>"))
+//! #             }
+//! #             6 if self.inbox.contains(' ') => Some("</stream:stream>".into()), // the keepalive: time to go
+//! #             _ => None,
+//! #         };
+//! #         if let Some(reply) = reply {
+//! #             self.outbox.extend_from_slice(reply.as_bytes());
+//! #             self.inbox.clear();
+//! #             self.step += 1;
+//! #         }
+//! #     }
+//! #     fn start_tls(&mut self) {}
+//! #     fn read_until(&mut self, deadline: Option<Instant>) -> Read {
+//! #         match (self.outbox.is_empty(), deadline) {
+//! #             (false, _) => Read::Data(std::mem::take(&mut self.outbox)),
+//! #             (true, Some(at)) => Read::TimedOut(at),
+//! #             (true, None) => Read::Eof,
+//! #         }
+//! #     }
+//! # }
+//!
+//! let mut now = Instant::now(); // the caller's clock; the stream never reads one
+//! let config = ClientConfig::new("juliet@example.com", "r0m30", [7; 32]); // seed from the OS in production
+//! let mut stream = Stream::client(config);
+//! let mut socket = Server::connect(); // a TCP connection, in real life
+//! stream.start(now)?;
+//! let mut online_as = None;
+//! 'run: loop {
+//!     // After every input or command: write everything out, handle every
+//!     // event. Handling one can queue output (a restart after TLS, a reply),
+//!     // so write again before the next event, and before reading.
+//!     loop {
+//!         while let Some(bytes) = stream.poll_transmit() {
+//!             socket.write_all(&bytes);
+//!         }
+//!         let Some(event) = stream.poll_event() else { break };
+//!         match event {
+//!             Event::StartTls => {
+//!                 socket.start_tls(); // the handshake, with your TLS library
+//!                 stream.tls_established(ChannelBinding::None, now)?;
+//!             }
+//!             Event::Online { jid } => {
+//!                 online_as = Some(jid);
+//!                 stream.send(Element::new("presence", ns::JABBER_CLIENT), now)?;
+//!             }
+//!             Event::Closed { error } => {
+//!                 assert_eq!(error, None, "an orderly close");
+//!                 break 'run;
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//!     // Then read, but no later than the stream's next deadline.
+//!     match socket.read_until(stream.poll_timeout()) {
+//!         Read::Data(bytes) => stream.handle_input(&bytes, now)?,
+//!         Read::TimedOut(at) => {
+//!             now = at;
+//!             stream.handle_timeout(now); // here: a whitespace keepalive
+//!         }
+//!         Read::Eof => stream.handle_eof(now),
+//!     }
+//! }
+//! assert_eq!(online_as.as_deref(), Some("juliet@example.com/balcony"));
+//! assert!(socket.seen.contains("<presence/>"));
+//! assert!(socket.seen.ends_with(" </stream:stream>"), "the keepalive, then our closing tag");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 

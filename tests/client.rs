@@ -1,6 +1,9 @@
 //! The client Stream against recorded and computed server transcripts:
-//! every negotiation path and failure, IQ tracking and timers. The login
-//! transcripts are fed cut at every byte offset and one byte at a time.
+//! every negotiation path and failure, IQ tracking, closing, and timers.
+//! Every test that feeds server bytes feeds them whole, cut at every byte
+//! offset, and one byte at a time, and checks that nothing changes
+//! (`assert_split_invariant`, `assert_chunking_invariant`); the one
+//! exception, bytes after `<proceed/>` in the same read, says why.
 
 mod common;
 
@@ -10,11 +13,11 @@ use common::*;
 use std::time::Duration;
 use xmpp_sansio::negotiation::SaslCondition;
 use xmpp_sansio::sasl::{ChannelBinding, Mechanism, SaslError, ScramHash, ScramKeys};
-use xmpp_sansio::stanza::{ErrorType, IqType, StanzaError, StanzaErrorCondition, StanzaView};
+use xmpp_sansio::stanza::{ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, StanzaView};
 use xmpp_sansio::xml::{Element, XmlError, ns};
 use xmpp_sansio::{
-    ClientConfig, Error, Event, IqRequestPolicy, State, Stream, StreamErrorCondition, TlsPolicy,
-    UsageError,
+    ClientConfig, Error, ErrorKind, Event, IqRequestPolicy, State, Stream, StreamErrorCondition,
+    TlsPolicy, UsageError,
 };
 
 const FEATURES_PLAIN: &str = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>";
@@ -212,11 +215,9 @@ fn starttls_then_scram_sha256_then_bind_in_any_chunking() {
     }));
 }
 
-#[test]
-fn a_server_that_does_not_know_the_password_is_caught() {
-    let mut config = plain_config();
-    config.mechanisms = Some(vec![Mechanism::ScramSha1]);
-    let features = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>";
+/// The client's (seeded, so fixed) SCRAM client-first message and nonce
+/// for `config` against `features`.
+fn scram_client_first(config: &ClientConfig, features: &str, mechanism: &str) -> (String, String) {
     let probe = run_phases(
         config.clone(),
         &[&format!("{SERVER_HEADER}{features}")],
@@ -225,20 +226,49 @@ fn a_server_that_does_not_know_the_password_is_caught() {
     );
     let auth_b64 = probe
         .sent
-        .split("mechanism='SCRAM-SHA-1'>")
+        .split(&format!("mechanism='{mechanism}'>"))
         .nth(1)
         .and_then(|s| s.split('<').next())
         .unwrap_or_default();
     let client_first =
         String::from_utf8(BASE64.decode(auth_b64).unwrap_or_default()).unwrap_or_default();
-    let nonce = client_first.rsplit("r=").next().unwrap_or_default();
-    let server_first = format!("r={nonce}x,s={},i=4096", BASE64.encode(b"salt"));
+    let nonce = client_first
+        .rsplit("r=")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    (client_first, nonce)
+}
+
+const FEATURES_SCRAM_SHA1: &str = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>";
+const ABORT: &str = "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
+
+fn challenge(data: &str) -> String {
+    format!(
+        "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+        BASE64.encode(data)
+    )
+}
+
+/// A stream online as juliet@example.com/balcony, for the chunking harness.
+fn online(config: ClientConfig) -> impl Fn(std::time::Instant) -> Stream {
+    move |now| online_stream(config.clone(), now).0
+}
+
+#[test]
+fn a_server_that_does_not_know_the_password_is_caught() {
+    let mut config = plain_config();
+    config.mechanisms = Some(vec![Mechanism::ScramSha1]);
+    let (_, nonce) = scram_client_first(&config, FEATURES_SCRAM_SHA1, "SCRAM-SHA-1");
+    // A low iteration count keeps the run at every cut point fast; the
+    // count plays no part in what is tested.
+    let server_first = format!("r={nonce}x,s={},i=64", BASE64.encode(b"salt"));
     let transcript = format!(
-        "{SERVER_HEADER}{features}<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
-        BASE64.encode(&server_first),
+        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
+        challenge(&server_first),
         BASE64.encode("v=AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
     );
-    let out = run_phases(config, &[&transcript], &[], &ChannelBinding::None);
+    let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
     assert_eq!(
         error_of(&out.events),
         Some(Error::Sasl(SaslError::ServerSignatureMismatch))
@@ -248,6 +278,10 @@ fn a_server_that_does_not_know_the_password_is_caught() {
             .iter()
             .any(|e| matches!(e, Event::Authenticated { .. } | Event::Online { .. }))
     );
+    assert!(
+        !out.sent.contains(ABORT),
+        "after <success/> there is no exchange left to abort"
+    );
 }
 
 /// A server that sends its SCRAM final message as a challenge, then a
@@ -256,22 +290,7 @@ fn a_server_that_does_not_know_the_password_is_caught() {
 fn scram_final_as_challenge_then_success_with_equals() {
     let mut config = plain_config();
     config.mechanisms = Some(vec![Mechanism::ScramSha1]);
-    let features = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>";
-    let probe = run_phases(
-        config.clone(),
-        &[&format!("{SERVER_HEADER}{features}")],
-        &[],
-        &ChannelBinding::None,
-    );
-    let auth_b64 = probe
-        .sent
-        .split("mechanism='SCRAM-SHA-1'>")
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .unwrap_or_default();
-    let client_first =
-        String::from_utf8(BASE64.decode(auth_b64).unwrap_or_default()).unwrap_or_default();
-    let nonce = client_first.rsplit("r=").next().unwrap_or_default();
+    let (client_first, nonce) = scram_client_first(&config, FEATURES_SCRAM_SHA1, "SCRAM-SHA-1");
     let server_first = format!("r={nonce}S,s={},i=16", BASE64.encode(b"salt"));
     let auth_message = format!("{},{server_first},c=biws,r={nonce}S", &client_first[3..]);
     let keys = ScramKeys::derive(ScramHash::Sha1, "r0m30", b"salt", 16);
@@ -280,12 +299,11 @@ fn scram_final_as_challenge_then_success_with_equals() {
         BASE64.encode(keys.server_signature(ScramHash::Sha1, auth_message.as_bytes()))
     );
     let transcript = format!(
-        "{SERVER_HEADER}{features}<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>\
-         <challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>=</success>",
-        BASE64.encode(&server_first),
-        BASE64.encode(&server_final)
+        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}{}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>=</success>",
+        challenge(&server_first),
+        challenge(&server_final)
     );
-    let out = run_phases(config, &[&transcript], &[], &ChannelBinding::None);
+    let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
     assert!(
         out.events.contains(&Event::Authenticated {
             mechanism: Mechanism::ScramSha1
@@ -297,6 +315,142 @@ fn scram_final_as_challenge_then_success_with_equals() {
         out.sent
             .contains("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"),
         "an empty response to the final challenge"
+    );
+}
+
+/// RFC 6120 §6.4.4: a client that cannot go on with the exchange aborts
+/// it, then (here) closes the stream.
+#[test]
+fn a_challenge_the_client_cannot_answer_is_aborted() {
+    let mut config = plain_config();
+    config.mechanisms = Some(vec![Mechanism::ScramSha1]);
+    let (_, nonce) = scram_client_first(&config, FEATURES_SCRAM_SHA1, "SCRAM-SHA-1");
+    let salt = BASE64.encode(b"salt");
+    let not_base64 =
+        "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>!!not base64!!</challenge>";
+    for (challenge, expected) in [
+        (
+            challenge(&format!("r=someone-else,s={salt},i=16")),
+            SaslError::NonceMismatch,
+        ),
+        (
+            not_base64.to_owned(),
+            SaslError::MalformedChallenge("not base64"),
+        ),
+        (
+            challenge(&format!("r={nonce}x,s={salt},i=600001")),
+            SaslError::TooManyIterations {
+                iterations: 600_001,
+                max: xmpp_sansio::sasl::DEFAULT_MAX_ITERATIONS,
+            },
+        ),
+    ] {
+        let transcript = format!("{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{challenge}");
+        let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
+        assert_eq!(error_of(&out.events), Some(Error::Sasl(expected)));
+        assert!(
+            out.sent.ends_with(&format!("{ABORT}</stream:stream>")),
+            "{}",
+            out.sent
+        );
+        assert!(!out.sent.contains("<stream:error>"));
+        assert!(!out.sent.contains("<response"));
+    }
+
+    // PLAIN has no challenges: a non-empty one is aborted too.
+    let transcript = format!("{SERVER_HEADER}{FEATURES_PLAIN}{}", challenge("x"));
+    let out = assert_split_invariant(&plain_config(), &[&transcript], &ChannelBinding::None);
+    assert_eq!(
+        error_of(&out.events),
+        Some(Error::Sasl(SaslError::UnexpectedChallenge))
+    );
+    assert!(out.sent.ends_with(&format!("{ABORT}</stream:stream>")));
+}
+
+#[test]
+fn the_scram_iteration_cap_is_configurable() {
+    let mut config = plain_config();
+    config.mechanisms = Some(vec![Mechanism::ScramSha1]);
+    config.max_scram_iterations = 100;
+    let (_, nonce) = scram_client_first(&config, FEATURES_SCRAM_SHA1, "SCRAM-SHA-1");
+    let salt = BASE64.encode(b"salt");
+    let above = format!(
+        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}",
+        challenge(&format!("r={nonce}x,s={salt},i=101"))
+    );
+    let out = assert_split_invariant(&config, &[&above], &ChannelBinding::None);
+    assert_eq!(
+        error_of(&out.events),
+        Some(Error::Sasl(SaslError::TooManyIterations {
+            iterations: 101,
+            max: 100
+        }))
+    );
+    assert!(out.sent.contains(ABORT));
+    let at = format!(
+        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}",
+        challenge(&format!("r={nonce}x,s={salt},i=100"))
+    );
+    let out = assert_split_invariant(&config, &[&at], &ChannelBinding::None);
+    assert_eq!(error_of(&out.events), None);
+    assert!(
+        out.sent
+            .contains("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>")
+    );
+    assert!(!out.sent.contains(ABORT));
+}
+
+/// XEP-0440: a server that lists its channel-binding types rules out
+/// -PLUS with any other type, even when the caller prefers -PLUS.
+#[test]
+fn plus_is_skipped_when_the_server_lists_other_binding_types() {
+    let mut config = plain_config();
+    config.mechanisms = Some(vec![Mechanism::ScramSha256Plus, Mechanism::ScramSha256]);
+    let features = |types: &str| {
+        format!(
+            "{SERVER_HEADER}<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+             <mechanism>SCRAM-SHA-256-PLUS</mechanism><mechanism>SCRAM-SHA-256</mechanism></mechanisms>\
+             <sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>{types}</sasl-channel-binding></stream:features>"
+        )
+    };
+    let exporter = ChannelBinding::TlsExporter(vec![9; 32]);
+    let run = |types: &str| {
+        let transcript = features(types);
+        assert_chunking_invariant(
+            |now| {
+                let mut s = Stream::client_over_tls(config.clone(), exporter.clone());
+                s.start(now).ok();
+                s
+            },
+            |d| {
+                d.feed(&transcript).ok();
+            },
+        )
+        .0
+    };
+    let out = run("<channel-binding type='tls-server-end-point'/>");
+    let auth = out.sent.split("<auth ").nth(1).unwrap_or_default();
+    assert!(
+        auth.starts_with("xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>"),
+        "{auth}"
+    );
+    let first = auth
+        .split('>')
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .unwrap_or_default();
+    let first = String::from_utf8(BASE64.decode(first).unwrap_or_default()).unwrap_or_default();
+    assert!(
+        first.starts_with("n,,"),
+        "the server offered -PLUS, so not `y`: {first}"
+    );
+
+    let out =
+        run("<channel-binding type='tls-exporter'/><channel-binding type='tls-server-end-point'/>");
+    assert!(
+        out.sent.contains("mechanism='SCRAM-SHA-256-PLUS'"),
+        "{}",
+        out.sent
     );
 }
 
@@ -325,7 +479,7 @@ fn bind_conflict_and_not_allowed_fail_the_stream() {
         let transcript = format!(
             "{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}<iq type='error' id='{bind}'><error type='cancel'><{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
         );
-        let out = run_phases(config.clone(), &[&transcript], &[], &ChannelBinding::None);
+        let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
         let Some(Error::BindFailed(e)) = error_of(&out.events) else {
             panic!("{:?}", out.events)
         };
@@ -344,12 +498,11 @@ fn session_is_requested_only_when_not_optional() {
             bind_result(&bind)
         )
     };
-    let optional = run_phases(
-        config.clone(),
+    let optional = assert_split_invariant(
+        &config,
         &[&with(
             "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>",
         )],
-        &[],
         &ChannelBinding::None,
     );
     assert!(!optional.sent.contains("xmpp-session"));
@@ -362,7 +515,7 @@ fn session_is_requested_only_when_not_optional() {
 
     let required = with("<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>")
         + &format!("<iq type='result' id='{session}'/>");
-    let out = run_phases(config, &[&required], &[], &ChannelBinding::None);
+    let out = assert_split_invariant(&config, &[&required], &ChannelBinding::None);
     assert!(out.sent.contains(&format!(
         "<iq type='set' id='{session}'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>"
     )));
@@ -375,19 +528,20 @@ fn tls_policies() {
         "{SERVER_HEADER}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>"
     );
     let no_tls = format!("{SERVER_HEADER}{FEATURES_PLAIN}");
+    let none = ChannelBinding::None;
     let mut required = plain_config();
     required.tls = TlsPolicy::Required;
     assert_eq!(
-        error_of(&run_phases(required.clone(), &[&no_tls], &[], &ChannelBinding::None).events),
+        error_of(&assert_split_invariant(&required, &[&no_tls], &none).events),
         Some(Error::TlsUnavailable)
     );
     assert_eq!(
-        error_of(&run_phases(plain_config(), &[&starttls], &[], &ChannelBinding::None).events),
+        error_of(&assert_split_invariant(&plain_config(), &[&starttls], &none).events),
         Some(Error::TlsRequiredByServer)
     );
     let mut preferred = plain_config();
     preferred.tls = TlsPolicy::Preferred;
-    let out = run_phases(preferred, &[&no_tls], &[], &ChannelBinding::None);
+    let out = assert_split_invariant(&preferred, &[&no_tls], &none);
     assert!(
         out.sent.contains("mechanism='PLAIN'"),
         "continues without TLS"
@@ -396,7 +550,7 @@ fn tls_policies() {
     // PLAIN is never used in the clear unless allowed.
     let mut strict = plain_config();
     strict.allow_plaintext_auth = false;
-    let out = run_phases(strict, &[&no_tls], &[], &ChannelBinding::None);
+    let out = assert_split_invariant(&strict, &[&no_tls], &none);
     assert_eq!(
         error_of(&out.events),
         Some(Error::NoMechanism {
@@ -404,39 +558,50 @@ fn tls_policies() {
         })
     );
 
-    // Plaintext injected after <proceed/> is never processed.
+    // Plaintext injected after <proceed/> is never processed. This case is
+    // about read boundaries by design: bytes after <proceed/> in the *same*
+    // read are the injection, while the same bytes in a later read (after
+    // the split) are input before `tls_established`. Both are refused, but
+    // at different points, so it is fed whole and not split.
     let injected = format!(
-        "{}<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
-        starttls
+        "{starttls}<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
     );
-    let out = run_phases(required.clone(), &[&injected], &[], &ChannelBinding::None);
+    let out = run_phases(required.clone(), &[&injected], &[], &none);
     assert_eq!(error_of(&out.events), Some(Error::DataAfterProceed));
-    let now = epoch();
-    let mut s = Stream::client(required);
-    s.start(now).ok();
-    s.handle_input(
-        format!("{starttls}<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").as_bytes(),
-        now,
-    )
-    .ok();
-    assert_eq!(s.state(), State::AwaitingTls);
-    assert_eq!(s.handle_input(b" ", now), Err(Error::DataAfterProceed));
+    // Any read while TLS is pending is refused, however the one before was cut.
+    let proceed = format!("{starttls}<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    let (out, results) = assert_chunking_invariant(
+        |now| started(&required, now),
+        |d| {
+            let first = d.feed(&proceed);
+            let state = d.stream.state();
+            (first, state, d.feed(" "))
+        },
+    );
+    assert_eq!(
+        results,
+        (Ok(()), State::AwaitingTls, Err(Error::DataAfterProceed))
+    );
+    assert_eq!(error_of(&out.events), Some(Error::DataAfterProceed));
 
     // Direct TLS: no STARTTLS, `from` in the first header, PLAIN allowed.
     let mut direct = plain_config();
     direct.tls = TlsPolicy::Required;
     direct.allow_plaintext_auth = false;
-    let mut s = Stream::client_over_tls(direct, ChannelBinding::None);
-    s.start(now).ok();
-    s.handle_input(no_tls.as_bytes(), now).ok();
-    let mut out = Outcome {
-        sent: String::new(),
-        events: Vec::new(),
-    };
-    drain(&mut s, &mut out);
+    let (out, ()) = assert_chunking_invariant(
+        |now| {
+            let mut s = Stream::client_over_tls(direct.clone(), ChannelBinding::None);
+            s.start(now).ok();
+            s
+        },
+        |d| {
+            d.feed(&no_tls).ok();
+        },
+    );
     assert!(
         out.sent.contains("from='juliet@example.com'") && out.sent.contains("mechanism='PLAIN'")
     );
+    assert!(!out.sent.contains("starttls"));
 }
 
 #[test]
@@ -447,7 +612,7 @@ fn pipelined_header_after_success_in_one_read() {
         "{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}{}",
         bind_result(&bind)
     );
-    let out = run_phases(config, &[&all], &[], &ChannelBinding::None);
+    let out = assert_split_invariant(&config, &[&all], &ChannelBinding::None);
     assert!(out.events.iter().any(|e| matches!(e, Event::Online { .. })));
 }
 
@@ -460,7 +625,7 @@ fn header_problems_are_stream_errors() {
         (wrong_ns, StreamErrorCondition::InvalidNamespace),
         (old, StreamErrorCondition::UnsupportedVersion),
     ] {
-        let out = run_phases(plain_config(), &[header], &[], &ChannelBinding::None);
+        let out = assert_split_invariant(&plain_config(), &[header], &ChannelBinding::None);
         assert_eq!(
             error_of(&out.events).and_then(|e| e.condition()),
             Some(condition)
@@ -479,26 +644,24 @@ fn header_problems_are_stream_errors() {
 
 #[test]
 fn bad_xml_from_the_server_is_answered_with_the_right_stream_error_and_is_sticky() {
-    let now = epoch();
-    let mut s = Stream::client(plain_config());
-    s.start(now).ok();
-    let mut out = Outcome {
-        sent: String::new(),
-        events: Vec::new(),
-    };
-    drain(&mut s, &mut out);
+    let config = plain_config();
     let input = format!("{SERVER_HEADER}<!-- no comments in XMPP -->");
-    let err = s.handle_input(input.as_bytes(), now);
+    let (out, (err, again, state)) = assert_chunking_invariant(
+        |now| started(&config, now),
+        |d| {
+            let err = d.feed(&input);
+            (err, d.feed("<message/>"), d.stream.state())
+        },
+    );
     assert_eq!(err, Err(Error::Xml(XmlError::RestrictedXml("comment"))));
-    assert_eq!(s.handle_input(b"<message/>", now), err, "sticky");
-    drain(&mut s, &mut out);
+    assert_eq!(again, err, "sticky");
     assert!(
         out.sent.contains(
             "<stream:error><restricted-xml xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
         )
     );
     assert!(out.sent.ends_with("</stream:stream>"));
-    assert_eq!(s.state(), State::Closed);
+    assert_eq!(state, State::Closed);
     assert_eq!(
         out.events
             .iter()
@@ -532,125 +695,333 @@ fn a_received_stream_error_ends_the_stream_with_its_details() {
 
 #[test]
 fn iq_replies_match_on_id_and_sender_and_time_out() {
-    let now = epoch();
-    let (mut s, mut out) = online_stream(plain_config(), now);
-    assert_eq!(s.state(), State::Online);
-    let version = Element::new("query", "jabber:iq:version");
-    let id = s
-        .send_iq(
-            IqType::Get,
-            Some("romeo@example.net/orchard"),
-            version.clone(),
-            now,
-        )
-        .unwrap_or_default();
-    let other = s
-        .send_iq(IqType::Get, Some("romeo@example.net/orchard"), version, now)
-        .unwrap_or_default();
-    drain(&mut s, &mut out);
-    assert!(out.sent.contains(&format!("<iq type='get' id='{id}' to='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>")));
+    assert_chunking_invariant(online(plain_config()), |d| {
+        let now = d.now;
+        assert_eq!(d.stream.state(), State::Online);
+        let version = Element::new("query", "jabber:iq:version");
+        let romeo = Some("romeo@example.net/orchard");
+        let id = d
+            .stream
+            .send_iq(IqType::Get, romeo, version.clone(), now)
+            .unwrap_or_default();
+        let other = d
+            .stream
+            .send_iq(IqType::Get, romeo, version, now)
+            .unwrap_or_default();
+        assert!(d.recent().sent.contains(&format!("<iq type='get' id='{id}' to='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>")));
 
-    // A reply from someone else is not a reply (RFC 6120 §8.1.2.1).
-    let spoofed = format!(
-        "<iq type='result' id='{id}' from='mallory@evil.example/x'><query xmlns='jabber:iq:version'><name>x</name></query></iq>"
-    );
-    s.handle_input(spoofed.as_bytes(), now).ok();
-    let genuine = format!(
-        "<iq type='result' id='{id}' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'><name>Verona</name></query></iq>"
-    );
-    s.handle_input(genuine.as_bytes(), now).ok();
-    let error = format!(
-        "<iq type='error' id='{other}' from='romeo@example.net/orchard'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
-    );
-    s.handle_input(error.as_bytes(), now).ok();
-    let mut fresh = Outcome {
-        sent: String::new(),
-        events: Vec::new(),
-    };
-    drain(&mut s, &mut fresh);
-    assert!(
-        matches!(&fresh.events[0], Event::Unhandled(e) if e.attr("from") == Some("mallory@evil.example/x"))
-    );
-    assert!(
-        matches!(&fresh.events[1], Event::IqResult { id: i, payload: Some(p), .. } if *i == id && p.has_child("name", "jabber:iq:version"))
-    );
-    assert!(
-        matches!(&fresh.events[2], Event::IqError { id: i, error, .. } if *i == other && error.condition == StanzaErrorCondition::ItemNotFound)
-    );
-    assert!(fresh.sent.is_empty(), "never answer a result or an error");
-
-    // Prosody answers requests to our own bare JID without `from`.
-    let roster = s
-        .send_iq(
-            IqType::Get,
-            Some("juliet@example.com"),
-            Element::new("query", ns::ROSTER),
-            now,
-        )
-        .unwrap_or_default();
-    s.handle_input(format!("<iq type='result' id='{roster}'/>").as_bytes(), now)
+        // A reply from someone else is not a reply (RFC 6120 §8.1.2.1).
+        d.feed(format!(
+            "<iq type='result' id='{id}' from='mallory@evil.example/x'><query xmlns='jabber:iq:version'><name>x</name></query></iq>"
+        ))
         .ok();
-    assert!(matches!(s.poll_event(), Some(Event::IqResult { id, .. }) if id == roster));
-
-    // Timeouts come from poll_timeout, and only when due.
-    let late = s
-        .send_iq(
-            IqType::Get,
-            None,
-            Element::new("query", "jabber:iq:last"),
-            now,
-        )
-        .unwrap_or_default();
-    let due = s.poll_timeout().unwrap_or(now);
-    assert_eq!(
-        due,
-        now + Duration::from_secs(60).min(Duration::from_secs(90))
-    );
-    s.handle_timeout(due - Duration::from_millis(1));
-    assert_eq!(s.poll_event(), None, "early handle_timeout does nothing");
-    s.handle_timeout(due);
-    assert_eq!(s.poll_event(), Some(Event::IqTimeout { id: late.clone() }));
-    s.handle_input(format!("<iq type='result' id='{late}'/>").as_bytes(), now)
+        d.feed(format!(
+            "<iq type='result' id='{id}' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'><name>Verona</name></query></iq>"
+        ))
         .ok();
-    assert!(
-        matches!(s.poll_event(), Some(Event::Unhandled(_))),
-        "a late reply is not reported as the reply"
+        d.feed(format!(
+            "<iq type='error' id='{other}' from='romeo@example.net/orchard'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+        ))
+        .ok();
+        let fresh = d.recent();
+        assert_eq!(fresh.events.len(), 3, "{:?}", fresh.events);
+        assert!(
+            matches!(&fresh.events[0], Event::Unhandled(e) if e.attr("from") == Some("mallory@evil.example/x"))
+        );
+        assert!(
+            matches!(&fresh.events[1], Event::IqResult { id: i, payload: Some(p), .. } if *i == id && p.has_child("name", "jabber:iq:version"))
+        );
+        assert!(
+            matches!(&fresh.events[2], Event::IqError { id: i, error, .. } if *i == other && error.condition == StanzaErrorCondition::ItemNotFound)
+        );
+        assert!(fresh.sent.is_empty(), "never answer a result or an error");
+
+        // Prosody answers requests to our own bare JID without `from`.
+        let roster = d
+            .stream
+            .send_iq(
+                IqType::Get,
+                Some("juliet@example.com"),
+                Element::new("query", ns::ROSTER),
+                now,
+            )
+            .unwrap_or_default();
+        d.feed(format!("<iq type='result' id='{roster}'/>")).ok();
+        assert!(
+            matches!(d.recent().events.as_slice(), [Event::IqResult { id, .. }] if *id == roster)
+        );
+
+        // Timeouts come from poll_timeout, and only when due.
+        let late = d
+            .stream
+            .send_iq(
+                IqType::Get,
+                None,
+                Element::new("query", "jabber:iq:last"),
+                now,
+            )
+            .unwrap_or_default();
+        let due = d.stream.poll_timeout().unwrap_or(now);
+        assert_eq!(due, now + Duration::from_secs(60));
+        d.stream.handle_timeout(due - Duration::from_millis(1));
+        assert_eq!(d.recent().events, [], "early handle_timeout does nothing");
+        d.stream.handle_timeout(due);
+        assert_eq!(d.recent().events, [Event::IqTimeout { id: late.clone() }]);
+        d.feed(format!("<iq type='result' id='{late}'/>")).ok();
+        assert!(
+            matches!(d.recent().events.as_slice(), [Event::Unhandled(_)]),
+            "a late reply is not reported as the reply"
+        );
+    });
+}
+
+/// RFC 6120 §8.1.2.1 and RFC 6121 §8.5.2, case by case (see `src/iq.rs`):
+/// who may answer a request, by where it was sent.
+#[test]
+fn iq_reply_senders_follow_rfc6120() {
+    const BARE: &str = "juliet@example.com";
+    const FULL: &str = "juliet@example.com/balcony";
+    const DOMAIN: &str = "example.com";
+    const ROMEO: &str = "romeo@example.net/orchard";
+    const ODD: &str = "romeo@exa mple.net"; // the jid crate refuses it
+    let cases: &[(Option<&str>, Option<&str>, bool)] = &[
+        // No `to`: the server answers for the account, or as itself.
+        (None, None, true),
+        (None, Some(BARE), true),
+        (None, Some("JULIET@example.com"), true),
+        (None, Some(DOMAIN), true),
+        (None, Some(FULL), false),
+        (None, Some("juliet@example.com/other"), false),
+        (None, Some(ROMEO), false),
+        // Our bare JID means the account, as no `to` does.
+        (Some(BARE), None, true),
+        (Some(BARE), Some(BARE), true),
+        (Some(BARE), Some(DOMAIN), true),
+        (Some(BARE), Some(FULL), false),
+        // Our full JID, the domain, anyone else: exactly that address.
+        (Some(FULL), Some(FULL), true),
+        (Some(FULL), None, false),
+        (Some(FULL), Some(BARE), false),
+        (Some(DOMAIN), Some("EXAMPLE.COM"), true),
+        (Some(DOMAIN), None, false),
+        (Some(DOMAIN), Some(BARE), false),
+        (Some(ROMEO), Some("Romeo@EXAMPLE.net/orchard"), true),
+        (Some(ROMEO), Some("romeo@example.net/Orchard"), false),
+        (Some(ROMEO), Some("romeo@example.net"), false),
+        (Some(ROMEO), None, false),
+        (Some(ROMEO), Some(DOMAIN), false),
+        (Some(ROMEO), Some(BARE), false),
+        (Some(ODD), Some(ODD), true),
+        (Some(ODD), Some("romeo@exa  mple.net"), false),
+    ];
+    assert_chunking_invariant(online(plain_config()), |d| {
+        let now = d.now;
+        for &(to, from, accepted) in cases {
+            let id = d
+                .stream
+                .send_iq(IqType::Get, to, Element::new("query", "urn:example:q"), now)
+                .unwrap_or_default();
+            d.recent();
+            let from_attr = |f: Option<&str>| f.map(|f| format!(" from='{f}'")).unwrap_or_default();
+            d.feed(format!("<iq type='result' id='{id}'{}/>", from_attr(from)))
+                .ok();
+            let events = d.recent().events;
+            if accepted {
+                assert!(
+                    matches!(events.as_slice(), [Event::IqResult { id: i, from: f, .. }] if *i == id && f.as_deref() == from),
+                    "to {to:?}, from {from:?}: {events:?}"
+                );
+            } else {
+                // A spoofed or misaddressed reply is reported as such and
+                // leaves the request pending for the genuine one.
+                assert!(
+                    matches!(events.as_slice(), [Event::Unhandled(e)] if e.attr("from") == from),
+                    "to {to:?}, from {from:?}: {events:?}"
+                );
+                d.feed(format!("<iq type='result' id='{id}'{}/>", from_attr(to)))
+                    .ok();
+                assert!(
+                    matches!(d.recent().events.as_slice(), [Event::IqResult { id: i, .. }] if *i == id),
+                    "the genuine reply to {to:?} still matches"
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn inbound_requests_follow_the_policy_and_get_exactly_one_reply() {
+    let mut config = plain_config();
+    config.iq_requests = IqRequestPolicy::Namespaces(vec!["jabber:iq:version".into()]);
+    let (out, ()) = assert_chunking_invariant(online(config), |d| {
+        let now = d.now;
+        d.feed(
+            "<iq type='get' id='q1' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>\
+             <iq type='set' id='q2' from='romeo@example.net/orchard'/>\
+             <iq type='get' id='q3' from='romeo@example.net/orchard'><query xmlns='jabber:iq:last'/></iq>\
+             <iq type='get' id='q1' from='nurse@example.com/chamber'><query xmlns='jabber:iq:version'/></iq>",
+        )
+        .ok();
+        let recent = d.recent();
+        // The malformed set (no payload) got bad-request, the unserved
+        // namespace service-unavailable, both on their own.
+        assert_eq!(
+            recent.sent,
+            "<iq type='error' id='q2' to='romeo@example.net/orchard'><error type='modify'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>malformed stanza: a get or set iq must have exactly one payload</text></error></iq>\
+             <iq type='error' id='q3' to='romeo@example.net/orchard'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+        );
+        let requests: Vec<Iq> = recent
+            .events
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::IqRequest(iq) => Some(iq),
+                _ => None,
+            })
+            .collect();
+        let [romeo, nurse] = requests.as_slice() else {
+            panic!("{requests:?}")
+        };
+        assert_eq!((romeo.id(), nurse.id()), ("q1", "q1"));
+        let reply = Element::builder("query", "jabber:iq:version")
+            .child(
+                Element::builder("name", "jabber:iq:version")
+                    .text("xmpp-sansio")
+                    .build(),
+            )
+            .build();
+        assert_eq!(d.stream.reply_iq_result(romeo, Some(reply), now), Ok(()));
+        assert_eq!(
+            d.recent().sent,
+            "<iq type='result' id='q1' to='romeo@example.net/orchard'><query xmlns='jabber:iq:version'><name>xmpp-sansio</name></query></iq>"
+        );
+        // A second answer to the same request is refused and sends nothing…
+        let not_implemented = StanzaError::new(
+            ErrorType::Cancel,
+            StanzaErrorCondition::FeatureNotImplemented,
+        );
+        assert_eq!(
+            d.stream.reply_iq_error(romeo, not_implemented.clone(), now),
+            Err(UsageError::UnknownRequest)
+        );
+        assert_eq!(
+            d.stream.reply_iq_result(romeo, None, now),
+            Err(UsageError::UnknownRequest)
+        );
+        // …and so is an answer to a request that never arrived…
+        let forged = Iq::from_element(
+            Element::builder("iq", ns::JABBER_CLIENT)
+                .attr("type", "get")
+                .attr("id", "q9")
+                .attr("from", "romeo@example.net/orchard")
+                .child(Element::new("query", "jabber:iq:version"))
+                .build(),
+        )
+        .expect("a well-formed request");
+        assert_eq!(
+            d.stream.reply_iq_result(&forged, None, now),
+            Err(UsageError::UnknownRequest)
+        );
+        assert_eq!(d.recent().sent, "");
+        // …while the same id from another sender is a request of its own.
+        assert_eq!(d.stream.reply_iq_error(nurse, not_implemented, now), Ok(()));
+        assert!(d.recent().sent.starts_with("<iq type='error' id='q1' to='nurse@example.com/chamber'><error type='cancel'><feature-not-implemented"));
+    });
+    assert_eq!(out.sent.matches("id='q1'").count(), 2, "{}", out.sent);
+}
+
+/// Requests that arrive during resource binding can be answered before
+/// `Online` when they come from the server or the account (RFC 6120 §7.1);
+/// others wait until online.
+#[test]
+fn requests_during_binding_can_be_answered() {
+    let mut config = plain_config();
+    config.iq_requests = IqRequestPolicy::Namespaces(vec!["urn:example:early".into()]);
+    let bind = iq_id(&config, 1);
+    let pre_bind =
+        format!("{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}");
+    assert_chunking_invariant(
+        |now| started(&config, now),
+        |d| {
+            let now = d.now;
+            d.feed(&pre_bind).ok();
+            d.feed(
+                "<iq type='get' id='s1' from='example.com'><query xmlns='urn:example:early'/></iq>\
+                 <iq type='get' id='r1' from='romeo@example.net/orchard'><query xmlns='urn:example:early'/></iq>",
+            )
+            .ok();
+            let requests: Vec<Iq> = d
+                .recent()
+                .events
+                .into_iter()
+                .filter_map(|e| match e {
+                    Event::IqRequest(iq) => Some(iq),
+                    _ => None,
+                })
+                .collect();
+            let [server, romeo] = requests.as_slice() else {
+                panic!("{requests:?}")
+            };
+            assert_eq!(d.stream.state(), State::Negotiating);
+            assert_eq!(d.stream.reply_iq_result(server, None, now), Ok(()));
+            assert_eq!(
+                d.recent().sent,
+                "<iq type='result' id='s1' to='example.com'/>"
+            );
+            assert_eq!(
+                d.stream.reply_iq_result(romeo, None, now),
+                Err(UsageError::NotOnline)
+            );
+            assert_eq!(d.recent().sent, "");
+            d.feed(bind_result(&bind)).ok();
+            assert_eq!(d.stream.state(), State::Online);
+            assert_eq!(d.stream.reply_iq_result(romeo, None, now), Ok(()));
+            assert_eq!(
+                d.recent().sent,
+                "<iq type='result' id='r1' to='romeo@example.net/orchard'/>"
+            );
+            assert_eq!(
+                d.stream.reply_iq_result(server, None, now),
+                Err(UsageError::UnknownRequest)
+            );
+        },
     );
 }
 
 #[test]
-fn inbound_requests_follow_the_policy() {
-    let now = epoch();
+fn unanswered_requests_are_bounded() {
     let mut config = plain_config();
-    config.iq_requests = IqRequestPolicy::Namespaces(vec!["jabber:iq:version".into()]);
-    let (mut s, _) = online_stream(config, now);
-    s.handle_input(b"<iq type='get' id='q1' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq><iq type='set' id='q2' from='romeo@example.net/orchard'/>", now).ok();
-    let Some(Event::IqRequest(request)) = s.poll_event() else {
-        panic!()
-    };
-    assert_eq!(request.id(), "q1");
-    let reply = Element::builder("query", "jabber:iq:version")
-        .child(
-            Element::builder("name", "jabber:iq:version")
-                .text("xmpp-sansio")
-                .build(),
-        )
-        .build();
-    s.reply_iq_result(&request, Some(reply), now).ok();
-    s.reply_iq_error(
-        &request,
-        StanzaError::new(
-            ErrorType::Cancel,
-            StanzaErrorCondition::FeatureNotImplemented,
-        ),
-        now,
-    )
-    .ok();
-    let sent = String::from_utf8(s.poll_transmit().map(|b| b.to_vec()).unwrap_or_default())
-        .unwrap_or_default();
-    // The malformed set (no payload) got bad-request on its own.
-    assert!(sent.starts_with("<iq type='error' id='q2' to='romeo@example.net/orchard'><error type='modify'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"), "{sent}");
-    assert!(sent.contains("<iq type='result' id='q1' to='romeo@example.net/orchard'><query xmlns='jabber:iq:version'><name>xmpp-sansio</name></query></iq>"));
+    config.iq_requests = IqRequestPolicy::All;
+    config.max_unanswered_requests = 2;
+    assert_chunking_invariant(online(config), |d| {
+        let request = |id: &str| {
+            format!(
+                "<iq type='get' id='{id}' from='romeo@example.net/orchard'><query xmlns='urn:example:x'/></iq>"
+            )
+        };
+        d.feed(request("a") + &request("b") + &request("c")).ok();
+        let recent = d.recent();
+        assert_eq!(
+            recent
+                .events
+                .iter()
+                .filter(|e| matches!(e, Event::IqRequest(_)))
+                .count(),
+            2
+        );
+        assert_eq!(
+            recent.sent,
+            "<iq type='error' id='c' to='romeo@example.net/orchard'><error type='wait'><resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+        );
+        let Some(Event::IqRequest(a)) = recent.events.first() else {
+            panic!("{:?}", recent.events)
+        };
+        assert_eq!(d.stream.reply_iq_result(a, None, d.now), Ok(()));
+        d.feed(request("d")).ok();
+        assert!(matches!(
+            d.recent().events.as_slice(),
+            [Event::IqRequest(_)]
+        ));
+    });
 }
 
 #[test]
@@ -701,24 +1072,246 @@ fn negotiation_timeout_and_orderly_close() {
     s.handle_timeout(deadline);
     assert_eq!(s.error(), Some(&Error::Timeout("stream negotiation")));
 
+    let (out, ()) = assert_chunking_invariant(online(plain_config()), |d| {
+        d.stream.close(d.now);
+        assert_eq!(d.recent().sent, "</stream:stream>");
+        assert_eq!(d.stream.state(), State::Closing);
+        assert_eq!(
+            d.stream
+                .send(Element::new("presence", ns::JABBER_CLIENT), d.now),
+            Err(UsageError::Closed)
+        );
+        assert_eq!(d.feed("</stream:stream>"), Ok(()));
+        let recent = d.recent();
+        assert_eq!(recent.events, [Event::Closed { error: None }]);
+        assert_eq!(recent.sent, "", "no second closing tag");
+    });
+    assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
+
+    // A peer that never answers: the close was ours, and it happened, so
+    // the end is orderly (error: None) once the close timeout passes.
     let (mut s, _) = online_stream(plain_config(), now);
     s.close(now);
     assert_eq!(s.poll_transmit().as_deref(), Some(&b"</stream:stream>"[..]));
-    assert_eq!(s.state(), State::Closing);
-    assert_eq!(
-        s.send(Element::new("presence", ns::JABBER_CLIENT), now),
-        Err(UsageError::Closed)
-    );
-    s.handle_input(b"</stream:stream>", now).ok();
-    assert!(std::iter::from_fn(|| s.poll_event()).any(|e| e == Event::Closed { error: None }));
-    assert_eq!(s.poll_transmit(), None, "no second closing tag");
-
-    // A peer that never answers: Closed after the close timeout.
-    let (mut s, _) = online_stream(plain_config(), now);
-    s.close(now);
     let t = s.poll_timeout().unwrap_or(now);
+    assert_eq!(t, now + Duration::from_secs(10));
     s.handle_timeout(t);
     assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.poll_event(), Some(Event::Closed { error: None }));
+    assert_eq!(s.poll_transmit(), None);
+}
+
+/// RFC 6120 §4.4: after our `</stream:stream>` nothing more is written,
+/// not even the replies the stream sends on its own, while what the peer
+/// still sends is processed and reported.
+#[test]
+fn nothing_is_written_after_our_closing_tag() {
+    let (out, ()) = assert_chunking_invariant(online(plain_config()), |d| {
+        d.stream.close(d.now);
+        assert_eq!(d.recent().sent, "</stream:stream>");
+        let result = d.feed(
+            "<iq type='get' id='p1' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>\
+             <iq type='set' id='push1'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com'/></query></iq>\
+             <iq type='get' id='v1' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>\
+             <iq type='get' id='bad' from='romeo@example.net/orchard'/>\
+             <message from='romeo@example.net/orchard'><body>parting is such sweet sorrow</body></message>\
+             </stream:stream>",
+        );
+        assert_eq!(result, Ok(()));
+        let recent = d.recent();
+        assert_eq!(recent.sent, "", "nothing after our closing tag");
+        let kinds: Vec<&str> = recent
+            .events
+            .iter()
+            .map(|e| match e {
+                Event::RosterPush { .. } => "push",
+                Event::Message(_) => "message",
+                Event::Closed { error: None } => "closed",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["push", "message", "closed"], "{:?}", recent.events);
+    });
+    assert!(out.sent.ends_with("</stream:stream>"));
+    assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
+}
+
+#[test]
+fn close_while_awaiting_tls_writes_nothing() {
+    let mut config = plain_config();
+    config.tls = TlsPolicy::Required;
+    let proceed = format!(
+        "{SERVER_HEADER}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features><proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+    );
+    assert_chunking_invariant(
+        |now| started(&config, now),
+        |d| {
+            d.feed(&proceed).ok();
+            assert!(d.recent().events.contains(&Event::StartTls));
+            assert_eq!(d.stream.state(), State::AwaitingTls);
+            d.stream.close(d.now);
+            let recent = d.recent();
+            assert_eq!(
+                recent.sent, "",
+                "the transport is between plaintext and TLS"
+            );
+            assert_eq!(recent.events, [Event::Closed { error: None }]);
+            assert_eq!(d.stream.state(), State::Closed);
+            assert_eq!(
+                d.stream.tls_established(ChannelBinding::None, d.now),
+                Err(UsageError::NotAwaitingTls)
+            );
+            assert_eq!(d.stream.poll_timeout(), None);
+        },
+    );
+}
+
+/// After our close, negotiation elements no longer apply: they are not
+/// protocol violations. `<proceed/>` and `<success/>` move the peer to a
+/// stream we will never open, so the close completes at once.
+#[test]
+fn closing_mid_negotiation_is_not_a_protocol_error() {
+    let config = plain_config();
+    let cases: Vec<(&str, Vec<String>, Vec<&str>)> = vec![
+        // Closed right after start: the server's header, features and close.
+        (
+            "",
+            vec![format!("{SERVER_HEADER}{FEATURES_PLAIN}</stream:stream>")],
+            vec!["unhandled", "closed"],
+        ),
+        // Closed during SASL; the server's success (and pipelined header).
+        (
+            FEATURES_PLAIN,
+            vec![format!("{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}")],
+            vec!["closed"],
+        ),
+        // Closed during SASL; a challenge, a failure, then the close.
+        (
+            FEATURES_PLAIN,
+            vec![
+                "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>".into(),
+                "<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><aborted/></failure></stream:stream>"
+                    .into(),
+            ],
+            vec!["unhandled", "unhandled", "closed"],
+        ),
+    ];
+    for (features, after_close, expected) in cases {
+        let before = format!("{SERVER_HEADER}{features}");
+        let (out, ()) = assert_chunking_invariant(
+            |now| started(&config, now),
+            |d| {
+                if !features.is_empty() {
+                    d.feed(&before).ok();
+                }
+                d.recent();
+                d.stream.close(d.now);
+                assert_eq!(d.recent().sent, "</stream:stream>");
+                for piece in &after_close {
+                    assert_eq!(d.feed(piece), Ok(()));
+                }
+                let recent = d.recent();
+                assert_eq!(recent.sent, "", "{after_close:?}");
+                let kinds: Vec<&str> = recent
+                    .events
+                    .iter()
+                    .map(|e| match e {
+                        Event::Unhandled(_) => "unhandled",
+                        Event::Closed { error: None } => "closed",
+                        _ => "other",
+                    })
+                    .collect();
+                assert_eq!(kinds, expected, "{after_close:?}: {:?}", recent.events);
+                assert_eq!(d.stream.state(), State::Closed);
+            },
+        );
+        assert!(!out.sent.contains("<stream:error>"));
+        assert!(!out.sent.contains("<response"));
+    }
+
+    // Closed while waiting for <proceed/>: it ends the close at once, and
+    // no StartTls is reported.
+    let mut tls = plain_config();
+    tls.tls = TlsPolicy::Required;
+    let starttls = format!(
+        "{SERVER_HEADER}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>"
+    );
+    assert_chunking_invariant(
+        |now| started(&tls, now),
+        |d| {
+            d.feed(&starttls).ok();
+            assert!(
+                d.recent()
+                    .sent
+                    .ends_with("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            );
+            d.stream.close(d.now);
+            assert_eq!(d.recent().sent, "</stream:stream>");
+            assert_eq!(
+                d.feed("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+                Ok(())
+            );
+            assert_eq!(d.recent().events, [Event::Closed { error: None }]);
+        },
+    );
+
+    // Closed while waiting for the bind result: it does not bring the
+    // stream online.
+    let bind = iq_id(&config, 1);
+    let pre_bind =
+        format!("{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}");
+    assert_chunking_invariant(
+        |now| started(&config, now),
+        |d| {
+            d.feed(&pre_bind).ok();
+            d.recent();
+            d.stream.close(d.now);
+            d.feed(bind_result(&bind) + "</stream:stream>").ok();
+            let recent = d.recent();
+            assert!(
+                matches!(
+                    recent.events.as_slice(),
+                    [Event::Unhandled(_), Event::Closed { error: None }]
+                ),
+                "{:?}",
+                recent.events
+            );
+            assert_eq!(d.stream.bound_jid(), None);
+        },
+    );
+}
+
+/// A peer `</stream:stream>` before `Online` is no success: negotiation
+/// never finished. It is answered with our closing tag all the same.
+#[test]
+fn a_peer_close_before_online_is_an_error() {
+    let config = plain_config();
+    for before in [
+        SERVER_HEADER.to_owned(),
+        format!("{SERVER_HEADER}{FEATURES_PLAIN}"),
+        format!("{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}"),
+    ] {
+        let transcript = format!("{before}</stream:stream>");
+        let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
+        let error = error_of(&out.events);
+        assert_eq!(error, Some(Error::ClosedByPeer), "{before}");
+        assert_eq!(error.and_then(|e| e.condition()), None);
+        assert!(out.sent.ends_with("</stream:stream>"));
+        assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
+        assert!(!out.sent.contains("<stream:error>"));
+    }
+    assert_eq!(Error::ClosedByPeer.kind(), ErrorKind::ClosedByPeer);
+
+    // Once online, a peer close is orderly, and answered.
+    let (out, result) = assert_chunking_invariant(online(plain_config()), |d| {
+        d.recent();
+        let r = d.feed("</stream:stream>");
+        (r, d.recent())
+    });
+    assert_eq!(result.0, Ok(()));
+    assert_eq!(result.1.sent, "</stream:stream>");
+    assert_eq!(result.1.events, [Event::Closed { error: None }]);
+    assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
 }
 
 #[test]
@@ -765,14 +1358,43 @@ fn the_hook_adapter_answers_unserved_requests_by_default() {
     use xmpp_sansio::hooks::Handler;
     struct Quiet;
     impl Handler for Quiet {}
-    let now = epoch();
     let mut config = plain_config();
     config.iq_requests = IqRequestPolicy::All;
-    let (mut s, _) = online_stream(config, now);
-    s.handle_input(b"<iq type='get' id='h1' from='romeo@example.net/orchard'><query xmlns='urn:example:x'/></iq>", now).ok();
-    s.dispatch(&mut Quiet, now);
-    let sent = String::from_utf8(s.poll_transmit().map(|b| b.to_vec()).unwrap_or_default())
+    assert_chunking_invariant(online(config), |d| {
+        d.feed_undrained("<iq type='get' id='h1' from='romeo@example.net/orchard'><query xmlns='urn:example:x'/></iq>").ok();
+        d.stream.dispatch(&mut Quiet, d.now);
+        let sent = String::from_utf8(
+            d.stream
+                .poll_transmit()
+                .map(|b| b.to_vec())
+                .unwrap_or_default(),
+        )
         .unwrap_or_default();
-    assert!(sent.contains("<iq type='error' id='h1' to='romeo@example.net/orchard'><error type='cancel'><service-unavailable"), "{sent}");
-    assert_eq!(s.poll_event(), None, "dispatch drained every event");
+        assert!(sent.contains("<iq type='error' id='h1' to='romeo@example.net/orchard'><error type='cancel'><service-unavailable"), "{sent}");
+        assert_eq!(d.stream.poll_event(), None, "dispatch drained every event");
+    });
+}
+
+/// The README's run loop is the crate docs' (`src/lib.rs`), which runs as
+/// a doctest against a scripted server: the two must not drift apart.
+#[test]
+fn the_readme_loop_is_the_crate_docs_loop() {
+    let readme = include_str!("../README.md");
+    let lib = include_str!("../src/lib.rs");
+    let block = |text: &str| -> Option<String> {
+        let start = text.find("```rust\n// The run loop")?;
+        let rest = &text[start..];
+        let end = rest[3..].find("```")? + 3;
+        Some(rest[..end].to_owned())
+    };
+    let from_lib: String = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (Some(a), Some(b)) = (block(readme), block(&from_lib)) else {
+        panic!("a run-loop block is missing from README.md or src/lib.rs")
+    };
+    assert_eq!(a, b);
 }

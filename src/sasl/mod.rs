@@ -21,7 +21,7 @@
 
 mod scram;
 
-pub use scram::{MAX_ITERATIONS, ScramHash, ScramKeys};
+pub use scram::{DEFAULT_MAX_ITERATIONS, ScramHash, ScramKeys};
 
 use scram::{ScramClient, escape_saslname};
 
@@ -206,9 +206,18 @@ pub enum SaslError {
     /// The server nonce does not extend ours (RFC 5802 §5.1).
     #[error("the server nonce does not extend the client nonce")]
     NonceMismatch,
-    /// An iteration count of 0 or above [`MAX_ITERATIONS`].
+    /// An iteration count of 0, or one that is not a number.
     #[error("invalid iteration count")]
     InvalidIterationCount,
+    /// The server asks for more PBKDF2 iterations than the configured cap
+    /// ([`ClientAuth::with_max_iterations`], [`DEFAULT_MAX_ITERATIONS`]).
+    #[error("the server asks for {iterations} SCRAM iterations; at most {max} are allowed")]
+    TooManyIterations {
+        /// What the server asked for.
+        iterations: u32,
+        /// The cap.
+        max: u32,
+    },
     /// The server's signature is wrong: it does not know the password.
     #[error("the server signature does not verify")]
     ServerSignatureMismatch,
@@ -229,12 +238,25 @@ pub enum SaslError {
 /// Picks the mechanism to use among those `offered`.
 ///
 /// Without `preferences`, the order is SCRAM-SHA-512/256/1-PLUS, then
-/// SCRAM-SHA-512/256/1, then PLAIN (only when `allow_plain`). A -PLUS form is
-/// chosen only with channel-binding data of a type the server is known to
-/// accept: listed in its XEP-0440 `server_cb_types`, or, when it lists none,
-/// `tls-unique` (RFC 5802's default). Real servers (ejabberd 23.01) offer
-/// -PLUS and refuse every other type. `preferences` replaces the order and
-/// may name EXTERNAL, ANONYMOUS or a -PLUS form to use regardless.
+/// SCRAM-SHA-512/256/1, then PLAIN (only when `allow_plain`). A -PLUS form
+/// needs channel-binding data, of a type the server is known to accept:
+///
+/// - when the server lists its types (XEP-0440 `server_cb_types`), ours must
+///   be among them, even if `preferences` names the -PLUS form: a binding
+///   the server says it cannot check is a certain login failure, and a
+///   login must never fail for want of channel binding (INTEROP.md);
+/// - when it lists none, only `tls-unique` (RFC 5802's default) qualifies,
+///   unless `preferences` names the -PLUS form (the caller knows its
+///   server). Real servers (ejabberd 23.01) offer -PLUS without a list and
+///   refuse every type but `tls-unique`.
+///
+/// `preferences` replaces the order and may name EXTERNAL or ANONYMOUS.
+/// A skipped -PLUS form falls through to the next preference.
+///
+/// [`ChannelBinding`] carries one type. A TLS library that can produce
+/// several should give `tls-exporter` on TLS 1.3 (RFC 9266 makes it the
+/// type for TLS 1.3) and `tls-server-end-point` otherwise; when the server
+/// lists neither, plain SCRAM is used, with the GS2 flag `n`.
 ///
 /// ```
 /// use xmpp_sansio::sasl::{select_mechanism, ChannelBinding, Mechanism};
@@ -243,6 +265,10 @@ pub enum SaslError {
 /// assert_eq!(select_mechanism(&offered, None, &exporter, None, true), Some(Mechanism::ScramSha256));
 /// let cb_types = ["tls-exporter".to_owned()];
 /// assert_eq!(select_mechanism(&offered, None, &exporter, Some(&cb_types), true), Some(Mechanism::ScramSha1Plus));
+/// // An explicit -PLUS preference, but the server lists only another type:
+/// let other = ["tls-server-end-point".to_owned()];
+/// let prefs = [Mechanism::ScramSha1Plus, Mechanism::ScramSha1];
+/// assert_eq!(select_mechanism(&offered, Some(&prefs), &exporter, Some(&other), true), Some(Mechanism::ScramSha1));
 /// assert_eq!(select_mechanism(&["PLAIN"], None, &ChannelBinding::None, None, false), None);
 /// ```
 pub fn select_mechanism(
@@ -263,17 +289,15 @@ pub fn select_mechanism(
     ];
     let explicit = preferences.is_some();
     let order = preferences.unwrap_or(&DEFAULT);
-    let binding_known = |cb: &ChannelBinding| match (cb.type_name(), server_cb_types) {
+    let binding_usable = match (binding.type_name(), server_cb_types) {
         (None, _) => false,
         (Some(t), Some(types)) => types.iter().any(|s| s == t),
-        (Some(t), None) => t == "tls-unique",
+        (Some(t), None) => explicit || t == "tls-unique",
     };
     order.iter().copied().find(|m| {
         offered.contains(&m.name())
             && match m {
-                m if m.uses_channel_binding() => {
-                    binding.type_name().is_some() && (explicit || binding_known(binding))
-                }
+                m if m.uses_channel_binding() => binding_usable,
                 Mechanism::Plain => allow_plain,
                 _ => true,
             }
@@ -382,6 +406,30 @@ impl ClientAuth {
             }
         };
         Ok(Self { mechanism, state })
+    }
+
+    /// Caps the SCRAM iteration count the server may ask for (the default
+    /// is [`DEFAULT_MAX_ITERATIONS`]); above it, the challenge is refused
+    /// with [`SaslError::TooManyIterations`]. Other mechanisms ignore it.
+    ///
+    /// ```
+    /// use xmpp_sansio::sasl::{ChannelBinding, ClientAuth, Credentials, Mechanism, SaslError};
+    /// let c = Credentials { username: "user".into(), password: "pencil".into(), authzid: None };
+    /// let mut auth = ClientAuth::new(Mechanism::ScramSha256, &c, &ChannelBinding::None, "abc", false)?
+    ///     .with_max_iterations(10_000);
+    /// auth.initial_response()?;
+    /// assert_eq!(
+    ///     auth.respond(b"r=abcdef,s=c2FsdA==,i=10001"),
+    ///     Err(SaslError::TooManyIterations { iterations: 10_001, max: 10_000 })
+    /// );
+    /// # Ok::<(), SaslError>(())
+    /// ```
+    #[must_use]
+    pub fn with_max_iterations(mut self, max: u32) -> Self {
+        if let State::Scram(s) = &mut self.state {
+            s.set_max_iterations(max);
+        }
+        self
     }
 
     /// The mechanism.

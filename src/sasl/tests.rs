@@ -171,6 +171,13 @@ fn wrong_server_signature_and_other_server_lies_fail() {
     );
     assert_eq!(
         start().respond(b"r=fyko+d2lbbFgONRv9qkxdawLx,s=QSXCR+Q6sek8bf92,i=99999999"),
+        Err(SaslError::TooManyIterations {
+            iterations: 99_999_999,
+            max: DEFAULT_MAX_ITERATIONS
+        })
+    );
+    assert_eq!(
+        start().respond(b"r=fyko+d2lbbFgONRv9qkxdawLx,s=QSXCR+Q6sek8bf92,i=many"),
         Err(SaslError::InvalidIterationCount)
     );
     for bad in [
@@ -358,6 +365,52 @@ fn selection_prefers_strength_and_respects_policy() {
             true
         ),
         Some(Mechanism::ScramSha1Plus)
+    );
+    // The server lists its types and ours is not among them: -PLUS is
+    // skipped even when preferred explicitly, so the login can succeed.
+    let explicit = [Mechanism::ScramSha1Plus, Mechanism::ScramSha1];
+    assert_eq!(
+        select_mechanism(
+            &["SCRAM-SHA-1", "SCRAM-SHA-1-PLUS"],
+            Some(&explicit),
+            &exporter,
+            Some(&listed),
+            true
+        ),
+        Some(Mechanism::ScramSha1)
+    );
+    assert_eq!(
+        select_mechanism(
+            &["SCRAM-SHA-1-PLUS"],
+            Some(&[Mechanism::ScramSha1Plus]),
+            &exporter,
+            Some(&listed),
+            true
+        ),
+        None,
+        "nothing usable left"
+    );
+    let both = ["tls-server-end-point".to_owned(), "tls-exporter".to_owned()];
+    assert_eq!(
+        select_mechanism(
+            &["SCRAM-SHA-1", "SCRAM-SHA-1-PLUS"],
+            Some(&explicit),
+            &exporter,
+            Some(&both),
+            true
+        ),
+        Some(Mechanism::ScramSha1Plus)
+    );
+    assert_eq!(
+        select_mechanism(
+            &["SCRAM-SHA-1", "SCRAM-SHA-1-PLUS"],
+            Some(&explicit),
+            &none,
+            None,
+            true
+        ),
+        Some(Mechanism::ScramSha1),
+        "no binding data, no -PLUS"
     );
     for m in Mechanism::ALL {
         assert_eq!(Mechanism::from_name(m.name()), Some(m));

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::iq::Purpose;
 use crate::negotiation::{SaslFailure, StreamFeatures};
-use crate::sasl::{ClientAuth, Credentials, Mechanism, select_mechanism};
+use crate::sasl::{ClientAuth, Credentials, Mechanism, SaslError, select_mechanism};
 use crate::stanza::{
     ErrorType, Iq, IqType, Message, Presence, StanzaError, StanzaErrorCondition, StanzaView,
     StreamError, StreamErrorCondition,
@@ -24,18 +24,14 @@ fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error
     }
 }
 
-/// SASL payloads are base64; `=` is an explicitly empty one (RFC 6120 §6.4.2).
-fn decode_sasl(text: &str) -> Result<Vec<u8>, Error> {
+/// SASL payloads are base64; `=` is an explicitly empty one (RFC 6120
+/// §6.4.2). `None` if the text is not base64.
+fn decode_sasl(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
     if text.is_empty() || text == "=" {
-        return Ok(Vec::new());
+        return Some(Vec::new());
     }
-    BASE64.decode(text).map_err(|_| {
-        protocol(
-            StreamErrorCondition::BadFormat,
-            "SASL data is not valid base64",
-        )
-    })
+    BASE64.decode(text).ok()
 }
 
 /// The `<error/>` of an error reply; `undefined-condition` if it is unreadable.
@@ -93,6 +89,12 @@ impl Stream {
     }
 
     fn on_header(&mut self, header: StreamHeader, _now: Instant) {
+        if matches!(self.phase, Phase::Closing) {
+            // We closed before the server's header arrived: record it, and
+            // keep waiting for its closing tag.
+            self.header = Some(header);
+            return;
+        }
         if !matches!(self.phase, Phase::AwaitHeader) {
             return self.fail(protocol(
                 StreamErrorCondition::BadFormat,
@@ -127,9 +129,17 @@ impl Stream {
         self.phase = Phase::AwaitFeatures;
     }
 
+    /// The peer's `</stream:stream>`: answered with ours (RFC 6120 §4.4).
+    /// Orderly once online or after our own close; before that, the
+    /// negotiation never finished, and that is an error.
     fn on_stream_end(&mut self, now: Instant) {
-        self.write_close(now);
-        self.finish_close(None);
+        match self.phase {
+            Phase::Online | Phase::Closing => {
+                self.write_close(now);
+                self.finish_close(None);
+            }
+            _ => self.fail(Error::ClosedByPeer),
+        }
     }
 
     fn on_element(&mut self, el: Element, now: Instant) {
@@ -139,10 +149,11 @@ impl Stream {
             return self.fail(Error::PeerStreamError(error));
         }
         match self.phase {
+            Phase::Closing => self.on_element_while_closing(el, now),
             Phase::AwaitFeatures if el.is("features", ns::STREAM) => self.on_features(&el, now),
             Phase::AwaitProceed if el.ns() == ns::TLS => self.on_tls(&el),
             Phase::Sasl(_) if el.ns() == ns::SASL => self.on_sasl(&el, now),
-            Phase::AwaitBind | Phase::AwaitSession | Phase::Online | Phase::Closing
+            Phase::AwaitBind | Phase::AwaitSession | Phase::Online
                 if el.ns() == ns::JABBER_CLIENT
                     && matches!(el.name(), "message" | "presence" | "iq") =>
             {
@@ -153,6 +164,23 @@ impl Stream {
                 format!("unexpected <{}/> in {:?}", el.name(), el.ns()),
             )),
         }
+    }
+
+    /// After our `</stream:stream>`: RFC 6120 §4.4 has us keep processing
+    /// what the peer sends until its closing tag, writing nothing. Stanzas
+    /// are reported as usual. `<proceed/>` or `<success/>` means the peer
+    /// has moved to a new stream (TLS, or the SASL restart) that we will
+    /// never open, so no closing tag will come for this one: the stream
+    /// ends now. Other negotiation elements no longer apply and are
+    /// reported as [`Event::Unhandled`], not treated as violations.
+    fn on_element_while_closing(&mut self, el: Element, now: Instant) {
+        if el.ns() == ns::JABBER_CLIENT && matches!(el.name(), "message" | "presence" | "iq") {
+            return self.on_stanza(el, now);
+        }
+        if el.is("proceed", ns::TLS) || el.is("success", ns::SASL) {
+            return self.finish_close(None);
+        }
+        self.events.push_back(Event::Unhandled(el));
     }
 
     fn on_features(&mut self, el: &Element, now: Instant) {
@@ -222,7 +250,7 @@ impl Stream {
             &nonce,
             server_offered_plus,
         ) {
-            Ok(auth) => auth,
+            Ok(auth) => auth.with_max_iterations(self.config.max_scram_iterations),
             Err(e) => return self.fail(Error::Sasl(e)),
         };
         let initial = match auth.initial_response() {
@@ -241,16 +269,23 @@ impl Stream {
         match el.name() {
             "challenge" => {
                 let response = decode_sasl(&el.text())
-                    .and_then(|data| auth.respond(&data).map_err(Error::Sasl));
+                    .ok_or(SaslError::MalformedChallenge("not base64"))
+                    .and_then(|data| auth.respond(&data));
                 match response {
                     Ok(data) => self.write_element(&response_element(&data), now),
-                    Err(e) => self.fail(e),
+                    Err(e) => {
+                        // RFC 6120 §6.4.4: the client aborts the handshake.
+                        self.write_element(&Element::new("abort", ns::SASL), now);
+                        self.fail(Error::Sasl(e));
+                    }
                 }
             }
             "success" => {
-                let data = match decode_sasl(&el.text()) {
-                    Ok(d) => d,
-                    Err(e) => return self.fail(e),
+                let Some(data) = decode_sasl(&el.text()) else {
+                    return self.fail(protocol(
+                        StreamErrorCondition::BadFormat,
+                        "SASL success data is not valid base64",
+                    ));
                 };
                 // No text and `=` both mean no additional data (§6.4.6).
                 let additional = (!data.is_empty()).then_some(&data[..]);
@@ -304,7 +339,6 @@ impl Stream {
                 "bind result without a JID",
             ));
         };
-        self.own.full = Some(jid.clone());
         self.bound_jid = Some(jid);
         // RFC 6121 Appendix E: the session request only when not optional.
         if self.features.as_ref().and_then(|f| f.session) == Some(false) {
@@ -374,6 +408,10 @@ impl Stream {
                     return;
                 };
                 match pending.purpose {
+                    // Too late to bind: we are closing.
+                    Purpose::Bind | Purpose::Session if matches!(self.phase, Phase::Closing) => {
+                        self.events.push_back(Event::Unhandled(el))
+                    }
                     Purpose::Bind => self.on_bind_reply(&iq, now),
                     Purpose::Session => {
                         if iq.type_() == IqType::Error {
@@ -421,13 +459,17 @@ impl Stream {
             IqRequestPolicy::All => true,
             IqRequestPolicy::Namespaces(list) => list.contains(&payload_ns),
         };
-        if wanted {
-            self.events.push_back(Event::IqRequest(iq));
-        } else if let Some(reply) = iq.error_reply(StanzaError::new(
-            ErrorType::Cancel,
-            StanzaErrorCondition::ServiceUnavailable,
-        )) {
+        let refusal = if !wanted {
             // RFC 6120 §8.4: a request for a namespace we do not serve.
+            StanzaError::new(ErrorType::Cancel, StanzaErrorCondition::ServiceUnavailable)
+        } else if self.inbound.len() >= self.config.max_unanswered_requests {
+            // The application has this many requests to answer already.
+            StanzaError::new(ErrorType::Wait, StanzaErrorCondition::ResourceConstraint)
+        } else {
+            self.inbound.insert(iq.element().attr("from"), iq.id());
+            return self.events.push_back(Event::IqRequest(iq));
+        };
+        if let Some(reply) = iq.error_reply(refusal) {
             self.write_element(&reply, now);
         }
     }

@@ -1,6 +1,6 @@
 //! How a client `Stream` behaves: credentials, TLS policy, timers, limits.
 
-use crate::sasl::Mechanism;
+use crate::sasl::{DEFAULT_MAX_ITERATIONS, Mechanism};
 use crate::time::Duration;
 use crate::xml::Limits;
 
@@ -87,10 +87,23 @@ pub struct ClientConfig {
     pub ping_timeout: Duration,
     /// Which inbound IQ requests the application answers.
     pub iq_requests: IqRequestPolicy,
+    /// At most this many delivered requests wait for the application's
+    /// answer; beyond that, new ones are refused with `resource-constraint`
+    /// (RFC 6120 §8.3.3.18), so a peer cannot grow the bookkeeping without
+    /// bound.
+    pub max_unanswered_requests: usize,
     /// Answer XEP-0199 pings from the server automatically.
     pub answer_pings: bool,
-    /// How long `close` waits for the peer's `</stream:stream>`.
+    /// How long `close` waits for the peer's `</stream:stream>`. When it
+    /// passes, the stream ends with `Event::Closed { error: None }`: the
+    /// close was ours, and it happened.
     pub close_timeout: Duration,
+    /// The highest SCRAM iteration count accepted from the server; above
+    /// it, authentication fails with [`crate::sasl::SaslError::TooManyIterations`]
+    /// (after an `<abort/>`). PBKDF2 runs inside `handle_input`, so this
+    /// bounds how long a hostile server can stall the caller's thread.
+    /// The default is [`DEFAULT_MAX_ITERATIONS`].
+    pub max_scram_iterations: u32,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -128,8 +141,10 @@ impl ClientConfig {
             ping_interval: None,
             ping_timeout: Duration::from_secs(30),
             iq_requests: IqRequestPolicy::Namespaces(Vec::new()),
+            max_unanswered_requests: 256,
             answer_pings: true,
             close_timeout: Duration::from_secs(10),
+            max_scram_iterations: DEFAULT_MAX_ITERATIONS,
         }
     }
 

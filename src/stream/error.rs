@@ -73,6 +73,12 @@ pub enum Error {
     /// The transport closed without a closing stream tag.
     #[error("the connection closed without </stream:stream>")]
     UnexpectedEof,
+    /// The peer sent `</stream:stream>` before the stream was online, so
+    /// negotiation never finished. Our closing tag was sent in reply
+    /// (RFC 6120 §4.4). A peer close once online, or after our own
+    /// [`crate::Stream::close`], is orderly and reports no error.
+    #[error("the peer closed the stream before negotiation finished")]
+    ClosedByPeer,
 }
 
 impl Error {
@@ -100,6 +106,7 @@ impl Error {
             Error::BindFailed(_) | Error::SessionFailed(_) => ErrorKind::Bind,
             Error::Timeout(_) => ErrorKind::Timeout,
             Error::UnexpectedEof => ErrorKind::Eof,
+            Error::ClosedByPeer => ErrorKind::ClosedByPeer,
         }
     }
 }
@@ -128,6 +135,8 @@ pub enum ErrorKind {
     Timeout = 7,
     /// The transport closed.
     Eof = 8,
+    /// The peer closed the stream during negotiation.
+    ClosedByPeer = 9,
 }
 
 /// A call that is not valid in the stream's current state. Nothing was
@@ -159,4 +168,9 @@ pub enum UsageError {
     /// The stanza given cannot be sent as it is.
     #[error("invalid stanza: {0}")]
     InvalidStanza(&'static str),
+    /// A reply to an IQ request that is not an unanswered request received
+    /// on this stream: it was answered already (each request gets exactly
+    /// one reply, RFC 6120 §8.2.3), or it never arrived. Nothing was sent.
+    #[error("not an unanswered request received on this stream")]
+    UnknownRequest,
 }

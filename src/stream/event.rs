@@ -82,7 +82,8 @@ pub enum Event {
         /// The roster, or `None` for "your cache is current".
         roster: Option<Roster>,
     },
-    /// A roster push (RFC 6121 §2.1.6), already acknowledged with a result.
+    /// A roster push (RFC 6121 §2.1.6), already acknowledged with a result
+    /// (unless we had already sent our closing tag: then nothing is written).
     /// Refused pushes are reported as [`Event::RosterPushRejected`].
     RosterPush {
         /// The changed item (`Subscription::Remove` for a removal).

@@ -15,11 +15,11 @@ pub use config::{ClientConfig, IqRequestPolicy, TlsPolicy};
 pub use error::{Error, ErrorKind, UsageError};
 pub use event::Event;
 
-use crate::iq::{IqTracker, OwnAddress, Pending, Purpose};
+use crate::iq::{InboundRequests, IqTracker, OwnAddress, Pending, Purpose, same_address};
 use crate::negotiation::StreamFeatures;
 use crate::rng::Rng;
 use crate::sasl::{ChannelBinding, ClientAuth};
-use crate::stanza::{Iq, IqType, StanzaError};
+use crate::stanza::{Iq, IqType, StanzaError, StanzaView};
 use crate::time::{Duration, Instant};
 use crate::xml::{Element, Framer, StreamHeader, ns};
 
@@ -81,9 +81,12 @@ enum Phase {
 ///
 /// **The drain rule**: after every (B) or (C) call, write out everything
 /// `poll_transmit` returns, handle everything `poll_event` returns, and
-/// then read `poll_timeout` again. When that moment comes, call
-/// `handle_timeout`. Spurious or early `handle_timeout` calls do nothing.
-/// Time only moves forward: pass monotonic instants.
+/// then read `poll_timeout` again. Handling an event often makes another
+/// (B) or (C) call (`tls_established` after [`Event::StartTls`], a reply),
+/// so write out again before reading: the crate docs show the loop. When
+/// the `poll_timeout` moment comes, call `handle_timeout`. Spurious or
+/// early `handle_timeout` calls do nothing. Time only moves forward: pass
+/// monotonic instants.
 ///
 /// ```
 /// use std::time::Instant;
@@ -119,6 +122,7 @@ pub struct Stream {
     error: Option<Error>,
     rng: Rng,
     iq: IqTracker,
+    inbound: InboundRequests,
     own: OwnAddress,
     tls_active: bool,
     channel_binding: ChannelBinding,
@@ -142,7 +146,6 @@ impl Stream {
         let iq = IqTracker::new(rng.alphanumeric(8));
         let own = OwnAddress {
             bare: config.bare_jid().to_owned(),
-            full: None,
             domain: config.domain().to_owned(),
         };
         Self {
@@ -155,6 +158,7 @@ impl Stream {
             error: None,
             rng,
             iq,
+            inbound: InboundRequests::default(),
             own,
             channel_binding: ChannelBinding::None,
             authenticated: false,
@@ -278,6 +282,13 @@ impl Stream {
 
     /// Acts on deadlines that have passed: IQ timeouts, keepalives, pings,
     /// the negotiation and close deadlines. Early calls do nothing.
+    ///
+    /// When [`ClientConfig::close_timeout`] passes after [`Stream::close`]
+    /// without the peer's closing tag, the stream ends with
+    /// `Event::Closed { error: None }`: the caller asked for the end and got
+    /// it; RFC 6120 §4.4 lets the closing side consider the streams void
+    /// after "a reasonable amount of time". `error` reports only ends the
+    /// caller did not ask for.
     pub fn handle_timeout(&mut self, now: Instant) {
         if matches!(self.phase, Phase::Closed | Phase::Idle) {
             return;
@@ -286,6 +297,7 @@ impl Stream {
             self.finish_close(None);
             return;
         }
+        let closing = matches!(self.phase, Phase::Closing);
         if self.negotiation_deadline.is_some_and(|d| d <= now)
             && !matches!(self.phase, Phase::Online | Phase::Closing)
         {
@@ -297,6 +309,8 @@ impl Stream {
                 Purpose::Application | Purpose::Roster { .. } => {
                     self.events.push_back(Event::IqTimeout { id })
                 }
+                // Closing already: the close deadline decides the end.
+                Purpose::Ping | Purpose::Bind | Purpose::Session if closing => {}
                 Purpose::Ping => {
                     self.fail(Error::Timeout("keepalive ping"));
                     return;
@@ -375,42 +389,71 @@ impl Stream {
     }
 
     /// Answers an inbound request ([`Event::IqRequest`]) with a result.
+    ///
+    /// Each request gets exactly one reply (RFC 6120 §8.2.3): a second
+    /// reply, or a reply to a request this stream never delivered (matched
+    /// on the request's `from` and `id`), is [`UsageError::UnknownRequest`]
+    /// and sends nothing.
+    ///
+    /// Requests can arrive during resource binding, before
+    /// [`Event::Online`]. Those from the server or the account itself (no
+    /// `from`, our bare JID, or our domain) can be answered at once: RFC
+    /// 6120 §7.1 lets an unbound client address the server and its own
+    /// account. Any other is refused with [`UsageError::NotOnline`] and
+    /// stays answerable once online.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use xmpp_sansio::stanza::Iq;
+    /// use xmpp_sansio::xml::Element;
+    /// use xmpp_sansio::{ClientConfig, Stream, UsageError};
+    /// let mut s = Stream::client(ClientConfig::new("a@example.com", "pw", [0; 32]));
+    /// let never_received = Iq::from_element(
+    ///     Element::builder("iq", "jabber:client").attr("type", "get").attr("id", "x")
+    ///         .child(Element::new("query", "jabber:iq:version")).build(),
+    /// ).unwrap();
+    /// assert_eq!(s.reply_iq_result(&never_received, None, Instant::now()), Err(UsageError::NotOnline));
+    /// ```
     pub fn reply_iq_result(
         &mut self,
         request: &Iq,
         payload: Option<Element>,
         now: Instant,
     ) -> Result<(), UsageError> {
-        self.check_online()?;
+        self.check_can_reply(request)?;
         let reply = request
             .result_reply(payload)
             .ok_or(UsageError::InvalidStanza("not a get or set request"))?;
-        self.write_element(&reply, now);
-        Ok(())
+        self.answer(request, &reply, now)
     }
 
     /// Answers an inbound request ([`Event::IqRequest`]) with an error.
+    /// The same rules as for [`Stream::reply_iq_result`] apply.
     pub fn reply_iq_error(
         &mut self,
         request: &Iq,
         error: StanzaError,
         now: Instant,
     ) -> Result<(), UsageError> {
-        self.check_online()?;
+        self.check_can_reply(request)?;
         let reply = request
             .error_reply(error)
             .ok_or(UsageError::InvalidStanza("not a get or set request"))?;
-        self.write_element(&reply, now);
-        Ok(())
+        self.answer(request, &reply, now)
     }
 
     /// Closes the stream: sends `</stream:stream>`; [`Event::Closed`]
     /// follows when the peer's closing tag arrives (or after
-    /// [`ClientConfig::close_timeout`]).
+    /// [`ClientConfig::close_timeout`], also with `error: None`). After
+    /// this nothing more is written, automatic replies included (RFC 6120
+    /// §4.4), while what the peer still sends is processed and reported.
+    ///
+    /// While [`State::AwaitingTls`], nothing is written (the transport is
+    /// between plaintext and TLS) and the stream ends at once.
     pub fn close(&mut self, now: Instant) {
         match self.phase {
             Phase::Closed | Phase::Closing => {}
-            Phase::Idle => self.finish_close(None),
+            Phase::Idle | Phase::AwaitTls => self.finish_close(None),
             _ => {
                 self.write_close(now);
                 self.phase = Phase::Closing;
@@ -480,6 +523,40 @@ impl Stream {
             Phase::Closing | Phase::Closed => Err(UsageError::Closed),
             _ => Err(UsageError::NotOnline),
         }
+    }
+
+    /// Whether the stream is in a state to answer `request`.
+    fn check_can_reply(&self, request: &Iq) -> Result<(), UsageError> {
+        match self.phase {
+            Phase::Online => Ok(()),
+            Phase::Closing | Phase::Closed => Err(UsageError::Closed),
+            // RFC 6120 §7.1: before binding, only the server and the
+            // account itself may be addressed.
+            Phase::AwaitBind | Phase::AwaitSession => {
+                let from = request.element().attr("from");
+                let own = from.is_none_or(|f| {
+                    same_address(f, &self.own.bare) || same_address(f, &self.own.domain)
+                });
+                if own {
+                    Ok(())
+                } else {
+                    Err(UsageError::NotOnline)
+                }
+            }
+            _ => Err(UsageError::NotOnline),
+        }
+    }
+
+    /// Sends `reply` if `request` is an unanswered request we delivered.
+    fn answer(&mut self, request: &Iq, reply: &Element, now: Instant) -> Result<(), UsageError> {
+        if !self
+            .inbound
+            .take(request.element().attr("from"), request.id())
+        {
+            return Err(UsageError::UnknownRequest);
+        }
+        self.write_element(reply, now);
+        Ok(())
     }
 
     fn send_iq_internal(

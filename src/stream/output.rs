@@ -1,4 +1,11 @@
 //! Everything the stream writes: headers, elements, stream errors, closes.
+//!
+//! Once our `</stream:stream>` is out, nothing more is written (RFC 6120
+//! §4.4: the closing entity "MUST NOT send any further data"). The check
+//! is here, in the one place every write goes through, so automatic
+//! replies (pings, `service-unavailable`, `bad-request`, roster-push
+//! acknowledgements) cannot slip out after it; commands fail earlier with
+//! [`super::UsageError::Closed`].
 
 use crate::stanza::{StreamError, StreamErrorCondition};
 use crate::time::Instant;
@@ -7,12 +14,20 @@ use crate::xml::{Element, ns, writer};
 use super::Stream;
 
 impl Stream {
+    /// Queues `bytes`, unless our closing tag is already out.
     pub(super) fn write_raw(&mut self, bytes: &[u8], now: Instant) {
+        if self.close_sent {
+            return;
+        }
         self.out.extend_from_slice(bytes);
         self.last_output = Some(now);
     }
 
+    /// Queues `el` in stream context, unless our closing tag is already out.
     pub(super) fn write_element(&mut self, el: &Element, now: Instant) {
+        if self.close_sent {
+            return;
+        }
         let mut buf = Vec::new();
         writer::write_stream_child(el, &mut buf, ns::JABBER_CLIENT);
         self.write_raw(&buf, now);
@@ -46,6 +61,9 @@ impl Stream {
         condition: StreamErrorCondition,
         text: Option<&str>,
     ) {
+        if self.close_sent {
+            return;
+        }
         let mut error = StreamError::new(condition);
         if let Some(text) = text {
             error = error.with_text(Some("en"), text);

@@ -157,3 +157,135 @@ pub fn attr_of(tag: &str, name: &str) -> Option<String> {
 pub fn later(now: Instant, d: Duration) -> Instant {
     now + d
 }
+
+/// How a [`Driver`] cuts each piece of server bytes it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// Each piece in one `handle_input` call.
+    Whole,
+    /// Each piece in two calls, cut at this offset (clamped to its length).
+    At(usize),
+    /// Each piece one byte at a time.
+    EveryByte,
+}
+
+/// A stream under test with a scripted server: feeds server bytes with the
+/// run's [`Cut`], drains every output after each call, and records it all.
+pub struct Driver {
+    pub stream: Stream,
+    pub now: Instant,
+    cut: Cut,
+    /// Everything sent and every event since the scenario began.
+    pub total: Outcome,
+    recent: Outcome,
+    longest: usize,
+}
+
+impl Driver {
+    pub fn new(stream: Stream, now: Instant, cut: Cut) -> Self {
+        let mut d = Self {
+            stream,
+            now,
+            cut,
+            total: Outcome {
+                sent: String::new(),
+                events: Vec::new(),
+            },
+            recent: Outcome {
+                sent: String::new(),
+                events: Vec::new(),
+            },
+            longest: 0,
+        };
+        d.drain();
+        d
+    }
+
+    /// Feeds `bytes` as the server sent them, cut as this run cuts; returns
+    /// what the last `handle_input` returned (errors are sticky).
+    pub fn feed(&mut self, bytes: impl AsRef<[u8]>) -> Result<(), xmpp_sansio::Error> {
+        self.feed_with(bytes.as_ref(), true)
+    }
+
+    /// Like [`Driver::feed`], but leaves the outputs in the stream for the
+    /// test to poll itself.
+    pub fn feed_undrained(&mut self, bytes: impl AsRef<[u8]>) -> Result<(), xmpp_sansio::Error> {
+        self.feed_with(bytes.as_ref(), false)
+    }
+
+    fn feed_with(&mut self, bytes: &[u8], drain: bool) -> Result<(), xmpp_sansio::Error> {
+        self.longest = self.longest.max(bytes.len());
+        let pieces: Vec<&[u8]> = match self.cut {
+            Cut::Whole => vec![bytes],
+            Cut::At(at) => {
+                let (a, b) = bytes.split_at(at.min(bytes.len()));
+                vec![a, b]
+            }
+            Cut::EveryByte => bytes.chunks(1).collect(),
+        };
+        let mut result = Ok(());
+        for piece in pieces {
+            result = self.stream.handle_input(piece, self.now);
+            if drain {
+                self.drain();
+            }
+        }
+        result
+    }
+
+    /// Collects what the stream queued (after a command, say).
+    pub fn drain(&mut self) {
+        let mut out = Outcome {
+            sent: String::new(),
+            events: Vec::new(),
+        };
+        drain(&mut self.stream, &mut out);
+        self.total.sent.push_str(&out.sent);
+        self.total.events.extend(out.events.iter().cloned());
+        self.recent.sent.push_str(&out.sent);
+        self.recent.events.extend(out.events);
+    }
+
+    /// What was sent and reported since the last call (or the start).
+    pub fn recent(&mut self) -> Outcome {
+        self.drain();
+        std::mem::replace(
+            &mut self.recent,
+            Outcome {
+                sent: String::new(),
+                events: Vec::new(),
+            },
+        )
+    }
+}
+
+/// Runs `scenario` on the stream `setup` makes, first feeding every piece
+/// of server bytes whole, then cut at every offset, then one byte at a
+/// time, and asserts that everything sent, every event and the scenario's
+/// own result are the same each time. Returns the whole-piece run.
+pub fn assert_chunking_invariant<T: PartialEq + std::fmt::Debug>(
+    setup: impl Fn(Instant) -> Stream,
+    scenario: impl Fn(&mut Driver) -> T,
+) -> (Outcome, T) {
+    let run = |cut: Cut| {
+        let now = epoch();
+        let mut d = Driver::new(setup(now), now, cut);
+        let result = scenario(&mut d);
+        d.drain();
+        (d.total.clone(), result, d.longest)
+    };
+    let (whole, result, longest) = run(Cut::Whole);
+    for cut in (1..longest).map(Cut::At).chain([Cut::EveryByte]) {
+        let (outcome, r, _) = run(cut);
+        assert_eq!(outcome, whole, "outcome differs with {cut:?}");
+        assert_eq!(r, result, "scenario result differs with {cut:?}");
+    }
+    (whole, result)
+}
+
+/// A fresh client stream for `config`, started.
+pub fn started(config: &ClientConfig, now: Instant) -> Stream {
+    let mut s = Stream::client(config.clone());
+    s.start(now).ok();
+    s
+}
