@@ -94,11 +94,11 @@ fn run(
             println!("STARTTLS: upgrading to TLS");
             None
         }
-        Event::Authenticated { mechanism } => {
+        Event::Authenticated { mechanism, .. } => {
             println!("authenticated with {}", mechanism.name());
             None
         }
-        Event::Online { jid } => Some(jid.clone()),
+        Event::Online { jid, .. } => Some(jid.clone()),
         _ => None,
     })?;
     println!("online as {jid} (TLS: {})", conn.stream.is_secure());

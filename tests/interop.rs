@@ -64,11 +64,11 @@ fn login_seeing(config: ClientConfig, options: &Options) -> Result<Login, Driver
             sasl_features = Some((**f).clone());
             None
         }
-        Event::Authenticated { mechanism: m } => {
+        Event::Authenticated { mechanism: m, .. } => {
             mechanism = Some(*m);
             None
         }
-        Event::Online { jid } => Some(jid.clone()),
+        Event::Online { jid, .. } => Some(jid.clone()),
         _ => None,
     })?;
     Ok(Login {
@@ -331,7 +331,9 @@ fn our_client_answers_unserved_iq_namespaces_for_real() {
     let mut got = Vec::new();
     let _ = alice.run_until(WITHIN, |_, e| {
         match e {
-            Event::IqError { id: i, error, from } if *i == id => got.push(format!(
+            Event::IqError {
+                id: i, error, from, ..
+            } if *i == id => got.push(format!(
                 "error {} from {}",
                 error.condition,
                 from.clone().unwrap_or_default()

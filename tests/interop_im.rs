@@ -53,7 +53,7 @@ fn connect(env: &InteropEnv, user: &str, resource: &str) -> (Connection, String)
     let mut conn = Connection::connect(c, &options).unwrap_or_else(|e| panic!("{user}: {e}"));
     let jid = conn
         .run_until(WITHIN, |_, e| match e {
-            Event::Online { jid } => Some(jid.clone()),
+            Event::Online { jid, .. } => Some(jid.clone()),
             _ => None,
         })
         .unwrap_or_else(|e| panic!("{user} online: {e}"));

@@ -355,7 +355,7 @@ impl Connection {
                 if matches!(event, Event::StartTls) {
                     self.upgrade()?;
                 }
-                if let Event::Closed { error } = &event {
+                if let Event::Closed { error, .. } = &event {
                     self.closed = true;
                     let answer = on_event(&mut self.stream, &event);
                     self.flush().ok();

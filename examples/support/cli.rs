@@ -72,7 +72,7 @@ pub fn parse() -> Result<Cli, String> {
 pub fn login(config: ClientConfig, options: &Options) -> Result<(Connection, String), DriverError> {
     let mut conn = Connection::connect(config, options)?;
     let jid = conn.run_until(Duration::from_secs(20), |_, e| match e {
-        Event::Online { jid } => Some(jid.clone()),
+        Event::Online { jid, .. } => Some(jid.clone()),
         _ => None,
     })?;
     Ok((conn, jid))
