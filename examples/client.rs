@@ -5,6 +5,10 @@
 //! cargo run --example client -- --jid alice@tls.localhost --password alice-secret \
 //!     --host 127.0.0.1 --port 5222 --ca /tmp/xmpp-interop/ca.pem [--for 30]
 //! ```
+//! Trust: `--ca FILE` (alias `--trust`) trusts a CA; `--trust-cert FILE`
+//! trusts exactly one server certificate (PEM or DER), e.g. a self-signed
+//! one: the handshake must present that certificate, and its signatures are
+//! still checked; names, dates and issuer are not.
 //! Options: `--plaintext` (no TLS: for a loopback server that allows it),
 //! `--direct-tls` (XEP-0368; give its `--port`), `--resource R`, `--for SECONDS` (how long
 //! to listen for messages; default until the server closes the stream),
@@ -90,11 +94,11 @@ fn run(
             println!("STARTTLS: upgrading to TLS");
             None
         }
-        Event::Authenticated { mechanism } => {
+        Event::Authenticated { mechanism, .. } => {
             println!("authenticated with {}", mechanism.name());
             None
         }
-        Event::Online { jid } => Some(jid.clone()),
+        Event::Online { jid, .. } => Some(jid.clone()),
         _ => None,
     })?;
     println!("online as {jid} (TLS: {})", conn.stream.is_secure());

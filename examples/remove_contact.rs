@@ -23,25 +23,35 @@ fn main() -> ExitCode {
             return Err("which contact?".into());
         };
         let (mut conn, _) = cli::login(cli.config, &cli.options)?;
+        // Pushes go only to interested resources (RFC 6121 §2.1.6).
         let roster = conn.stream.request_roster(None, Instant::now())?;
-        conn.run_until(Duration::from_secs(10), |_, e| {
-            matches!(e, Event::Roster { id, .. } if *id == roster).then_some(())
-        })?;
-        let id = conn.stream.remove_roster_item(contact, Instant::now())?;
         conn.run_until(Duration::from_secs(10), |_, e| match e {
-            Event::RosterPush { item, .. }
-                if item.jid == *contact && item.subscription == Subscription::Remove =>
-            {
-                println!("removed {contact}");
-                Some(())
-            }
-            Event::IqError { id: i, error, .. } if *i == id => {
-                println!("not removed: {error}"); // item-not-found if it was not there
-                Some(())
+            Event::Roster { id, .. } if *id == roster => Some(Ok(())),
+            Event::IqError { id, error, .. } if *id == roster => {
+                Some(Err(format!("roster request refused: {error}")))
             }
             _ => None,
-        })?;
+        })??;
+        let id = conn.stream.remove_roster_item(contact, Instant::now())?;
+        let (mut acknowledged, mut pushed) = (false, false);
+        let outcome = conn.run_until(Duration::from_secs(10), |_, e| {
+            match e {
+                Event::IqResult { id: i, .. } if *i == id => acknowledged = true,
+                Event::RosterPush { item, .. }
+                    if item.jid == *contact && item.subscription == Subscription::Remove =>
+                {
+                    println!("removed {contact}");
+                    pushed = true;
+                }
+                // item-not-found when it was not in the roster.
+                Event::IqError { id: i, error, .. } if *i == id => {
+                    return Some(Err(format!("{contact} not removed: {error}")));
+                }
+                _ => {}
+            }
+            (acknowledged && pushed).then_some(Ok(()))
+        });
         conn.close();
-        Ok(())
+        Ok(outcome??)
     })
 }

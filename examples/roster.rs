@@ -21,13 +21,14 @@ fn main() -> ExitCode {
         println!("online as {jid}");
         let id = conn.stream.request_roster(None, Instant::now())?;
         let roster = conn.run_until(Duration::from_secs(10), |_, e| match e {
-            Event::Roster { id: i, roster } if *i == id => Some(roster.clone().unwrap_or_default()),
-            Event::IqError { id: i, error, .. } if *i == id => {
-                eprintln!("roster request failed: {error}");
-                Some(Default::default())
+            Event::Roster { id: i, roster, .. } if *i == id => {
+                Some(Ok(roster.clone().unwrap_or_default()))
             }
+            Event::IqError { id: i, error, .. } if *i == id => Some(Err(format!(
+                "the server refused the roster request: {error}"
+            ))),
             _ => None,
-        })?;
+        })??;
         println!(
             "{} contact(s), version {:?}",
             roster.items.len(),

@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         })?;
         println!("online as {jid}; printing roster pushes for {seconds}s");
         let result = conn.run_until(Duration::from_secs(seconds), |_, e| {
-            if let Event::RosterPush { item, ver } = e {
+            if let Event::RosterPush { item, ver, .. } = e {
                 println!(
                     "push: {} {:?} [{}] groups {:?} (roster version {ver:?})",
                     item.jid,

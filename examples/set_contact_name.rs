@@ -26,18 +26,23 @@ fn main() -> ExitCode {
             .with_name(name.clone())
             .with_groups(groups.iter().cloned());
         let (mut conn, _) = cli::login(cli.config, &cli.options)?;
+        // Request the roster first: pushes go only to interested resources
+        // (RFC 6121 §2.1.6), and the push is how we see the result.
         let roster = conn.stream.request_roster(None, Instant::now())?;
-        conn.run_until(Duration::from_secs(10), |_, e| {
-            matches!(e, Event::Roster { id, .. } if *id == roster).then_some(())
-        })?;
+        conn.run_until(Duration::from_secs(10), |_, e| match e {
+            Event::Roster { id, .. } if *id == roster => Some(Ok(())),
+            Event::IqError { id, error, .. } if *id == roster => {
+                Some(Err(format!("roster request refused: {error}")))
+            }
+            _ => None,
+        })??;
         let id = conn.stream.set_roster_item(&item, Instant::now())?;
         let (mut acknowledged, mut pushed) = (false, false);
-        conn.run_until(Duration::from_secs(10), |_, e| {
+        let outcome = conn.run_until(Duration::from_secs(10), |_, e| {
             match e {
                 Event::IqResult { id: i, .. } if *i == id => acknowledged = true,
                 Event::IqError { id: i, error, .. } if *i == id => {
-                    println!("refused: {error}");
-                    return Some(());
+                    return Some(Err(format!("the server refused to set {contact}: {error}")));
                 }
                 Event::RosterPush { item, .. } if item.jid == *contact => {
                     println!(
@@ -51,9 +56,9 @@ fn main() -> ExitCode {
                 }
                 _ => {}
             }
-            (acknowledged && pushed).then_some(())
-        })?;
+            (acknowledged && pushed).then_some(Ok(()))
+        });
         conn.close();
-        Ok(())
+        Ok(outcome??)
     })
 }

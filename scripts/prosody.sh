@@ -18,26 +18,47 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+MADE_POLICY=""
+remove_policy() {
+  if [[ -n "$MADE_POLICY" ]]; then
+    $SUDO rm -f /usr/sbin/policy-rc.d
+    MADE_POLICY=""
+  fi
+}
+
 cmd_install() {
   if command -v prosody >/dev/null && command -v prosodyctl >/dev/null; then
     return 0
   fi
   # Installing the package would start a system-wide service listening on
   # all interfaces: forbid service starts while installing (INTEROP.md).
-  local made_policy=""
+  # The policy file we make is removed whatever apt-get does: the install
+  # runs as one `||`-guarded list, so `set -e` cannot skip the cleanup, and
+  # an EXIT trap covers an interrupt.
+  local rc=0
+  MADE_POLICY=""
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-    $SUDO chmod +x /usr/sbin/policy-rc.d
-    made_policy=1
+    MADE_POLICY=1
+    trap remove_policy EXIT
+    { printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null &&
+      $SUDO chmod +x /usr/sbin/policy-rc.d; } || rc=$?
   fi
-  trap '[[ -n "$made_policy" ]] && $SUDO rm -f /usr/sbin/policy-rc.d' RETURN
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    prosody lua-unbound openssl python3 >/dev/null
-  # If a service started anyway (no policy-rc.d honoured), stop it.
-  if pgrep -x prosody >/dev/null 2>&1 || pgrep -f '/usr/bin/prosody' >/dev/null 2>&1; then
-    $SUDO systemctl stop prosody 2>/dev/null || $SUDO service prosody stop 2>/dev/null || $SUDO pkill -f /usr/bin/prosody || true
+  if [[ $rc -eq 0 ]]; then
+    { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        prosody lua-unbound openssl python3 >/dev/null; } || rc=$?
   fi
+  remove_policy
+  trap - EXIT
+  # If the packaged service started anyway (policy-rc.d not honoured), stop
+  # that service, and only it: never kill other prosody processes (test
+  # servers started by `start` may be running).
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+    $SUDO systemctl stop prosody.service 2>/dev/null || true
+  elif command -v service >/dev/null; then
+    $SUDO service prosody stop >/dev/null 2>&1 || true
+  fi
+  return "$rc"
 }
 
 make_certs() {
@@ -51,15 +72,22 @@ make_certs() {
 basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=DNS:tls.localhost,DNS:plain.localhost,DNS:localhost
+subjectAltName=DNS:tls.localhost,DNS:plain.localhost,DNS:anon.localhost,DNS:localhost
 EOF
   openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
     -days 2 -sha256 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+  # A self-signed certificate for self.localhost, made the way
+  # `prosodyctl cert generate` makes one (basicConstraints CA:TRUE): rustls
+  # refuses it as a trust anchor for itself, so only pinning it
+  # (`--trust-cert`) lets a client in.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=self.localhost" \
+    -keyout "$dir/self.key" -out "$dir/self.crt" \
+    -addext "basicConstraints=CA:TRUE" -addext "subjectAltName=DNS:self.localhost" 2>/dev/null
 }
 
 cmd_start() {
   local dir=${1:?usage: prosody.sh start DIR}
-  mkdir -p "$dir/data"
+  mkdir -p "$dir/data" "$dir/certs"
   dir=$(cd "$dir" && pwd)
   make_certs "$dir"
   local c2s tls
@@ -86,6 +114,8 @@ s2s_ports = { }
 s2s_interfaces = { }
 http_ports = { }
 https_ports = { }
+component_ports = { }
+component_interfaces = { }
 admin_socket = "$dir/prosody.sock"
 authentication = "internal_hashed"
 storage = "internal"
@@ -105,6 +135,21 @@ VirtualHost "plain.localhost"
   c2s_require_encryption = false
   allow_unencrypted_plain_auth = true
   ssl = { key = "$dir/server.key", certificate = "$dir/server.crt" }
+
+-- SASL ANONYMOUS (RFC 4505): the server assigns a random local part.
+VirtualHost "anon.localhost"
+  authentication = "anonymous"
+  c2s_require_encryption = true
+  ssl = { key = "$dir/server.key", certificate = "$dir/server.crt" }
+
+-- A self-signed certificate, for certificate pinning (--trust-cert).
+VirtualHost "self.localhost"
+  c2s_require_encryption = true
+  ssl = { key = "$dir/self.key", certificate = "$dir/self.crt" }
+
+-- Multi-user chat (XEP-0045) for the groupchat tests: an internal
+-- component, so it opens no port.
+Component "conference.plain.localhost" "muc"
 EOF
   if [[ -n "$run_as" ]]; then
     chown -R "$run_as" "$dir"
@@ -112,11 +157,19 @@ EOF
   fi
   local as=()
   [[ -n "$run_as" ]] && as=(runuser -u "$run_as" --)
-  for host in tls.localhost plain.localhost; do
-    for user in alice bob carol; do
+  # alice, bob and carol everywhere; on plain.localhost more accounts, so
+  # the IM tests (which run in parallel) each have their own rosters.
+  local users=(alice bob carol dave erin frank grace heidi ivan judy kim leo mike nina)
+  local host user
+  for host in tls.localhost self.localhost plain.localhost; do
+    local on=(alice bob carol)
+    [[ $host == plain.localhost ]] && on=("${users[@]}")
+    for user in "${on[@]}"; do
       "${as[@]}" prosodyctl --config "$dir/prosody.cfg.lua" register "$user" "$host" "$user-secret" >/dev/null
     done
   done
+  local creds=()
+  for user in "${users[@]}"; do creds+=("$user:$user-secret"); done
   # -F: stay in the foreground (we background it ourselves and own its pid).
   nohup "${as[@]}" prosody --config "$dir/prosody.cfg.lua" -F >"$dir/prosody.out" 2>&1 &
   echo $! >"$dir/prosody.launcher.pid"
@@ -151,8 +204,13 @@ XMPP_INTEROP_PORT=$c2s
 XMPP_INTEROP_TLS_PORT=$tls
 XMPP_INTEROP_TLS_DOMAIN=tls.localhost
 XMPP_INTEROP_PLAIN_DOMAIN=plain.localhost
+XMPP_INTEROP_ANON_DOMAIN=anon.localhost
+XMPP_INTEROP_SELF_SIGNED_DOMAIN=self.localhost
+XMPP_INTEROP_MUC_DOMAIN=conference.plain.localhost
 XMPP_INTEROP_CA=$dir/ca.pem
-XMPP_INTEROP_USERS=alice:alice-secret,bob:bob-secret,carol:carol-secret
+XMPP_INTEROP_SERVER_CERT=$dir/server.crt
+XMPP_INTEROP_SELF_SIGNED_CERT=$dir/self.crt
+XMPP_INTEROP_USERS=$(IFS=,; echo "${creds[*]}")
 EOF
   chmod a+r "$dir/env"
   echo "prosody up on 127.0.0.1:$c2s (direct TLS $tls); environment in $dir/env"

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use blocking::{Connection, DriverError, Options, os_seed};
 use interop::{InteropEnv, interop_env};
-use xmpp_sansio::negotiation::SaslCondition;
+use xmpp_sansio::negotiation::{SaslCondition, StreamFeatures};
 use xmpp_sansio::sasl::Mechanism;
 use xmpp_sansio::stanza::{IqType, StanzaErrorCondition};
 use xmpp_sansio::xml::{Element, ns};
@@ -21,8 +21,12 @@ use xmpp_sansio::{ClientConfig, Error, Event, StreamErrorCondition, TlsPolicy};
 
 const WITHIN: Duration = Duration::from_secs(15);
 
+fn seed() -> [u8; 32] {
+    os_seed().unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn config(env: &InteropEnv, user: &str, domain: &str) -> ClientConfig {
-    let mut c = ClientConfig::new(format!("{user}@{domain}"), env.password(user), os_seed());
+    let mut c = ClientConfig::new(format!("{user}@{domain}"), env.password(user), seed());
     if domain == env.plain_domain {
         c.tls = TlsPolicy::Disabled;
         c.allow_plaintext_auth = true;
@@ -36,7 +40,43 @@ fn options(env: &InteropEnv, direct_tls: bool) -> Options {
         port: if direct_tls { env.tls_port } else { env.port },
         ca_pem: Some(env.ca_pem_path.clone()),
         direct_tls,
+        ..Options::default()
     }
+}
+
+/// What a login saw on its way to Online.
+struct Login {
+    conn: Connection,
+    /// The mechanism the stream authenticated with.
+    mechanism: Option<Mechanism>,
+    /// The features offered before authentication (the last set with SASL
+    /// mechanisms in it: after STARTTLS when TLS was started).
+    sasl_features: Option<StreamFeatures>,
+    jid: String,
+}
+
+/// Connects and runs to Online, noting the mechanism and the features.
+fn login_seeing(config: ClientConfig, options: &Options) -> Result<Login, DriverError> {
+    let mut conn = Connection::connect(config, options)?;
+    let (mut mechanism, mut sasl_features) = (None, None);
+    let jid = conn.run_until(WITHIN, |_, e| match e {
+        Event::Features(f) if !f.mechanisms.is_empty() => {
+            sasl_features = Some((**f).clone());
+            None
+        }
+        Event::Authenticated { mechanism: m, .. } => {
+            mechanism = Some(*m);
+            None
+        }
+        Event::Online { jid, .. } => Some(jid.clone()),
+        _ => None,
+    })?;
+    Ok(Login {
+        conn,
+        mechanism,
+        sasl_features,
+        jid,
+    })
 }
 
 /// Connects and runs to Online, returning the connection, the mechanism
@@ -45,17 +85,21 @@ fn login(
     config: ClientConfig,
     options: &Options,
 ) -> Result<(Connection, Mechanism, String), DriverError> {
-    let mut conn = Connection::connect(config, options)?;
-    let mut mechanism = None;
-    let jid = conn.run_until(WITHIN, |_, e| match e {
-        Event::Authenticated { mechanism: m } => {
-            mechanism = Some(*m);
-            None
-        }
-        Event::Online { jid } => Some(jid.clone()),
-        _ => None,
-    })?;
-    Ok((conn, mechanism.unwrap_or(Mechanism::Anonymous), jid))
+    let l = login_seeing(config, options)?;
+    let mechanism = l
+        .mechanism
+        .unwrap_or_else(|| panic!("online without Event::Authenticated"));
+    Ok((l.conn, mechanism, l.jid))
+}
+
+/// The mechanisms offered, sorted (Prosody's order changes between runs).
+fn offered(features: &Option<StreamFeatures>) -> Vec<String> {
+    let mut m = features
+        .as_ref()
+        .map(|f| f.mechanisms.clone())
+        .unwrap_or_default();
+    m.sort();
+    m
 }
 
 fn iq_reply(conn: &mut Connection, kind: IqType, to: Option<&str>, payload: Element) -> Event {
@@ -76,7 +120,12 @@ fn iq_reply(conn: &mut Connection, kind: IqType, to: Option<&str>, payload: Elem
 #[test]
 fn starttls_and_scram_login_then_iq_round_trips() {
     let Some(env) = interop_env() else { return };
-    let (mut conn, mechanism, jid) = match login(
+    let Login {
+        mut conn,
+        mechanism,
+        sasl_features,
+        jid,
+    } = match login_seeing(
         config(&env, "alice", &env.tls_domain),
         &options(&env, false),
     ) {
@@ -84,13 +133,12 @@ fn starttls_and_scram_login_then_iq_round_trips() {
         Err(e) => panic!("login: {e}"),
     };
     assert!(conn.stream.is_secure(), "STARTTLS was required and done");
-    assert!(
-        matches!(
-            mechanism,
-            Mechanism::ScramSha1 | Mechanism::ScramSha256 | Mechanism::ScramSha512
-        ),
-        "{mechanism:?}"
-    );
+    assert_eq!(conn.tls_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+    // Prosody 0.12 over TLS 1.3 offers exactly these (no SCRAM-SHA-256, no
+    // -PLUS: its only binding type, tls-unique, is undefined on TLS 1.3),
+    // so the strongest choice is SCRAM-SHA-1.
+    assert_eq!(offered(&sasl_features), ["PLAIN", "SCRAM-SHA-1"]);
+    assert_eq!(mechanism, Some(Mechanism::ScramSha1));
     assert!(jid.starts_with("alice@tls.localhost/"), "{jid}");
 
     // IQ round trips: the server's version, a ping, our own roster.
@@ -208,7 +256,7 @@ fn bind_conflicts_both_ways() {
         Err(e) => panic!("first session: {e}"),
     };
     assert_eq!(jid, "carol@plain.localhost/desk");
-    first.rng_seed = os_seed();
+    first.rng_seed = seed();
     match login(first, &options(&env, false)) {
         Err(DriverError::Closed(Some(Error::BindFailed(e)))) => {
             assert_eq!(e.condition, StanzaErrorCondition::Conflict)
@@ -226,7 +274,7 @@ fn bind_conflicts_both_ways() {
         Ok(x) => x,
         Err(e) => panic!("first session: {e}"),
     };
-    first.rng_seed = os_seed();
+    first.rng_seed = seed();
     let (mut new, _, jid) = match login(first, &options(&env, false)) {
         Ok(x) => x,
         Err(e) => panic!("second session: {e}"),
@@ -283,7 +331,9 @@ fn our_client_answers_unserved_iq_namespaces_for_real() {
     let mut got = Vec::new();
     let _ = alice.run_until(WITHIN, |_, e| {
         match e {
-            Event::IqError { id: i, error, from } if *i == id => got.push(format!(
+            Event::IqError {
+                id: i, error, from, ..
+            } if *i == id => got.push(format!(
                 "error {} from {}",
                 error.condition,
                 from.clone().unwrap_or_default()
@@ -303,4 +353,163 @@ fn our_client_answers_unserved_iq_namespaces_for_real() {
     );
     alice.close();
     bob.close();
+}
+
+#[test]
+fn tls12_offers_scram_plus_for_tls_unique_only_and_we_log_in_without_it() {
+    let Some(env) = interop_env() else { return };
+    let mut opts = options(&env, false);
+    opts.tls12_only = true;
+    let l = match login_seeing(config(&env, "bob", &env.tls_domain), &opts) {
+        Ok(x) => x,
+        Err(e) => panic!("login over TLS 1.2: {e}"),
+    };
+    assert_eq!(l.conn.tls_version(), Some(rustls::ProtocolVersion::TLSv1_2));
+    // On TLS 1.2 Prosody 0.12 adds SCRAM-SHA-1-PLUS, for tls-unique (it
+    // sends no XEP-0440 list). rustls cannot export tls-unique, so the
+    // driver has no binding to give: the client must pick plain SCRAM with
+    // the gs2 flag `n`, which Prosody accepts (`y` would be refused as a
+    // downgrade, since -PLUS was offered).
+    assert_eq!(
+        offered(&l.sasl_features),
+        ["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS"]
+    );
+    assert_eq!(
+        l.sasl_features
+            .as_ref()
+            .and_then(|f| f.channel_binding_types.clone()),
+        None
+    );
+    assert_eq!(l.mechanism, Some(Mechanism::ScramSha1));
+    let mut conn = l.conn;
+    conn.close();
+}
+
+#[test]
+fn no_plus_mechanism_is_offered_over_tls13_even_with_exporter_data() {
+    let Some(env) = interop_env() else { return };
+    // Over TLS 1.3 the driver hands the stream the tls-exporter binding
+    // (RFC 9266). Asking for -PLUS only shows what the server offers: had
+    // Prosody offered SCRAM-*-PLUS, this login would run it with that data.
+    let mut c = config(&env, "carol", &env.tls_domain);
+    c.mechanisms = Some(vec![
+        Mechanism::ScramSha512Plus,
+        Mechanism::ScramSha256Plus,
+        Mechanism::ScramSha1Plus,
+    ]);
+    match login(c, &options(&env, false)) {
+        Err(DriverError::Closed(Some(Error::NoMechanism { mut offered }))) => {
+            offered.sort();
+            assert_eq!(offered, ["PLAIN", "SCRAM-SHA-1"]);
+        }
+        Err(e) => panic!("unexpected failure: {e}"),
+        Ok(_) => panic!("Prosody now offers -PLUS over TLS 1.3: add a live -PLUS test"),
+    }
+}
+
+#[test]
+fn anonymous_login_gets_a_server_assigned_jid() {
+    let Some(env) = interop_env() else { return };
+    // A domain-only JID and ANONYMOUS (RFC 4505), asked for explicitly: the
+    // default choice never picks it, so the client refuses to log in.
+    let mut c = ClientConfig::new(env.anon_domain.clone(), "", seed());
+    match login(c.clone(), &options(&env, false)) {
+        Err(DriverError::Closed(Some(Error::NoMechanism { offered }))) => {
+            assert_eq!(offered, ["ANONYMOUS"])
+        }
+        Err(e) => panic!("unexpected failure: {e}"),
+        Ok(_) => panic!("logged in anonymously without asking to"),
+    }
+    c.mechanisms = Some(vec![Mechanism::Anonymous]);
+    let mut jids = Vec::new();
+    let mut conns = Vec::new();
+    for _ in 0..2 {
+        c.rng_seed = seed();
+        let (mut conn, mechanism, jid) = match login(c.clone(), &options(&env, false)) {
+            Ok(x) => x,
+            Err(e) => panic!("anonymous login: {e}"),
+        };
+        assert_eq!(mechanism, Mechanism::Anonymous);
+        assert!(conn.stream.is_secure());
+        let (local, rest) = jid
+            .split_once('@')
+            .unwrap_or_else(|| panic!("no local part in {jid}"));
+        assert!(!local.is_empty(), "{jid}");
+        assert!(rest.starts_with(&format!("{}/", env.anon_domain)), "{jid}");
+        // The session works: the server answers a ping.
+        assert!(matches!(
+            iq_reply(
+                &mut conn,
+                IqType::Get,
+                Some(&env.anon_domain),
+                Element::new("ping", ns::PING)
+            ),
+            Event::IqResult { .. }
+        ));
+        jids.push(jid);
+        conns.push(conn);
+    }
+    assert_ne!(jids[0], jids[1], "each anonymous session gets its own JID");
+    for mut conn in conns {
+        conn.close();
+    }
+}
+
+#[test]
+fn a_pinned_certificate_is_trusted_exactly() {
+    let Some(env) = interop_env() else { return };
+    let pinned = |domain: &str, cert: &std::path::Path| {
+        let mut o = options(&env, false);
+        o.pinned_cert = Some(cert.to_owned());
+        (config(&env, "alice", domain), o)
+    };
+
+    // self.localhost's certificate is self-signed with CA:TRUE (as
+    // `prosodyctl cert generate` makes them): trusting it as a CA does not
+    // work, rustls refuses a CA certificate as the server's own.
+    let mut as_ca = options(&env, false);
+    as_ca.ca_pem = Some(env.self_signed_cert_path.clone());
+    match login(config(&env, "alice", &env.self_signed_domain), &as_ca) {
+        Err(DriverError::Handshake(rustls::Error::InvalidCertificate(_))) => {}
+        Err(e) => panic!("unexpected failure: {e}"),
+        Ok(_) => panic!("a self-signed CA certificate was accepted as a leaf"),
+    }
+
+    // Pinned, it is accepted; so is the CA-signed leaf of tls.localhost,
+    // pinned without its CA; and the direct TLS port works the same way.
+    for (domain, cert, direct) in [
+        (&env.self_signed_domain, &env.self_signed_cert_path, false),
+        (&env.tls_domain, &env.server_cert_path, false),
+        (&env.tls_domain, &env.server_cert_path, true),
+    ] {
+        let (c, mut o) = pinned(domain, cert);
+        if direct {
+            o.port = env.tls_port;
+            o.direct_tls = true;
+        }
+        o.ca_pem = None;
+        let (mut conn, _, jid) = match login(c, &o) {
+            Ok(x) => x,
+            Err(e) => panic!("{domain} with its certificate pinned: {e}"),
+        };
+        assert!(conn.stream.is_secure() && jid.starts_with(&format!("alice@{domain}/")));
+        conn.close();
+    }
+
+    // A wrong pin is refused in the handshake, before any XMPP is sent in
+    // TLS: the server's certificate, though valid for our CA, is not the one
+    // pinned. The CA's own certificate is a wrong pin too.
+    for wrong in [&env.self_signed_cert_path, &env.ca_pem_path] {
+        let (c, o) = pinned(&env.tls_domain, wrong);
+        match login(c, &o) {
+            Err(DriverError::Handshake(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))) => {}
+            Err(e) => panic!("unexpected failure: {e}"),
+            Ok(_) => panic!(
+                "logged in although {} is not the server's certificate",
+                wrong.display()
+            ),
+        }
+    }
 }

@@ -1,32 +1,46 @@
-//! RFC 6121 against a real Prosody on loopback, with two accounts: roster
-//! set, rename and remove with their pushes, the subscription handshake
-//! both ways, presence with show/status/priority as the other account sees
-//! it, a message round trip, and roster versioning across a reconnect.
+//! RFC 6121 against a real Prosody on loopback: roster set, rename and
+//! remove with their pushes; the subscription handshake both ways, its
+//! cancellation both ways (unsubscribe, unsubscribed, a refused request)
+//! and pre-approval; presence with show/status/priority, broadcast and
+//! directed; messages of every type (chat, normal, headline, errors the
+//! server generates, groupchat in a XEP-0045 room); roster versioning
+//! across a reconnect, with the cache persisted as text.
+//!
+//! Each test has its own accounts on plain.localhost (scripts/prosody.sh
+//! registers them), so the tests can run in parallel, and each starts by
+//! removing whatever an earlier run left in its rosters.
 #![allow(clippy::disallowed_methods)] // real connections read the real clock
 
 #[path = "../examples/support/blocking.rs"]
 mod blocking;
 #[path = "common/interop.rs"]
 mod interop;
+#[path = "../examples/support/roster_store.rs"]
+mod roster_store;
 
 use std::time::{Duration, Instant};
 
 use blocking::{Connection, Options, os_seed};
 use interop::{InteropEnv, interop_env};
 use xmpp_sansio::im::{
-    MessageBuilder, PresenceBuilder, PresenceTracker, RosterCache, RosterItem, Show, Subscription,
-    subscription,
+    MessageBuilder, PresenceBuilder, PresenceTracker, Roster, RosterCache, RosterItem, Show,
+    Subscription, subscription,
 };
-use xmpp_sansio::stanza::{MessageType, PresenceType, StanzaView};
+use xmpp_sansio::stanza::{
+    ErrorType, IqType, Message, MessageType, Presence, PresenceType, StanzaErrorCondition,
+    StanzaView,
+};
+use xmpp_sansio::xml::Element;
 use xmpp_sansio::{ClientConfig, Event, TlsPolicy};
 
 const WITHIN: Duration = Duration::from_secs(15);
 
 fn connect(env: &InteropEnv, user: &str, resource: &str) -> (Connection, String) {
+    let seed = os_seed().unwrap_or_else(|e| panic!("{e}"));
     let mut c = ClientConfig::new(
         format!("{user}@{}", env.plain_domain),
         env.password(user),
-        os_seed(),
+        seed,
     );
     c.tls = TlsPolicy::Disabled;
     c.allow_plaintext_auth = true;
@@ -34,13 +48,12 @@ fn connect(env: &InteropEnv, user: &str, resource: &str) -> (Connection, String)
     let options = Options {
         host: env.host.clone(),
         port: env.port,
-        ca_pem: Some(env.ca_pem_path.clone()),
-        direct_tls: false,
+        ..Options::default()
     };
     let mut conn = Connection::connect(c, &options).unwrap_or_else(|e| panic!("{user}: {e}"));
     let jid = conn
         .run_until(WITHIN, |_, e| match e {
-            Event::Online { jid } => Some(jid.clone()),
+            Event::Online { jid, .. } => Some(jid.clone()),
             _ => None,
         })
         .unwrap_or_else(|e| panic!("{user} online: {e}"));
@@ -72,6 +85,143 @@ fn push_for(e: &Event, jid: &str) -> Option<RosterItem> {
         Event::RosterPush { item, .. } if item.jid == jid => Some(item.clone()),
         _ => None,
     }
+}
+
+/// Requests the roster (which also makes `conn` an interested resource,
+/// RFC 6121 §2.1.6: roster pushes go only to those).
+fn roster(conn: &mut Connection) -> Roster {
+    let id = conn
+        .stream
+        .request_roster(None, Instant::now())
+        .unwrap_or_else(|e| panic!("roster request: {e}"));
+    wait(conn, "roster", |e| match e {
+        Event::Roster { id: i, roster, .. } if *i == id => Some(roster.clone().unwrap_or_default()),
+        Event::IqError { id: i, error, .. } if *i == id => panic!("roster refused: {error}"),
+        _ => None,
+    })
+}
+
+/// Removes `others` from `conn`'s roster (not-found is fine): a test starts
+/// from no relation, whatever an earlier run against this server left.
+fn forget(conn: &mut Connection, others: &[&str]) {
+    for other in others {
+        let id = conn
+            .stream
+            .remove_roster_item(other, Instant::now())
+            .unwrap_or_else(|e| panic!("remove: {e}"));
+        wait(conn, "cleanup", |e| match e {
+            Event::IqResult { id: i, .. } => (*i == id).then_some(()),
+            Event::IqError { id: i, error, .. } if *i == id => {
+                assert_eq!(error.condition, StanzaErrorCondition::ItemNotFound);
+                Some(())
+            }
+            _ => None,
+        });
+    }
+}
+
+/// A marker message: the server delivers one sender's stanzas to one
+/// recipient in order, so once the marker has arrived, everything that
+/// sender sent that recipient before it has arrived too.
+fn marker(to: &str, id: &str) -> Element {
+    MessageBuilder::new(MessageType::Chat, to)
+        .id(id)
+        .body(None, "marker")
+        .build()
+}
+
+/// Every event `conn` sees before the marker `id`.
+fn until_marker(conn: &mut Connection, id: &str) -> Vec<Event> {
+    let mut seen = Vec::new();
+    wait(conn, id, |e| match e {
+        Event::Message(m) if m.id() == Some(id) => Some(()),
+        other => {
+            seen.push(other.clone());
+            None
+        }
+    });
+    seen
+}
+
+/// `a` subscribes to `b`'s presence and `b` approves; returns once both
+/// rosters say so. `b` must be available (requests go to available
+/// resources, §3.1.3) and both interested.
+fn subscribe(a: &mut Connection, a_bare: &str, b: &mut Connection, b_bare: &str) {
+    send(a, subscription::subscribe(b_bare));
+    wait(b, "subscription request", |e| {
+        matches!(e, Event::SubscriptionRequest(p) if p.from().is_some_and(|f| f.bare() == a_bare))
+            .then_some(())
+    });
+    send(b, subscription::subscribed(a_bare));
+    wait(a, "subscription to", |e| {
+        push_for(e, b_bare)
+            .filter(|i| matches!(i.subscription, Subscription::To | Subscription::Both))
+    });
+    wait(b, "subscription from", |e| {
+        push_for(e, a_bare)
+            .filter(|i| matches!(i.subscription, Subscription::From | Subscription::Both))
+    });
+}
+
+/// After `actor` acted: what `actor` and each of `peers` received because
+/// of it, each event in one line ([`describe`]). `actor` sends a marker to
+/// itself and to each peer; the server handles one sender's stanzas in
+/// order, so whatever it sent anyone while handling the action arrives
+/// before the marker.
+fn effects(
+    actor: &mut Connection,
+    actor_full: &str,
+    peers: &mut [(&mut Connection, &str)],
+    id: &str,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    send(actor, marker(actor_full, id));
+    for (_, full) in peers.iter() {
+        send(actor, marker(full, id));
+    }
+    let mine = until_marker(actor, id).iter().map(describe).collect();
+    let theirs = peers
+        .iter_mut()
+        .map(|(conn, _)| until_marker(conn, id).iter().map(describe).collect())
+        .collect();
+    (mine, theirs)
+}
+
+/// Lets everything already sent to `conn` arrive (a marker to itself), so
+/// the next [`effects`] sees only the next action's.
+fn settle(conn: &mut Connection, full: &str) {
+    send(conn, marker(full, "settle"));
+    until_marker(conn, "settle");
+}
+
+/// An event in one line, for comparing sequences.
+fn describe(e: &Event) -> String {
+    let from = |a: Option<xmpp_sansio::stanza::Address<'_>>| {
+        a.map(|a| a.as_str().to_owned()).unwrap_or_default()
+    };
+    match e {
+        Event::RosterPush { item, .. } => format!(
+            "push {} {}{}{}",
+            item.jid,
+            item.subscription.as_str(),
+            if item.ask { " ask" } else { "" },
+            if item.approved { " approved" } else { "" }
+        ),
+        Event::SubscriptionRequest(p) => format!("subscription request from {}", from(p.from())),
+        Event::Presence(p) => format!(
+            "{} from {}{}",
+            p.type_().as_attr().unwrap_or("available"),
+            from(p.from()),
+            p.status(None)
+                .map(|s| format!(" {s:?}"))
+                .unwrap_or_default()
+        ),
+        Event::Message(m) => format!("{} message from {}", m.type_().as_str(), from(m.from())),
+        other => format!("{other:?}"),
+    }
+}
+
+fn bare(env: &InteropEnv, user: &str) -> String {
+    format!("{user}@{}", env.plain_domain)
 }
 
 #[test]
@@ -107,7 +257,7 @@ fn roster_subscriptions_presence_and_messages_between_two_accounts() {
     // Roster get, then set (add with name and group): result and push.
     let id = alice.stream.request_roster(None, now()).unwrap_or_default();
     let roster = wait(&mut alice, "roster", |e| match e {
-        Event::Roster { id: i, roster } if *i == id => Some(roster.clone()),
+        Event::Roster { id: i, roster, .. } if *i == id => Some(roster.clone()),
         _ => None,
     });
     assert!(roster.is_some_and(|r| r.items.iter().all(|i| i.jid != bob_bare)));
@@ -295,7 +445,7 @@ fn roster_versioning_across_a_reconnect() {
         .request_roster(Some(cache.request_ver()), now())
         .unwrap_or_default();
     let first = wait(&mut carol, "first roster", |e| match e {
-        Event::Roster { id: i, roster } if *i == id => Some(roster.clone()),
+        Event::Roster { id: i, roster, .. } if *i == id => Some(roster.clone()),
         _ => None,
     });
     cache.replace(first.unwrap_or_else(|| panic!("a bootstrap request gets the whole roster")));
@@ -305,23 +455,28 @@ fn roster_versioning_across_a_reconnect() {
         .set_roster_item(&RosterItem::new(contact).with_name("V"), now())
         .ok();
     let (item, ver) = wait(&mut carol, "push", |e| match e {
-        Event::RosterPush { item, ver } if item.jid == contact => Some((item.clone(), ver.clone())),
+        Event::RosterPush { item, ver, .. } if item.jid == contact => {
+            Some((item.clone(), ver.clone()))
+        }
         _ => None,
     });
     assert!(ver.is_some(), "pushes carry a version");
     cache.apply_push(item, ver);
     carol.close();
 
-    // Persist and restore the cache as plain data, reconnect, and ask with
-    // its version: the empty result says the cache is current.
-    let saved = cache.to_query().to_xml();
+    // Persist the cache as text and restore it from that text, reconnect,
+    // and ask with its version: the empty result says the cache is current.
+    let saved = roster_store::save(&cache);
+    let restored = roster_store::load(&saved).unwrap_or_else(|e| panic!("{e}: {saved}"));
+    assert_eq!(restored, cache, "the cache survives persistence");
+    let mut cache = restored;
     let (mut again, _) = connect(&env, "carol", "versioning");
     let id = again
         .stream
         .request_roster(Some(cache.request_ver()), now())
         .unwrap_or_default();
     let answer = wait(&mut again, "versioned roster", |e| match e {
-        Event::Roster { id: i, roster } if *i == id => Some(roster.clone()),
+        Event::Roster { id: i, roster, .. } if *i == id => Some(roster.clone()),
         _ => None,
     });
     assert_eq!(answer, None, "cache {saved} is current");
@@ -330,10 +485,611 @@ fn roster_versioning_across_a_reconnect() {
     // Clean up so the test can run again against the same server.
     again.stream.remove_roster_item(contact, now()).ok();
     let (item, ver) = wait(&mut again, "removal push", |e| match e {
-        Event::RosterPush { item, ver } if item.jid == contact => Some((item.clone(), ver.clone())),
+        Event::RosterPush { item, ver, .. } if item.jid == contact => {
+            Some((item.clone(), ver.clone()))
+        }
         _ => None,
     });
     cache.apply_push(item, ver);
     assert!(!cache.items.contains_key(contact));
     again.close();
+}
+
+#[test]
+fn unsubscribe_unsubscribed_and_a_refused_request() {
+    let Some(env) = interop_env() else { return };
+    let (dave_bare, erin_bare) = (bare(&env, "dave"), bare(&env, "erin"));
+    let (mut dave, dave_full) = connect(&env, "dave", "unsub");
+    let (mut erin, erin_full) = connect(&env, "erin", "unsub");
+    forget(&mut dave, &[&erin_bare]);
+    forget(&mut erin, &[&dave_bare]);
+    roster(&mut dave);
+    roster(&mut erin);
+    send(&mut dave, PresenceBuilder::available().build());
+    send(&mut erin, PresenceBuilder::available().build());
+    subscribe(&mut dave, &dave_bare, &mut erin, &erin_bare);
+    subscribe(&mut erin, &erin_bare, &mut dave, &dave_bare);
+    settle(&mut dave, &dave_full);
+    settle(&mut erin, &erin_full);
+    let (d, e) = (dave_bare.as_str(), erin_bare.as_str());
+
+    // Dave unsubscribes from erin's presence (RFC 6121 §3.3): both ->
+    // from for him, both -> to for her, and she is told. Prosody sends dave
+    // no unavailable presence from erin here (§3.3.3 asks the contact's
+    // server for one); her presence simply stops.
+    send(&mut dave, subscription::unsubscribe(e));
+    let (mine, theirs) = effects(&mut dave, &dave_full, &mut [(&mut erin, &erin_full)], "A");
+    assert_eq!(mine, [format!("push {e} from")]);
+    assert_eq!(
+        theirs,
+        [[format!("unsubscribe from {d}"), format!("push {d} to")]]
+    );
+
+    // Dave cancels erin's subscription to him (§3.2): none on both sides,
+    // she is told, and his presence goes unavailable for her.
+    send(&mut dave, subscription::unsubscribed(e));
+    let (mine, theirs) = effects(&mut dave, &dave_full, &mut [(&mut erin, &erin_full)], "B");
+    assert_eq!(mine, [format!("push {e} none")]);
+    assert_eq!(
+        theirs,
+        [[
+            format!("unsubscribed from {d}"),
+            format!("push {d} none"),
+            format!("unavailable from {dave_full}"),
+        ]]
+    );
+
+    // Erin asks again and dave refuses with unsubscribed (§3.2.1): her
+    // pending ask is cleared. Prosody acknowledges a request with
+    // unavailable presence from the contact's bare JID.
+    send(&mut erin, subscription::subscribe(d));
+    let (mine, theirs) = effects(&mut erin, &erin_full, &mut [(&mut dave, &dave_full)], "C1");
+    assert_eq!(
+        mine,
+        [
+            format!("push {d} none ask"),
+            format!("unavailable from {d}")
+        ]
+    );
+    assert_eq!(theirs, [[format!("subscription request from {e}")]]);
+    send(&mut dave, subscription::unsubscribed(e));
+    let (mine, theirs) = effects(&mut dave, &dave_full, &mut [(&mut erin, &erin_full)], "C2");
+    assert_eq!(
+        mine,
+        Vec::<String>::new(),
+        "a refusal changes dave's roster not"
+    );
+    assert_eq!(
+        theirs,
+        [[format!("unsubscribed from {d}"), format!("push {d} none")]]
+    );
+
+    // What the rosters say now.
+    let item = |r: Roster, jid: &str| r.items.into_iter().find(|i| i.jid == jid);
+    for (conn, other) in [(&mut dave, e), (&mut erin, d)] {
+        let it = item(roster(conn), other).unwrap_or_else(|| panic!("{other} gone"));
+        assert_eq!((it.subscription, it.ask), (Subscription::None, false));
+    }
+    dave.close();
+    erin.close();
+}
+
+#[test]
+fn pre_approval_approves_a_later_request_by_itself() {
+    let Some(env) = interop_env() else { return };
+    let (frank_bare, grace_bare) = (bare(&env, "frank"), bare(&env, "grace"));
+    let (mut frank, frank_full) = connect(&env, "frank", "pre");
+    let (mut grace, grace_full) = connect(&env, "grace", "pre");
+    // RFC 6121 §3.4: the server says it supports pre-approval.
+    assert!(
+        frank.stream.features().is_some_and(|f| f
+            .other
+            .iter()
+            .any(|c| c.is("sub", "urn:xmpp:features:pre-approval"))),
+        "Prosody 0.12 advertises pre-approval"
+    );
+    forget(&mut frank, &[&grace_bare]);
+    forget(&mut grace, &[&frank_bare]);
+    roster(&mut frank);
+    roster(&mut grace);
+    send(
+        &mut frank,
+        PresenceBuilder::available()
+            .status(None, "frank here")
+            .build(),
+    );
+    send(&mut grace, PresenceBuilder::available().build());
+    settle(&mut frank, &frank_full);
+    settle(&mut grace, &grace_full);
+    let (f, g) = (frank_bare.as_str(), grace_bare.as_str());
+
+    // Frank approves grace before she asks: the server records it and
+    // pushes the item; grace is told nothing. Prosody's push (and roster
+    // result) omits approved='true', which §3.4 has the server include.
+    send(&mut frank, subscription::subscribed(g));
+    let (mine, theirs) = effects(
+        &mut frank,
+        &frank_full,
+        &mut [(&mut grace, &grace_full)],
+        "A",
+    );
+    assert_eq!(mine, [format!("push {g} none")]);
+    assert_eq!(theirs, [Vec::<String>::new()]);
+
+    // Grace asks: approved at once on frank's behalf. Frank's client sees
+    // no request, only the roster change; grace gets the approval and
+    // frank's presence.
+    send(&mut grace, subscription::subscribe(f));
+    let (mine, theirs) = effects(
+        &mut grace,
+        &grace_full,
+        &mut [(&mut frank, &frank_full)],
+        "B",
+    );
+    assert_eq!(
+        mine,
+        [
+            format!("push {f} none ask"),
+            format!("subscribed from {f}"),
+            format!("push {f} to"),
+            format!("available from {frank_full} \"frank here\""),
+        ]
+    );
+    assert_eq!(theirs, [[format!("push {g} from")]]);
+    frank.close();
+    grace.close();
+}
+
+#[test]
+fn directed_presence_reaches_only_its_addressee() {
+    let Some(env) = interop_env() else { return };
+    let (heidi_bare, ivan_bare, judy_bare) =
+        (bare(&env, "heidi"), bare(&env, "ivan"), bare(&env, "judy"));
+    let (mut one, one_full) = connect(&env, "heidi", "one");
+    let (mut two, two_full) = connect(&env, "heidi", "two");
+    let (mut ivan, ivan_full) = connect(&env, "ivan", "directed");
+    let (mut judy, judy_full) = connect(&env, "judy", "directed");
+    forget(&mut ivan, &[&heidi_bare, &judy_bare]);
+    forget(&mut judy, &[&ivan_bare]);
+    forget(&mut one, &[&ivan_bare]);
+    roster(&mut ivan);
+    roster(&mut judy);
+    for conn in [&mut one, &mut two, &mut judy, &mut ivan] {
+        send(conn, PresenceBuilder::available().build());
+    }
+    // Judy sees ivan's presence; heidi has no subscription to it.
+    subscribe(&mut judy, &judy_bare, &mut ivan, &ivan_bare);
+    for (conn, full) in [
+        (&mut one, &one_full),
+        (&mut two, &two_full),
+        (&mut judy, &judy_full),
+        (&mut ivan, &ivan_full),
+    ] {
+        settle(conn, full);
+    }
+    let mut run = |ivan: &mut Connection, presence: Element, id: &str| {
+        send(ivan, presence);
+        effects(
+            ivan,
+            &ivan_full,
+            &mut [
+                (&mut one, &one_full),
+                (&mut two, &two_full),
+                (&mut judy, &judy_full),
+            ],
+            id,
+        )
+    };
+    let nothing = Vec::<String>::new;
+
+    // Broadcast: to the subscriber (and back to ivan's own resource), not
+    // to heidi.
+    let (mine, theirs) = run(
+        &mut ivan,
+        PresenceBuilder::available().status(None, "to all").build(),
+        "broadcast",
+    );
+    let seen = format!("available from {ivan_full} \"to all\"");
+    assert_eq!(mine, std::slice::from_ref(&seen));
+    assert_eq!(theirs, [nothing(), nothing(), vec![seen]]);
+
+    // Directed to one full JID (RFC 6121 §4.6): only that resource gets it;
+    // not heidi's other resource, not the subscriber, not ivan himself.
+    let (mine, theirs) = run(
+        &mut ivan,
+        PresenceBuilder::available()
+            .to(one_full.clone())
+            .status(None, "just for one")
+            .build(),
+        "directed",
+    );
+    assert_eq!(mine, nothing());
+    assert_eq!(
+        theirs,
+        [
+            vec![format!("available from {ivan_full} \"just for one\"")],
+            nothing(),
+            nothing()
+        ]
+    );
+
+    // Going unavailable reaches the subscriber and, since the server
+    // remembers directed presence (§4.6.3), heidi's resource "one" too.
+    let (mine, theirs) = run(&mut ivan, PresenceBuilder::unavailable().build(), "gone");
+    let gone = format!("unavailable from {ivan_full}");
+    assert_eq!(mine, std::slice::from_ref(&gone));
+    assert_eq!(theirs, [vec![gone.clone()], nothing(), vec![gone]]);
+    for conn in [&mut one, &mut two, &mut ivan, &mut judy] {
+        conn.close();
+    }
+}
+
+/// The messages `conn` receives before the marker `id`.
+fn messages_until(conn: &mut Connection, id: &str) -> Vec<Message> {
+    until_marker(conn, id)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn normal_headline_and_error_messages() {
+    let Some(env) = interop_env() else { return };
+    let leo_bare = bare(&env, "leo");
+    let (mut kim, kim_full) = connect(&env, "kim", "messages");
+    let (mut a, a_full) = connect(&env, "leo", "a");
+    let (mut b, b_full) = connect(&env, "leo", "b");
+    for (conn, full) in [(&mut a, &a_full), (&mut b, &b_full)] {
+        send(conn, PresenceBuilder::available().build());
+        settle(conn, full);
+    }
+
+    // A normal message (no type attribute) to one resource, and a headline
+    // to the bare JID, which goes to every available resource (RFC 6121
+    // §8.5.2.1.1).
+    send(
+        &mut kim,
+        MessageBuilder::new(MessageType::Normal, a_full.clone())
+            .id("normal-1")
+            .subject(None, "A note")
+            .body(None, "Please read")
+            .build(),
+    );
+    send(
+        &mut kim,
+        MessageBuilder::new(MessageType::Headline, leo_bare.clone())
+            .id("headline-1")
+            .body(None, "News")
+            .build(),
+    );
+    send(&mut kim, marker(&a_full, "delivered"));
+    send(&mut kim, marker(&b_full, "delivered"));
+    let at_a = messages_until(&mut a, "delivered");
+    let at_b = messages_until(&mut b, "delivered");
+    let ids = |ms: &[Message]| {
+        ms.iter()
+            .map(|m| (m.id().unwrap_or_default().to_owned(), m.type_()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&at_a),
+        [
+            ("normal-1".to_owned(), MessageType::Normal),
+            ("headline-1".to_owned(), MessageType::Headline)
+        ]
+    );
+    assert_eq!(
+        ids(&at_b),
+        [("headline-1".to_owned(), MessageType::Headline)]
+    );
+    let normal = &at_a[0];
+    assert_eq!(normal.element().attr("type"), None, "sent without a type");
+    // The subject's language is the stanza's, which Prosody stamps: en.
+    assert_eq!(
+        normal.subjects(),
+        [(Some("en".to_owned()), "A note".to_owned())]
+    );
+    assert_eq!(normal.body(None).as_deref(), Some("Please read"));
+    assert_eq!(
+        normal.from().map(|f| f.as_str().to_owned()).as_deref(),
+        Some(kim_full.as_str())
+    );
+    assert_eq!(at_b[0].body(None).as_deref(), Some("News"));
+
+    // Errors the server itself generates, as message events with the id
+    // sent: no such local user (chat and normal: service-unavailable; a
+    // headline is dropped silently, §8.5.2.2.1), and a remote domain (this
+    // server has no s2s: not-allowed, with Prosody's text).
+    let nobody = format!("nobody@{}", env.plain_domain);
+    for (id, to, type_) in [
+        ("to-nobody-chat", nobody.as_str(), MessageType::Chat),
+        ("to-nobody-normal", nobody.as_str(), MessageType::Normal),
+        ("to-nobody-headline", nobody.as_str(), MessageType::Headline),
+        (
+            "to-remote",
+            "someone@nonexistent.invalid",
+            MessageType::Chat,
+        ),
+    ] {
+        send(
+            &mut kim,
+            MessageBuilder::new(type_, to)
+                .id(id)
+                .body(None, "Hello?")
+                .build(),
+        );
+    }
+    send(&mut kim, marker(&kim_full, "errors"));
+    let errors: Vec<_> = messages_until(&mut kim, "errors")
+        .iter()
+        .map(|m| {
+            assert_eq!(m.type_(), MessageType::Error);
+            let error = m
+                .error()
+                .unwrap_or_else(|| panic!("no <error/> in {:?}", m.element().to_xml()));
+            (
+                m.id().unwrap_or_default().to_owned(),
+                m.from().map(|f| f.as_str().to_owned()).unwrap_or_default(),
+                error.type_,
+                error.condition,
+                error.text(None).map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "to-nobody-chat".to_owned(),
+                nobody.clone(),
+                ErrorType::Cancel,
+                StanzaErrorCondition::ServiceUnavailable,
+                None
+            ),
+            (
+                "to-nobody-normal".to_owned(),
+                nobody.clone(),
+                ErrorType::Cancel,
+                StanzaErrorCondition::ServiceUnavailable,
+                None
+            ),
+            (
+                "to-remote".to_owned(),
+                "someone@nonexistent.invalid".to_owned(),
+                ErrorType::Cancel,
+                StanzaErrorCondition::NotAllowed,
+                Some("Communication with remote domains is not enabled".to_owned())
+            ),
+        ]
+    );
+    for conn in [&mut kim, &mut a, &mut b] {
+        conn.close();
+    }
+}
+
+/// The `<x xmlns='http://jabber.org/protocol/muc#user'/>` status codes of
+/// an occupant presence.
+fn muc_status_codes(p: &Presence) -> Vec<String> {
+    let mut codes: Vec<String> = p
+        .element()
+        .get_child("x", MUC_USER)
+        .map(|x| {
+            x.children()
+                .filter(|c| c.is("status", MUC_USER))
+                .filter_map(|c| c.attr("code").map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    codes.sort();
+    codes
+}
+
+const MUC: &str = "http://jabber.org/protocol/muc";
+const MUC_USER: &str = "http://jabber.org/protocol/muc#user";
+
+fn join(room: &str, nick: &str) -> Element {
+    PresenceBuilder::available()
+        .to(format!("{room}/{nick}"))
+        .payload(Element::new("x", MUC))
+        .build()
+}
+
+#[test]
+fn groupchat_in_a_room_with_two_accounts() {
+    let Some(env) = interop_env() else { return };
+    let (mut mike, mike_full) = connect(&env, "mike", "muc");
+    let (mut nina, nina_full) = connect(&env, "nina", "muc");
+    let suffix: String = os_seed()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let room = format!("interop-{suffix}@{}", env.muc_domain);
+    let (mike_nick, nina_nick) = (format!("{room}/Mike"), format!("{room}/Nina"));
+    let occupant_presences = |events: &[Event]| {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Presence(p) => Some((
+                    p.from().map(|f| f.as_str().to_owned()).unwrap_or_default(),
+                    p.type_(),
+                    muc_status_codes(p),
+                )),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let subject_only = |events: &[Event]| {
+        events.iter().any(|e| {
+            matches!(e, Event::Message(m) if m.type_() == MessageType::Groupchat
+                && m.from().is_some_and(|f| f.as_str() == room)
+                && m.body(None).is_none()
+                && m.element().has_child("subject", xmpp_sansio::xml::ns::JABBER_CLIENT))
+        })
+    };
+
+    // Mike creates the room (XEP-0045 §10.1): his own presence comes back
+    // with 110 (this is you) and 201 (room created), then the subject.
+    send(&mut mike, join(&room, "Mike"));
+    send(&mut mike, marker(&mike_full, "created"));
+    let seen = until_marker(&mut mike, "created");
+    assert_eq!(
+        occupant_presences(&seen),
+        [(
+            mike_nick.clone(),
+            PresenceType::Available,
+            vec!["110".to_owned(), "201".to_owned()]
+        )]
+    );
+    assert!(
+        subject_only(&seen),
+        "the room sends its (empty) subject last"
+    );
+
+    // A new room is locked until configured: accept the defaults (an
+    // instant room, §10.1.2).
+    let instant = Element::builder("query", "http://jabber.org/protocol/muc#owner")
+        .child(
+            Element::builder("x", "jabber:x:data")
+                .attr("type", "submit")
+                .build(),
+        )
+        .build();
+    let id = mike
+        .stream
+        .send_iq(IqType::Set, Some(&room), instant, Instant::now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait(&mut mike, "room configuration", |e| match e {
+        Event::IqResult { id: i, from, .. } if *i == id => {
+            assert_eq!(from.as_deref(), Some(room.as_str()));
+            Some(())
+        }
+        Event::IqError { id: i, error, .. } if *i == id => panic!("configuration: {error}"),
+        _ => None,
+    });
+
+    // Nina joins: she sees mike, then herself (110), then the subject; mike
+    // sees her arrive.
+    send(&mut nina, join(&room, "Nina"));
+    send(&mut nina, marker(&nina_full, "joined"));
+    send(&mut nina, marker(&mike_full, "joined"));
+    let at_nina = until_marker(&mut nina, "joined");
+    let at_mike = until_marker(&mut mike, "joined");
+    assert_eq!(
+        occupant_presences(&at_nina),
+        [
+            (mike_nick.clone(), PresenceType::Available, vec![]),
+            (
+                nina_nick.clone(),
+                PresenceType::Available,
+                vec!["110".to_owned()]
+            ),
+        ]
+    );
+    assert!(subject_only(&at_nina));
+    assert_eq!(
+        occupant_presences(&at_mike),
+        [(nina_nick.clone(), PresenceType::Available, vec![])]
+    );
+
+    // Groupchat round trip: a message to the room comes back to every
+    // occupant, the sender included, from the sender's occupant JID.
+    let say = |conn: &mut Connection, id: &str, text: &str| {
+        send(
+            conn,
+            MessageBuilder::new(MessageType::Groupchat, room.clone())
+                .id(id)
+                .body(None, text)
+                .build(),
+        );
+    };
+    let groupchat = |ms: Vec<Message>| {
+        ms.iter()
+            .map(|m| {
+                (
+                    m.type_(),
+                    m.id().unwrap_or_default().to_owned(),
+                    m.from().map(|f| f.as_str().to_owned()).unwrap_or_default(),
+                    m.body(None).unwrap_or_default(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    say(&mut mike, "g-1", "Hello, room");
+    send(&mut mike, marker(&mike_full, "said"));
+    send(&mut mike, marker(&nina_full, "said"));
+    let expected = [(
+        MessageType::Groupchat,
+        "g-1".to_owned(),
+        mike_nick.clone(),
+        "Hello, room".to_owned(),
+    )];
+    assert_eq!(groupchat(messages_until(&mut mike, "said")), expected);
+    assert_eq!(groupchat(messages_until(&mut nina, "said")), expected);
+    say(&mut nina, "g-2", "Hello, Mike");
+    send(&mut nina, marker(&mike_full, "replied"));
+    assert_eq!(
+        groupchat(messages_until(&mut mike, "replied")),
+        [(
+            MessageType::Groupchat,
+            "g-2".to_owned(),
+            nina_nick.clone(),
+            "Hello, Mike".to_owned()
+        )]
+    );
+
+    // Nina leaves (110 on her own unavailable presence); after that the
+    // room refuses her messages with not-acceptable.
+    send(
+        &mut nina,
+        PresenceBuilder::unavailable().to(nina_nick.clone()).build(),
+    );
+    say(&mut nina, "g-3", "Still here?");
+    send(&mut nina, marker(&nina_full, "left"));
+    send(&mut nina, marker(&mike_full, "left"));
+    let at_nina = until_marker(&mut nina, "left");
+    let at_mike = until_marker(&mut mike, "left");
+    assert_eq!(
+        occupant_presences(&at_nina),
+        [(
+            nina_nick.clone(),
+            PresenceType::Unavailable,
+            vec!["110".to_owned()]
+        )]
+    );
+    assert_eq!(
+        occupant_presences(&at_mike),
+        [(nina_nick.clone(), PresenceType::Unavailable, vec![])]
+    );
+    let refused: Vec<_> = at_nina
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) if m.type_() == MessageType::Error => Some((
+                m.id().map(str::to_owned),
+                m.from().map(|f| f.as_str().to_owned()),
+                m.error().map(|e| e.condition),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [(
+            Some("g-3".to_owned()),
+            Some(room.clone()),
+            Some(StanzaErrorCondition::NotAcceptable)
+        )]
+    );
+    assert!(
+        !at_mike
+            .iter()
+            .any(|e| matches!(e, Event::Message(m) if m.id() == Some("g-3"))),
+        "a non-occupant's message reaches nobody"
+    );
+    mike.close();
+    nina.close();
 }

@@ -6,6 +6,10 @@
 //! timeout no later than `poll_timeout`, and feed what was read (or the
 //! timeout, or EOF) back in. On `Event::StartTls` it upgrades the socket
 //! with rustls and passes the TLS exporter (RFC 9266) as channel binding.
+//!
+//! Server certificates are checked against a CA (`Options::ca_pem`), the
+//! web PKI roots, or one pinned certificate (`Options::pinned_cert`, for a
+//! server with a self-signed certificate).
 #![allow(dead_code)] // each example uses part of it
 #![allow(unreachable_pub)] // shared by path between examples and tests
 #![allow(clippy::disallowed_methods)] // a real driver reads the real clock
@@ -16,34 +20,39 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConnection, StreamOwned};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 use xmpp_sansio::sasl::ChannelBinding;
 use xmpp_sansio::{ClientConfig, Event, Stream};
 
-/// 32 bytes from the OS-seeded keys of `RandomState` (std draws them from
-/// the OS's random source): enough for SCRAM nonces without another crate.
-pub fn os_seed() -> [u8; 32] {
-    use std::hash::{BuildHasher, Hasher};
+/// The stream's seed (SCRAM nonces, IQ ids): 32 bytes from the operating
+/// system's CSPRNG, through the crypto provider rustls already uses.
+pub fn os_seed() -> Result<[u8; 32], DriverError> {
     let mut seed = [0u8; 32];
-    for chunk in seed.chunks_mut(8) {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(0);
-        chunk.copy_from_slice(&h.finish().to_le_bytes());
-    }
-    seed
+    rustls::crypto::ring::default_provider()
+        .secure_random
+        .fill(&mut seed)
+        .map_err(|_| DriverError::Random("the operating system's random source failed".into()))?;
+    Ok(seed)
 }
 
 /// Where and how to connect.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     pub host: String,
     pub port: u16,
     /// Trust this CA (PEM) instead of the public web PKI roots.
     pub ca_pem: Option<PathBuf>,
+    /// Trust exactly this server certificate (PEM or DER) and nothing else,
+    /// e.g. a self-signed one. Takes precedence over `ca_pem`.
+    pub pinned_cert: Option<PathBuf>,
     /// TLS from the first byte (XEP-0368) instead of STARTTLS.
     pub direct_tls: bool,
+    /// Offer TLS 1.2 only (to see what a server does without TLS 1.3).
+    pub tls12_only: bool,
 }
 
 enum Transport {
@@ -85,7 +94,13 @@ impl Transport {
 #[derive(Debug)]
 pub enum DriverError {
     Io(io::Error),
+    /// TLS setup failed (configuration, certificates to trust).
     Tls(String),
+    /// The TLS handshake failed: the server's certificate was refused, or
+    /// the peer misbehaved.
+    Handshake(rustls::Error),
+    /// No random seed could be drawn.
+    Random(String),
     /// The stream closed (with its error, if it failed).
     Closed(Option<xmpp_sansio::Error>),
     /// The deadline passed.
@@ -97,6 +112,8 @@ impl std::fmt::Display for DriverError {
         match self {
             DriverError::Io(e) => write!(f, "I/O: {e}"),
             DriverError::Tls(e) => write!(f, "TLS: {e}"),
+            DriverError::Handshake(e) => write!(f, "TLS handshake: {e}"),
+            DriverError::Random(e) => write!(f, "random seed: {e}"),
             DriverError::Closed(Some(e)) => write!(f, "stream closed: {e}"),
             DriverError::Closed(None) => write!(f, "stream closed"),
             DriverError::Deadline => write!(f, "deadline passed"),
@@ -126,9 +143,92 @@ pub struct Connection {
     pub recorded_reads: Vec<usize>,
 }
 
-fn tls_config(ca_pem: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>, DriverError> {
+/// Accepts exactly one end-entity certificate (compared as DER), whatever
+/// its issuer, names or dates: the pin is the server's identity. The
+/// handshake signatures are still verified against that certificate's key,
+/// so only the holder of its private key can complete the handshake.
+#[derive(Debug)]
+struct PinnedCert {
+    cert: CertificateDer<'static>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for PinnedCert {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.cert.as_ref() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// The one certificate in `path`: PEM (the first CERTIFICATE block) or DER.
+fn read_certificate(path: &PathBuf) -> Result<CertificateDer<'static>, DriverError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| DriverError::Tls(format!("cannot read {}: {e}", path.display())))?;
+    if bytes.starts_with(b"-----") {
+        CertificateDer::from_pem_slice(&bytes)
+            .map_err(|e| DriverError::Tls(format!("{}: {e}", path.display())))
+    } else {
+        Ok(CertificateDer::from(bytes))
+    }
+}
+
+fn tls_config(options: &Options) -> Result<Arc<rustls::ClientConfig>, DriverError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone());
+    let builder = if options.tls12_only {
+        builder.with_protocol_versions(&[&rustls::version::TLS12])
+    } else {
+        builder.with_safe_default_protocol_versions()
+    }
+    .map_err(|e| DriverError::Tls(e.to_string()))?;
+    if let Some(path) = &options.pinned_cert {
+        let verifier = PinnedCert {
+            cert: read_certificate(path)?,
+            algorithms: provider.signature_verification_algorithms,
+        };
+        return Ok(Arc::new(
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+                .with_no_client_auth(),
+        ));
+    }
     let mut roots = rustls::RootCertStore::empty();
-    match ca_pem {
+    match &options.ca_pem {
         Some(path) => {
             for cert in
                 CertificateDer::pem_file_iter(path).map_err(|e| DriverError::Tls(e.to_string()))?
@@ -141,13 +241,20 @@ fn tls_config(ca_pem: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>, Dri
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| DriverError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    Ok(Arc::new(
+        builder.with_root_certificates(roots).with_no_client_auth(),
+    ))
+}
+
+/// The rustls error inside a handshake's I/O error, when there is one.
+fn handshake_error(e: io::Error) -> DriverError {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => DriverError::Handshake(tls.clone()),
+        None => DriverError::Io(e),
+    }
 }
 
 /// Runs the TLS handshake on `sock` for `domain`; returns the stream and
@@ -164,7 +271,7 @@ fn handshake(
     while tls.conn.is_handshaking() {
         tls.conn
             .complete_io(&mut tls.sock)
-            .map_err(|e| DriverError::Tls(e.to_string()))?;
+            .map_err(handshake_error)?;
     }
     let binding = if tls.conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {
         let mut out = [0u8; 32];
@@ -185,7 +292,7 @@ impl Connection {
     /// Connects, (for direct TLS) handshakes, and starts the stream.
     pub fn connect(config: ClientConfig, options: &Options) -> Result<Self, DriverError> {
         let domain = config.domain().to_owned();
-        let tls_config = tls_config(options.ca_pem.as_ref())?;
+        let tls_config = tls_config(options)?;
         let sock = TcpStream::connect((options.host.as_str(), options.port))?;
         sock.set_nodelay(true)?;
         sock.set_write_timeout(Some(Duration::from_secs(10)))?;
@@ -211,6 +318,14 @@ impl Connection {
             recording: None,
             recorded_reads: Vec::new(),
         })
+    }
+
+    /// The TLS version in use, once TLS is up.
+    pub fn tls_version(&self) -> Option<rustls::ProtocolVersion> {
+        match &self.transport {
+            Transport::Tls(t) => t.conn.protocol_version(),
+            _ => None,
+        }
     }
 
     /// Writes everything the stream has queued.
@@ -240,7 +355,7 @@ impl Connection {
                 if matches!(event, Event::StartTls) {
                     self.upgrade()?;
                 }
-                if let Event::Closed { error } = &event {
+                if let Event::Closed { error, .. } = &event {
                     self.closed = true;
                     let answer = on_event(&mut self.stream, &event);
                     self.flush().ok();

@@ -15,14 +15,16 @@ pub struct Cli {
     pub rest: Vec<String>,
 }
 
-pub const USAGE: &str = "--jid USER@DOMAIN --password PW [--host H] [--port P] [--ca CA.pem] [--plaintext] [--resource R]";
+pub const USAGE: &str = "--jid USER@DOMAIN --password PW [--host H] [--port P] [--ca CA.pem | --trust-cert CERT] [--plaintext] [--resource R]";
 
-/// Parses `--jid`, `--password`, `--host`, `--port`, `--ca`, `--plaintext`
-/// and `--resource`; everything else is returned in `rest`.
+/// Parses `--jid`, `--password`, `--host`, `--port`, `--ca` (alias
+/// `--trust`: trust this CA), `--trust-cert` (trust exactly this server
+/// certificate, e.g. a self-signed one; PEM or DER), `--plaintext` and
+/// `--resource`; everything else is returned in `rest`.
 pub fn parse() -> Result<Cli, String> {
     let mut args = std::env::args().skip(1);
-    let (mut jid, mut password, mut host, mut port, mut ca, mut resource) =
-        (None, None, None, None, None, None);
+    let (mut jid, mut password, mut host, mut port, mut ca, mut pinned, mut resource) =
+        (None, None, None, None, None, None, None);
     let (mut plaintext, mut rest) = (false, Vec::new());
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
@@ -38,13 +40,15 @@ pub fn parse() -> Result<Cli, String> {
                 )
             }
             "--ca" | "--trust" => ca = Some(value()?.into()),
+            "--trust-cert" => pinned = Some(value()?.into()),
             "--resource" => resource = Some(value()?),
             "--plaintext" => plaintext = true,
             _ => rest.push(a),
         }
     }
     let jid: String = jid.ok_or("--jid is required")?;
-    let mut config = ClientConfig::new(jid, password.ok_or("--password is required")?, os_seed());
+    let seed = os_seed().map_err(|e| e.to_string())?;
+    let mut config = ClientConfig::new(jid, password.ok_or("--password is required")?, seed);
     config.resource = resource;
     if plaintext {
         config.tls = TlsPolicy::Disabled;
@@ -54,7 +58,8 @@ pub fn parse() -> Result<Cli, String> {
         host: host.unwrap_or_else(|| config.domain().to_owned()),
         port: port.unwrap_or(5222),
         ca_pem: ca,
-        direct_tls: false,
+        pinned_cert: pinned,
+        ..Options::default()
     };
     Ok(Cli {
         config,
@@ -67,7 +72,7 @@ pub fn parse() -> Result<Cli, String> {
 pub fn login(config: ClientConfig, options: &Options) -> Result<(Connection, String), DriverError> {
     let mut conn = Connection::connect(config, options)?;
     let jid = conn.run_until(Duration::from_secs(20), |_, e| match e {
-        Event::Online { jid } => Some(jid.clone()),
+        Event::Online { jid, .. } => Some(jid.clone()),
         _ => None,
     })?;
     Ok((conn, jid))

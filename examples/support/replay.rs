@@ -75,13 +75,13 @@ pub fn replay(received: &[u8], reads: &[usize], chunk: usize) -> Replay {
                     // exchange: any bytes of the same type replay it.
                     let _ = stream.tls_established(ChannelBinding::TlsExporter(vec![0; 32]), now);
                 }
-                Event::Authenticated { mechanism } => {
+                Event::Authenticated { mechanism, .. } => {
                     r.log.push(format!(
                         "-- authenticated ({}; server signature verified)",
                         mechanism.name()
                     ));
                 }
-                Event::Online { jid } => {
+                Event::Online { jid, .. } => {
                     r.online = true;
                     r.log.push(format!("-- online as {jid}"));
                     roster_id = stream
@@ -93,7 +93,7 @@ pub fn replay(received: &[u8], reads: &[usize], chunk: usize) -> Replay {
                     r.log.push(format!("-- roster: {n} contact(s)"));
                     let _ = stream.send(Element::new("presence", ns::JABBER_CLIENT), now);
                 }
-                Event::Closed { error } => {
+                Event::Closed { error, .. } => {
                     r.log.push(format!(
                         "-- closed ({})",
                         error

@@ -9,9 +9,22 @@ pub struct InteropEnv {
     pub host: String,
     pub port: u16,
     pub tls_port: u16,
+    /// Requires STARTTLS; a CA-signed certificate.
     pub tls_domain: String,
+    /// Allows plaintext and PLAIN in the clear.
     pub plain_domain: String,
+    /// `authentication = "anonymous"`: SASL ANONYMOUS only.
+    pub anon_domain: String,
+    /// Requires STARTTLS; a self-signed certificate (CA:TRUE, as
+    /// `prosodyctl cert generate` makes them).
+    pub self_signed_domain: String,
+    /// The MUC component (XEP-0045).
+    pub muc_domain: String,
     pub ca_pem_path: PathBuf,
+    /// The CA-signed server certificate (PEM) of the other hosts.
+    pub server_cert_path: PathBuf,
+    /// The self-signed certificate (PEM) of `self_signed_domain`.
+    pub self_signed_cert_path: PathBuf,
     pub users: Vec<(String, String)>,
 }
 
@@ -38,7 +51,12 @@ pub fn interop_env() -> Option<InteropEnv> {
             tls_port: var("XMPP_INTEROP_TLS_PORT")?.parse().ok()?,
             tls_domain: var("XMPP_INTEROP_TLS_DOMAIN")?,
             plain_domain: var("XMPP_INTEROP_PLAIN_DOMAIN")?,
+            anon_domain: var("XMPP_INTEROP_ANON_DOMAIN")?,
+            self_signed_domain: var("XMPP_INTEROP_SELF_SIGNED_DOMAIN")?,
+            muc_domain: var("XMPP_INTEROP_MUC_DOMAIN")?,
             ca_pem_path: var("XMPP_INTEROP_CA")?.into(),
+            server_cert_path: var("XMPP_INTEROP_SERVER_CERT")?.into(),
+            self_signed_cert_path: var("XMPP_INTEROP_SELF_SIGNED_CERT")?.into(),
             users: var("XMPP_INTEROP_USERS")?
                 .split(',')
                 .filter_map(|p| p.split_once(':'))
