@@ -4,13 +4,12 @@
 //! tests.
 //!
 //! The text is the cache's `<query xmlns='jabber:iq:roster' ver='…'/>`
-//! element. Reading it back goes through the crate's own XML framer (the
-//! crate has no standalone document parser): the element is framed inside
-//! a synthetic stream header, with the same limits and checks as stanzas.
+//! element, read back with [`Element::parse`] (the same checks as inbound
+//! stanzas).
 #![allow(dead_code, unreachable_pub)]
 
 use xmpp_sansio::im::{Roster, RosterCache};
-use xmpp_sansio::xml::{FrameEvent, Framer, Limits, ns};
+use xmpp_sansio::xml::{Element, Limits, ns};
 
 /// The cache as text.
 pub fn save(cache: &RosterCache) -> String {
@@ -24,8 +23,6 @@ pub enum LoadError {
     Xml(String),
     /// Well-formed, but not a roster query.
     NotARoster(String),
-    /// The text ended before the element did, or held nothing.
-    Incomplete,
     /// Items that could not be read (each would be lost if ignored).
     BadItems(usize),
 }
@@ -37,7 +34,6 @@ impl std::fmt::Display for LoadError {
             LoadError::NotARoster(name) => {
                 write!(f, "saved roster holds <{name}/>, not a roster query")
             }
-            LoadError::Incomplete => write!(f, "saved roster is incomplete"),
             LoadError::BadItems(n) => write!(f, "saved roster has {n} unreadable item(s)"),
         }
     }
@@ -51,30 +47,13 @@ pub fn load(text: &str) -> Result<RosterCache, LoadError> {
         max_stanza_bytes: Limits::MAX_STANZA_BYTES,
         ..Limits::default()
     };
-    let mut framer = Framer::new(limits);
-    framer.push(
-        b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
-    );
-    framer.push(text.trim().as_bytes());
-    framer.push(b"</stream:stream>");
-    let mut query = None;
-    loop {
-        match framer.next_event() {
-            Err(e) => return Err(LoadError::Xml(e.to_string())),
-            Ok(None) | Ok(Some(FrameEvent::StreamEnd)) => break,
-            Ok(Some(FrameEvent::StreamStart(_))) => {}
-            Ok(Some(FrameEvent::Element(el))) => {
-                if query.is_some() || !el.is("query", ns::ROSTER) {
-                    return Err(LoadError::NotARoster(el.name().to_owned()));
-                }
-                query = Some(el);
-            }
-        }
+    let query = Element::parse(text, limits).map_err(|e| LoadError::Xml(e.to_string()))?;
+    if !query.is("query", ns::ROSTER) {
+        return Err(LoadError::NotARoster(query.name().to_owned()));
     }
-    let query = query.ok_or(LoadError::Incomplete)?;
-    let (roster, skipped) = Roster::from_query(&query);
-    if skipped > 0 {
-        return Err(LoadError::BadItems(skipped));
+    let roster = Roster::from_query(&query);
+    if !roster.skipped.is_empty() {
+        return Err(LoadError::BadItems(roster.skipped.len()));
     }
     let mut cache = RosterCache::default();
     cache.replace(roster);

@@ -15,6 +15,7 @@ mod framer;
 pub mod ns;
 mod parser;
 mod scanner;
+mod standalone;
 mod unescape;
 pub mod writer;
 

@@ -1,0 +1,105 @@
+//! One element read from text on its own, outside any stream: what an
+//! application needs to restore something it saved with
+//! [`Element::to_xml`] (a roster cache, say).
+
+use super::{Element, FrameEvent, Framer, Limits, XmlError};
+
+/// A stream header that binds the stream prefix and nothing else, so the
+/// element is read as a document of its own: no default namespace and no
+/// inherited `xml:lang`.
+const HEADER: &[u8] = b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>";
+const FOOTER: &[u8] = b"</stream:stream>";
+
+impl Element {
+    /// Reads exactly one element from `xml`, with the checks and `limits`
+    /// of inbound stanzas (restricted XML, namespaces, sizes). Surrounding
+    /// whitespace is allowed; an XML declaration, text or a second element
+    /// is not.
+    ///
+    /// ```
+    /// use xmpp_sansio::xml::{Element, Limits, XmlError};
+    /// let el = Element::parse("<query xmlns='jabber:iq:roster' ver='7'/>", Limits::default())?;
+    /// assert!(el.is("query", "jabber:iq:roster"));
+    /// assert_eq!(Element::parse(&el.to_xml(), Limits::default())?, el);
+    ///
+    /// assert!(Element::parse("<a/><b/>", Limits::default()).is_err());
+    /// assert!(Element::parse("<a>", Limits::default()).is_err());
+    /// # Ok::<(), XmlError>(())
+    /// ```
+    pub fn parse(xml: &str, limits: Limits) -> Result<Self, XmlError> {
+        let mut framer = Framer::new(limits);
+        framer.push(HEADER);
+        framer.push(xml.as_bytes());
+        framer.push(FOOTER);
+        let mut found = None;
+        loop {
+            match framer.next_event()? {
+                Some(FrameEvent::StreamStart(_)) => {}
+                Some(FrameEvent::Element(el)) if found.is_none() => found = Some(el),
+                Some(FrameEvent::Element(_)) => {
+                    return Err(XmlError::BadFormat("more than one element"));
+                }
+                // The end must be our footer, not a closing tag in `xml`.
+                Some(FrameEvent::StreamEnd) if framer.unconsumed() == 0 => break,
+                Some(FrameEvent::StreamEnd) => {
+                    return Err(XmlError::BadFormat("text after the element"));
+                }
+                None => return Err(XmlError::NotWellFormed("unclosed element".into())),
+            }
+        }
+        found.ok_or(XmlError::BadFormat("no element"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(xml: &str) -> Result<Element, XmlError> {
+        Element::parse(xml, Limits::default())
+    }
+
+    #[test]
+    fn one_element_in_its_own_namespaces() {
+        let el = parse("  <a xmlns='urn:a' xml:lang='fr'><b>t</b></a>\n").unwrap();
+        assert!(el.is("a", "urn:a"));
+        assert_eq!(
+            el.get_child("b", "urn:a")
+                .map(|b| b.text().to_string())
+                .as_deref(),
+            Some("t")
+        );
+        let plain = parse("<a/>").unwrap();
+        assert_eq!(plain.ns(), "", "no default namespace is inherited");
+    }
+
+    #[test]
+    fn anything_but_one_element_is_refused() {
+        for bad in [
+            "",
+            "  ",
+            "text",
+            "<a/>text",
+            "<a/><b/>",
+            "<a>",
+            "<a><b></a>",
+            "<?xml version='1.0'?><a/>",
+            "<!-- c --><a/>",
+            "</stream:stream><a/>",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn limits_apply() {
+        let limits = Limits {
+            max_stanza_bytes: 16,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            Element::parse("<a>0123456789abcdef</a>", limits),
+            Err(XmlError::LimitExceeded { .. })
+        ));
+    }
+}
