@@ -60,8 +60,8 @@ mod tests {
     }
 
     #[test]
-    fn one_element_in_its_own_namespaces() {
-        let el = parse("  <a xmlns='urn:a' xml:lang='fr'><b>t</b></a>\n").unwrap();
+    fn one_element_in_its_own_namespaces() -> Result<(), XmlError> {
+        let el = parse("  <a xmlns='urn:a' xml:lang='fr'><b>t</b></a>\n")?;
         assert!(el.is("a", "urn:a"));
         assert_eq!(
             el.get_child("b", "urn:a")
@@ -69,8 +69,9 @@ mod tests {
                 .as_deref(),
             Some("t")
         );
-        let plain = parse("<a/>").unwrap();
+        let plain = parse("<a/>")?;
         assert_eq!(plain.ns(), "", "no default namespace is inherited");
+        Ok(())
     }
 
     #[test]
