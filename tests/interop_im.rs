@@ -581,13 +581,8 @@ fn pre_approval_approves_a_later_request_by_itself() {
     let (mut frank, frank_full) = connect(&env, "frank", "pre");
     let (mut grace, grace_full) = connect(&env, "grace", "pre");
     // RFC 6121 §3.4: the server says it supports pre-approval.
-    assert!(
-        frank.stream.features().is_some_and(|f| f
-            .other
-            .iter()
-            .any(|c| c.is("sub", "urn:xmpp:features:pre-approval"))),
-        "Prosody 0.12 advertises pre-approval"
-    );
+    let features = frank.stream.features().cloned().unwrap_or_default();
+    assert!(features.pre_approval, "Prosody 0.12 advertises pre-approval");
     forget(&mut frank, &[&grace_bare]);
     forget(&mut grace, &[&frank_bare]);
     roster(&mut frank);
@@ -606,7 +601,8 @@ fn pre_approval_approves_a_later_request_by_itself() {
     // Frank approves grace before she asks: the server records it and
     // pushes the item; grace is told nothing. Prosody's push (and roster
     // result) omits approved='true', which §3.4 has the server include.
-    send(&mut frank, subscription::subscribed(g));
+    let preapproval = subscription::preapprove(g, &features).expect("offered, so allowed");
+    send(&mut frank, preapproval);
     let (mine, theirs) = effects(
         &mut frank,
         &frank_full,
