@@ -11,24 +11,13 @@ mod blocking;
 mod cli;
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
-
-use xmpp_sansio::Event;
+use std::time::Duration;
 
 fn main() -> ExitCode {
     cli::run("roster", "", |cli| {
         let (mut conn, jid) = cli::login(cli.config, &cli.options)?;
         println!("online as {jid}");
-        let id = conn.stream.request_roster(None, Instant::now())?;
-        let roster = conn.run_until(Duration::from_secs(10), |_, e| match e {
-            Event::Roster { id: i, roster, .. } if *i == id => {
-                Some(Ok(roster.clone().unwrap_or_default()))
-            }
-            Event::IqError { id: i, error, .. } if *i == id => Some(Err(format!(
-                "the server refused the roster request: {error}"
-            ))),
-            _ => None,
-        })??;
+        let roster = conn.fetch_roster(Duration::from_secs(10))?;
         println!(
             "{} contact(s), version {:?}",
             roster.items.len(),
@@ -48,6 +37,10 @@ fn main() -> ExitCode {
                 item.subscription.as_str(),
                 item.groups
             );
+        }
+        // Items the client could not read are kept, not dropped.
+        for raw in &roster.skipped {
+            println!("  unreadable item, kept as sent: {}", raw.to_xml());
         }
         conn.close();
         Ok(())

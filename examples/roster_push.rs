@@ -13,7 +13,7 @@ mod blocking;
 mod cli;
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use xmpp_sansio::Event;
 
@@ -25,10 +25,7 @@ fn main() -> ExitCode {
         };
         let (mut conn, jid) = cli::login(cli.config, &cli.options)?;
         // Pushes go to resources that have requested the roster (§2.1.6).
-        let id = conn.stream.request_roster(None, Instant::now())?;
-        conn.run_until(Duration::from_secs(10), |_, e| {
-            matches!(e, Event::Roster { id: i, .. } if *i == id).then_some(())
-        })?;
+        conn.fetch_roster(Duration::from_secs(10))?;
         println!("online as {jid}; printing roster pushes for {seconds}s");
         let result = conn.run_until(Duration::from_secs(seconds), |_, e| {
             if let Event::RosterPush { item, ver, .. } = e {

@@ -28,14 +28,7 @@ fn main() -> ExitCode {
         let (mut conn, _) = cli::login(cli.config, &cli.options)?;
         // Request the roster first: pushes go only to interested resources
         // (RFC 6121 §2.1.6), and the push is how we see the result.
-        let roster = conn.stream.request_roster(None, Instant::now())?;
-        conn.run_until(Duration::from_secs(10), |_, e| match e {
-            Event::Roster { id, .. } if *id == roster => Some(Ok(())),
-            Event::IqError { id, error, .. } if *id == roster => {
-                Some(Err(format!("roster request refused: {error}")))
-            }
-            _ => None,
-        })??;
+        conn.fetch_roster(Duration::from_secs(10))?;
         let id = conn.stream.set_roster_item(&item, Instant::now())?;
         let (mut acknowledged, mut pushed) = (false, false);
         let outcome = conn.run_until(Duration::from_secs(10), |_, e| {

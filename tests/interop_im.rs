@@ -582,7 +582,10 @@ fn pre_approval_approves_a_later_request_by_itself() {
     let (mut grace, grace_full) = connect(&env, "grace", "pre");
     // RFC 6121 §3.4: the server says it supports pre-approval.
     let features = frank.stream.features().cloned().unwrap_or_default();
-    assert!(features.pre_approval, "Prosody 0.12 advertises pre-approval");
+    assert!(
+        features.pre_approval,
+        "Prosody 0.12 advertises pre-approval"
+    );
     forget(&mut frank, &[&grace_bare]);
     forget(&mut grace, &[&frank_bare]);
     roster(&mut frank);

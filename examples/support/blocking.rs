@@ -25,6 +25,7 @@ use rustls::crypto::{WebPkiSupportedAlgorithms, verify_tls12_signature, verify_t
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
+use xmpp_sansio::im::Roster;
 use xmpp_sansio::sasl::ChannelBinding;
 use xmpp_sansio::{ClientConfig, Event, Stream};
 
@@ -105,6 +106,10 @@ pub enum DriverError {
     Closed(Option<xmpp_sansio::Error>),
     /// The deadline passed.
     Deadline,
+    /// The server answered a request with an error.
+    Refused(xmpp_sansio::stanza::StanzaError),
+    /// The stream refused a command (not online, say).
+    Usage(xmpp_sansio::UsageError),
 }
 
 impl std::fmt::Display for DriverError {
@@ -117,6 +122,8 @@ impl std::fmt::Display for DriverError {
             DriverError::Closed(Some(e)) => write!(f, "stream closed: {e}"),
             DriverError::Closed(None) => write!(f, "stream closed"),
             DriverError::Deadline => write!(f, "deadline passed"),
+            DriverError::Refused(e) => write!(f, "the server refused: {e}"),
+            DriverError::Usage(e) => write!(f, "{e}"),
         }
     }
 }
@@ -412,6 +419,25 @@ impl Connection {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Requests the whole roster and waits for it, as a client does right
+    /// after login (RFC 6121 §2.2); roster pushes reach only resources
+    /// that have asked for it (§2.1.6).
+    pub fn fetch_roster(&mut self, within: Duration) -> Result<Roster, DriverError> {
+        let id = self
+            .stream
+            .request_roster(None, Instant::now())
+            .map_err(DriverError::Usage)?;
+        self.run_until(within, |_, e| match e {
+            Event::Roster { id: i, roster, .. } if *i == id => {
+                Some(Ok(roster.clone().unwrap_or_default()))
+            }
+            Event::IqError { id: i, error, .. } if *i == id => {
+                Some(Err(DriverError::Refused(error.clone())))
+            }
+            _ => None,
+        })?
     }
 
     /// Closes the stream and waits (briefly) for the server's close.

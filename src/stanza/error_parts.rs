@@ -36,6 +36,19 @@ impl ErrorParts {
         parts
     }
 
+    /// The text in `lang`, else the first text (RFC 6120 §4.9.2, §8.3.2:
+    /// several `<text/>`s differ only in language).
+    pub(crate) fn text_in<'a>(
+        texts: &'a [(Option<String>, String)],
+        lang: Option<&str>,
+    ) -> Option<&'a str> {
+        texts
+            .iter()
+            .find(|(l, _)| l.as_deref() == lang)
+            .or_else(|| texts.first())
+            .map(|(_, t)| t.as_str())
+    }
+
     /// The condition element's trimmed text, if any (a `see-other-host`
     /// target, a `gone`/`redirect` URI).
     pub(crate) fn condition_text(&self) -> Option<String> {

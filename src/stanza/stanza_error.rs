@@ -211,11 +211,7 @@ impl StanzaError {
 
     /// The text in `lang`, else the first text.
     pub fn text(&self, lang: Option<&str>) -> Option<&str> {
-        self.texts
-            .iter()
-            .find(|(l, _)| l.as_deref() == lang)
-            .or_else(|| self.texts.first())
-            .map(|(_, t)| t.as_str())
+        ErrorParts::text_in(&self.texts, lang)
     }
 
     /// Reads an `<error/>` element (in any stanza namespace).

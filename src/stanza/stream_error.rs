@@ -114,11 +114,7 @@ impl StreamError {
     /// assert_eq!(e.text(Some("fr")), Some("going down"));
     /// ```
     pub fn text(&self, lang: Option<&str>) -> Option<&str> {
-        self.texts
-            .iter()
-            .find(|(l, _)| l.as_deref() == lang)
-            .or_else(|| self.texts.first())
-            .map(|(_, t)| t.as_str())
+        ErrorParts::text_in(&self.texts, lang)
     }
 
     /// The `see-other-host` target, parsed.
