@@ -5,7 +5,7 @@
 //! sends are queued as usual, so handlers can never re-enter input
 //! processing.
 
-use crate::im::{Roster, RosterItem};
+use crate::im::{Roster, RosterItem, RosterPushRejection};
 use crate::stanza::{ErrorType, Iq, Message, Presence, StanzaError, StanzaErrorCondition};
 use crate::time::Instant;
 use crate::xml::Element;
@@ -95,6 +95,16 @@ pub trait Handler {
         now: Instant,
     ) {
     }
+    /// [`Event::RosterPushRejected`] (already answered with an error; not
+    /// applied). Mark a roster cache stale when `reason.from_server()`.
+    fn on_roster_push_rejected(
+        &mut self,
+        stream: &mut Stream,
+        push: Iq,
+        reason: RosterPushRejection,
+        now: Instant,
+    ) {
+    }
     /// [`Event::Closed`].
     fn on_closed(&mut self, stream: &mut Stream, error: Option<Error>, now: Instant) {}
     /// Every other event ([`Event::Features`], [`Event::Authenticated`],
@@ -121,6 +131,9 @@ impl Stream {
                 Event::IqTimeout { id } => handler.on_iq_timeout(self, &id, now),
                 Event::Roster { id, roster } => handler.on_roster(self, &id, roster, now),
                 Event::RosterPush { item, ver } => handler.on_roster_push(self, item, ver, now),
+                Event::RosterPushRejected { push, reason } => {
+                    handler.on_roster_push_rejected(self, push, reason, now)
+                }
                 Event::Closed { error } => handler.on_closed(self, error, now),
                 other => handler.on_other(self, other, now),
             }

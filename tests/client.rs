@@ -1407,3 +1407,39 @@ fn the_readme_loop_is_the_crate_docs_loop() {
     assert!(visible.len() > 30, "the loop itself is shown");
     assert_eq!(shown, visible);
 }
+
+#[test]
+fn the_hook_adapter_reports_refused_roster_pushes() {
+    use xmpp_sansio::hooks::Handler;
+    use xmpp_sansio::im::RosterPushRejection;
+    #[derive(Default)]
+    struct Refusals(Vec<(String, RosterPushRejection)>);
+    impl Handler for Refusals {
+        fn on_roster_push_rejected(
+            &mut self,
+            _stream: &mut Stream,
+            push: Iq,
+            reason: RosterPushRejection,
+            _now: xmpp_sansio::time::Instant,
+        ) {
+            self.0.push((push.id().to_owned(), reason));
+        }
+    }
+    assert_chunking_invariant(online(plain_config()), |d| {
+        d.feed_undrained(
+            "<iq type='set' id='x1' from='mallory@evil.example'><query xmlns='jabber:iq:roster'><item jid='eve@evil.example'/></query></iq>\
+             <iq type='set' id='x2'><query xmlns='jabber:iq:roster'/></iq>",
+        )
+        .ok();
+        let mut seen = Refusals::default();
+        d.stream.dispatch(&mut seen, d.now);
+        assert_eq!(
+            seen.0,
+            [
+                ("x1".to_owned(), RosterPushRejection::ForeignSender),
+                ("x2".to_owned(), RosterPushRejection::ItemCount(0)),
+            ]
+        );
+        assert!(!seen.0[0].1.from_server() && seen.0[1].1.from_server());
+    });
+}

@@ -1,7 +1,10 @@
 //! A client `Stream` on arbitrary server bytes, after a scripted prefix
 //! chosen by the first byte (fresh stream, after the header, after SASL,
-//! online). Oracles: no panic; the same bytes sent and the same events
-//! whether the input is split at NUL bytes or joined.
+//! online, online with a roster request pending, closing). In the online
+//! stages, `@@` in the input stands for the id of the client's pending
+//! request, so replies to it are one token away. Oracles: no panic; the
+//! same bytes sent and the same events whether the input is split at NUL
+//! bytes or joined.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -19,7 +22,7 @@ fn prefix(stage: u8) -> String {
     let bound = format!(
         "{auth}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>{HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><ver xmlns='urn:xmpp:features:rosterver'/></stream:features>"
     );
-    match stage % 4 {
+    match stage % STAGES {
         0 => String::new(),
         1 => HEADER.to_owned(),
         2 => bound,
@@ -30,6 +33,10 @@ fn prefix(stage: u8) -> String {
         ),
     }
 }
+
+/// Fresh, after the header, after SASL, online, online with a roster
+/// request pending, online after our close.
+const STAGES: u8 = 6;
 
 fn config() -> ClientConfig {
     let mut c = ClientConfig::new("j@example.com", "pw", [3; 32]);
@@ -58,12 +65,29 @@ fn bind_id() -> &'static str {
     })
 }
 
-fn run<'a>(pre: &str, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<u8>, Vec<Event>) {
-    let now = Instant::now();
+/// A stream at `stage`, and the id of its pending request (if any).
+fn staged(stage: u8, now: Instant) -> (Stream, String) {
     let mut s = Stream::client(config());
-    let (mut sent, mut events) = (Vec::new(), Vec::new());
     let _ = s.start(now);
-    let _ = s.handle_input(pre.as_bytes(), now);
+    let _ = s.handle_input(prefix(stage).as_bytes(), now);
+    let pending = match stage % STAGES {
+        4 => s.request_roster(Some(""), now).unwrap_or_default(),
+        5 => {
+            let id = s.request_roster(None, now).unwrap_or_default();
+            s.close(now);
+            id
+        }
+        _ => String::new(),
+    };
+    while s.poll_transmit().is_some() {}
+    while s.poll_event().is_some() {}
+    (s, pending)
+}
+
+fn run<'a>(stage: u8, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<u8>, Vec<Event>) {
+    let now = Instant::now();
+    let (mut s, _) = staged(stage, now);
+    let (mut sent, mut events) = (Vec::new(), Vec::new());
     for chunk in chunks {
         let _ = s.handle_input(chunk, now);
         while let Some(b) = s.poll_transmit() {
@@ -85,14 +109,38 @@ fn run<'a>(pre: &str, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<u8>, Vec<E
     (sent, events)
 }
 
+/// The id of the request pending at `stage` (fixed by the seed), learnt once.
+fn pending_id(stage: u8) -> &'static str {
+    static IDS: OnceLock<Vec<String>> = OnceLock::new();
+    let ids = IDS.get_or_init(|| (0..STAGES).map(|st| staged(st, Instant::now()).1).collect());
+    ids.get(usize::from(stage % STAGES))
+        .map_or("", String::as_str)
+}
+
+/// `data` with every `@@` replaced by `id`.
+fn substitute(data: &[u8], id: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i..].starts_with(b"@@") {
+            out.extend_from_slice(id);
+            i += 2;
+        } else {
+            out.push(data[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&stage, rest)) = data.split_first() else {
         return;
     };
-    let pre = prefix(stage);
-    let chunked = run(&pre, rest.split(|&b| b == 0));
+    let rest = substitute(rest, pending_id(stage).as_bytes());
+    let chunked = run(stage, rest.split(|&b| b == 0));
     let joined: Vec<u8> = rest.iter().copied().filter(|&b| b != 0).collect();
-    let whole = run(&pre, std::iter::once(&joined[..]));
+    let whole = run(stage, std::iter::once(&joined[..]));
     // STARTTLS is the one place where chunking legitimately matters: bytes
     // after <proceed/> in the same read are refused by design.
     if !whole.1.iter().any(|e| matches!(e, Event::StartTls)) {
