@@ -1443,3 +1443,28 @@ fn the_hook_adapter_reports_refused_roster_pushes() {
         assert!(!seen.0[0].1.from_server() && seen.0[1].1.from_server());
     });
 }
+
+#[test]
+fn timeouts_beyond_the_clock_mean_never() {
+    // A configured Duration::MAX is "no deadline", not an overflow panic.
+    let now = epoch();
+    let mut config = plain_config();
+    config.negotiation_timeout = Some(Duration::MAX);
+    config.iq_timeout = Duration::MAX;
+    config.keepalive = Some(Duration::MAX);
+    config.ping_interval = Some(Duration::MAX);
+    config.ping_timeout = Duration::MAX;
+    config.close_timeout = Duration::MAX;
+    let (mut s, _) = online_stream(config, now);
+    let id = s
+        .send_iq(IqType::Get, None, Element::new("ping", ns::PING), now)
+        .ok();
+    assert!(id.is_some());
+    assert_eq!(s.poll_timeout(), None, "nothing is ever due");
+    s.handle_timeout(now + Duration::from_secs(365 * 24 * 3600));
+    while s.poll_transmit().is_some() {}
+    assert_eq!(s.state(), State::Online);
+    s.close(now);
+    assert_eq!(s.poll_timeout(), None);
+    assert_eq!(s.state(), State::Closing);
+}

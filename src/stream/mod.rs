@@ -20,7 +20,7 @@ use crate::negotiation::StreamFeatures;
 use crate::rng::Rng;
 use crate::sasl::{ChannelBinding, ClientAuth};
 use crate::stanza::{Iq, IqType, StanzaError, StanzaView};
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, deadline};
 use crate::xml::{Element, Framer, StreamHeader, ns};
 
 /// Where a stream is in its life.
@@ -326,12 +326,12 @@ impl Stream {
         }
         if let (Some(interval), Some(last)) = (self.config.ping_interval, self.last_input)
             && !self.ping_outstanding
-            && last + interval <= now
+            && deadline(last, interval).is_some_and(|t| t <= now)
         {
             self.send_ping(now);
         }
         if let (Some(interval), Some(last)) = (self.config.keepalive, self.last_output)
-            && last + interval <= now
+            && deadline(last, interval).is_some_and(|t| t <= now)
         {
             self.write_raw(b" ", now);
         }
@@ -344,7 +344,10 @@ impl Stream {
         if !matches!(self.phase, Phase::Idle) {
             return Err(UsageError::AlreadyStarted);
         }
-        self.negotiation_deadline = self.config.negotiation_timeout.map(|t| now + t);
+        self.negotiation_deadline = self
+            .config
+            .negotiation_timeout
+            .and_then(|t| deadline(now, t));
         self.send_header(now);
         self.phase = Phase::AwaitHeader;
         Ok(())
@@ -457,7 +460,7 @@ impl Stream {
             _ => {
                 self.write_close(now);
                 self.phase = Phase::Closing;
-                self.close_deadline = Some(now + self.config.close_timeout);
+                self.close_deadline = deadline(now, self.config.close_timeout);
             }
         }
     }
@@ -502,14 +505,14 @@ impl Stream {
                     self.config
                         .ping_interval
                         .zip(self.last_input)
-                        .map(|(i, l)| l + i),
+                        .and_then(|(i, l)| deadline(l, i)),
                 );
             }
             consider(
                 self.config
                     .keepalive
                     .zip(self.last_output)
-                    .map(|(i, l)| l + i),
+                    .and_then(|(i, l)| deadline(l, i)),
             );
         }
         next
@@ -579,7 +582,7 @@ impl Stream {
             id.clone(),
             Pending {
                 to: to.map(str::to_owned),
-                deadline: Some(now + timeout),
+                deadline: deadline(now, timeout),
                 purpose,
             },
         );
