@@ -86,7 +86,7 @@ pub trait Handler {
     fn on_iq_timeout(&mut self, stream: &mut Stream, id: &str, now: Instant) {}
     /// [`Event::Roster`] (`None`: the cached version is current).
     fn on_roster(&mut self, stream: &mut Stream, id: &str, roster: Option<Roster>, now: Instant) {}
-    /// [`Event::RosterPush`] (already acknowledged).
+    /// [`Event::RosterPush`] (already acknowledged, unless we had closed).
     fn on_roster_push(
         &mut self,
         stream: &mut Stream,

@@ -934,6 +934,9 @@ fn inbound_requests_follow_the_policy_and_get_exactly_one_reply() {
 /// others wait until online.
 #[test]
 fn requests_during_binding_can_be_answered() {
+    // RFC 6120 §7.1: before binding, only the server and the account can
+    // address us (and be answered). A request from anyone else cannot be
+    // legitimate yet: it is reported as Unhandled and never answered.
     let mut config = plain_config();
     config.iq_requests = IqRequestPolicy::Namespaces(vec!["urn:example:early".into()]);
     let bind = iq_id(&config, 1);
@@ -944,41 +947,42 @@ fn requests_during_binding_can_be_answered() {
         |d| {
             let now = d.now;
             d.feed(&pre_bind).ok();
+            d.recent();
             d.feed(
                 "<iq type='get' id='s1' from='example.com'><query xmlns='urn:example:early'/></iq>\
-                 <iq type='get' id='r1' from='romeo@example.net/orchard'><query xmlns='urn:example:early'/></iq>",
+                 <iq type='get' id='r1' from='romeo@example.net/orchard'><query xmlns='urn:example:early'/></iq>\
+                 <iq type='get' id='r2' from='romeo@example.net/orchard'><ping xmlns='urn:xmpp:ping'/></iq>",
             )
             .ok();
-            let requests: Vec<Iq> = d
-                .recent()
+            let recent = d.recent();
+            assert_eq!(
+                recent.sent, "",
+                "nothing is answered automatically to a third party"
+            );
+            let (requests, unhandled): (Vec<_>, Vec<_>) = recent
                 .events
                 .into_iter()
+                .filter(|e| matches!(e, Event::IqRequest(_) | Event::Unhandled(_)))
+                .partition(|e| matches!(e, Event::IqRequest(_)));
+            let [Event::IqRequest(server)] = requests.as_slice() else {
+                panic!("{requests:?}")
+            };
+            let ids: Vec<_> = unhandled
+                .iter()
                 .filter_map(|e| match e {
-                    Event::IqRequest(iq) => Some(iq),
+                    Event::Unhandled(el) => el.attr("id").map(str::to_owned),
                     _ => None,
                 })
                 .collect();
-            let [server, romeo] = requests.as_slice() else {
-                panic!("{requests:?}")
-            };
+            assert_eq!(ids, ["r1", "r2"]);
             assert_eq!(d.stream.state(), State::Negotiating);
             assert_eq!(d.stream.reply_iq_result(server, None, now), Ok(()));
             assert_eq!(
                 d.recent().sent,
                 "<iq type='result' id='s1' to='example.com'/>"
             );
-            assert_eq!(
-                d.stream.reply_iq_result(romeo, None, now),
-                Err(UsageError::NotOnline)
-            );
-            assert_eq!(d.recent().sent, "");
             d.feed(bind_result(&bind)).ok();
             assert_eq!(d.stream.state(), State::Online);
-            assert_eq!(d.stream.reply_iq_result(romeo, None, now), Ok(()));
-            assert_eq!(
-                d.recent().sent,
-                "<iq type='result' id='r1' to='romeo@example.net/orchard'/>"
-            );
             assert_eq!(
                 d.stream.reply_iq_result(server, None, now),
                 Err(UsageError::UnknownRequest)
@@ -1194,6 +1198,18 @@ fn closing_mid_negotiation_is_not_a_protocol_error() {
                     .into(),
             ],
             vec!["unhandled", "unhandled", "closed"],
+        ),
+        // Closed before authenticating: stanzas injected into the stream
+        // (it may not even be encrypted) never pass for stanzas.
+        (
+            FEATURES_PLAIN,
+            vec![
+                "<iq type='set' id='p1'><query xmlns='jabber:iq:roster'><item jid='mallory@evil.example' subscription='both'/></query></iq>\
+                 <message from='bank@example.com'><body>send money</body></message>\
+                 <presence from='juliet@example.com/x'/></stream:stream>"
+                    .into(),
+            ],
+            vec!["unhandled", "unhandled", "unhandled", "closed"],
         ),
     ];
     for (features, after_close, expected) in cases {
@@ -1467,4 +1483,83 @@ fn timeouts_beyond_the_clock_mean_never() {
     s.close(now);
     assert_eq!(s.poll_timeout(), None);
     assert_eq!(s.state(), State::Closing);
+}
+
+#[test]
+fn the_bound_jid_is_our_address() {
+    // With ANONYMOUS, an authzid or a server that rewrites the username,
+    // the bound JID's bare part is not the configured one: pushes and
+    // replies from it are the server's, on our behalf.
+    let config = plain_config();
+    let bind = iq_id(&config, 1);
+    let pre_bind =
+        format!("{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}");
+    let bound = format!(
+        "<iq type='result' id='{bind}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>x7f3@example.com/r1</jid></bind></iq>"
+    );
+    assert_chunking_invariant(
+        |now| started(&config, now),
+        |d| {
+            d.feed(&pre_bind).ok();
+            d.feed(&bound).ok();
+            assert_eq!(d.stream.bound_jid(), Some("x7f3@example.com/r1"));
+            d.recent();
+            d.feed(
+                "<iq type='set' id='p1' from='x7f3@example.com'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com'/></query></iq>\
+                 <iq type='set' id='p2' from='juliet@example.com'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com'/></query></iq>",
+            )
+            .ok();
+            let recent = d.recent();
+            assert!(
+                matches!(
+                    &recent.events[..],
+                    [Event::RosterPush { .. }, Event::RosterPushRejected { .. }]
+                ),
+                "{:?}",
+                recent.events
+            );
+            assert!(
+                recent
+                    .sent
+                    .starts_with("<iq type='result' id='p1' to='x7f3@example.com'/>")
+            );
+        },
+    );
+}
+
+#[test]
+fn replies_sent_as_stanzas_count_as_the_one_reply() {
+    let mut config = plain_config();
+    config.iq_requests = IqRequestPolicy::All;
+    assert_chunking_invariant(online(config), |d| {
+        let now = d.now;
+        d.feed("<iq type='get' id='v1' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>")
+            .ok();
+        d.recent();
+        let reply = |id: &str, to: &str| {
+            Element::builder("iq", ns::JABBER_CLIENT)
+                .attr("type", "result")
+                .attr("id", id)
+                .attr("to", to)
+                .build()
+        };
+        assert_eq!(
+            d.stream.send(reply("v1", "romeo@example.net/orchard"), now),
+            Ok(())
+        );
+        assert_eq!(
+            d.stream.send(reply("v1", "romeo@example.net/orchard"), now),
+            Err(UsageError::UnknownRequest),
+            "a second reply"
+        );
+        assert_eq!(
+            d.stream.send(reply("v9", "romeo@example.net/orchard"), now),
+            Err(UsageError::UnknownRequest),
+            "a reply to nothing"
+        );
+        assert_eq!(
+            d.recent().sent,
+            "<iq type='result' id='v1' to='romeo@example.net/orchard'/>"
+        );
+    });
 }

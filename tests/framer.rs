@@ -429,7 +429,29 @@ fn attribute_limit_holds_before_the_tag_ends() {
     // Three, declarations included, are fine; in nested elements too.
     let ok =
         format!("{HEADER}<message a='1' b='2' xmlns:c='urn:c'><x c:d='4' e='5' f='6'/></message>");
-    assert_eq!(run_cut(ok.as_bytes(), &[], limits).1, None);
+    assert_eq!(run_cut(ok.as_bytes(), &[], limits.clone()).1, None);
+
+    // Quotes, `=` and `>` inside values count nothing, at any cut: the
+    // same verdict for every split point, and for a byte at a time.
+    let tricky = |n: usize| {
+        let attrs = [" a='x=\">\"'", " b=\"it's\"", " c='1'", " d='2'"];
+        format!("{HEADER}<m{}/>", attrs[..n].concat())
+    };
+    for (n, ok) in [(3, true), (4, false)] {
+        let input = tricky(n);
+        let bytes = input.as_bytes();
+        let whole = run_cut(bytes, &[], limits.clone());
+        assert_eq!(whole.1.is_none(), ok, "{input}: {:?}", whole.1);
+        for cut in 0..=bytes.len() {
+            assert_eq!(
+                run_cut(bytes, &[cut], limits.clone()),
+                whole,
+                "cut at {cut}"
+            );
+        }
+        let every: Vec<usize> = (0..bytes.len()).collect();
+        assert_eq!(run_cut(bytes, &every, limits.clone()), whole);
+    }
 }
 
 /// A serialized element declares each prefix once: a generated `ns{k}` never
@@ -509,6 +531,10 @@ fn builder_refuses_namespace_declarations() {
     ] {
         assert!(matches!(b.try_build(), Err(BuildError::QualifiedName(_))));
     }
+    assert!(matches!(
+        Element::builder("x", ns::XMLNS).try_build(),
+        Err(BuildError::ReservedNamespace(_))
+    ));
     let plain = Element::builder("x", "urn:a").attr_ns("", "k", "v").build();
     assert_eq!(plain.attr("k"), Some("v"));
     assert_eq!(plain.to_xml(), "<x xmlns='urn:a' k='v'/>");
@@ -693,6 +719,7 @@ fn arb_ns() -> impl Strategy<Value = String> {
         Just("urn:a".to_owned()),
         Just("urn:b&'<".to_owned()),
         Just(ns::STREAM.to_owned()),
+        Just(ns::XML.to_owned()),
         Just(String::new())
     ]
 }
@@ -723,7 +750,12 @@ fn arb_prefixed_leaf() -> impl Strategy<Value = Element> {
         ),
     )
         .prop_map(|(name, default_ns, attrs)| {
-            let mut xml = format!("<{name} xmlns='{}'", escaped(&default_ns));
+            // The XML namespace is never declared: its elements use `xml:`.
+            let mut xml = if default_ns == ns::XML {
+                format!("<xml:{name}")
+            } else {
+                format!("<{name} xmlns='{}'", escaped(&default_ns))
+            };
             let mut bound: Vec<(&str, &str)> = Vec::new();
             let mut seen: Vec<(&str, String)> = Vec::new();
             for (p, n, local, value) in attrs {
@@ -825,7 +857,8 @@ proptest! {
         let again = reparse(&back);
         prop_assert_eq!(again.to_xml(), back.to_xml());
         // The standalone form parses back the same outside a stream context too.
-        prop_assert_eq!(reparse(&reparse(&el)), el);
+        let standalone = Element::parse(&el.to_xml(), Limits::default());
+        prop_assert_eq!(standalone.as_ref(), Ok(&el), "{}", el.to_xml());
     }
 
     /// Streams of generated elements, cut anywhere, give the events of the
@@ -904,4 +937,25 @@ fn text_next_to_decoded_cdata_is_one_text_node() {
     assert_eq!(body.nodes().count(), 1);
     assert_eq!(body.text(), "t\n&x");
     assert_eq!(reparse(body), *body);
+}
+
+#[test]
+fn elements_in_the_xml_namespace_use_its_fixed_prefix() {
+    // `<xml:x/>` is well-formed (the prefix is bound by definition); it
+    // must be written back with the prefix, never as a declaration of the
+    // XML namespace, which no parser may accept.
+    let (events, error) = run(&format!(
+        "{HEADER}<message><xml:x a='1'><y/></xml:x></message>"
+    ));
+    assert_eq!(error, None);
+    let msg = &elements(&events)[0];
+    let x = msg.get_child("x", ns::XML).expect("parsed");
+    let xml = msg.to_xml();
+    assert!(
+        !xml.contains("xmlns='http://www.w3.org/XML/1998/namespace'"),
+        "{xml}"
+    );
+    assert!(xml.contains("<xml:x a='1'><y/></xml:x>"), "{xml}");
+    assert_eq!(reparse(msg), *msg);
+    assert_eq!(Element::parse(&x.to_xml(), Limits::default()), Ok(x));
 }

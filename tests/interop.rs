@@ -327,22 +327,27 @@ fn our_client_answers_unserved_iq_namespaces_for_real() {
         )
         .unwrap_or_default();
     alice.flush().ok();
-    let _ = bob.run_until(Duration::from_millis(500), |_, _| None::<()>);
+    // Drive both sides in turn (bob's stream answers, alice's collects)
+    // until both replies are in, however the server paces delivery.
     let mut got = Vec::new();
-    let _ = alice.run_until(WITHIN, |_, e| {
-        match e {
-            Event::IqError {
-                id: i, error, from, ..
-            } if *i == id => got.push(format!(
-                "error {} from {}",
-                error.condition,
-                from.clone().unwrap_or_default()
-            )),
-            Event::IqResult { id: i, .. } if *i == ping => got.push("pong".to_owned()),
-            _ => {}
-        }
-        (got.len() == 2).then_some(())
-    });
+    let deadline = Instant::now() + WITHIN;
+    while got.len() < 2 && Instant::now() < deadline {
+        let _ = bob.run_until(Duration::from_millis(50), |_, _| None::<()>);
+        let _ = alice.run_until(Duration::from_millis(50), |_, e| {
+            match e {
+                Event::IqError {
+                    id: i, error, from, ..
+                } if *i == id => got.push(format!(
+                    "error {} from {}",
+                    error.condition,
+                    from.clone().unwrap_or_default()
+                )),
+                Event::IqResult { id: i, .. } if *i == ping => got.push("pong".to_owned()),
+                _ => {}
+            }
+            (got.len() == 2).then_some(())
+        });
+    }
     got.sort();
     assert_eq!(
         got,

@@ -436,6 +436,8 @@ impl Connection {
             Event::IqError { id: i, error, .. } if *i == id => {
                 Some(Err(DriverError::Refused(error.clone())))
             }
+            // A result without a roster: the server has none to give.
+            Event::IqResult { id: i, .. } if *i == id => Some(Ok(Roster::default())),
             _ => None,
         })?
     }

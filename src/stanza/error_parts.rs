@@ -44,9 +44,25 @@ impl ErrorParts {
     ) -> Option<&'a str> {
         texts
             .iter()
-            .find(|(l, _)| l.as_deref() == lang)
+            .find(|(l, _)| same_lang(l.as_deref(), lang))
             .or_else(|| texts.first())
             .map(|(_, t)| t.as_str())
+    }
+
+    /// Sets the text in `lang`, replacing one already in that language
+    /// (RFC 6120 §4.9.2, §8.3.2: at most one text per language).
+    pub(crate) fn set_text(
+        texts: &mut Vec<(Option<String>, String)>,
+        lang: Option<&str>,
+        text: String,
+    ) {
+        match texts
+            .iter_mut()
+            .find(|(l, _)| same_lang(l.as_deref(), lang))
+        {
+            Some(slot) => slot.1 = text,
+            None => texts.push((lang.map(str::to_owned), text)),
+        }
     }
 
     /// The condition element's trimmed text, if any (a `see-other-host`
@@ -79,5 +95,14 @@ impl ErrorParts {
             );
         }
         b.children(app_condition.cloned()).build()
+    }
+}
+
+/// Language tags compare without regard to ASCII case (BCP 47 §2.1.1).
+fn same_lang(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (None, None) => true,
+        _ => false,
     }
 }

@@ -185,9 +185,19 @@ impl StanzaError {
         Self::new(condition.default_type(), condition)
     }
 
-    /// Adds a descriptive text.
+    /// Adds a descriptive text in `lang`, replacing one already in that
+    /// language (one per language; tags compare case-insensitively).
+    ///
+    /// ```
+    /// use xmpp_sansio::stanza::{StanzaError, StanzaErrorCondition};
+    /// let e = StanzaError::from_condition(StanzaErrorCondition::Conflict)
+    ///     .with_text(Some("en"), "taken")
+    ///     .with_text(Some("EN"), "already taken");
+    /// assert_eq!(e.texts.len(), 1);
+    /// assert_eq!(e.text(Some("en")), Some("already taken"));
+    /// ```
     pub fn with_text(mut self, lang: Option<&str>, text: impl Into<String>) -> Self {
-        self.texts.push((lang.map(str::to_owned), text.into()));
+        ErrorParts::set_text(&mut self.texts, lang, text.into());
         self
     }
 

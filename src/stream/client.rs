@@ -168,13 +168,18 @@ impl Stream {
 
     /// After our `</stream:stream>`: RFC 6120 §4.4 has us keep processing
     /// what the peer sends until its closing tag, writing nothing. Stanzas
-    /// are reported as usual. `<proceed/>` or `<success/>` means the peer
+    /// are reported as usual once a resource was bound; before that they
+    /// cannot be legitimate (the stream may still be unauthenticated, even
+    /// unencrypted) and are [`Event::Unhandled`]. `<proceed/>` or `<success/>` means the peer
     /// has moved to a new stream (TLS, or the SASL restart) that we will
     /// never open, so no closing tag will come for this one: the stream
     /// ends now. Other negotiation elements no longer apply and are
     /// reported as [`Event::Unhandled`], not treated as violations.
     fn on_element_while_closing(&mut self, el: Element, now: Instant) {
-        if el.ns() == ns::JABBER_CLIENT && matches!(el.name(), "message" | "presence" | "iq") {
+        if el.ns() == ns::JABBER_CLIENT
+            && matches!(el.name(), "message" | "presence" | "iq")
+            && self.bound_jid.is_some()
+        {
             return self.on_stanza(el, now);
         }
         if el.is("proceed", ns::TLS) || el.is("success", ns::SASL) {
@@ -339,6 +344,12 @@ impl Stream {
                 "bind result without a JID",
             ));
         };
+        // The server names our address: with ANONYMOUS, an authzid or a
+        // server that rewrites the username, its bare part is not the
+        // configured one, and pushes and replies come from it.
+        if let Some((bare, _)) = jid.split_once('/') {
+            self.own.bare = bare.to_owned();
+        }
         self.bound_jid = Some(jid);
         // RFC 6121 Appendix E: the session request only when not optional.
         if self.features.as_ref().and_then(|f| f.session) == Some(false) {
@@ -445,6 +456,14 @@ impl Stream {
     }
 
     fn on_iq_request(&mut self, iq: Iq, now: Instant) {
+        // Before binding nobody but the server and the account can reach
+        // us, and we could not answer anyone else (RFC 6120 §7.1): such a
+        // request is reported, not answered.
+        if self.bound_jid.is_none() && !self.addressable_unbound(iq.element().attr("from")) {
+            return self
+                .events
+                .push_back(Event::Unhandled(iq.element().clone()));
+        }
         let payload_ns = iq.payload().map(|p| p.ns().to_owned()).unwrap_or_default();
         if payload_ns == ns::ROSTER && iq.type_() == IqType::Set {
             return self.on_roster_push(&iq, now);

@@ -27,6 +27,9 @@ pub enum TlsPolicy {
 /// ```
 /// use xmpp_sansio::{ClientConfig, IqRequestPolicy};
 /// let mut config = ClientConfig::new("a@example.com", "pw", [0; 32]);
+/// // By default the application takes no namespace: every request gets
+/// // `service-unavailable` (XEP-0199 pings are answered on their own).
+/// assert_eq!(config.iq_requests, IqRequestPolicy::Namespaces(Vec::new()));
 /// config.iq_requests = IqRequestPolicy::Namespaces(vec!["jabber:iq:version".into()]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +95,8 @@ pub struct ClientConfig {
     /// (RFC 6120 §8.3.3.18), so a peer cannot grow the bookkeeping without
     /// bound.
     pub max_unanswered_requests: usize,
-    /// Answer XEP-0199 pings from the server automatically.
+    /// Answer XEP-0199 pings automatically (from the server or any
+    /// contact: a ping is answered with an empty result whoever sends it).
     pub answer_pings: bool,
     /// How long `close` waits for the peer's `</stream:stream>`. When it
     /// passes, the stream ends with `Event::Closed { error: None }`: the

@@ -73,7 +73,7 @@ pub enum Event {
     /// empty result of roster versioning (RFC 6121 §2.6.3): the cached
     /// version is current, and any changes follow as pushes. It is reported
     /// only when the request sent a version; otherwise an empty result (or
-    /// one with a payload other than a roster query) is [`Event::Unhandled`].
+    /// one with a payload other than a roster query) is [`Event::IqResult`].
     /// Items the stream could not read are in [`Roster::skipped`], raw;
     /// [`crate::im::RosterCache::replace`] then does not adopt the version.
     Roster {
@@ -115,9 +115,9 @@ pub enum Event {
         id: String,
     },
     /// A top-level element the stream could not attribute: an IQ reply to
-    /// no pending request (or from the wrong sender), a reply to
-    /// [`crate::Stream::request_roster`] that holds no roster, or a stanza
-    /// too malformed for its typed view. Kept so nothing is lost silently.
+    /// no pending request (or from the wrong sender), a request from a
+    /// third party before binding, a stanza after our close on a stream
+    /// that never bound, or a stanza too malformed for its typed view. Kept so nothing is lost silently.
     Unhandled(Element),
     /// The stream is over. The transport can be closed once
     /// [`crate::Stream::poll_transmit`] is drained. Requests still pending

@@ -16,7 +16,7 @@ impl Stream {
     /// version is left out for servers that do not. The answer arrives as
     /// [`Event::Roster`], or [`Event::IqError`] with the returned id. A
     /// result that is no roster (a payload in another namespace, or no
-    /// payload when no version was sent) arrives as [`Event::Unhandled`].
+    /// payload when no version was sent) arrives as [`Event::IqResult`].
     pub fn request_roster(
         &mut self,
         cached_ver: Option<&str>,
@@ -91,8 +91,9 @@ impl Stream {
             // RFC 6121 §2.6.3: the empty result means "your version is
             // current", which only answers a request that sent one.
             (_, None) if versioned => Event::Roster { id, roster: None },
-            // No roster, or something else: not a roster result.
-            _ => Event::Unhandled(iq.element().clone()),
+            // A reply to our request, but no roster: reported as the plain
+            // result it is, so the request still ends with an event of its id.
+            (_, payload) => Event::IqResult { id, from, payload },
         };
         self.events.push_back(event);
     }

@@ -355,7 +355,10 @@ impl Stream {
 
     /// Sends a stanza (`<message/>`, `<presence/>` or `<iq/>` in
     /// `jabber:client`). IQ requests are better sent with [`Stream::send_iq`],
-    /// which tracks the reply.
+    /// which tracks the reply. An IQ `result` or `error` sent this way is a
+    /// reply, and follows the rules of [`Stream::reply_iq_result`]: it must
+    /// answer (by `to` and `id`) a request this stream delivered and that
+    /// has no reply yet, else [`UsageError::UnknownRequest`].
     pub fn send(&mut self, stanza: impl Into<Element>, now: Instant) -> Result<(), UsageError> {
         self.check_online()?;
         let stanza = stanza.into();
@@ -365,6 +368,14 @@ impl Stream {
             return Err(UsageError::InvalidStanza(
                 "not a message, presence or iq in jabber:client",
             ));
+        }
+        if stanza.name() == "iq"
+            && matches!(stanza.attr("type"), Some("result" | "error"))
+            && !self
+                .inbound
+                .take(stanza.attr("to"), stanza.attr("id").unwrap_or_default())
+        {
+            return Err(UsageError::UnknownRequest);
         }
         self.write_element(&stanza, now);
         Ok(())
@@ -411,11 +422,12 @@ impl Stream {
     /// use xmpp_sansio::xml::Element;
     /// use xmpp_sansio::{ClientConfig, Stream, UsageError};
     /// let mut s = Stream::client(ClientConfig::new("a@example.com", "pw", [0; 32]));
-    /// let never_received = Iq::from_element(
+    /// let request = Iq::from_element(
     ///     Element::builder("iq", "jabber:client").attr("type", "get").attr("id", "x")
     ///         .child(Element::new("query", "jabber:iq:version")).build(),
     /// ).unwrap();
-    /// assert_eq!(s.reply_iq_result(&never_received, None, Instant::now()), Err(UsageError::NotOnline));
+    /// // A stream that has not negotiated yet answers nothing.
+    /// assert_eq!(s.reply_iq_result(&request, None, Instant::now()), Err(UsageError::NotOnline));
     /// ```
     pub fn reply_iq_result(
         &mut self,
@@ -535,19 +547,19 @@ impl Stream {
             Phase::Closing | Phase::Closed => Err(UsageError::Closed),
             // RFC 6120 §7.1: before binding, only the server and the
             // account itself may be addressed.
-            Phase::AwaitBind | Phase::AwaitSession => {
-                let from = request.element().attr("from");
-                let own = from.is_none_or(|f| {
-                    same_address(f, &self.own.bare) || same_address(f, &self.own.domain)
-                });
-                if own {
-                    Ok(())
-                } else {
-                    Err(UsageError::NotOnline)
-                }
+            Phase::AwaitBind | Phase::AwaitSession
+                if self.addressable_unbound(request.element().attr("from")) =>
+            {
+                Ok(())
             }
             _ => Err(UsageError::NotOnline),
         }
+    }
+
+    /// RFC 6120 §7.1: before binding, a client may address only the server
+    /// and its own account (no `from`, our bare JID, or our domain).
+    fn addressable_unbound(&self, from: Option<&str>) -> bool {
+        from.is_none_or(|f| same_address(f, &self.own.bare) || same_address(f, &self.own.domain))
     }
 
     /// Sends `reply` if `request` is an unanswered request we delivered.

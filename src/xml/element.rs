@@ -840,7 +840,8 @@ impl ElementBuilder {
     /// attribute named `xmlns` or `xmlns:…`, or in the [`ns::XMLNS`]
     /// namespace, would be a namespace declaration once serialized and
     /// change them, so it is refused, as is a `:` in a local name (write
-    /// `attr_ns(ns::XML, "lang", …)`, not `attr("xml:lang", …)`).
+    /// `attr_ns(ns::XML, "lang", …)`, not `attr("xml:lang", …)`) and an
+    /// element in the `xmlns` namespace.
     ///
     /// ```
     /// use xmpp_sansio::xml::{BuildError, Element};
@@ -849,6 +850,9 @@ impl ElementBuilder {
     /// assert!(Element::builder("x", "urn:a").attr("k", "v").try_build().is_ok());
     /// ```
     pub fn try_build(self) -> Result<Element, BuildError> {
+        if self.ns == ns::XMLNS {
+            return Err(BuildError::ReservedNamespace(self.name));
+        }
         if self.name.contains(':') {
             return Err(BuildError::QualifiedName(self.name));
         }

@@ -117,6 +117,10 @@ pub enum BuildError {
     /// namespace: serialized, it would declare a namespace.
     #[error("attribute {0:?} would be a namespace declaration")]
     NamespaceDeclaration(String),
+    /// An element in the reserved `xmlns` namespace, which no element
+    /// may have (Namespaces in XML §3).
+    #[error("element {0:?} in the reserved xmlns namespace")]
+    ReservedNamespace(String),
     /// A local name with a `:` (prefixes are chosen by the serializer).
     #[error("name {0:?} has a prefix; give the namespace instead")]
     QualifiedName(String),

@@ -88,6 +88,20 @@ impl Framer {
         }
     }
 
+    /// A framer inside a stream element that binds nothing (no default
+    /// namespace, no prefixes, no `xml:lang`), so each element it frames is
+    /// read as a document of its own; `</stream:stream>` ends it.
+    pub(crate) fn inside_bare_stream(limits: Limits) -> Self {
+        Self {
+            scanner: Scanner::inside_stream(),
+            header: Some(StreamHeader {
+                stream_prefix: "stream".to_owned(),
+                ..StreamHeader::default()
+            }),
+            ..Self::new(limits)
+        }
+    }
+
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits

@@ -27,9 +27,13 @@ pub use parser::StreamHeader;
 /// Limits on inbound XML, each failing with `policy-violation` when exceeded.
 ///
 /// ```
-/// use xmpp_sansio::xml::Limits;
+/// use xmpp_sansio::xml::{Element, LimitKind, Limits, XmlError};
+/// use xmpp_sansio::StreamErrorCondition;
 /// let limits = Limits { max_stanza_bytes: 64 * 1024, ..Limits::default() };
-/// assert_eq!(limits.max_depth, Limits::default().max_depth);
+/// let big = format!("<a>{}</a>", "x".repeat(64 * 1024));
+/// let err = Element::parse(&big, limits).unwrap_err();
+/// assert!(matches!(err, XmlError::LimitExceeded { kind: LimitKind::StanzaBytes, limit: 65536 }));
+/// assert_eq!(err.condition(), StreamErrorCondition::PolicyViolation);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {

@@ -92,6 +92,18 @@ impl Scanner {
         }
     }
 
+    /// A scanner positioned inside an open stream element, as if its header
+    /// had been read: for one element read on its own ([`Element::parse`]).
+    ///
+    /// [`Element::parse`]: super::Element::parse
+    pub(crate) fn inside_stream() -> Self {
+        Self {
+            depth: 1,
+            declaration_allowed: false,
+            ..Self::new()
+        }
+    }
+
     /// Forgets the document (a stream restart) but keeps the position.
     pub(crate) fn restart(&mut self) {
         let pos = self.pos;

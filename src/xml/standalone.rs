@@ -4,17 +4,16 @@
 
 use super::{Element, FrameEvent, Framer, Limits, XmlError};
 
-/// A stream header that binds the stream prefix and nothing else, so the
-/// element is read as a document of its own: no default namespace and no
-/// inherited `xml:lang`.
-const HEADER: &[u8] = b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>";
+/// Ends the stream [`Framer::inside_bare_stream`] is inside of.
 const FOOTER: &[u8] = b"</stream:stream>";
 
 impl Element {
     /// Reads exactly one element from `xml`, with the checks and `limits`
-    /// of inbound stanzas (restricted XML, namespaces, sizes). Surrounding
-    /// whitespace is allowed; an XML declaration, text or a second element
-    /// is not.
+    /// of inbound stanzas (restricted XML, namespaces, sizes; `max_depth`
+    /// counts a stream element around it, as for a stanza). Nothing is
+    /// inherited: no default namespace, no prefix, no `xml:lang`.
+    /// Surrounding whitespace is allowed; an XML declaration, text or a
+    /// second element is not.
     ///
     /// ```
     /// use xmpp_sansio::xml::{Element, Limits, XmlError};
@@ -27,14 +26,15 @@ impl Element {
     /// # Ok::<(), XmlError>(())
     /// ```
     pub fn parse(xml: &str, limits: Limits) -> Result<Self, XmlError> {
-        let mut framer = Framer::new(limits);
-        framer.push(HEADER);
+        let mut framer = Framer::inside_bare_stream(limits);
         framer.push(xml.as_bytes());
         framer.push(FOOTER);
         let mut found = None;
         loop {
             match framer.next_event()? {
-                Some(FrameEvent::StreamStart(_)) => {}
+                Some(FrameEvent::StreamStart(_)) => {
+                    return Err(XmlError::BadFormat("a stream header"));
+                }
                 Some(FrameEvent::Element(el)) if found.is_none() => found = Some(el),
                 Some(FrameEvent::Element(_)) => {
                     return Err(XmlError::BadFormat("more than one element"));

@@ -29,7 +29,13 @@ fn write_with_context(
     default_ns: &str,
     prefix: Option<(&str, &str)>,
 ) {
-    let prefixed = prefix.filter(|(_, uri)| *uri == el.ns() && el.ns() != default_ns);
+    // The XML namespace is bound to `xml:` by definition and may not be
+    // declared (Namespaces in XML §3), so its elements always use it.
+    let prefixed = if el.ns() == ns::XML {
+        Some(("xml", ns::XML))
+    } else {
+        prefix.filter(|(_, uri)| *uri == el.ns() && el.ns() != default_ns)
+    };
     let (qname_prefix, child_default) = match prefixed {
         Some((p, _)) => (Some(p), default_ns),
         None => (None, el.ns()),

@@ -110,8 +110,6 @@ pub fn online_stream(config: ClientConfig, now: Instant) -> (Stream, Outcome) {
     stream.start(now).ok();
     drain(&mut stream, &mut out);
     let script = plain_login_script();
-    let bind_id = "BIND";
-    let _ = bind_id;
     stream.handle_input(script.pre_bind.as_bytes(), now).ok();
     drain(&mut stream, &mut out);
     let id = bind_request_id(&out.sent).unwrap_or_default();
