@@ -116,15 +116,28 @@ impl TreeWriter {
     /// A writer whose string buffer starts with a copy of `source`, the
     /// text of the element being parsed: names, and values and text that
     /// need no decoding, become spans of that copy ([`TreeWriter::source_span`])
-    /// instead of one small copy each.
-    pub(crate) fn with_source(source: &str) -> Self {
-        let mut w = Self::default();
-        w.tree.strings.reserve(source.len() + source.len() / 8 + 64);
-        w.tree.strings.push_str(source);
-        w.tree.nodes.reserve(source.len() / 48 + 4);
-        w.tree.attrs.reserve(source.len() / 48 + 2);
-        w.open.reserve(8);
-        w
+    /// instead of one small copy each. `stack` is spare room for the
+    /// open-element stack, handed back by [`TreeWriter::finish_reusing`], so
+    /// a parser reusing it allocates one vector fewer per stanza.
+    pub(crate) fn with_source(source: &str, mut stack: Vec<u32>) -> Self {
+        // Allocated at their expected sizes up front (`with_capacity`, not
+        // `reserve`, which goes through the growth path).
+        let mut strings = String::with_capacity(source.len() + source.len() / 8 + 64);
+        strings.push_str(source);
+        Self {
+            tree: Tree {
+                strings,
+                nodes: Vec::with_capacity(source.len() / 48 + 4),
+                attrs: Vec::with_capacity(source.len() / 48 + 2),
+            },
+            open: if stack.capacity() == 0 {
+                Vec::with_capacity(8)
+            } else {
+                stack.clear();
+                stack
+            },
+            text_open: false,
+        }
     }
 
     /// The span of `range` of the source given to [`TreeWriter::with_source`].
@@ -361,10 +374,17 @@ impl TreeWriter {
     /// Finishes the tree; the first node becomes the returned root. `None`
     /// if a buffer outgrew the `u32` offsets of [`Span`] (then some offset
     /// saturated and the tree is unusable).
-    pub(crate) fn finish_checked(mut self) -> Option<Element> {
+    pub(crate) fn finish_checked(self) -> Option<Element> {
+        self.finish_reusing(&mut Vec::new())
+    }
+
+    /// [`TreeWriter::finish_checked`], handing the open-element stack's
+    /// room back in `stack` for the next [`TreeWriter::with_source`].
+    pub(crate) fn finish_reusing(mut self, stack: &mut Vec<u32>) -> Option<Element> {
         while !self.open.is_empty() {
             self.end_element();
         }
+        *stack = std::mem::take(&mut self.open);
         let max = u32::MAX as usize;
         if self.tree.strings.len() > max
             || self.tree.nodes.len() > max

@@ -90,6 +90,8 @@ pub(crate) struct Parser {
     /// The XML namespace's span in the current tree, once used: every
     /// `xml:lang` shares it, so the tree grows by it once per stanza.
     xml_span: Option<Span>,
+    /// The tree writer's open-element stack, kept between stanzas.
+    writer_stack: Vec<u32>,
 }
 
 fn range(s: &StrSpan<'_>) -> Range<usize> {
@@ -193,7 +195,7 @@ impl Parser {
         self.header_spans.clear();
         self.header_spans.resize(header.bindings.len(), None);
         self.xml_span = None;
-        let mut w = TreeWriter::with_source(src);
+        let mut w = TreeWriter::with_source(src, std::mem::take(&mut self.writer_stack));
         let decoding = Decoding(needs_decoding(src, true));
         let mut root_done = false;
         for token in Tokenizer::from_fragment(src, 0..src.len()) {
@@ -309,10 +311,11 @@ impl Parser {
         }
         // Only reachable with a stanza limit near `Limits::MAX_STANZA_BYTES`
         // (see `element::offset`).
-        w.finish_checked().ok_or(XmlError::LimitExceeded {
-            kind: LimitKind::StanzaBytes,
-            limit: limits.stanza_bytes(),
-        })
+        w.finish_reusing(&mut self.writer_stack)
+            .ok_or(XmlError::LimitExceeded {
+                kind: LimitKind::StanzaBytes,
+                limit: limits.stanza_bytes(),
+            })
     }
 
     fn end_element(&mut self, w: &mut TreeWriter) {

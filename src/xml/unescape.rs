@@ -107,20 +107,25 @@ fn is_stop(b: u8, attr: bool) -> bool {
 fn find_stop(bytes: &[u8], attr: bool) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |x: u64| x.wrapping_sub(LO) & !x & HI != 0;
+    // Flags bytes below `n` (`n` = 1: zero bytes); a false positive only
+    // sends us to the exact check below.
+    let below = |x: u64, n: u64| x.wrapping_sub(LO * n) & !x & HI;
     let mut words = bytes.chunks_exact(8);
     for (k, word) in words.by_ref().enumerate() {
         let mut b = [0u8; 8];
         b.copy_from_slice(word);
         let w = u64::from_le_bytes(b);
-        let mut hit =
-            zero_byte(w ^ (LO * u64::from(b'&'))) || zero_byte(w ^ (LO * u64::from(b'\r')));
-        if attr {
-            // Any byte below 0x0E: tab and newline among them (a false
-            // positive only sends us to the exact check below).
-            hit |= w.wrapping_sub(LO * 0x0E) & !w & HI != 0;
-        }
-        if hit && let Some(j) = word.iter().position(|&b| is_stop(b, attr)) {
+        let amp = below(w ^ (LO * u64::from(b'&')), 1);
+        // For attributes, one test for all bytes below 0x0E covers `\r`,
+        // tab and newline; text needs `\r` alone.
+        let ws = if attr {
+            below(w, 0x0E)
+        } else {
+            below(w ^ (LO * u64::from(b'\r')), 1)
+        };
+        if amp | ws != 0
+            && let Some(j) = word.iter().position(|&b| is_stop(b, attr))
+        {
             return Some(k * 8 + j);
         }
     }
@@ -210,6 +215,21 @@ mod tests {
         let mut s = String::new();
         decode_cdata("x\r\ny\r", &mut s);
         assert_eq!(s, "x\ny\n");
+    }
+
+    /// The word-at-a-time search finds exactly the first stop, for text
+    /// and values, wherever it falls in a word, among other control bytes.
+    #[test]
+    fn first_stop_agrees_with_position() {
+        let mut hay: String = (0u8..0x10).map(char::from).collect();
+        hay.push_str("ab&cd\u{e9}ef\rgh ij\tkl\nmn\u{b}op&");
+        for start in 0..hay.len() {
+            let Some(h) = hay.get(start..) else { continue };
+            for attr in [false, true] {
+                let want = h.bytes().position(|b| is_stop(b, attr));
+                assert_eq!(first_stop(h, attr), want, "from {start}, attr {attr}");
+            }
+        }
     }
 
     #[test]
