@@ -242,7 +242,7 @@ fn main() {
     };
     let runs = if full { 7 } else { 1 };
     println!(
-        "framer benchmark: median of {runs} timed runs after a warm-up; corpus {}",
+        "framer benchmark: {runs} interleaved rounds after a warm-up (medians; x xmlparser is the median of per-round ratios); corpus {}",
         dir.display()
     );
     println!(
@@ -253,54 +253,99 @@ fn main() {
         let Ok(input) = std::fs::read(dir.join(format!("{name}.xml"))) else {
             continue;
         };
-        let (base, base_tally) = median_time(runs, || xmlparser_row(&input));
-        check_manifest(&dir, name, &base_tally);
-        let base_mb = mb_s(input.len(), base);
-        let row = |label: &str, d: Duration, t: &Tally| {
-            let mb = mb_s(input.len(), d);
-            println!(
-                "{label:<26} {name:>6} {mb:>10.1} {:>12.0} {:>12.3}",
-                t.top_level as f64 / d.as_secs_f64(),
-                mb / base_mb
-            );
+        // The rows, each timed once per round, rounds interleaved: a
+        // machine whose speed drifts (a shared VM) then slows every row of
+        // a round alike, and the per-round ratio to xmlparser stays fair.
+        let one_byte_runs = match (full, *name) {
+            (true, "small") => runs,
+            (true, _) => 0,
+            (false, _) => 1,
         };
-        row("xmlparser (whole &str)", base, &base_tally);
-        if only.is_none() {
-            let (d, t) = median_time(runs, || framer_pass(&input, 4096, false));
-            row("framer 4096, build only", d, &t);
-        }
-        let mut times = Vec::new();
-        for (label, chunk, runs) in [
-            ("xmpp-sansio framer whole", 0, runs),
-            ("xmpp-sansio framer 4096", 4096, runs),
+        type Pass<'a> = Box<dyn Fn() -> Tally + 'a>;
+        let mut rows: Vec<(&str, usize, Pass)> = vec![
+            (
+                "xmlparser (whole &str)",
+                runs,
+                Box::new(|| xmlparser_row(&input)),
+            ),
+            (
+                "framer 4096, build only",
+                if only.is_none() { runs } else { 0 },
+                Box::new(|| framer_pass(&input, 4096, false)),
+            ),
+            (
+                "xmpp-sansio framer whole",
+                runs,
+                Box::new(|| framer_row(&input, 0)),
+            ),
+            (
+                "xmpp-sansio framer 4096",
+                runs,
+                Box::new(|| framer_row(&input, 4096)),
+            ),
             (
                 "xmpp-sansio framer 1-byte",
-                1,
-                if full && *name == "small" {
-                    5
-                } else if full {
-                    0
-                } else {
-                    1
-                },
+                one_byte_runs,
+                Box::new(|| framer_row(&input, 1)),
             ),
-        ] {
-            if runs == 0 || only.as_ref().is_some_and(|o| !label.ends_with(o.as_str())) {
-                continue;
+        ];
+        rows.retain(|(label, n, _)| {
+            *n > 0
+                && (label.starts_with("xmlparser")
+                    || only.as_ref().is_none_or(|o| label.ends_with(o.as_str())))
+        });
+        let tallies: Vec<Tally> = rows.iter().map(|(_, _, f)| f()).collect(); // warm-up
+        // Every row that walks what it parsed counts what the manifest says.
+        for ((label, _, _), t) in rows.iter().zip(&tallies) {
+            if !label.contains("build only") {
+                check_manifest(&dir, name, t);
+                assert_eq!(t.elements, tallies[0].elements);
             }
-            let (d, t) = median_time(runs, || framer_row(&input, chunk));
-            check_manifest(&dir, name, &t);
-            assert_eq!(t.elements, base_tally.elements);
-            row(label, d, &t);
-            times.push((chunk, d));
         }
-        if let (Some((_, big)), Some((_, one))) = (
-            times.iter().find(|(c, _)| *c == 4096),
-            times.iter().find(|(c, _)| *c == 1),
+        let mut times: Vec<Vec<Duration>> = vec![Vec::new(); rows.len()];
+        for round in 0..runs {
+            for (i, (_, n, f)) in rows.iter().enumerate() {
+                if round < *n {
+                    let start = Instant::now();
+                    let t = f();
+                    times[i].push(start.elapsed());
+                    assert_eq!(t, tallies[i], "passes disagree");
+                }
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let base = &times[0];
+        for (i, (label, _, _)) in rows.iter().enumerate() {
+            let mut secs: Vec<f64> = times[i].iter().map(Duration::as_secs_f64).collect();
+            let mut ratios: Vec<f64> = times[i]
+                .iter()
+                .zip(base)
+                .map(|(t, b)| b.as_secs_f64() / t.as_secs_f64())
+                .collect();
+            let d = median(&mut secs);
+            println!(
+                "{label:<26} {name:>6} {:>10.1} {:>12.0} {:>12.3}",
+                mb_s(input.len(), Duration::from_secs_f64(d)),
+                tallies[i].top_level as f64 / d,
+                median(&mut ratios)
+            );
+        }
+        let row_time = |label: &str| {
+            rows.iter().position(|(l, _, _)| *l == label).map(|i| {
+                let mut v: Vec<f64> = times[i].iter().map(Duration::as_secs_f64).collect();
+                median(&mut v)
+            })
+        };
+        if let (Some(big), Some(one)) = (
+            row_time("xmpp-sansio framer 4096"),
+            row_time("xmpp-sansio framer 1-byte"),
         ) {
             println!(
                 "1-byte slowdown on {name}: {:.2}x the 4096-byte time",
-                one.as_secs_f64() / big.as_secs_f64()
+                one / big
             );
         }
     }
