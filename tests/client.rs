@@ -47,6 +47,21 @@ fn iq_id(config: &ClientConfig, n: usize) -> String {
     format!("{prefix}-{n}")
 }
 
+/// A short name for an event, for asserting sequences of them.
+fn kind(e: &Event) -> &'static str {
+    match e {
+        Event::Features(_) => "features",
+        Event::Authenticated { .. } => "authenticated",
+        Event::Online { .. } => "online",
+        Event::Message(_) => "message",
+        Event::Presence(_) => "presence",
+        Event::RosterPush { .. } => "push",
+        Event::Unhandled(_) => "unhandled",
+        Event::Closed { error: None } => "closed",
+        _ => "other",
+    }
+}
+
 fn bind_result(id: &str) -> String {
     format!(
         "<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.com/balcony</jid></bind></iq>"
@@ -95,19 +110,7 @@ fn plain_login_bind_and_stanzas_in_any_chunking() {
     assert!(out.sent.contains("<iq type='error' id='v1' to='romeo@example.net/orchard'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"));
     assert!(out.sent.ends_with("</stream:stream>"));
 
-    let kinds: Vec<&str> = out
-        .events
-        .iter()
-        .map(|e| match e {
-            Event::Features(_) => "features",
-            Event::Authenticated { .. } => "authenticated",
-            Event::Online { .. } => "online",
-            Event::Message(_) => "message",
-            Event::Presence(_) => "presence",
-            Event::Closed { error: None } => "closed",
-            _ => "other",
-        })
-        .collect();
+    let kinds: Vec<&str> = out.events.iter().map(kind).collect();
     assert_eq!(
         kinds,
         [
@@ -1124,16 +1127,7 @@ fn nothing_is_written_after_our_closing_tag() {
         assert_eq!(result, Ok(()));
         let recent = d.recent();
         assert_eq!(recent.sent, "", "nothing after our closing tag");
-        let kinds: Vec<&str> = recent
-            .events
-            .iter()
-            .map(|e| match e {
-                Event::RosterPush { .. } => "push",
-                Event::Message(_) => "message",
-                Event::Closed { error: None } => "closed",
-                _ => "other",
-            })
-            .collect();
+        let kinds: Vec<&str> = recent.events.iter().map(kind).collect();
         assert_eq!(kinds, ["push", "message", "closed"], "{:?}", recent.events);
     });
     assert!(out.sent.ends_with("</stream:stream>"));
@@ -1228,15 +1222,7 @@ fn closing_mid_negotiation_is_not_a_protocol_error() {
                 }
                 let recent = d.recent();
                 assert_eq!(recent.sent, "", "{after_close:?}");
-                let kinds: Vec<&str> = recent
-                    .events
-                    .iter()
-                    .map(|e| match e {
-                        Event::Unhandled(_) => "unhandled",
-                        Event::Closed { error: None } => "closed",
-                        _ => "other",
-                    })
-                    .collect();
+                let kinds: Vec<&str> = recent.events.iter().map(kind).collect();
                 assert_eq!(kinds, expected, "{after_close:?}: {:?}", recent.events);
                 assert_eq!(d.stream.state(), State::Closed);
             },
