@@ -5,8 +5,9 @@
 
 use std::time::Instant;
 
+use xmpp_sansio::negotiation::StreamFeatures;
 use xmpp_sansio::sasl::ChannelBinding;
-use xmpp_sansio::stanza::IqType;
+use xmpp_sansio::stanza::{IqType, StanzaView};
 use xmpp_sansio::xml::{Element, ns};
 use xmpp_sansio::{ClientConfig, Event, Stream};
 
@@ -60,9 +61,12 @@ pub fn replay(received: &[u8], reads: &[usize], chunk: usize) -> Replay {
             r.log.push(format!("-- stream failed: {e}"));
             break;
         }
+        // Each event is logged before the bytes it led the stream to send
+        // (the auth after the features, say), which reads in causal order;
+        // the bytes themselves are the same, in the same order.
         loop {
-            drain_output(&mut stream, &mut r);
             let Some(event) = stream.poll_event() else {
+                drain_output(&mut stream, &mut r);
                 break;
             };
             match &event {
@@ -101,9 +105,15 @@ pub fn replay(received: &[u8], reads: &[usize], chunk: usize) -> Replay {
                             .map_or("orderly".to_owned(), |e| e.to_string())
                     ));
                 }
-                Event::Features(_) => r.log.push("-- stream features".into()),
+                Event::Features(f) => r.log.push(format!("-- stream features: {}", describe(f))),
+                Event::Presence(p) => r.log.push(format!(
+                    "-- presence from {}: {}",
+                    p.from().map_or("(the server)", |a| a.as_str()),
+                    p.type_().as_attr().unwrap_or("available")
+                )),
                 other => r.log.push(format!("-- {other:?}")),
             }
+            drain_output(&mut stream, &mut r);
         }
     }
     r
@@ -121,4 +131,33 @@ fn drain_output(stream: &mut Stream, r: &mut Replay) {
         r.log.push(format!("C: {shown}{more}"));
         r.sent.extend_from_slice(&out);
     }
+}
+
+/// The features a server offered, in a line.
+fn describe(f: &StreamFeatures) -> String {
+    let mut parts = Vec::new();
+    match f.starttls {
+        Some(true) => parts.push("STARTTLS (required)".to_owned()),
+        Some(false) => parts.push("STARTTLS".to_owned()),
+        None => {}
+    }
+    if !f.mechanisms.is_empty() {
+        parts.push(format!("SASL {}", f.mechanisms.join(" ")));
+    }
+    if f.bind {
+        parts.push("resource binding".to_owned());
+    }
+    if f.roster_versioning {
+        parts.push("roster versioning".to_owned());
+    }
+    if f.pre_approval {
+        parts.push("pre-approval".to_owned());
+    }
+    if f.stream_management {
+        parts.push("stream management".to_owned());
+    }
+    if !f.other.is_empty() {
+        parts.push(format!("{} more", f.other.len()));
+    }
+    parts.join(", ")
 }
