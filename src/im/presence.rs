@@ -401,6 +401,35 @@ impl PresenceTracker {
         self.contacts.contains_key(&key(bare).0)
     }
 
+    /// The bare JIDs with at least one online resource, in order (as
+    /// prepared by the `jid` crate where it accepts them).
+    ///
+    /// ```
+    /// use xmpp_sansio::im::PresenceTracker;
+    /// use xmpp_sansio::stanza::Presence;
+    /// use xmpp_sansio::xml::{Element, ns};
+    /// let from = |a: &str| Presence::from_element(
+    ///     Element::builder("presence", ns::JABBER_CLIENT).attr("from", a).build()).unwrap();
+    /// let mut tracker = PresenceTracker::default();
+    /// tracker.apply(&from("nurse@example.com/balcony"));
+    /// tracker.apply(&from("romeo@example.net/orchard"));
+    /// assert_eq!(tracker.contacts().collect::<Vec<_>>(), ["nurse@example.com", "romeo@example.net"]);
+    /// assert!(tracker.forget("Romeo@example.net"));
+    /// assert_eq!(tracker.contacts().count(), 1);
+    /// ```
+    pub fn contacts(&self) -> impl Iterator<Item = &str> {
+        self.contacts.keys().map(String::as_str)
+    }
+
+    /// Forgets every resource of `bare` (the contact left the roster, say:
+    /// what it sent is no longer of interest). Returns whether any was
+    /// tracked. Entries come from peers, so an application tracking
+    /// presence from addresses outside its roster (MUC occupants, directed
+    /// presence) forgets them this way when it is done with them.
+    pub fn forget(&mut self, bare: &str) -> bool {
+        self.contacts.remove(&key(bare).0).is_some()
+    }
+
     /// Forgets everyone (the stream ended: RFC 6121 §4.4 has no presence
     /// information survive a session).
     pub fn clear(&mut self) {
