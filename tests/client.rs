@@ -1511,6 +1511,33 @@ fn the_bound_jid_is_our_address() {
             );
         },
     );
+
+    // A bind result that is no full JID ends the stream (RFC 6120
+    // §7.6.3.1); one on another domain moves the keepalive ping there.
+    for (jid, ok) in [
+        ("juliet@example.com", false),
+        ("/balcony", false),
+        ("@example.com/balcony", false),
+        ("example.com/", false),
+        ("juliet@chat.example.com/balcony", true),
+    ] {
+        let mut config = plain_config();
+        config.ping_interval = Some(Duration::from_secs(60));
+        let now = epoch();
+        let mut s = started(&config, now);
+        let reply = format!(
+            "<iq type='result' id='{bind}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>{jid}</jid></bind></iq>"
+        );
+        let result = s.handle_input(format!("{pre_bind}{reply}").as_bytes(), now);
+        assert_eq!(result.is_ok(), ok, "{jid}: {result:?}");
+        if ok {
+            while s.poll_transmit().is_some() {}
+            s.handle_timeout(now + Duration::from_secs(61));
+            let ping = s.poll_transmit().map(|b| b.to_vec()).unwrap_or_default();
+            let ping = String::from_utf8_lossy(&ping);
+            assert!(ping.contains("to='chat.example.com'"), "{ping}");
+        }
+    }
 }
 
 #[test]

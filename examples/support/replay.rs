@@ -61,9 +61,10 @@ pub fn replay(received: &[u8], reads: &[usize], chunk: usize) -> Replay {
             r.log.push(format!("-- stream failed: {e}"));
             break;
         }
-        // Each event is logged before the bytes it led the stream to send
-        // (the auth after the features, say), which reads in causal order;
-        // the bytes themselves are the same, in the same order.
+        // Each read's first event is logged before the bytes that read made
+        // the stream send (the auth after the features, say), and each
+        // event's handling before what it sends: close to causal order for
+        // reading. The bytes are the same either way, in the same order.
         loop {
             let Some(event) = stream.poll_event() else {
                 drain_output(&mut stream, &mut r);

@@ -100,12 +100,13 @@ impl StreamError {
     /// language (one per language; tags compare case-insensitively).
     ///
     /// ```
-    /// use xmpp_sansio::stanza::{StanzaError, StanzaErrorCondition};
-    /// let e = StanzaError::from_condition(StanzaErrorCondition::Conflict)
-    ///     .with_text(Some("en"), "taken")
-    ///     .with_text(Some("EN"), "already taken");
+    /// use xmpp_sansio::StreamErrorCondition;
+    /// use xmpp_sansio::stanza::StreamError;
+    /// let e = StreamError::new(StreamErrorCondition::SystemShutdown)
+    ///     .with_text(Some("en"), "going down")
+    ///     .with_text(Some("EN"), "going down now");
     /// assert_eq!(e.texts.len(), 1);
-    /// assert_eq!(e.text(Some("en")), Some("already taken"));
+    /// assert_eq!(e.text(Some("en")), Some("going down now"));
     /// ```
     pub fn with_text(mut self, lang: Option<&str>, text: impl Into<String>) -> Self {
         ErrorParts::set_text(&mut self.texts, lang, text.into());

@@ -344,12 +344,19 @@ impl Stream {
                 "bind result without a JID",
             ));
         };
+        // RFC 6120 §7.6.3.1: the server returns a full JID. Its parts are
+        // taken as sent (a resource the `jid` crate refuses is still ours).
+        let Some((bare, domain)) = full_jid_parts(&jid) else {
+            return self.fail(protocol(
+                StreamErrorCondition::UndefinedCondition,
+                format!("bind result {jid:?} is not a full JID"),
+            ));
+        };
         // The server names our address: with ANONYMOUS, an authzid or a
-        // server that rewrites the username, its bare part is not the
-        // configured one, and pushes and replies come from it.
-        if let Some((bare, _)) = jid.split_once('/') {
-            self.own.bare = bare.to_owned();
-        }
+        // server that rewrites the username, it is not the configured one,
+        // and pushes, replies and the keepalive ping follow it.
+        self.own.bare = bare.to_owned();
+        self.own.domain = domain.to_owned();
         self.bound_jid = Some(jid);
         // RFC 6121 Appendix E: the session request only when not optional.
         if self.features.as_ref().and_then(|f| f.session) == Some(false) {
@@ -492,4 +499,16 @@ impl Stream {
             self.write_element(&reply, now);
         }
     }
+}
+
+/// The bare JID and domain of a full JID `[local@]domain/resource`, each
+/// part non-empty; `None` if `jid` is not one.
+fn full_jid_parts(jid: &str) -> Option<(&str, &str)> {
+    let (bare, resource) = jid.split_once('/')?;
+    let domain = match bare.split_once('@') {
+        Some((local, domain)) if !local.is_empty() => domain,
+        Some(_) => return None,
+        None => bare,
+    };
+    (!domain.is_empty() && !resource.is_empty() && !domain.contains('@')).then_some((bare, domain))
 }

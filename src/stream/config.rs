@@ -95,8 +95,8 @@ pub struct ClientConfig {
     /// (RFC 6120 §8.3.3.18), so a peer cannot grow the bookkeeping without
     /// bound.
     pub max_unanswered_requests: usize,
-    /// Answer XEP-0199 pings automatically (from the server or any
-    /// contact: a ping is answered with an empty result whoever sends it).
+    /// Answer XEP-0199 pings automatically with an empty result: from the
+    /// server at any time, from anyone once a resource is bound.
     pub answer_pings: bool,
     /// How long `close` waits for the peer's `</stream:stream>`. When it
     /// passes, the stream ends with `Event::Closed { error: None }`: the

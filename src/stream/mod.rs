@@ -410,11 +410,15 @@ impl Stream {
     /// and sends nothing.
     ///
     /// Requests can arrive during resource binding, before
-    /// [`Event::Online`]. Those from the server or the account itself (no
-    /// `from`, our bare JID, or our domain) can be answered at once: RFC
-    /// 6120 §7.1 lets an unbound client address the server and its own
-    /// account. Any other is refused with [`UsageError::NotOnline`] and
-    /// stays answerable once online.
+    /// [`Event::Online`]. Only those from the server or the account itself
+    /// (no `from`, our bare JID, or our domain) are delivered then, and
+    /// they can be answered at once: RFC 6120 §7.1 lets an unbound client
+    /// address only the server and its own account. Any other arrives as
+    /// [`Event::Unhandled`], unanswered.
+    ///
+    /// A reply sent with [`Stream::send`] must copy the request's `from`
+    /// into its `to` unchanged (the builders here do): requests are
+    /// matched on the address as sent.
     ///
     /// ```
     /// use std::time::Instant;
@@ -461,7 +465,9 @@ impl Stream {
     /// follows when the peer's closing tag arrives (or after
     /// [`ClientConfig::close_timeout`], also with `error: None`). After
     /// this nothing more is written, automatic replies included (RFC 6120
-    /// §4.4), while what the peer still sends is processed and reported.
+    /// §4.4), while what the peer still sends is processed and reported
+    /// (stanzas only if a resource was bound; before that they are
+    /// [`Event::Unhandled`]).
     ///
     /// While [`State::AwaitingTls`], nothing is written (the transport is
     /// between plaintext and TLS) and the stream ends at once.

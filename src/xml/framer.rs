@@ -216,8 +216,9 @@ impl Framer {
                 Boundary::StreamEnd { start, end } => {
                     let text = self.text(start, end)?;
                     let name = text
-                        .trim_start_matches("</")
-                        .trim_end_matches('>')
+                        .strip_prefix("</")
+                        .and_then(|t| t.strip_suffix('>'))
+                        .unwrap_or_default()
                         .trim_end();
                     let expected_prefix = self
                         .header

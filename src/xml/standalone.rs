@@ -87,20 +87,41 @@ mod tests {
             "<?xml version='1.0'?><a/>",
             "<!-- c --><a/>",
             "</stream:stream><a/>",
+            "<a/></stream:stream><b/>",
+            "<a/></stream:stream>",
+            "<a/></",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
 
     #[test]
-    fn limits_apply() {
-        let limits = Limits {
+    fn limits_apply_to_the_element_alone() {
+        use crate::xml::LimitKind;
+        let tight = Limits {
             max_stanza_bytes: 16,
-            ..Limits::default()
+            max_name_len: 4,
+            max_attributes: 1,
+            max_depth: 2,
         };
-        assert!(matches!(
-            Element::parse("<a>0123456789abcdef</a>", limits),
-            Err(XmlError::LimitExceeded { .. })
-        ));
+        assert!(Element::parse("<abcd k='v'/>", tight.clone()).is_ok());
+        let refused = |xml: &str| match Element::parse(xml, tight.clone()) {
+            Err(XmlError::LimitExceeded { kind, .. }) => Some(kind),
+            _ => None,
+        };
+        assert_eq!(
+            refused("<a>0123456789abcdef</a>"),
+            Some(LimitKind::StanzaBytes)
+        );
+        assert_eq!(refused("<abcde/>"), Some(LimitKind::NameLength));
+        assert_eq!(refused("<a k='1' l='2'/>"), Some(LimitKind::Attributes));
+        assert_eq!(refused("<a><b/></a>"), Some(LimitKind::Depth));
+    }
+
+    #[test]
+    fn nothing_is_bound_for_it() {
+        // Not even the stream prefix the framer uses inside.
+        assert!(parse("<stream:features/>").is_err());
+        assert!(parse("<a><stream:b/></a>").is_err());
     }
 }
