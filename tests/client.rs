@@ -23,6 +23,8 @@ use xmpp_sansio::{
 const FEATURES_PLAIN: &str = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>";
 const FEATURES_BIND: &str =
     "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>";
+const FEATURES_STARTTLS: &str =
+    "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>";
 const SUCCESS: &str = "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
 
 /// The id the client (with its fixed seed) gives its n-th IQ.
@@ -1139,7 +1141,7 @@ fn close_while_awaiting_tls_writes_nothing() {
     let mut config = plain_config();
     config.tls = TlsPolicy::Required;
     let proceed = format!(
-        "{SERVER_HEADER}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features><proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+        "{SERVER_HEADER}{FEATURES_STARTTLS}<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
     );
     assert_chunking_invariant(
         |now| started(&config, now),
@@ -1235,9 +1237,7 @@ fn closing_mid_negotiation_is_not_a_protocol_error() {
     // no StartTls is reported.
     let mut tls = plain_config();
     tls.tls = TlsPolicy::Required;
-    let starttls = format!(
-        "{SERVER_HEADER}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>"
-    );
+    let starttls = format!("{SERVER_HEADER}{FEATURES_STARTTLS}");
     assert_chunking_invariant(
         |now| started(&tls, now),
         |d| {

@@ -369,13 +369,8 @@ impl Stream {
                 "not a message, presence or iq in jabber:client",
             ));
         }
-        if stanza.name() == "iq"
-            && matches!(stanza.attr("type"), Some("result" | "error"))
-            && !self
-                .inbound
-                .take(stanza.attr("to"), stanza.attr("id").unwrap_or_default())
-        {
-            return Err(UsageError::UnknownRequest);
+        if stanza.name() == "iq" && matches!(stanza.attr("type"), Some("result" | "error")) {
+            return self.send_reply(&stanza, now);
         }
         self.write_element(&stanza, now);
         Ok(())
@@ -443,7 +438,7 @@ impl Stream {
         let reply = request
             .result_reply(payload)
             .ok_or(UsageError::InvalidStanza("not a get or set request"))?;
-        self.answer(request, &reply, now)
+        self.send_reply(&reply, now)
     }
 
     /// Answers an inbound request ([`Event::IqRequest`]) with an error.
@@ -458,7 +453,7 @@ impl Stream {
         let reply = request
             .error_reply(error)
             .ok_or(UsageError::InvalidStanza("not a get or set request"))?;
-        self.answer(request, &reply, now)
+        self.send_reply(&reply, now)
     }
 
     /// Closes the stream: sends `</stream:stream>`; [`Event::Closed`]
@@ -568,11 +563,13 @@ impl Stream {
         from.is_none_or(|f| same_address(f, &self.own.bare) || same_address(f, &self.own.domain))
     }
 
-    /// Sends `reply` if `request` is an unanswered request we delivered.
-    fn answer(&mut self, request: &Iq, reply: &Element, now: Instant) -> Result<(), UsageError> {
+    /// Sends the IQ `reply` if it answers (by `to` and `id`, which a reply
+    /// copies from its request's `from` and `id`) a request we delivered
+    /// that has no reply yet.
+    fn send_reply(&mut self, reply: &Element, now: Instant) -> Result<(), UsageError> {
         if !self
             .inbound
-            .take(request.element().attr("from"), request.id())
+            .take(reply.attr("to"), reply.attr("id").unwrap_or_default())
         {
             return Err(UsageError::UnknownRequest);
         }
