@@ -40,6 +40,9 @@ pub(crate) enum Purpose {
     Session,
     /// A keepalive ping (XEP-0199).
     Ping,
+    /// A ping the application asked for (`Stream::ping`), sent at `sent`:
+    /// its result becomes `Event::Pong` with the round-trip time.
+    UserPing { sent: Instant },
     /// A roster request (RFC 6121 §2.1.3): its result becomes `Event::Roster`.
     /// `versioned`: it carried a `ver`, so an empty result means "current".
     Roster { versioned: bool },
@@ -97,6 +100,37 @@ impl InboundRequests {
     pub(crate) fn len(&self) -> usize {
         self.total
     }
+}
+
+/// The most bytes a localpart, domainpart or resourcepart may have
+/// (RFC 7622 §3.2–§3.4).
+const MAX_PART_BYTES: usize = 1023;
+
+/// Whether `raw` has the form of an address (RFC 7622 §3.1):
+/// `[localpart@]domainpart[/resourcepart]`, each part present when its
+/// separator is and 1 to 1023 bytes long, no control characters; no
+/// whitespace or character excluded by §3.3.1 (`"&'/:<>@`) in the
+/// localpart, no whitespace or `@` in the domainpart. Preparation
+/// (stringprep, PRECIS) is not applied: an address of that form that the
+/// `jid` crate refuses (a MUC nickname with an emoji) is still one we can
+/// answer, while `juliet@`, `@example.com`, `a@b@c`, `example.com/` or an
+/// empty string is not: a reply to it would go nowhere meant.
+pub(crate) fn is_valid_address(raw: &str) -> bool {
+    let part =
+        |p: &str| !p.is_empty() && p.len() <= MAX_PART_BYTES && !p.contains(char::is_control);
+    let (bare, resource) = match raw.split_once('/') {
+        Some((bare, resource)) => (bare, Some(resource)),
+        None => (raw, None),
+    };
+    let (local, domain) = match bare.split_once('@') {
+        Some((local, domain)) => (Some(local), domain),
+        None => (None, bare),
+    };
+    let local_ok = local.is_none_or(|l| {
+        part(l) && !l.contains(|c: char| c.is_whitespace() || "\"&'/:<>@".contains(c))
+    });
+    let domain_ok = part(domain) && !domain.contains(|c: char| c.is_whitespace() || c == '@');
+    local_ok && domain_ok && resource.is_none_or(part)
 }
 
 /// Whether two addresses denote the same entity: equal text, or equal once
@@ -281,6 +315,42 @@ mod tests {
                 .is_none()
         );
         assert!(t.take_reply("1", Some(odd), &own()).is_some());
+    }
+
+    #[test]
+    fn addresses_have_the_form_rfc7622_gives_them() {
+        let long = "x".repeat(MAX_PART_BYTES);
+        let too_long = "x".repeat(MAX_PART_BYTES + 1);
+        for ok in [
+            "example.com".to_owned(),
+            "juliet@example.com".to_owned(),
+            "juliet@example.com/balcony".to_owned(),
+            "coven@chat.shakespeare.lit/Niaj 🚀33".to_owned(),
+            "example.com/a/b@c".to_owned(),
+            "[::1]".to_owned(),
+            format!("{long}@{long}/{long}"),
+        ] {
+            assert!(is_valid_address(&ok), "{ok:?}");
+        }
+        for bad in [
+            String::new(),
+            "juliet@".to_owned(),
+            "@example.com".to_owned(),
+            "a@b@c".to_owned(),
+            "example.com/".to_owned(),
+            "juliet@example.com/".to_owned(),
+            "@".to_owned(),
+            "/r".to_owned(),
+            "jul iet@example.com".to_owned(),
+            "jul:iet@example.com".to_owned(),
+            "juliet@exa mple.com".to_owned(),
+            "juliet@example.com/bal\u{7}cony".to_owned(),
+            format!("{too_long}@example.com"),
+            format!("juliet@{too_long}"),
+            format!("juliet@example.com/{too_long}"),
+        ] {
+            assert!(!is_valid_address(&bad), "{bad:?}");
+        }
     }
 
     #[test]

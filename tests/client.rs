@@ -13,7 +13,9 @@ use common::*;
 use std::time::Duration;
 use xmpp_sansio::negotiation::SaslCondition;
 use xmpp_sansio::sasl::{ChannelBinding, Mechanism, SaslError, ScramHash, ScramKeys};
-use xmpp_sansio::stanza::{ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, StanzaView};
+use xmpp_sansio::stanza::{
+    ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, StanzaParseError, StanzaView,
+};
 use xmpp_sansio::xml::{Element, XmlError, ns};
 use xmpp_sansio::{
     ClientConfig, Error, ErrorKind, Event, IqRequestPolicy, State, Stream, StreamErrorCondition,
@@ -35,6 +37,7 @@ fn iq_id(config: &ClientConfig, n: usize) -> String {
     probe.tls = TlsPolicy::Disabled;
     probe.allow_plaintext_auth = true;
     probe.mechanisms = None;
+    probe.auto_bind = true;
     let mut s = Stream::client(probe);
     s.start(now).ok();
     let script = format!("{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}");
@@ -59,6 +62,7 @@ fn kind(e: &Event) -> &'static str {
         Event::Presence(_) => "presence",
         Event::RosterPush { .. } => "push",
         Event::Unhandled(_) => "unhandled",
+        Event::MalformedRequest { .. } => "malformed",
         Event::Closed { error: None } => "closed",
         _ => "other",
     }
@@ -476,20 +480,282 @@ fn sasl_failure_is_typed_with_its_text() {
     assert!(out.sent.ends_with("</stream:stream>"));
 }
 
+/// A bind error reply for the request `id`.
+fn bind_error(id: &str, condition: &str) -> String {
+    format!(
+        "<iq type='error' id='{id}'><error type='cancel'><{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    )
+}
+
+const BIND_ANY: &str = "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>";
+
+/// What a binding stream reports, as short names (features and
+/// authentication left out).
+fn bind_story(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::BindFailed { error, resource } => Some(format!(
+                "failed {} {}",
+                error.condition.as_str(),
+                resource.as_deref().unwrap_or("-")
+            )),
+            Event::ReadyToBind { attempts_left } => Some(format!("ready {attempts_left}")),
+            Event::Online { jid } => Some(format!("online {jid}")),
+            Event::Closed { error } => Some(format!(
+                "closed {}",
+                match error {
+                    Some(Error::BindFailed(e)) => e.condition.as_str().to_owned(),
+                    other => format!("{other:?}"),
+                }
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// RFC 6120 §7.7.2.1, §7.7.2.2: with `auto_bind`, a requested resource the
+/// server refuses (`conflict`, `bad-request`) is reported, and the stream
+/// lets the server choose one instead; the stream does not end.
 #[test]
-fn bind_conflict_and_not_allowed_fail_the_stream() {
+fn a_refused_resource_is_retried_with_a_server_generated_one() {
     let config = plain_config();
-    let bind = iq_id(&config, 1);
-    for condition in ["conflict", "not-allowed"] {
+    let (first, second) = (iq_id(&config, 1), iq_id(&config, 2));
+    for condition in ["conflict", "bad-request"] {
         let transcript = format!(
-            "{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}<iq type='error' id='{bind}'><error type='cancel'><{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+            "{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}{}\
+             <iq type='result' id='{second}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.com/4db0</jid></bind></iq>",
+            bind_error(&first, condition)
         );
         let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
-        let Some(Error::BindFailed(e)) = error_of(&out.events) else {
-            panic!("{:?}", out.events)
-        };
-        assert_eq!(e.condition.as_str(), condition);
+        assert!(out.sent.contains(&format!(
+            "<iq type='set' id='{first}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>balcony</resource></bind></iq>\
+             <iq type='set' id='{second}'>{BIND_ANY}</iq>"
+        )));
+        assert_eq!(
+            bind_story(&out.events),
+            [
+                format!("failed {condition} balcony"),
+                "online juliet@example.com/4db0".to_owned()
+            ]
+        );
     }
+}
+
+/// With `auto_bind`, a refusal the stream cannot work around (a refused
+/// server-generated resource, `not-allowed`, `resource-constraint`, or no
+/// attempt left) is reported, then ends the stream with `BindFailed`.
+#[test]
+fn bind_refusals_without_a_way_around_end_the_stream() {
+    let config = plain_config();
+    let (first, second) = (iq_id(&config, 1), iq_id(&config, 2));
+    let pre_bind =
+        format!("{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}");
+    let mut server_chooses = config.clone();
+    server_chooses.resource = None;
+    let mut one_attempt = config.clone();
+    one_attempt.bind_attempts = 1;
+    let mut zero_is_one = config.clone();
+    zero_is_one.bind_attempts = 0;
+    let cases: [(&ClientConfig, String, &[&str]); 7] = [
+        (
+            &config,
+            bind_error(&first, "not-allowed"),
+            &["failed not-allowed balcony", "closed not-allowed"],
+        ),
+        (
+            &config,
+            bind_error(&first, "resource-constraint"),
+            &[
+                "failed resource-constraint balcony",
+                "closed resource-constraint",
+            ],
+        ),
+        (
+            &server_chooses,
+            bind_error(&first, "conflict"),
+            &["failed conflict -", "closed conflict"],
+        ),
+        (
+            &one_attempt,
+            bind_error(&first, "conflict"),
+            &["failed conflict balcony", "closed conflict"],
+        ),
+        (
+            &zero_is_one,
+            bind_error(&first, "conflict"),
+            &["failed conflict balcony", "closed conflict"],
+        ),
+        (
+            &config,
+            bind_error(&first, "conflict") + &bind_error(&second, "conflict"),
+            &[
+                "failed conflict balcony",
+                "failed conflict -",
+                "closed conflict",
+            ],
+        ),
+        (
+            &config,
+            bind_error(&first, "conflict") + &bind_error(&second, "internal-server-error"),
+            &[
+                "failed conflict balcony",
+                "failed internal-server-error -",
+                "closed internal-server-error",
+            ],
+        ),
+    ];
+    for (config, replies, story) in cases {
+        let out = assert_split_invariant(
+            config,
+            &[&format!("{pre_bind}{replies}")],
+            &ChannelBinding::None,
+        );
+        assert_eq!(bind_story(&out.events), story, "{replies}");
+        assert_eq!(
+            out.sent.matches("<iq type='set'").count(),
+            story.len() - 1,
+            "one bind per refusal: {}",
+            out.sent
+        );
+        assert!(out.sent.ends_with("</stream:stream>"));
+    }
+}
+
+/// Without `auto_bind`, the stream waits after authentication
+/// (`ReadyToBind`, still `Negotiating`) until `Stream::bind`, which picks
+/// the resource; every refusal is reported and the application binds
+/// again, until `bind_attempts` are spent.
+#[test]
+fn the_application_binds_when_auto_bind_is_off() {
+    let mut config = plain_config();
+    config.auto_bind = false;
+    config.iq_requests = IqRequestPolicy::Namespaces(vec!["urn:example:early".into()]);
+    let ids: Vec<String> = (1..=3).map(|n| iq_id(&config, n)).collect();
+    let pre_bind =
+        format!("{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}");
+    assert_chunking_invariant(
+        |now| started(&config, now),
+        |d| {
+            let now = d.now;
+            assert_eq!(d.stream.bind(None, now), Err(UsageError::NotAwaitingBind));
+            d.feed(&pre_bind).ok();
+            let recent = d.recent();
+            assert_eq!(bind_story(&recent.events), ["ready 3"]);
+            assert!(!recent.sent.contains("xmpp-bind"), "{}", recent.sent);
+            assert_eq!(d.stream.state(), State::Negotiating);
+            // The server may still reach us, and be answered, meanwhile.
+            d.feed(
+                "<iq type='get' id='s1' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>\
+                 <iq type='get' id='s2' from='example.com'><query xmlns='urn:example:early'/></iq>",
+            )
+            .ok();
+            let recent = d.recent();
+            assert_eq!(recent.sent, "<iq type='result' id='s1' to='example.com'/>");
+            let [Event::IqRequest(early)] = recent.events.as_slice() else {
+                panic!("{:?}", recent.events)
+            };
+            assert_eq!(d.stream.reply_iq_result(early, None, now), Ok(()));
+            d.recent();
+
+            assert_eq!(
+                d.stream.bind(Some(""), now),
+                Err(UsageError::InvalidStanza("a resource is 1 to 1023 bytes"))
+            );
+            assert_eq!(
+                d.stream.bind(Some(&"r".repeat(1024)), now),
+                Err(UsageError::InvalidStanza("a resource is 1 to 1023 bytes"))
+            );
+            assert_eq!(d.recent().sent, "", "a refused call sends nothing");
+            assert_eq!(d.stream.bind(Some("desk"), now), Ok(()));
+            assert_eq!(
+                d.recent().sent,
+                format!(
+                    "<iq type='set' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>desk</resource></bind></iq>",
+                    ids[0]
+                )
+            );
+            assert_eq!(
+                d.stream.bind(None, now),
+                Err(UsageError::NotAwaitingBind),
+                "one at a time"
+            );
+            // Any refusal leaves the choice to the application.
+            d.feed(bind_error(&ids[0], "not-allowed")).ok();
+            assert_eq!(
+                bind_story(&d.recent().events),
+                ["failed not-allowed desk", "ready 2"]
+            );
+            assert_eq!(d.stream.bind(Some("desk"), now), Ok(()));
+            d.feed(bind_error(&ids[1], "conflict")).ok();
+            assert_eq!(
+                bind_story(&d.recent().events),
+                ["failed conflict desk", "ready 1"]
+            );
+            assert_eq!(d.stream.bind(None, now), Ok(()));
+            assert_eq!(
+                d.recent().sent,
+                format!("<iq type='set' id='{}'>{BIND_ANY}</iq>", ids[2])
+            );
+            d.feed(format!(
+                "<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.com/4db0</jid></bind></iq>",
+                ids[2]
+            ))
+            .ok();
+            assert_eq!(
+                bind_story(&d.recent().events),
+                ["online juliet@example.com/4db0"]
+            );
+            assert_eq!(d.stream.bind(None, now), Err(UsageError::NotAwaitingBind));
+            d.stream.close(now);
+            assert_eq!(d.stream.bind(None, now), Err(UsageError::Closed));
+        },
+    );
+}
+
+/// The last attempt's refusal ends the stream, `ReadyToBind` or not; the
+/// negotiation timeout bounds the wait for `Stream::bind`.
+#[test]
+fn manual_binding_is_bounded_by_attempts_and_the_negotiation_timeout() {
+    let mut config = plain_config();
+    config.auto_bind = false;
+    config.bind_attempts = 2;
+    let ids: Vec<String> = (1..=2).map(|n| iq_id(&config, n)).collect();
+    let pre_bind =
+        format!("{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}");
+    let (out, ()) = assert_chunking_invariant(
+        |now| started(&config, now),
+        |d| {
+            d.feed(&pre_bind).ok();
+            d.stream.bind(Some("desk"), d.now).ok();
+            d.feed(bind_error(&ids[0], "conflict")).ok();
+            d.stream.bind(Some("desk"), d.now).ok();
+            let result = d.feed(bind_error(&ids[1], "conflict"));
+            assert!(matches!(result, Err(Error::BindFailed(_))), "{result:?}");
+        },
+    );
+    assert_eq!(
+        bind_story(&out.events),
+        [
+            "ready 2",
+            "failed conflict desk",
+            "ready 1",
+            "failed conflict desk",
+            "closed conflict"
+        ]
+    );
+
+    let now = epoch();
+    let mut s = started(&config, now);
+    s.handle_input(pre_bind.as_bytes(), now).ok();
+    let due = s.poll_timeout().unwrap_or(now);
+    assert_eq!(due, now + Duration::from_secs(60));
+    s.handle_timeout(due);
+    assert_eq!(s.error(), Some(&Error::Timeout("stream negotiation")));
+    // With auto_bind, binding is the stream's business.
+    let mut auto = started(&plain_config(), now);
+    auto.handle_input(pre_bind.as_bytes(), now).ok();
+    assert_eq!(auto.bind(None, now), Err(UsageError::NotAwaitingBind));
 }
 
 #[test]
@@ -996,6 +1262,285 @@ fn requests_during_binding_can_be_answered() {
     );
 }
 
+/// RFC 6120 §8.2.3: an IQ whose `type` is not get, set, result or error
+/// (or that has none) is a request that cannot be processed: `bad-request`
+/// when it can be answered (an id, a sender we may address now), reported
+/// as `MalformedRequest` either way.
+#[test]
+fn iqs_of_unknown_type_get_bad_request_when_they_can_be_answered() {
+    let bad_request = |id: &str, to: &str| {
+        format!(
+            "<iq type='error' id='{id}' to='{to}'><error type='modify'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas' xml:lang='en'>malformed stanza: unknown iq type</text></error></iq>"
+        )
+    };
+    let replied = |events: &[Event]| -> Vec<(String, bool)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::MalformedRequest {
+                    request, replied, ..
+                } => Some((request.attr("id").unwrap_or("-").to_owned(), *replied)),
+                _ => None,
+            })
+            .collect()
+    };
+    let romeo = "romeo@example.net/orchard";
+    assert_chunking_invariant(online(plain_config()), |d| {
+        d.feed(format!(
+            "<iq type='query' id='u1' from='{romeo}'><query xmlns='jabber:iq:version'/></iq>\
+             <iq type='GET' id='u2' from='{romeo}'><query xmlns='jabber:iq:version'/></iq>\
+             <iq type='' id='u3'><ping xmlns='urn:xmpp:ping'/></iq>\
+             <iq type='query' from='{romeo}'><query xmlns='jabber:iq:version'/></iq>\
+             <iq id='u4' from='{romeo}'><query xmlns='jabber:iq:version'/></iq>"
+        ))
+        .ok();
+        let recent = d.recent();
+        assert_eq!(
+            recent.sent,
+            [
+                bad_request("u1", romeo),
+                bad_request("u2", romeo),
+                bad_request("u3", "").replace(" to=''", ""),
+                bad_request("u4", romeo).replace("unknown iq type", "iq without a type"),
+            ]
+            .concat()
+        );
+        assert_eq!(
+            replied(&recent.events),
+            [
+                ("u1".to_owned(), true),
+                ("u2".to_owned(), true),
+                ("u3".to_owned(), true),
+                ("-".to_owned(), false),
+                ("u4".to_owned(), true)
+            ]
+        );
+        assert!(matches!(
+            &recent.events[0],
+            Event::MalformedRequest {
+                error: StanzaParseError::Malformed("unknown iq type"),
+                ..
+            }
+        ));
+        assert_eq!(d.stream.state(), State::Online);
+    });
+    // Before binding, only the server and the account are answered
+    // (RFC 6120 §7.1); after our close, nobody.
+    let config = plain_config();
+    let pre_bind =
+        format!("{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}");
+    assert_chunking_invariant(
+        |now| started(&config, now),
+        |d| {
+            d.feed(&pre_bind).ok();
+            d.recent();
+            d.feed(format!(
+                "<iq type='query' id='s1' from='example.com'><q xmlns='urn:x'/></iq>\
+                 <iq type='query' id='r1' from='{romeo}'><q xmlns='urn:x'/></iq>"
+            ))
+            .ok();
+            let recent = d.recent();
+            assert_eq!(recent.sent, bad_request("s1", "example.com"));
+            assert_eq!(
+                replied(&recent.events),
+                [("s1".to_owned(), true), ("r1".to_owned(), false)]
+            );
+        },
+    );
+    assert_chunking_invariant(online(plain_config()), |d| {
+        d.stream.close(d.now);
+        d.recent();
+        d.feed(format!(
+            "<iq type='query' id='u1' from='{romeo}'><q xmlns='urn:x'/></iq>"
+        ))
+        .ok();
+        let recent = d.recent();
+        assert_eq!(recent.sent, "");
+        assert_eq!(replied(&recent.events), [("u1".to_owned(), false)]);
+    });
+}
+
+/// A request whose `from` is not an address is never answered, by the
+/// stream (IQ errors, `service-unavailable`, pings, roster pushes) or by
+/// the application: a reply would go to `juliet@`. It is reported as
+/// `MalformedRequest` with the raw address.
+#[test]
+fn requests_from_invalid_addresses_are_reported_and_never_answered() {
+    let long = "x".repeat(1024);
+    let invalid = [
+        "juliet@".to_owned(),
+        "@example.com".to_owned(),
+        "a@b@c".to_owned(),
+        "example.com/".to_owned(),
+        String::new(),
+        "juliet@example.com/".to_owned(),
+        "jul iet@example.com".to_owned(),
+        format!("{long}@example.com"),
+        format!("juliet@{long}"),
+        format!("juliet@example.com/{long}"),
+    ];
+    let requests = [
+        "<iq type='get' id='ping'><ping xmlns='urn:xmpp:ping'/></iq>",
+        "<iq type='get' id='unserved'><query xmlns='jabber:iq:last'/></iq>",
+        "<iq type='get' id='served'><query xmlns='jabber:iq:version'/></iq>",
+        "<iq type='set' id='push'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com'/></query></iq>",
+        "<iq type='set' id='empty'/>",
+        "<iq type='query' id='unknown'><query xmlns='jabber:iq:version'/></iq>",
+    ];
+    let mut config = plain_config();
+    config.iq_requests = IqRequestPolicy::Namespaces(vec!["jabber:iq:version".into()]);
+    assert_chunking_invariant(online(config), |d| {
+        let now = d.now;
+        for from in &invalid {
+            for request in requests {
+                d.feed(request.replacen(" id=", &format!(" from='{from}' id="), 1))
+                    .ok();
+                let recent = d.recent();
+                assert_eq!(recent.sent, "", "{request} from {from:?}");
+                let [
+                    Event::MalformedRequest {
+                        request: el,
+                        error,
+                        replied: false,
+                    },
+                ] = recent.events.as_slice()
+                else {
+                    panic!("{request} from {from:?}: {:?}", recent.events)
+                };
+                assert_eq!(el.attr("from"), Some(from.as_str()));
+                assert_eq!(
+                    *error,
+                    StanzaParseError::JidMalformed {
+                        attr: "from",
+                        value: from.clone()
+                    }
+                );
+            }
+            // The application cannot answer such a request either.
+            let forged = Iq::from_element(
+                Element::builder("iq", ns::JABBER_CLIENT)
+                    .attr("type", "get")
+                    .attr("id", "served")
+                    .attr("from", from.as_str())
+                    .child(Element::new("query", "jabber:iq:version"))
+                    .build(),
+            )
+            .expect("a well-formed request");
+            assert_eq!(
+                d.stream.reply_iq_result(&forged, None, now),
+                Err(UsageError::InvalidAddress(from.clone()))
+            );
+            let error = StanzaError::new(ErrorType::Cancel, StanzaErrorCondition::NotAllowed);
+            assert_eq!(
+                d.stream.reply_iq_error(&forged, error, now),
+                Err(UsageError::InvalidAddress(from.clone()))
+            );
+            let reply = Element::builder("iq", ns::JABBER_CLIENT)
+                .attr("type", "result")
+                .attr("id", "served")
+                .attr("to", from.as_str())
+                .build();
+            assert_eq!(
+                d.stream.send(reply, now),
+                Err(UsageError::InvalidAddress(from.clone()))
+            );
+            assert_eq!(d.recent().sent, "");
+        }
+        // An address of the right form that the `jid` crate refuses (an
+        // emoji nickname) is answered as usual.
+        d.feed("<iq type='get' id='p' from='coven@chat.shakespeare.lit/Niaj \u{1F680}33'><ping xmlns='urn:xmpp:ping'/></iq>")
+            .ok();
+        assert_eq!(
+            d.recent().sent,
+            "<iq type='result' id='p' to='coven@chat.shakespeare.lit/Niaj \u{1F680}33'/>"
+        );
+    });
+}
+
+/// XEP-0199 on demand: `Stream::ping` reports the answer as `Pong` with
+/// the round-trip time; an error reply is `IqError` and silence is
+/// `IqTimeout`, each with the ping's id. Keepalive pings stay internal.
+#[test]
+fn pings_on_demand_report_pong_with_the_round_trip_time() {
+    let mut config = plain_config();
+    config.ping_interval = Some(Duration::from_secs(300));
+    config.keepalive = None;
+    assert_chunking_invariant(online(config), |d| {
+        let start = d.now;
+        let server = d.stream.ping(None, start).unwrap_or_default();
+        let romeo = d
+            .stream
+            .ping(Some("romeo@example.net/orchard"), start)
+            .unwrap_or_default();
+        let nurse = d
+            .stream
+            .ping(Some("nurse@example.com/chamber"), start)
+            .unwrap_or_default();
+        assert_eq!(
+            d.recent().sent,
+            format!(
+                "<iq type='get' id='{server}' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>\
+                 <iq type='get' id='{romeo}' to='romeo@example.net/orchard'><ping xmlns='urn:xmpp:ping'/></iq>\
+                 <iq type='get' id='{nurse}' to='nurse@example.com/chamber'><ping xmlns='urn:xmpp:ping'/></iq>"
+            )
+        );
+        for bad in ["juliet@", "a@b@c", ""] {
+            assert_eq!(
+                d.stream.ping(Some(bad), start),
+                Err(UsageError::InvalidAddress(bad.to_owned()))
+            );
+        }
+        d.now = start + Duration::from_millis(250);
+        d.feed(format!(
+            "<iq type='result' id='{server}' from='mallory@evil.example'/>\
+             <iq type='result' id='{server}' from='example.com'/>"
+        ))
+        .ok();
+        d.now = start + Duration::from_millis(400);
+        d.feed(format!(
+            "<iq type='error' id='{romeo}' from='romeo@example.net/orchard'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+        ))
+        .ok();
+        let recent = d.recent();
+        assert_eq!(recent.sent, "");
+        assert!(
+            matches!(&recent.events[0], Event::Unhandled(_)),
+            "{:?}",
+            recent.events
+        );
+        assert_eq!(
+            recent.events[1],
+            Event::Pong {
+                id: server.clone(),
+                from: Some("example.com".into()),
+                rtt: Duration::from_millis(250)
+            }
+        );
+        assert!(matches!(
+            &recent.events[2],
+            Event::IqError { id, error, .. }
+                if *id == romeo && error.condition == StanzaErrorCondition::ServiceUnavailable
+        ));
+        assert_eq!(recent.events.len(), 3);
+        d.stream.handle_timeout(start + Duration::from_secs(60));
+        assert_eq!(d.recent().events, [Event::IqTimeout { id: nurse }]);
+
+        // A keepalive ping and its answer report nothing.
+        let due = d.stream.poll_timeout().unwrap_or(start);
+        assert_eq!(due, start + Duration::from_millis(300_400));
+        d.now = due;
+        d.stream.handle_timeout(due);
+        let sent = d.recent().sent;
+        let keepalive = attr_of(&sent, "id").unwrap_or_default();
+        assert!(sent.contains("urn:xmpp:ping"), "{sent}");
+        d.feed(format!(
+            "<iq type='result' id='{keepalive}' from='example.com'/>"
+        ))
+        .ok();
+        assert_eq!(d.recent().events, []);
+    });
+}
+
 #[test]
 fn unanswered_requests_are_bounded() {
     let mut config = plain_config();
@@ -1130,7 +1675,16 @@ fn nothing_is_written_after_our_closing_tag() {
         let recent = d.recent();
         assert_eq!(recent.sent, "", "nothing after our closing tag");
         let kinds: Vec<&str> = recent.events.iter().map(kind).collect();
-        assert_eq!(kinds, ["push", "message", "closed"], "{:?}", recent.events);
+        assert_eq!(
+            kinds,
+            ["push", "malformed", "message", "closed"],
+            "{:?}",
+            recent.events
+        );
+        assert!(recent.events.iter().any(|e| matches!(
+            e,
+            Event::MalformedRequest { replied: false, request, .. } if request.attr("id") == Some("bad")
+        )));
     });
     assert!(out.sent.ends_with("</stream:stream>"));
     assert_eq!(out.sent.matches("</stream:stream>").count(), 1);

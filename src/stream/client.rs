@@ -4,12 +4,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::iq::Purpose;
+use crate::iq::{Purpose, is_valid_address};
 use crate::negotiation::{SaslFailure, StreamFeatures};
 use crate::sasl::{ClientAuth, Credentials, Mechanism, SaslError, select_mechanism};
 use crate::stanza::{
-    ErrorType, Iq, IqType, Message, Presence, StanzaError, StanzaErrorCondition, StanzaView,
-    StreamError, StreamErrorCondition,
+    ErrorType, Iq, IqType, Message, Presence, StanzaError, StanzaErrorCondition, StanzaParseError,
+    StanzaView, StreamError, StreamErrorCondition,
 };
 use crate::time::Instant;
 use crate::xml::{Element, FrameEvent, StreamHeader, ns};
@@ -153,7 +153,7 @@ impl Stream {
             Phase::AwaitFeatures if el.is("features", ns::STREAM) => self.on_features(&el, now),
             Phase::AwaitProceed if el.ns() == ns::TLS => self.on_tls(&el),
             Phase::Sasl(_) if el.ns() == ns::SASL => self.on_sasl(&el, now),
-            Phase::AwaitBind | Phase::AwaitSession | Phase::Online
+            Phase::BindReady | Phase::AwaitBind | Phase::AwaitSession | Phase::Online
                 if el.ns() == ns::JABBER_CLIENT
                     && matches!(el.name(), "message" | "presence" | "iq") =>
             {
@@ -200,7 +200,7 @@ impl Stream {
                     "resource binding not offered",
                 ));
             }
-            return self.send_bind(now);
+            return self.begin_binding(now);
         }
         if !self.tls_active {
             match (features.starttls, self.config.tls) {
@@ -314,23 +314,81 @@ impl Stream {
         }
     }
 
-    fn send_bind(&mut self, now: Instant) {
+    /// After authentication, bind: at once with the configured resource
+    /// ([`super::ClientConfig::auto_bind`]), or when the application calls
+    /// [`Stream::bind`].
+    fn begin_binding(&mut self, now: Instant) {
+        if self.config.auto_bind {
+            let resource = self.config.requested_resource().map(str::to_owned);
+            self.send_bind(resource, now);
+        } else {
+            self.await_bind_command();
+        }
+    }
+
+    /// Waits for [`Stream::bind`], telling the application so.
+    fn await_bind_command(&mut self) {
+        self.phase = Phase::BindReady;
+        let attempts_left = self.bind_attempts_left();
+        self.events.push_back(Event::ReadyToBind { attempts_left });
+    }
+
+    /// How many more bind requests [`super::ClientConfig::bind_attempts`] allows.
+    pub(super) fn bind_attempts_left(&self) -> u32 {
+        self.config
+            .bind_attempts
+            .max(1)
+            .saturating_sub(self.binds_sent)
+    }
+
+    /// Sends a bind request for `resource` (`None`: the server chooses).
+    pub(super) fn send_bind(&mut self, resource: Option<String>, now: Instant) {
         let mut bind = Element::builder("bind", ns::BIND);
-        if let Some(resource) = self.config.requested_resource() {
+        if let Some(resource) = &resource {
             bind = bind.child(
                 Element::builder("resource", ns::BIND)
-                    .text(resource)
+                    .text(resource.as_str())
                     .build(),
             );
         }
         let timeout = self.config.iq_timeout;
         self.send_iq_internal(IqType::Set, None, bind.build(), Purpose::Bind, timeout, now);
+        self.binds_sent = self.binds_sent.saturating_add(1);
+        self.bind_resource = resource;
         self.phase = Phase::AwaitBind;
+    }
+
+    /// A bind error (RFC 6120 §7.6.2, §7.7.2) is reported as
+    /// [`Event::BindFailed`]; then, while attempts remain, the application
+    /// binds again (without `auto_bind`), or the stream asks the server to
+    /// choose the resource if the one it asked for was refused with
+    /// `conflict` or `bad-request` (with `auto_bind`). Otherwise the stream
+    /// fails with [`Error::BindFailed`].
+    fn on_bind_error(&mut self, error: StanzaError, now: Instant) {
+        let resource = self.bind_resource.take();
+        self.events.push_back(Event::BindFailed {
+            error: error.clone(),
+            resource: resource.clone(),
+        });
+        if self.bind_attempts_left() == 0 {
+            return self.fail(Error::BindFailed(error));
+        }
+        if !self.config.auto_bind {
+            return self.await_bind_command();
+        }
+        let resource_refused = matches!(
+            error.condition,
+            StanzaErrorCondition::Conflict | StanzaErrorCondition::BadRequest
+        );
+        if resource.is_some() && resource_refused {
+            return self.send_bind(None, now);
+        }
+        self.fail(Error::BindFailed(error))
     }
 
     fn on_bind_reply(&mut self, iq: &Iq, now: Instant) {
         if iq.type_() == IqType::Error {
-            return self.fail(Error::BindFailed(error_of(iq)));
+            return self.on_bind_error(error_of(iq), now);
         }
         let jid = iq
             .payload()
@@ -400,19 +458,43 @@ impl Stream {
     }
 
     fn on_iq(&mut self, el: Element, now: Instant) {
+        let is_reply = matches!(el.attr("type"), Some("result" | "error"));
+        if !is_reply && let Some(from) = el.attr("from").filter(|f| !is_valid_address(f)) {
+            // A request (or what may be one) from something that is not
+            // an address: a reply would go nowhere meant (`juliet@`).
+            // Reported, never answered, whatever it asks.
+            let error = StanzaParseError::JidMalformed {
+                attr: "from",
+                value: from.to_owned(),
+            };
+            return self.events.push_back(Event::MalformedRequest {
+                request: el,
+                error,
+                replied: false,
+            });
+        }
         let iq = match Iq::from_element(el.clone()) {
             Ok(iq) => iq,
-            Err(e) => {
-                // A malformed request still gets an answer (RFC 6120 §8.2.3).
-                if matches!(el.attr("type"), Some("get" | "set"))
-                    && let Some(reply) = Iq::error_reply_to_element(&el, e.stanza_error())
-                {
-                    self.write_element(&reply, now);
-                } else {
-                    self.events.push_back(Event::Unhandled(el));
+            Err(e) if !is_reply => {
+                // RFC 6120 §8.2.3: a request that cannot be processed, an
+                // unknown or missing type included, gets an error reply
+                // (`bad-request`) when it can be answered at all: it has
+                // an id, and its sender may be addressed now (§7.1).
+                let reply = self
+                    .may_answer(el.attr("from"))
+                    .then(|| Iq::error_reply_to_element(&el, e.stanza_error()))
+                    .flatten();
+                if let Some(reply) = &reply {
+                    self.write_element(reply, now);
                 }
-                return;
+                return self.events.push_back(Event::MalformedRequest {
+                    request: el,
+                    error: e,
+                    replied: reply.is_some(),
+                });
             }
+            // A malformed result or error is never answered (§8.2.3).
+            Err(_) => return self.events.push_back(Event::Unhandled(el)),
         };
         match iq.type_() {
             IqType::Get | IqType::Set => self.on_iq_request(iq, now),
@@ -440,6 +522,18 @@ impl Stream {
                     }
                     // Any answer, even an error, shows the server is alive.
                     Purpose::Ping => self.ping_outstanding = false,
+                    Purpose::UserPing { .. } if iq.type_() == IqType::Error => {
+                        self.events.push_back(Event::IqError {
+                            id,
+                            from,
+                            error: error_of(&iq),
+                        })
+                    }
+                    Purpose::UserPing { sent } => self.events.push_back(Event::Pong {
+                        id,
+                        from,
+                        rtt: now.saturating_duration_since(sent),
+                    }),
                     Purpose::Roster { versioned } => self.on_roster_reply(id, from, &iq, versioned),
                     Purpose::Application => {
                         let event = if iq.type_() == IqType::Error {

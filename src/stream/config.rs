@@ -62,6 +62,20 @@ pub struct ClientConfig {
     pub authzid: Option<String>,
     /// The resource to request at binding; `None` lets the server choose.
     pub resource: Option<String>,
+    /// Bind as soon as the server offers it (the default). With `false`,
+    /// the stream reports [`crate::Event::ReadyToBind`] after
+    /// authentication and waits for [`crate::Stream::bind`], which chooses
+    /// the resource then.
+    pub auto_bind: bool,
+    /// How many bind requests one stream may send (default 3; 0 counts as
+    /// 1). Every refusal is reported as [`crate::Event::BindFailed`]; when
+    /// no attempt is left, the stream fails with [`crate::Error::BindFailed`].
+    /// While attempts remain, the application binds again (without
+    /// `auto_bind`, after [`crate::Event::ReadyToBind`]); with `auto_bind`,
+    /// a refused requested resource (`conflict`, RFC 6120 §7.7.2.2, or
+    /// `bad-request`, §7.7.2.1) is retried once with a server-generated
+    /// one, and any other refusal ends the stream.
+    pub bind_attempts: u32,
     /// TLS policy for STARTTLS.
     pub tls: TlsPolicy,
     /// The transport is already secure (direct TLS, XEP-0368): no STARTTLS.
@@ -132,6 +146,8 @@ impl ClientConfig {
             password: password.into(),
             authzid: None,
             resource: None,
+            auto_bind: true,
+            bind_attempts: 3,
             tls: TlsPolicy::Required,
             direct_tls: false,
             mechanisms: None,

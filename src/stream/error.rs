@@ -173,4 +173,14 @@ pub enum UsageError {
     /// one reply, RFC 6120 §8.2.3), or it never arrived. Nothing was sent.
     #[error("not an unanswered request received on this stream")]
     UnknownRequest,
+    /// [`crate::Stream::bind`] outside the moments it is expected: before
+    /// authentication, with `auto_bind`, while a bind request is in flight,
+    /// or once bound.
+    #[error("no resource binding is awaited")]
+    NotAwaitingBind,
+    /// An address that does not have the form `[localpart@]domainpart[/resourcepart]`
+    /// (RFC 7622 §3.1, each part present when its separator is, 1 to 1023
+    /// bytes): a reply to a request from it, or a ping to it. Nothing was sent.
+    #[error("not a valid address: {0:?}")]
+    InvalidAddress(String),
 }

@@ -3,7 +3,8 @@
 use crate::im::{Roster, RosterItem, RosterPushRejection};
 use crate::negotiation::StreamFeatures;
 use crate::sasl::Mechanism;
-use crate::stanza::{Iq, Message, Presence, StanzaError};
+use crate::stanza::{Iq, Message, Presence, StanzaError, StanzaParseError};
+use crate::time::Duration;
 use crate::xml::Element;
 
 use super::error::Error;
@@ -113,6 +114,52 @@ pub enum Event {
     IqTimeout {
         /// The request's id.
         id: String,
+    },
+    /// An IQ request (type `get`, `set`, or one that is not
+    /// `result`/`error`: unknown or missing) the stream could not accept.
+    /// Its `from` is not an address (`error` is
+    /// [`StanzaParseError::JidMalformed`] with the raw text): never
+    /// answered, since the reply would go nowhere meant. Or it is
+    /// malformed (an unknown type, no id, not exactly one payload): answered
+    /// with `bad-request` (RFC 6120 §8.2.3) when it can be, that is, it has
+    /// an id and its sender may be addressed now (anyone once bound, only
+    /// the server and the account before, RFC 6120 §7.1; nothing after our
+    /// close).
+    MalformedRequest {
+        /// The request as received.
+        request: Element,
+        /// What is wrong with it.
+        error: StanzaParseError,
+        /// Whether the stream sent an error reply.
+        replied: bool,
+    },
+    /// The answer to [`crate::Stream::ping`] (XEP-0199). An error reply is
+    /// [`Event::IqError`], no reply [`Event::IqTimeout`], with the same id.
+    Pong {
+        /// The ping's id.
+        id: String,
+        /// The reply's `from`, as sent.
+        from: Option<String>,
+        /// From the `now` of the `ping` call to the `now` of the input call
+        /// that read the reply.
+        rtt: Duration,
+    },
+    /// Authenticated, and the server offers resource binding: call
+    /// [`crate::Stream::bind`] (only without [`crate::ClientConfig::auto_bind`];
+    /// also after a [`Event::BindFailed`] that leaves attempts).
+    ReadyToBind {
+        /// Bind requests left ([`crate::ClientConfig::bind_attempts`]).
+        attempts_left: u32,
+    },
+    /// The server refused a bind request (RFC 6120 §7.6.2, §7.7.2). What
+    /// follows: [`Event::ReadyToBind`], a retry by the stream with a
+    /// server-generated resource, or the end of the stream
+    /// ([`crate::ClientConfig::bind_attempts`] says which).
+    BindFailed {
+        /// The stanza error (`conflict`, `not-allowed`, `bad-request`, …).
+        error: StanzaError,
+        /// The resource that was requested (`None`: the server's choice).
+        resource: Option<String>,
     },
     /// A top-level element the stream could not attribute: an IQ reply to
     /// no pending request (or from the wrong sender), a request from a

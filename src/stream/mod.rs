@@ -15,7 +15,9 @@ pub use config::{ClientConfig, IqRequestPolicy, TlsPolicy};
 pub use error::{Error, ErrorKind, UsageError};
 pub use event::Event;
 
-use crate::iq::{InboundRequests, IqTracker, OwnAddress, Pending, Purpose, same_address};
+use crate::iq::{
+    InboundRequests, IqTracker, OwnAddress, Pending, Purpose, is_valid_address, same_address,
+};
 use crate::negotiation::StreamFeatures;
 use crate::rng::Rng;
 use crate::sasl::{ChannelBinding, ClientAuth};
@@ -55,6 +57,8 @@ enum Phase {
     AwaitProceed,
     AwaitTls,
     Sasl(Box<ClientAuth>),
+    /// Authenticated, binding offered: waiting for [`Stream::bind`].
+    BindReady,
     AwaitBind,
     AwaitSession,
     Online,
@@ -74,7 +78,8 @@ enum Phase {
 ///   [`handle_timeout`](Stream::handle_timeout),
 ///   [`tls_established`](Stream::tls_established);
 /// - **(C) commands**: [`start`](Stream::start), [`send`](Stream::send),
-///   [`send_iq`](Stream::send_iq), [`reply_iq_result`](Stream::reply_iq_result),
+///   [`send_iq`](Stream::send_iq), [`ping`](Stream::ping),
+///   [`bind`](Stream::bind), [`reply_iq_result`](Stream::reply_iq_result),
 ///   [`reply_iq_error`](Stream::reply_iq_error), [`close`](Stream::close);
 /// - **(D) outputs**: [`poll_transmit`](Stream::poll_transmit),
 ///   [`poll_event`](Stream::poll_event), [`poll_timeout`](Stream::poll_timeout).
@@ -130,6 +135,10 @@ pub struct Stream {
     header: Option<StreamHeader>,
     features: Option<StreamFeatures>,
     bound_jid: Option<String>,
+    /// Bind requests sent on this stream (against `ClientConfig::bind_attempts`).
+    binds_sent: u32,
+    /// The resource the bind request in flight asked for.
+    bind_resource: Option<String>,
     header_sent: bool,
     close_sent: bool,
     negotiation_deadline: Option<Instant>,
@@ -165,6 +174,8 @@ impl Stream {
             header: None,
             features: None,
             bound_jid: None,
+            binds_sent: 0,
+            bind_resource: None,
             header_sent: false,
             close_sent: false,
             negotiation_deadline: None,
@@ -306,7 +317,7 @@ impl Stream {
         }
         for (id, pending) in self.iq.expire(now) {
             match pending.purpose {
-                Purpose::Application | Purpose::Roster { .. } => {
+                Purpose::Application | Purpose::Roster { .. } | Purpose::UserPing { .. } => {
                     self.events.push_back(Event::IqTimeout { id })
                 }
                 // Closing already: the close deadline decides the end.
@@ -397,6 +408,79 @@ impl Stream {
         Ok(self.send_iq_internal(kind, to, payload, Purpose::Application, timeout, now))
     }
 
+    /// Binds a resource (RFC 6120 §7) when [`ClientConfig::auto_bind`] is
+    /// off: after [`Event::ReadyToBind`], which comes once authentication
+    /// succeeded and the server offered binding, and again after each
+    /// [`Event::BindFailed`] while [`ClientConfig::bind_attempts`] allows
+    /// another request. `resource: None` lets the server choose (§7.6);
+    /// otherwise it is requested as given (§7.7), 1 to 1023 bytes.
+    /// [`Event::Online`] follows on success.
+    ///
+    /// Until then the stream stays [`State::Negotiating`] and
+    /// [`ClientConfig::negotiation_timeout`] keeps running. Requests from
+    /// the server or the account can arrive and be answered meanwhile, as
+    /// during binding (see [`Stream::reply_iq_result`]).
+    ///
+    /// Any other time this is [`UsageError::NotAwaitingBind`] (or
+    /// [`UsageError::Closed`]), and nothing is sent.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use xmpp_sansio::{ClientConfig, Stream, UsageError};
+    /// let mut config = ClientConfig::new("a@example.com", "pw", [0; 32]);
+    /// config.auto_bind = false;
+    /// let mut s = Stream::client(config);
+    /// // Not authenticated yet: nothing to bind.
+    /// assert_eq!(s.bind(Some("desk"), Instant::now()), Err(UsageError::NotAwaitingBind));
+    /// ```
+    pub fn bind(&mut self, resource: Option<&str>, now: Instant) -> Result<(), UsageError> {
+        match self.phase {
+            Phase::BindReady => {}
+            Phase::Closing | Phase::Closed => return Err(UsageError::Closed),
+            _ => return Err(UsageError::NotAwaitingBind),
+        }
+        if resource.is_some_and(|r| r.is_empty() || r.len() > 1023) {
+            return Err(UsageError::InvalidStanza("a resource is 1 to 1023 bytes"));
+        }
+        self.send_bind(resource.map(str::to_owned), now);
+        Ok(())
+    }
+
+    /// Pings `to` (XEP-0199), or our server with `to: None`, and returns
+    /// the request's id. The answer arrives as [`Event::Pong`] with the
+    /// round-trip time (from `now` to the `now` of the call that read the
+    /// reply); an error reply as [`Event::IqError`] (the entity was
+    /// reached, and `service-unavailable` says it does not support pings,
+    /// XEP-0199 §4.2), no reply as [`Event::IqTimeout`] after
+    /// [`ClientConfig::iq_timeout`], each with that id. These pings are
+    /// the application's: the keepalive pings of
+    /// [`ClientConfig::ping_interval`] stay internal and report nothing.
+    ///
+    /// `to` must be an address ([`UsageError::InvalidAddress`] otherwise).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use xmpp_sansio::{ClientConfig, Stream, UsageError};
+    /// let mut s = Stream::client(ClientConfig::new("a@example.com", "pw", [0; 32]));
+    /// assert_eq!(s.ping(None, Instant::now()), Err(UsageError::NotOnline));
+    /// ```
+    pub fn ping(&mut self, to: Option<&str>, now: Instant) -> Result<String, UsageError> {
+        self.check_online()?;
+        if let Some(to) = to.filter(|t| !is_valid_address(t)) {
+            return Err(UsageError::InvalidAddress(to.to_owned()));
+        }
+        let to = to.map_or_else(|| self.own.domain.clone(), str::to_owned);
+        let timeout = self.config.iq_timeout;
+        Ok(self.send_iq_internal(
+            IqType::Get,
+            Some(&to),
+            Element::new("ping", ns::PING),
+            Purpose::UserPing { sent: now },
+            timeout,
+            now,
+        ))
+    }
+
     /// Answers an inbound request ([`Event::IqRequest`]) with a result.
     ///
     /// Each request gets exactly one reply (RFC 6120 §8.2.3): a second
@@ -410,6 +494,11 @@ impl Stream {
     /// they can be answered at once: RFC 6120 §7.1 lets an unbound client
     /// address only the server and its own account. Any other arrives as
     /// [`Event::Unhandled`], unanswered.
+    ///
+    /// A request whose `from` is not an address (`juliet@`, `a@b@c`) is
+    /// never answered: the stream reports it as [`Event::MalformedRequest`]
+    /// and answers nothing, and a reply to it here is
+    /// [`UsageError::InvalidAddress`].
     ///
     /// A reply sent with [`Stream::send`] must copy the request's `from`
     /// into its `to` unchanged (the builders here do): requests are
@@ -548,7 +637,7 @@ impl Stream {
             Phase::Closing | Phase::Closed => Err(UsageError::Closed),
             // RFC 6120 §7.1: before binding, only the server and the
             // account itself may be addressed.
-            Phase::AwaitBind | Phase::AwaitSession
+            Phase::BindReady | Phase::AwaitBind | Phase::AwaitSession
                 if self.addressable_unbound(request.element().attr("from")) =>
             {
                 Ok(())
@@ -563,10 +652,20 @@ impl Stream {
         from.is_none_or(|f| same_address(f, &self.own.bare) || same_address(f, &self.own.domain))
     }
 
+    /// Whether an automatic reply to a request from `from` may be written
+    /// now: our closing tag is not out, and the sender can be addressed
+    /// (anyone once bound; before that, RFC 6120 §7.1).
+    fn may_answer(&self, from: Option<&str>) -> bool {
+        !self.close_sent && (self.bound_jid.is_some() || self.addressable_unbound(from))
+    }
+
     /// Sends the IQ `reply` if it answers (by `to` and `id`, which a reply
     /// copies from its request's `from` and `id`) a request we delivered
-    /// that has no reply yet.
+    /// that has no reply yet, and `to` is an address.
     fn send_reply(&mut self, reply: &Element, now: Instant) -> Result<(), UsageError> {
+        if let Some(to) = reply.attr("to").filter(|t| !is_valid_address(t)) {
+            return Err(UsageError::InvalidAddress(to.to_owned()));
+        }
         if !self
             .inbound
             .take(reply.attr("to"), reply.attr("id").unwrap_or_default())
