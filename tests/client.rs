@@ -501,8 +501,8 @@ fn bind_story(events: &[Event]) -> Vec<String> {
                 resource.as_deref().unwrap_or("-")
             )),
             Event::ReadyToBind { attempts_left } => Some(format!("ready {attempts_left}")),
-            Event::Online { jid } => Some(format!("online {jid}")),
-            Event::Closed { error } => Some(format!(
+            Event::Online { jid, .. } => Some(format!("online {jid}")),
+            Event::Closed { error, .. } => Some(format!(
                 "closed {}",
                 match error {
                     Some(Error::BindFailed(e)) => e.condition.as_str().to_owned(),

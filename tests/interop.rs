@@ -256,14 +256,83 @@ fn bind_conflicts_both_ways() {
         Err(e) => panic!("first session: {e}"),
     };
     assert_eq!(jid, "carol@plain.localhost/desk");
-    first.rng_seed = seed();
-    match login(first, &options(&env, false)) {
+    // With one attempt, the refusal ends the stream.
+    let mut once = first.clone();
+    once.rng_seed = seed();
+    once.bind_attempts = 1;
+    match login(once, &options(&env, false)) {
         Err(DriverError::Closed(Some(Error::BindFailed(e)))) => {
             assert_eq!(e.condition, StanzaErrorCondition::Conflict)
         }
         Err(e) => panic!("unexpected failure: {e}"),
         Ok(_) => panic!("two sessions bound the same resource"),
     }
+    // By default the stream reports it and lets the server choose.
+    let mut retry = first.clone();
+    retry.rng_seed = seed();
+    let mut conn = match Connection::connect(retry, &options(&env, false)) {
+        Ok(c) => c,
+        Err(e) => panic!("connect: {e}"),
+    };
+    let mut refused = Vec::new();
+    let jid = match conn.run_until(WITHIN, |_, e| match e {
+        Event::BindFailed { error, resource } => {
+            refused.push((error.condition, resource.clone()));
+            None
+        }
+        Event::Online { jid, .. } => Some(jid.clone()),
+        _ => None,
+    }) {
+        Ok(jid) => jid,
+        Err(e) => panic!("retry with a server-generated resource: {e}"),
+    };
+    assert_eq!(
+        refused,
+        [(StanzaErrorCondition::Conflict, Some("desk".to_owned()))]
+    );
+    assert!(
+        jid.starts_with("carol@plain.localhost/") && jid != "carol@plain.localhost/desk",
+        "{jid}"
+    );
+    // And the session works: our server answers a ping on demand.
+    let ping = conn.stream.ping(None, Instant::now()).unwrap_or_default();
+    match conn.run_until(WITHIN, |_, e| match e {
+        Event::Pong { id, from, .. } if *id == ping => Some(from.clone()),
+        _ => None,
+    }) {
+        Ok(from) => assert_eq!(from.as_deref(), Some("plain.localhost")),
+        Err(e) => panic!("ping: {e}"),
+    }
+    conn.close();
+    // Without auto_bind, the application picks again after the refusal.
+    let mut manual = first.clone();
+    manual.rng_seed = seed();
+    manual.auto_bind = false;
+    let mut conn = match Connection::connect(manual, &options(&env, false)) {
+        Ok(c) => c,
+        Err(e) => panic!("connect: {e}"),
+    };
+    let mut story = Vec::new();
+    let jid = match conn.run_until(WITHIN, |stream, e| match e {
+        Event::ReadyToBind { attempts_left } => {
+            story.push(format!("ready {attempts_left}"));
+            let resource = if *attempts_left == 3 { "desk" } else { "chair" };
+            stream.bind(Some(resource), Instant::now()).ok();
+            None
+        }
+        Event::BindFailed { error, .. } => {
+            story.push(format!("failed {}", error.condition.as_str()));
+            None
+        }
+        Event::Online { jid, .. } => Some(jid.clone()),
+        _ => None,
+    }) {
+        Ok(jid) => jid,
+        Err(e) => panic!("manual bind: {e}"),
+    };
+    assert_eq!(story, ["ready 3", "failed conflict", "ready 2"]);
+    assert_eq!(jid, "carol@plain.localhost/chair");
+    conn.close();
     holder.close();
 
     // tls.localhost (Prosody's default) replaces the old session, which
@@ -319,12 +388,7 @@ fn our_client_answers_unserved_iq_namespaces_for_real() {
     let id = id.unwrap_or_default();
     let ping = alice
         .stream
-        .send_iq(
-            IqType::Get,
-            Some(&bob_jid),
-            Element::new("ping", ns::PING),
-            Instant::now(),
-        )
+        .ping(Some(&bob_jid), Instant::now())
         .unwrap_or_default();
     alice.flush().ok();
     // Drive both sides in turn (bob's stream answers, alice's collects)
@@ -342,7 +406,11 @@ fn our_client_answers_unserved_iq_namespaces_for_real() {
                     error.condition,
                     from.clone().unwrap_or_default()
                 )),
-                Event::IqResult { id: i, .. } if *i == ping => got.push("pong".to_owned()),
+                Event::Pong { id: i, from, .. }
+                    if *i == ping && from.as_deref() == Some(bob_jid.as_str()) =>
+                {
+                    got.push("pong".to_owned())
+                }
                 _ => {}
             }
             (got.len() == 2).then_some(())
