@@ -334,7 +334,7 @@ impl Stream {
     }
 
     /// How many more bind requests [`super::ClientConfig::bind_attempts`] allows.
-    pub(super) fn bind_attempts_left(&self) -> u32 {
+    fn bind_attempts_left(&self) -> u32 {
         self.config
             .bind_attempts
             .max(1)
