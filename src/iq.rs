@@ -41,8 +41,9 @@ pub(crate) enum Purpose {
     /// A keepalive ping (XEP-0199).
     Ping,
     /// A roster request (RFC 6121 §2.1.3): its result becomes `Event::Roster`.
-    /// `versioned`: it carried a `ver`, so an empty result means "current".
-    Roster { versioned: bool },
+    /// `ver`: the version it carried, if any; then an empty result means
+    /// "that version is current".
+    Roster { ver: Option<String> },
 }
 
 #[derive(Debug, Clone)]

@@ -325,9 +325,11 @@ fn roster_subscriptions_presence_and_messages_between_two_accounts() {
     // Presence with show, statuses and priority, as alice sees it.
     let presence = PresenceBuilder::available()
         .show(Show::Dnd)
-        .status(None, "Busy with the balcony scene")
-        .status(Some("it"), "Occupato")
-        .priority(-5)
+        .and_then(|p| {
+            p.status(None, "Busy with the balcony scene")
+                .status(Some("it"), "Occupato")
+                .priority(-5)
+        })
         .unwrap_or_else(|e| panic!("{e}"))
         .build();
     send(&mut bob, presence);

@@ -440,7 +440,7 @@ impl Stream {
                     }
                     // Any answer, even an error, shows the server is alive.
                     Purpose::Ping => self.ping_outstanding = false,
-                    Purpose::Roster { versioned } => self.on_roster_reply(id, from, &iq, versioned),
+                    Purpose::Roster { ver } => self.on_roster_reply(id, from, &iq, ver),
                     Purpose::Application => {
                         let event = if iq.type_() == IqType::Error {
                             Event::IqError {
