@@ -322,7 +322,10 @@ fn roster_subscriptions_presence_and_messages_between_two_accounts() {
         .stream
         .send_presence(subscription::subscribed(&alice_bare), now())
         .unwrap_or_else(|e| panic!("subscribed: {e}"));
-    assert_ne!(answer_id, request_id, "never mirrors the request's (§3.2.1)");
+    assert_ne!(
+        answer_id, request_id,
+        "never mirrors the request's (§3.2.1)"
+    );
     bob.flush().unwrap_or_else(|e| panic!("flush: {e}"));
     let to = wait(&mut alice, "subscription=to", |e| {
         push_for(e, &bob_bare).filter(|i| i.subscription == Subscription::To)
