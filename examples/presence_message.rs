@@ -63,10 +63,12 @@ fn main() -> ExitCode {
         let (mut conn, jid) = cli::login(cli.config, &cli.options)?;
         println!("online as {jid}");
         let presence = PresenceBuilder::available()
-            .show(Show::Chat)
+            .show(Show::Chat)?
             .status(None, "Free to talk")
             .priority(10)?;
-        conn.stream.send(presence.build(), Instant::now())?;
+        // send_presence gives the stanza an id (RFC 6120 §8.1.3).
+        conn.stream
+            .send_presence(presence.build(), Instant::now())?;
         let message = MessageBuilder::new(MessageType::Chat, contact.clone())
             .id("hello-1")
             .body(None, text)

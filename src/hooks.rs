@@ -84,8 +84,17 @@ pub trait Handler {
     fn on_iq_error(&mut self, stream: &mut Stream, id: &str, error: StanzaError, now: Instant) {}
     /// [`Event::IqTimeout`].
     fn on_iq_timeout(&mut self, stream: &mut Stream, id: &str, now: Instant) {}
-    /// [`Event::Roster`] (`None`: the cached version is current).
-    fn on_roster(&mut self, stream: &mut Stream, id: &str, roster: Option<Roster>, now: Instant) {}
+    /// [`Event::Roster`] (`roster: None`: `request_ver`, the version the
+    /// request sent, is current).
+    fn on_roster(
+        &mut self,
+        stream: &mut Stream,
+        id: &str,
+        roster: Option<Roster>,
+        request_ver: Option<&str>,
+        now: Instant,
+    ) {
+    }
     /// [`Event::RosterPush`] (already acknowledged, unless we had closed).
     fn on_roster_push(
         &mut self,
@@ -129,7 +138,11 @@ impl Stream {
                 }
                 Event::IqError { id, error, .. } => handler.on_iq_error(self, &id, error, now),
                 Event::IqTimeout { id } => handler.on_iq_timeout(self, &id, now),
-                Event::Roster { id, roster } => handler.on_roster(self, &id, roster, now),
+                Event::Roster {
+                    id,
+                    roster,
+                    request_ver,
+                } => handler.on_roster(self, &id, roster, request_ver.as_deref(), now),
                 Event::RosterPush { item, ver } => handler.on_roster_push(self, item, ver, now),
                 Event::RosterPushRejected { push, reason } => {
                     handler.on_roster_push_rejected(self, push, reason, now)

@@ -44,8 +44,9 @@ pub(crate) enum Purpose {
     /// its result becomes `Event::Pong` with the round-trip time.
     UserPing { sent: Instant },
     /// A roster request (RFC 6121 §2.1.3): its result becomes `Event::Roster`.
-    /// `versioned`: it carried a `ver`, so an empty result means "current".
-    Roster { versioned: bool },
+    /// `ver`: the version it carried, if any; then an empty result means
+    /// "that version is current".
+    Roster { ver: Option<String> },
 }
 
 #[derive(Debug, Clone)]

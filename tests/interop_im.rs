@@ -291,17 +291,42 @@ fn roster_subscriptions_presence_and_messages_between_two_accounts() {
     send(&mut bob, PresenceBuilder::available().build());
 
     // Subscription handshake, alice -> bob: request, pending ask, approval.
-    send(&mut alice, subscription::subscribe(&bob_bare));
+    // Given bob's full JID, the helper addresses his bare JID (RFC 6121
+    // §3.1.1), and send_presence gives the request an id, which arrives.
+    let request_id = alice
+        .stream
+        .send_presence(subscription::subscribe(&bob_full), now())
+        .unwrap_or_else(|e| panic!("subscribe: {e}"));
+    alice.flush().unwrap_or_else(|e| panic!("flush: {e}"));
     let pending = wait(&mut alice, "ask=subscribe push", |e| {
         push_for(e, &bob_bare).filter(|i| i.ask)
     });
     assert_eq!(pending.subscription, Subscription::None);
     let request = wait(&mut bob, "subscription request", |e| match e {
-        Event::SubscriptionRequest(p) => p.from().map(|a| a.bare().to_owned()),
+        Event::SubscriptionRequest(p) => Some((
+            p.from().map(|a| a.bare().to_owned()),
+            p.to().map(|a| a.as_str().to_owned()),
+            p.id().map(str::to_owned),
+        )),
         _ => None,
     });
-    assert_eq!(request, alice_bare);
-    send(&mut bob, subscription::subscribed(&alice_bare));
+    assert_eq!(
+        request,
+        (
+            Some(alice_bare.clone()),
+            Some(bob_bare.clone()),
+            Some(request_id.clone())
+        )
+    );
+    let answer_id = bob
+        .stream
+        .send_presence(subscription::subscribed(&alice_bare), now())
+        .unwrap_or_else(|e| panic!("subscribed: {e}"));
+    assert_ne!(
+        answer_id, request_id,
+        "never mirrors the request's (§3.2.1)"
+    );
+    bob.flush().unwrap_or_else(|e| panic!("flush: {e}"));
     let to = wait(&mut alice, "subscription=to", |e| {
         push_for(e, &bob_bare).filter(|i| i.subscription == Subscription::To)
     });
@@ -325,9 +350,11 @@ fn roster_subscriptions_presence_and_messages_between_two_accounts() {
     // Presence with show, statuses and priority, as alice sees it.
     let presence = PresenceBuilder::available()
         .show(Show::Dnd)
-        .status(None, "Busy with the balcony scene")
-        .status(Some("it"), "Occupato")
-        .priority(-5)
+        .and_then(|p| {
+            p.status(None, "Busy with the balcony scene")
+                .status(Some("it"), "Occupato")
+                .priority(-5)
+        })
         .unwrap_or_else(|e| panic!("{e}"))
         .build();
     send(&mut bob, presence);

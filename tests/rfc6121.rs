@@ -17,7 +17,7 @@ use xmpp_sansio::im::{
 };
 use xmpp_sansio::stanza::{
     ErrorType, MessageType, PresenceType, PriorityError, StanzaError, StanzaErrorCondition,
-    StanzaView,
+    StanzaParseError, StanzaView,
 };
 use xmpp_sansio::{Event, Stream};
 
@@ -119,6 +119,7 @@ fn roster_get_result_and_cache_section_2_1() {
     let Some(Event::Roster {
         id: got,
         roster: Some(roster),
+        request_ver: None,
     }) = out.events.first()
     else {
         panic!("{:?}", out.events)
@@ -237,7 +238,7 @@ fn pushes_are_acknowledged_and_validated_section_2_1_6() {
     }
     for push in [
         "<iq id='p7' type='set'><query xmlns='jabber:iq:roster' ver='ver16'><item name='No JID'/></query></iq>",
-        "<iq id='p8' type='set'><query xmlns='jabber:iq:roster' ver='ver17'><item jid='c@example.org' subscription='sometimes'/></query></iq>",
+        "<iq id='p8' type='set'><query xmlns='jabber:iq:roster' ver='ver17'><item jid='@example.org'/></query></iq>",
     ] {
         let out = feed(&mut s, &mut t, push, now);
         assert!(out.sent.contains("<bad-request"), "{}", out.sent);
@@ -578,11 +579,11 @@ fn subscriptions_section_3() {
 fn presence_section_4() {
     let (mut s, now) = online(false);
     let (mut t, _) = online(false);
-    let initial = PresenceBuilder::available()
-        .show(Show::Dnd)
-        .status(None, "Wooing Juliet")
-        .status(Some("cs"), "Dvořím se Julii")
-        .priority(1);
+    let initial = PresenceBuilder::available().show(Show::Dnd).and_then(|p| {
+        p.status(None, "Wooing Juliet")
+            .status(Some("cs"), "Dvořím se Julii")
+            .priority(1)
+    });
     s.send(initial.unwrap_or_else(|e| panic!("{e}")).build(), now)
         .ok();
     assert_eq!(
@@ -812,4 +813,512 @@ fn messages_section_5() {
         MessageBuilder::error_reply(error, refusal).is_none(),
         "an error is never answered with an error"
     );
+}
+
+/// Requests the roster on `s` and its twin `t` with `ver`, and returns the
+/// request's id (the same on both: they share the seed).
+fn roster_request(s: &mut Stream, t: &mut Stream, ver: Option<&str>, now: Instant) -> String {
+    let id = s.request_roster(ver, now).unwrap_or_default();
+    t.request_roster(ver, now).ok();
+    sent(s);
+    sent(t);
+    id
+}
+
+#[test]
+fn unknown_subscription_values_are_ignored_section_2_1_2_5() {
+    let (mut s, now) = online(true);
+    let (mut t, _) = online(true);
+    // In a result: values other than none/to/from/both are read as absent
+    // (`none`), and the item is a contact like any other.
+    let id = roster_request(&mut s, &mut t, Some(""), now);
+    let result = format!(
+        "<iq id='{id}' type='result'><query xmlns='jabber:iq:roster' ver='ver40'>\
+           <item jid='romeo@example.net' subscription='both'/>\
+           <item jid='mercutio@example.com' subscription='sometimes'/>\
+           <item jid='benvolio@example.net' subscription='BOTH'/>\
+           <item jid='nurse@example.com' subscription=''/>\
+         </query></iq>"
+    );
+    let out = feed(&mut s, &mut t, &result, now);
+    let [
+        Event::Roster {
+            roster: Some(roster),
+            ..
+        },
+    ] = &out.events[..]
+    else {
+        panic!("{:?}", out.events)
+    };
+    assert!(roster.is_complete(), "{:?}", roster.skipped);
+    let subscriptions: Vec<_> = roster
+        .items
+        .iter()
+        .map(|i| (i.jid.as_str(), i.subscription))
+        .collect();
+    assert_eq!(
+        subscriptions,
+        [
+            ("romeo@example.net", Subscription::Both),
+            ("mercutio@example.com", Subscription::None),
+            ("benvolio@example.net", Subscription::None),
+            ("nurse@example.com", Subscription::None),
+        ]
+    );
+    let mut cache = RosterCache::default();
+    cache.replace(roster.clone());
+    assert_eq!(cache.request_ver(), "ver40", "a complete roster: versioned");
+
+    // In a push: the same, and the push is acknowledged and applied (the
+    // known `both` becomes `none`), not refused.
+    let push = "<iq id='u1' type='set'><query xmlns='jabber:iq:roster' ver='ver41'><item jid='romeo@example.net' subscription='mutual'/></query></iq>";
+    let out = feed(&mut s, &mut t, push, now);
+    assert_eq!(out.sent, "<iq type='result' id='u1'/>");
+    let [Event::RosterPush { item, ver }] = &out.events[..] else {
+        panic!("{:?}", out.events)
+    };
+    assert_eq!(
+        (item.jid.as_str(), item.subscription),
+        ("romeo@example.net", Subscription::None)
+    );
+    cache.apply_push(item.clone(), ver.clone());
+    assert_eq!(
+        (
+            cache.items["romeo@example.net"].subscription,
+            cache.request_ver()
+        ),
+        (Subscription::None, "ver41")
+    );
+}
+
+#[test]
+fn items_whose_jid_is_no_jid_are_set_aside_section_2_1_2_4() {
+    let (mut s, now) = online(true);
+    let (mut t, _) = online(true);
+    let bad = [
+        "\"juliet\"@example.com",
+        "@example.com",
+        "a@b@c",
+        "romeo@example.net/",
+        "bad host@exa mple.com",
+    ];
+    let id = roster_request(&mut s, &mut t, Some(""), now);
+    let items: String = bad
+        .iter()
+        .map(|j| {
+            let j = j.replace('"', "&quot;");
+            format!("<item jid=\"{j}\" subscription='both'/>")
+        })
+        .collect();
+    // A domain (a gateway) and a full JID are JIDs: contacts, kept as sent.
+    let result = format!(
+        "<iq id='{id}' type='result'><query xmlns='jabber:iq:roster' ver='ver50'>\
+           <item jid='romeo@example.net' subscription='both'/>{items}\
+           <item jid='icq.example.com' subscription='both'/>\
+           <item jid='Mercutio@Example.com/street'/>\
+         </query></iq>"
+    );
+    let out = feed(&mut s, &mut t, &result, now);
+    let [
+        Event::Roster {
+            roster: Some(roster),
+            ..
+        },
+    ] = &out.events[..]
+    else {
+        panic!("{:?}", out.events)
+    };
+    assert_eq!(
+        roster
+            .items
+            .iter()
+            .map(|i| i.jid.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "romeo@example.net",
+            "icq.example.com",
+            "Mercutio@Example.com/street"
+        ]
+    );
+    assert_eq!(
+        roster
+            .skipped
+            .iter()
+            .map(|i| i.attr("jid").unwrap_or_default())
+            .collect::<Vec<_>>(),
+        bad,
+        "set aside as received"
+    );
+    let mut cache = RosterCache::default();
+    cache.replace(roster.clone());
+    assert_eq!(
+        cache.request_ver(),
+        "",
+        "incomplete: the version is not adopted"
+    );
+
+    // In a push: refused with bad-request, not applied, reported with the
+    // typed reason; it came from the server, so a cache goes stale.
+    for (n, jid) in bad.iter().enumerate() {
+        let jid = jid.replace('"', "&quot;");
+        let push = format!(
+            "<iq id='j{n}' type='set'><query xmlns='jabber:iq:roster' ver='ver6{n}'><item jid=\"{jid}\"/></query></iq>"
+        );
+        let out = feed(&mut s, &mut t, &push, now);
+        assert!(
+            out.sent.starts_with(&format!(
+                "<iq type='error' id='j{n}'><error type='modify'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+            )),
+            "{}",
+            out.sent
+        );
+        let [Event::RosterPushRejected { reason, .. }] = &out.events[..] else {
+            panic!("{:?}", out.events)
+        };
+        assert_eq!(
+            *reason,
+            RosterPushRejection::BadItem(StanzaParseError::JidMalformed {
+                attr: "jid",
+                value: bad[n].to_owned()
+            })
+        );
+        assert!(reason.from_server());
+    }
+    // A full JID in a push is a JID: applied.
+    let out = feed(
+        &mut s,
+        &mut t,
+        "<iq id='j9' type='set'><query xmlns='jabber:iq:roster' ver='ver70'><item jid='romeo@example.net/orchard'/></query></iq>",
+        now,
+    );
+    assert_eq!(out.sent, "<iq type='result' id='j9'/>");
+    assert!(
+        matches!(&out.events[..], [Event::RosterPush { item, .. }] if item.jid == "romeo@example.net/orchard")
+    );
+}
+
+#[test]
+fn the_current_result_names_the_version_it_confirms_section_2_6_3() {
+    let (mut s, now) = online(true);
+    let (mut t, _) = online(true);
+    for ver in ["ver14", "", "a version with spaces & <marks>"] {
+        let id = roster_request(&mut s, &mut t, Some(ver), now);
+        let out = feed(
+            &mut s,
+            &mut t,
+            &format!("<iq id='{id}' type='result'/>"),
+            now,
+        );
+        let [
+            Event::Roster {
+                id: got,
+                roster: None,
+                request_ver: Some(confirmed),
+            },
+        ] = &out.events[..]
+        else {
+            panic!("{:?}", out.events)
+        };
+        assert_eq!((got.as_str(), confirmed.as_str()), (id.as_str(), ver));
+    }
+    // A full result says which version was asked with, too.
+    let id = roster_request(&mut s, &mut t, Some("ver14"), now);
+    let out = feed(
+        &mut s,
+        &mut t,
+        &format!("<iq id='{id}' type='result'><query xmlns='jabber:iq:roster' ver='ver20'/></iq>"),
+        now,
+    );
+    assert!(
+        matches!(&out.events[..], [Event::Roster { roster: Some(r), request_ver: Some(v), .. }] if v == "ver14" && r.ver.as_deref() == Some("ver20")),
+        "{:?}",
+        out.events
+    );
+    // The hook-style API passes it on.
+    struct Seen(Vec<(Option<Roster>, Option<String>)>);
+    impl xmpp_sansio::hooks::Handler for Seen {
+        fn on_roster(
+            &mut self,
+            _: &mut Stream,
+            _: &str,
+            roster: Option<Roster>,
+            request_ver: Option<&str>,
+            _: Instant,
+        ) {
+            self.0.push((roster, request_ver.map(str::to_owned)));
+        }
+    }
+    let id = roster_request(&mut s, &mut t, Some("ver21"), now);
+    s.handle_input(format!("<iq id='{id}' type='result'/>").as_bytes(), now)
+        .ok();
+    let mut seen = Seen(Vec::new());
+    s.dispatch(&mut seen, now);
+    assert_eq!(seen.0, [(None, Some("ver21".to_owned()))]);
+}
+
+#[test]
+fn unavailable_presence_carries_no_show_or_priority_section_4_5_1() {
+    // The builder refuses them, typed, whichever way unavailable was asked for.
+    for unavailable in [
+        PresenceBuilder::unavailable(),
+        PresenceBuilder::of_type(PresenceType::Unavailable),
+    ] {
+        assert_eq!(
+            unavailable.clone().show(Show::Away).err(),
+            Some(PresenceError::NotInUnavailable("show"))
+        );
+        assert_eq!(
+            unavailable.clone().priority(0).err(),
+            Some(PresenceError::NotInUnavailable("priority"))
+        );
+        // Statuses are allowed (§4.5.1's own example).
+        assert_eq!(
+            unavailable
+                .status(None, "going on vacation")
+                .build()
+                .to_xml(),
+            "<presence xmlns='jabber:client' type='unavailable'><status>going on vacation</status></presence>"
+        );
+    }
+    // Available and directed available presence keep them.
+    for available in [
+        PresenceBuilder::available(),
+        PresenceBuilder::available().to("romeo@example.net"),
+    ] {
+        let p = available.show(Show::Away).and_then(|p| p.priority(0));
+        assert!(p.is_ok(), "{p:?}");
+    }
+    // A hand-built element gets the same answer from send_presence, and
+    // nothing is written.
+    let (mut s, now) = online(false);
+    for (child, text) in [("show", "away"), ("priority", "1")] {
+        use xmpp_sansio::xml::{Element, ns};
+        let el = Element::builder("presence", ns::JABBER_CLIENT)
+            .attr("type", "unavailable")
+            .child(
+                Element::builder(child, ns::JABBER_CLIENT)
+                    .text(text)
+                    .build(),
+            )
+            .build();
+        assert!(
+            matches!(
+                s.send_presence(el, now),
+                Err(xmpp_sansio::UsageError::InvalidStanza(_))
+            ),
+            "{child}"
+        );
+        assert_eq!(sent(&mut s), "");
+    }
+}
+
+#[test]
+fn subscription_stanzas_go_to_the_bare_jid_section_3() {
+    type Helper = fn(&str) -> xmpp_sansio::xml::Element;
+    let helpers: [(Helper, &str); 4] = [
+        (subscription::subscribe, "subscribe"),
+        (subscription::subscribed, "subscribed"),
+        (subscription::unsubscribe, "unsubscribe"),
+        (subscription::unsubscribed, "unsubscribed"),
+    ];
+    for (helper, type_) in helpers {
+        for (given, bare) in [
+            ("romeo@example.net/orchard", "romeo@example.net"),
+            (
+                "romeo@example.net/orchard/with/slashes",
+                "romeo@example.net",
+            ),
+            ("Romeo@Example.net/Orchard", "Romeo@Example.net"),
+            ("romeo@example.net", "romeo@example.net"),
+            ("gateway.example.com/registered", "gateway.example.com"),
+        ] {
+            assert_eq!(
+                helper(given).to_xml(),
+                format!("<presence xmlns='jabber:client' to='{bare}' type='{type_}'/>"),
+                "{type_} {given}"
+            );
+        }
+    }
+    let features = xmpp_sansio::negotiation::StreamFeatures {
+        pre_approval: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        subscription::preapprove("nurse@example.com/chamber", &features).map(|p| p.to_xml()),
+        Ok("<presence xmlns='jabber:client' to='nurse@example.com' type='subscribed'/>".to_owned())
+    );
+}
+
+#[test]
+fn outbound_presence_carries_an_id_section_3_1_1_and_3_2_1() {
+    let (mut s, now) = online(false);
+    let (mut t, _) = online(false);
+    let mut ids = Vec::new();
+    for (el, rest) in [
+        (
+            subscription::subscribe("romeo@example.net/orchard"),
+            "to='romeo@example.net' type='subscribe'",
+        ),
+        (
+            subscription::subscribed("romeo@example.net"),
+            "to='romeo@example.net' type='subscribed'",
+        ),
+        (
+            subscription::unsubscribed("romeo@example.net"),
+            "to='romeo@example.net' type='unsubscribed'",
+        ),
+        (PresenceBuilder::available().build(), ""),
+        (PresenceBuilder::unavailable().build(), "type='unavailable'"),
+    ] {
+        let id = s.send_presence(el.clone(), now);
+        let id = id.unwrap_or_else(|e| panic!("{e}"));
+        assert!(!id.is_empty());
+        let space = if rest.is_empty() { "" } else { " " };
+        assert_eq!(sent(&mut s), format!("<presence{space}{rest} id='{id}'/>"));
+        // Deterministic: a stream with the same seed gives the same ids.
+        assert_eq!(t.send_presence(el, now).ok(), Some(id.clone()));
+        sent(&mut t);
+        ids.push(id);
+    }
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "fresh ids: {ids:?}");
+    // Not shared with IQ requests either.
+    let iq = s.request_roster(None, now).unwrap_or_default();
+    assert!(!ids.contains(&iq), "{iq} in {ids:?}");
+    sent(&mut s);
+
+    // An id given is kept, through the builder or by hand.
+    let given = PresenceBuilder::of_type(PresenceType::Subscribe)
+        .to("romeo@example.net")
+        .id("sub1")
+        .build();
+    assert_eq!(s.send_presence(given, now).ok().as_deref(), Some("sub1"));
+    assert_eq!(
+        sent(&mut s),
+        "<presence to='romeo@example.net' id='sub1' type='subscribe'/>"
+    );
+    // `send` sends a presence as given: no id added.
+    s.send(subscription::subscribe("romeo@example.net"), now)
+        .ok();
+    assert_eq!(
+        sent(&mut s),
+        "<presence to='romeo@example.net' type='subscribe'/>"
+    );
+    // Only presence.
+    let message = MessageBuilder::new(MessageType::Chat, "romeo@example.net").build();
+    assert!(s.send_presence(message, now).is_err());
+    assert_eq!(sent(&mut s), "");
+}
+
+#[test]
+fn body_and_status_fall_back_to_the_stanzas_language_section_5_2_3() {
+    let (mut s, now) = online(false);
+    let (mut t, _) = online(false);
+    // The stanza is in English; its first body is German, the English one
+    // has no xml:lang of its own (it inherits the stanza's).
+    let out = feed(
+        &mut s,
+        &mut t,
+        "<message from='romeo@example.net/orchard' xml:lang='en'>\
+           <body xml:lang='de'>Wo bist du?</body><body>Where art thou?</body><body xml:lang='cs'>Kde jsi?</body>\
+         </message>\
+         <message from='romeo@example.net/orchard' xml:lang='cs'>\
+           <body xml:lang='de'>Wo bist du?</body><body xml:lang='en'>Where art thou?</body><body xml:lang='cs'>Kde jsi?</body>\
+         </message>\
+         <presence from='romeo@example.net/orchard' xml:lang='en'>\
+           <status xml:lang='de'>Im Garten</status><status>In the orchard</status>\
+         </presence>\
+         <message from='romeo@example.net/orchard'><body xml:lang='de'>Wo bist du?</body><body xml:lang='en'>Where art thou?</body></message>\
+         <message from='romeo@example.net/orchard' xml:lang='it'><body xml:lang='de'>Wo bist du?</body><body xml:lang='cs'>Kde jsi?</body></message>",
+        now,
+    );
+    let [
+        Event::Message(en),
+        Event::Message(cs),
+        Event::Presence(p),
+        Event::Message(inherited),
+        Event::Message(it),
+    ] = &out.events[..]
+    else {
+        panic!("{:?}", out.events)
+    };
+    // The language asked for wins.
+    assert_eq!(en.body(Some("de")).as_deref(), Some("Wo bist du?"));
+    assert_eq!(en.body(Some("cs")).as_deref(), Some("Kde jsi?"));
+    // Otherwise the stanza's own language, not the first body.
+    assert_eq!(en.body(Some("fr")).as_deref(), Some("Where art thou?"));
+    assert_eq!(en.body(None).as_deref(), Some("Where art thou?"));
+    assert_eq!(cs.body(Some("fr")).as_deref(), Some("Kde jsi?"));
+    assert_eq!(cs.body(None).as_deref(), Some("Kde jsi?"));
+    assert_eq!(p.status(Some("fr")).as_deref(), Some("In the orchard"));
+    assert_eq!(p.status(None).as_deref(), Some("In the orchard"));
+    // A stanza without xml:lang is in the stream's language (here 'en',
+    // RFC 6120 §4.7.4).
+    assert_eq!(
+        inherited.body(Some("fr")).as_deref(),
+        Some("Where art thou?")
+    );
+    // No body in the asked or the stanza's language: the first.
+    assert_eq!(it.body(Some("fr")).as_deref(), Some("Wo bist du?"));
+    assert_eq!(it.body(None).as_deref(), Some("Wo bist du?"));
+}
+
+#[test]
+fn only_ask_subscribe_means_pending_appendix_d() {
+    let (mut s, now) = online(true);
+    let (mut t, _) = online(true);
+    let asks = [
+        (Some("subscribe"), true),
+        // RFC 3921 also had ask='unsubscribe'; RFC 6121's schema has only
+        // 'subscribe' (Appendix D): anything else is not pending.
+        (Some("unsubscribe"), false),
+        (Some("Subscribe"), false),
+        (Some("true"), false),
+        (Some(""), false),
+        (None, false),
+    ];
+    let item = |n: usize, ask: Option<&str>| match ask {
+        Some(a) => format!("<item jid='c{n}@example.net' ask='{a}'/>"),
+        None => format!("<item jid='c{n}@example.net'/>"),
+    };
+    let id = roster_request(&mut s, &mut t, Some(""), now);
+    let items: String = asks
+        .iter()
+        .enumerate()
+        .map(|(n, (a, _))| item(n, *a))
+        .collect();
+    let out = feed(
+        &mut s,
+        &mut t,
+        &format!(
+            "<iq id='{id}' type='result'><query xmlns='jabber:iq:roster' ver='v1'>{items}</query></iq>"
+        ),
+        now,
+    );
+    let [
+        Event::Roster {
+            roster: Some(roster),
+            ..
+        },
+    ] = &out.events[..]
+    else {
+        panic!("{:?}", out.events)
+    };
+    assert_eq!(
+        roster.items.iter().map(|i| i.ask).collect::<Vec<_>>(),
+        asks.iter().map(|(_, pending)| *pending).collect::<Vec<_>>()
+    );
+    // The same in pushes.
+    for (n, (ask, pending)) in asks.iter().enumerate() {
+        let push = format!(
+            "<iq id='a{n}' type='set'><query xmlns='jabber:iq:roster'>{}</query></iq>",
+            item(n, *ask)
+        );
+        let out = feed(&mut s, &mut t, &push, now);
+        assert!(
+            matches!(&out.events[..], [Event::RosterPush { item, .. }] if item.ask == *pending),
+            "{ask:?}: {:?}",
+            out.events
+        );
+    }
 }

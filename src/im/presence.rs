@@ -64,15 +64,29 @@ pub enum PresenceError {
     /// `<sub xmlns='urn:xmpp:features:pre-approval'/>` (RFC 6121 §3.4).
     #[error("the server does not offer subscription pre-approval")]
     PreApprovalNotOffered,
+    /// RFC 6121 §4.5.1: unavailable presence MUST NOT carry `<show/>` or
+    /// `<priority/>` (they describe an available resource). The field is
+    /// the element refused: `"show"` or `"priority"`. The builder refuses
+    /// rather than drop what the caller asked for.
+    #[error("unavailable presence carries no <{0}/> (RFC 6121 §4.5.1)")]
+    NotInUnavailable(&'static str),
 }
 
 /// Builds outbound presence: initial, later, unavailable, directed.
 ///
+/// The setters that can be wrong return a typed [`PresenceError`] rather
+/// than build a stanza the RFC forbids: a priority outside −128..=127, and
+/// `<show/>` or `<priority/>` on unavailable presence (RFC 6121 §4.5.1).
+/// An `id` is set with [`PresenceBuilder::id`], or filled in by
+/// [`crate::Stream::send_presence`].
+///
 /// ```
-/// use xmpp_sansio::im::{PresenceBuilder, Show};
+/// use xmpp_sansio::im::{PresenceBuilder, PresenceError, Show};
 ///
 /// let p = PresenceBuilder::available()
+///     .id("p1")
 ///     .show(Show::Away)
+///     .unwrap()
 ///     .status(None, "Out for lunch")
 ///     .status(Some("de"), "Beim Mittagessen")
 ///     .priority(5)
@@ -80,15 +94,18 @@ pub enum PresenceError {
 ///     .build();
 /// assert_eq!(
 ///     p.to_xml(),
-///     "<presence xmlns='jabber:client'><show>away</show><status>Out for lunch</status>\
+///     "<presence xmlns='jabber:client' id='p1'><show>away</show><status>Out for lunch</status>\
 ///      <status xml:lang='de'>Beim Mittagessen</status><priority>5</priority></presence>"
 /// );
 /// assert!(PresenceBuilder::available().priority(128).is_err());
+/// assert_eq!(PresenceBuilder::unavailable().show(Show::Xa).err(),
+///            Some(PresenceError::NotInUnavailable("show")));
 /// ```
 #[derive(Debug, Clone)]
 pub struct PresenceBuilder {
     type_: PresenceType,
     to: Option<String>,
+    id: Option<String>,
     show: Option<Show>,
     statuses: Vec<(Option<String>, String)>,
     priority: Option<i8>,
@@ -111,6 +128,7 @@ impl PresenceBuilder {
         Self {
             type_,
             to: None,
+            id: None,
             show: None,
             statuses: Vec::new(),
             priority: None,
@@ -124,10 +142,22 @@ impl PresenceBuilder {
         self
     }
 
-    /// Sets `<show/>`.
-    pub fn show(mut self, show: Show) -> Self {
-        self.show = Some(show);
+    /// Sets `id` (RFC 6120 §8.1.3 recommends one; RFC 6121 §3.1.1 and
+    /// §3.2.1 ask it of subscription requests and answers, to track the
+    /// replies). [`crate::Stream::send_presence`] fills one in when unset.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
         self
+    }
+
+    /// Sets `<show/>`. Unavailable presence never carries one (RFC 6121
+    /// §4.5.1): [`PresenceError::NotInUnavailable`].
+    pub fn show(mut self, show: Show) -> Result<Self, PresenceError> {
+        if self.type_ == PresenceType::Unavailable {
+            return Err(PresenceError::NotInUnavailable("show"));
+        }
+        self.show = Some(show);
+        Ok(self)
     }
 
     /// Adds a `<status/>`, one per language.
@@ -137,7 +167,12 @@ impl PresenceBuilder {
     }
 
     /// Sets `<priority/>`; out of −128..=127 is an error, never a wrap.
+    /// Unavailable presence never carries one (RFC 6121 §4.5.1):
+    /// [`PresenceError::NotInUnavailable`].
     pub fn priority(mut self, priority: i64) -> Result<Self, PresenceError> {
+        if self.type_ == PresenceType::Unavailable {
+            return Err(PresenceError::NotInUnavailable("priority"));
+        }
         self.priority =
             Some(i8::try_from(priority).map_err(|_| PresenceError::PriorityOutOfRange(priority))?);
         Ok(self)
@@ -153,6 +188,7 @@ impl PresenceBuilder {
     pub fn build(self) -> Element {
         let mut b = Element::builder("presence", ns::JABBER_CLIENT)
             .attr_opt("to", self.to)
+            .attr_opt("id", self.id)
             .attr_opt("type", self.type_.as_attr());
         if let Some(show) = self.show {
             b = b.child(
@@ -183,11 +219,21 @@ impl PresenceBuilder {
 /// Subscription requests and answers (RFC 6121 §3): the presence stanzas
 /// of the handshake, addressed to a bare JID.
 ///
+/// Subscriptions are between bare JIDs (§3.1.1, §3.1.5, §3.2.1): given a
+/// full JID, each helper drops the resource (everything from the first
+/// `/`), keeping the rest as given. The stanzas carry no `id`: send them
+/// with [`crate::Stream::send_presence`], which gives each one (RFC 6121
+/// asks for it, and an answer's must not mirror the request's, which a
+/// fresh id never does), or set one with [`PresenceBuilder::id`].
+///
 /// ```
 /// use xmpp_sansio::im::{PresenceError, subscription};
 /// use xmpp_sansio::negotiation::StreamFeatures;
 /// assert_eq!(subscription::subscribe("romeo@example.net").to_xml(),
 ///            "<presence xmlns='jabber:client' to='romeo@example.net' type='subscribe'/>");
+/// // To the bare JID, whatever resource was given.
+/// assert_eq!(subscription::subscribed("romeo@example.net/orchard").to_xml(),
+///            "<presence xmlns='jabber:client' to='romeo@example.net' type='subscribed'/>");
 ///
 /// // Pre-approval only where the server offers it (`Stream::features`).
 /// let mut features = StreamFeatures::default();
@@ -200,22 +246,25 @@ impl PresenceBuilder {
 pub mod subscription {
     use super::{PresenceBuilder, PresenceError};
     use crate::negotiation::StreamFeatures;
-    use crate::stanza::PresenceType;
+    use crate::stanza::{Address, PresenceType};
     use crate::xml::Element;
+
+    /// A subscription stanza of `type_` to `contact`'s bare JID.
+    fn to_bare(type_: PresenceType, contact: &str) -> Element {
+        PresenceBuilder::of_type(type_)
+            .to(Address::new(contact).bare())
+            .build()
+    }
 
     /// Ask to see `contact`'s presence (§3.1.1).
     pub fn subscribe(contact: &str) -> Element {
-        PresenceBuilder::of_type(PresenceType::Subscribe)
-            .to(contact)
-            .build()
+        to_bare(PresenceType::Subscribe, contact)
     }
 
     /// Approve `contact`'s request (§3.1.4). To approve one not made yet,
     /// use [`preapprove`], which checks that the server supports that.
     pub fn subscribed(contact: &str) -> Element {
-        PresenceBuilder::of_type(PresenceType::Subscribed)
-            .to(contact)
-            .build()
+        to_bare(PresenceType::Subscribed, contact)
     }
 
     /// Pre-approve a request `contact` has not made yet (§3.4): the same
@@ -233,16 +282,12 @@ pub mod subscription {
 
     /// Stop seeing `contact`'s presence (§3.3.1).
     pub fn unsubscribe(contact: &str) -> Element {
-        PresenceBuilder::of_type(PresenceType::Unsubscribe)
-            .to(contact)
-            .build()
+        to_bare(PresenceType::Unsubscribe, contact)
     }
 
     /// Deny a request, or cancel `contact`'s subscription to us (§3.2.1).
     pub fn unsubscribed(contact: &str) -> Element {
-        PresenceBuilder::of_type(PresenceType::Unsubscribed)
-            .to(contact)
-            .build()
+        to_bare(PresenceType::Unsubscribed, contact)
     }
 }
 

@@ -9,8 +9,10 @@ use crate::xml::{Element, ns};
 ///
 /// ```
 /// use xmpp_sansio::im::Subscription;
-/// assert_eq!(Subscription::from_attr(None), Ok(Subscription::None));
-/// assert_eq!(Subscription::from_attr(Some("both")).map(|s| s.as_str()), Ok("both"));
+/// assert_eq!(Subscription::from_attr(None), Subscription::None);
+/// assert_eq!(Subscription::from_attr(Some("both")).as_str(), "both");
+/// // §2.1.2.5: a value the RFC does not define is ignored, read as absent.
+/// assert_eq!(Subscription::from_attr(Some("sometimes")), Subscription::None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Subscription {
@@ -41,16 +43,19 @@ impl Subscription {
         }
     }
 
-    /// Parses the attribute value; absent is `none`.
-    pub fn from_attr(value: Option<&str>) -> Result<Self, StanzaParseError> {
-        Ok(match value {
-            None | Some("none") => Subscription::None,
+    /// Parses the attribute value. Absent is `none`, and so is any value
+    /// RFC 6121 does not define: §2.1.2.5 has the client ignore such a
+    /// value in a result and in a push, which is reading it as absent.
+    /// (`remove` is defined, and valid only in a push: [`Roster::from_query`]
+    /// sets an item with it aside.)
+    pub fn from_attr(value: Option<&str>) -> Self {
+        match value {
             Some("to") => Subscription::To,
             Some("from") => Subscription::From,
             Some("both") => Subscription::Both,
             Some("remove") => Subscription::Remove,
-            Some(_) => return Err(StanzaParseError::Malformed("unknown roster subscription")),
-        })
+            _ => Subscription::None,
+        }
     }
 }
 
@@ -66,7 +71,10 @@ impl Subscription {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RosterItem {
-    /// The contact's bare JID, as sent.
+    /// The contact's JID, as sent (not prepared). Usually a bare JID; RFC
+    /// 6121 does not forbid a resource, so one is kept. An item read from
+    /// the server always has one the `jid` crate accepts
+    /// ([`RosterItem::from_element`]).
     pub jid: String,
     /// The handle the user gave the contact.
     pub name: Option<String>,
@@ -110,7 +118,23 @@ impl RosterItem {
         Address::new(&self.jid)
     }
 
-    /// Reads an `<item/>` of `jabber:iq:roster`.
+    /// Reads an `<item/>` of `jabber:iq:roster`. Refused: no `jid`, or
+    /// one the `jid` crate does not accept (RFC 6122), as
+    /// [`StanzaParseError::JidMalformed`] with `attr` `"jid"`. An unknown
+    /// `subscription` is read as `none` ([`Subscription::from_attr`]); only
+    /// `ask='subscribe'` sets [`RosterItem::ask`] (RFC 6121 Appendix D).
+    ///
+    /// ```
+    /// use xmpp_sansio::im::{RosterItem, Subscription};
+    /// use xmpp_sansio::stanza::StanzaParseError;
+    /// use xmpp_sansio::xml::{Element, ns};
+    /// let item = |jid: &str| Element::builder("item", ns::ROSTER).attr("jid", jid)
+    ///     .attr("subscription", "sometimes").attr("ask", "unsubscribe").build();
+    /// let read = RosterItem::from_element(&item("romeo@example.net")).unwrap();
+    /// assert_eq!((read.subscription, read.ask), (Subscription::None, false));
+    /// assert!(matches!(RosterItem::from_element(&item("@example.net")),
+    ///                  Err(StanzaParseError::JidMalformed { attr: "jid", .. })));
+    /// ```
     pub fn from_element(el: &Element) -> Result<Self, StanzaParseError> {
         if !el.is("item", ns::ROSTER) {
             return Err(StanzaParseError::Malformed("not a roster item"));
@@ -119,6 +143,16 @@ impl RosterItem {
             .attr("jid")
             .filter(|j| !j.is_empty())
             .ok_or(StanzaParseError::Malformed("roster item without a jid"))?;
+        // RFC 6121 §2.1.2.4: the item is identified by a JID. One the `jid`
+        // crate refuses (`"juliet"@example.com`, `@example.com`, `a@b@c`)
+        // identifies no contact. A JID with a resource is a JID: RFC 6121
+        // does not restrict items to bare JIDs, so it is kept as sent.
+        if jid::Jid::new(jid).is_err() {
+            return Err(StanzaParseError::JidMalformed {
+                attr: "jid",
+                value: jid.to_owned(),
+            });
+        }
         // RFC 6121 §2.1.2.6: a group name is not empty; duplicates collapse.
         let groups = el
             .children()
@@ -129,7 +163,7 @@ impl RosterItem {
         Ok(Self {
             jid: jid.to_owned(),
             name: el.attr("name").map(str::to_owned),
-            subscription: Subscription::from_attr(el.attr("subscription"))?,
+            subscription: Subscription::from_attr(el.attr("subscription")),
             ask: el.attr("ask") == Some("subscribe"),
             approved: matches!(el.attr("approved"), Some("true" | "1")),
             groups,
@@ -186,9 +220,9 @@ pub struct Roster {
     pub ver: Option<String>,
     /// The items.
     pub items: Vec<RosterItem>,
-    /// The `<item/>` children that could not be read (no `jid`, an unknown
-    /// `subscription`, or `subscription='remove'`, which RFC 6121 §2.1.2.5
-    /// does not allow in a result), exactly as received.
+    /// The `<item/>` children that could not be read (no `jid`, a `jid`
+    /// that is not a valid JID, or `subscription='remove'`, which RFC 6121
+    /// §2.1.2.5 does not allow in a result), exactly as received.
     pub skipped: Vec<Element>,
 }
 
@@ -251,8 +285,11 @@ pub enum RosterPushRejection {
     /// `bad-request`.
     #[error("a roster push carries exactly one item, not {0}")]
     ItemCount(usize),
-    /// The one item cannot be read (no `jid`, an unknown `subscription`).
-    /// Answered `bad-request`.
+    /// The one item cannot be read (no `jid`, or a `jid` that is not a
+    /// valid JID: [`StanzaParseError::JidMalformed`]). Answered
+    /// `bad-request` whatever the reason: the payload, not the stanza's
+    /// addressing, is at fault. (An unknown `subscription` is no reason:
+    /// it is read as `none`, §2.1.2.5.)
     #[error("unreadable roster push item: {0}")]
     BadItem(StanzaParseError),
 }
@@ -271,8 +308,7 @@ impl RosterPushRejection {
             RosterPushRejection::ForeignSender => {
                 StanzaError::new(ErrorType::Cancel, StanzaErrorCondition::ServiceUnavailable)
             }
-            RosterPushRejection::BadItem(e) => e.stanza_error(),
-            RosterPushRejection::ItemCount(_) => {
+            RosterPushRejection::BadItem(_) | RosterPushRejection::ItemCount(_) => {
                 StanzaError::from_condition(StanzaErrorCondition::BadRequest)
                     .with_text(Some("en"), self.to_string())
             }
@@ -423,10 +459,34 @@ mod tests {
     #[test]
     fn items_are_checked_and_groups_form_a_set() {
         assert!(RosterItem::from_element(&item(&[], &[])).is_err(), "no jid");
-        assert!(
-            RosterItem::from_element(&item(&[("jid", "a@b"), ("subscription", "sometimes")], &[]))
-                .is_err()
-        );
+        // §2.1.2.5: an unknown subscription is ignored, not a reason to
+        // refuse the item.
+        let odd =
+            RosterItem::from_element(&item(&[("jid", "a@b"), ("subscription", "sometimes")], &[]));
+        assert_eq!(odd.map(|i| i.subscription), Ok(Subscription::None));
+        // Not a JID: refused, with the value as sent.
+        for bad in [
+            "\"juliet\"@example.com",
+            "@example.com",
+            "a@b@c",
+            "a@b/",
+            "/r",
+            "a b@c",
+        ] {
+            assert_eq!(
+                RosterItem::from_element(&item(&[("jid", bad)], &[])),
+                Err(StanzaParseError::JidMalformed {
+                    attr: "jid",
+                    value: bad.to_owned()
+                }),
+                "{bad}"
+            );
+        }
+        // A domain (a gateway) and a full JID are JIDs, kept as sent.
+        for good in ["gateway.example.com", "Romeo@Example.net/orchard"] {
+            let read = RosterItem::from_element(&item(&[("jid", good)], &[]));
+            assert_eq!(read.map(|i| i.jid), Ok(good.to_owned()));
+        }
         let ok = RosterItem::from_element(&item(
             &[("jid", "a@b"), ("approved", "1")],
             &["x", "", "x", "y"],

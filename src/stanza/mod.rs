@@ -48,7 +48,7 @@ pub enum StanzaParseError {
     /// An address the `jid` crate refuses (RFC 6122).
     #[error("malformed JID in {attr}: {value:?}")]
     JidMalformed {
-        /// `to` or `from`.
+        /// `to` or `from`; `jid` for a roster item (`crate::im::RosterItem`).
         attr: &'static str,
         /// The address as sent.
         value: String,

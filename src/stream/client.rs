@@ -534,7 +534,7 @@ impl Stream {
                         from,
                         rtt: now.saturating_duration_since(sent),
                     }),
-                    Purpose::Roster { versioned } => self.on_roster_reply(id, from, &iq, versioned),
+                    Purpose::Roster { ver } => self.on_roster_reply(id, from, &iq, ver),
                     Purpose::Application => {
                         let event = if iq.type_() == IqType::Error {
                             Event::IqError {

@@ -71,9 +71,10 @@ pub enum Event {
         error: StanzaError,
     },
     /// The answer to [`crate::Stream::request_roster`]. `roster: None` is the
-    /// empty result of roster versioning (RFC 6121 §2.6.3): the cached
-    /// version is current, and any changes follow as pushes. It is reported
-    /// only when the request sent a version; otherwise an empty result (or
+    /// empty result of roster versioning (RFC 6121 §2.6.3): the version the
+    /// request sent, `request_ver`, is current, and any changes follow as
+    /// pushes. It is reported only when the request sent a version (so
+    /// `request_ver` is then always `Some`); otherwise an empty result (or
     /// one with a payload other than a roster query) is [`Event::IqResult`].
     /// Items the stream could not read are in [`Roster::skipped`], raw;
     /// [`crate::im::RosterCache::replace`] then does not adopt the version.
@@ -82,6 +83,10 @@ pub enum Event {
         id: String,
         /// The roster, or `None` for "your cache is current".
         roster: Option<Roster>,
+        /// The `ver` the request sent (`None` if it sent none: none was
+        /// given, or the server does not advertise versioning). With
+        /// `roster: None`, the version the server confirms as current.
+        request_ver: Option<String>,
     },
     /// A roster push (RFC 6121 §2.1.6), already acknowledged with a result
     /// (unless we had already sent our closing tag: then nothing is written).

@@ -14,7 +14,8 @@ impl Stream {
     /// [`crate::im::RosterCache`]; `""` to bootstrap) and a server that
     /// advertises roster versioning, asks only for what changed (§2.6); the
     /// version is left out for servers that do not. The answer arrives as
-    /// [`Event::Roster`], or [`Event::IqError`] with the returned id. A
+    /// [`Event::Roster`] (whose `request_ver` is the version sent, if
+    /// any), or [`Event::IqError`] with the returned id. A
     /// result that is no roster (a payload in another namespace, or no
     /// payload when no version was sent) arrives as [`Event::IqResult`].
     pub fn request_roster(
@@ -30,7 +31,7 @@ impl Stream {
             .build();
         let timeout = self.config.iq_timeout;
         let purpose = Purpose::Roster {
-            versioned: ver.is_some(),
+            ver: ver.map(str::to_owned),
         };
         Ok(self.send_iq_internal(IqType::Get, None, query, purpose, timeout, now))
     }
@@ -70,12 +71,84 @@ impl Stream {
         self.send_iq(IqType::Set, None, query, now)
     }
 
+    /// Sends a `<presence/>` (RFC 6121 §3, §4), giving it an `id` when it
+    /// has none, and returns its id. RFC 6121 asks subscription requests
+    /// and answers to carry one (§3.1.1, §3.2.1), and RFC 6120 §8.1.3
+    /// recommends one on every presence: an error coming back names it.
+    /// Assigned ids come from the same generator as IQ ids (seeded by
+    /// [`crate::ClientConfig::rng_seed`], so deterministic), never reused
+    /// on this stream, so an answer's id never mirrors a request's (§3.2.1).
+    ///
+    /// Refused with [`UsageError::InvalidStanza`], nothing sent: anything
+    /// but a presence in `jabber:client`, and unavailable presence with
+    /// `<show/>` or `<priority/>` (§4.5.1; [`crate::im::PresenceBuilder`]
+    /// refuses them already). [`Stream::send`] sends a presence as given,
+    /// adding no id.
+    ///
+    /// ```
+    /// # use xmpp_sansio::{ClientConfig, Stream, TlsPolicy};
+    /// # use std::time::Instant;
+    /// use xmpp_sansio::im::{PresenceBuilder, subscription};
+    /// # let mut config = ClientConfig::new("juliet@example.com", "secret", [1; 32]);
+    /// # config.tls = TlsPolicy::Disabled;
+    /// # config.allow_plaintext_auth = true;
+    /// # let now = Instant::now();
+    /// # let mut stream = Stream::client(config);
+    /// # stream.start(now).unwrap();
+    /// # let header = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+    /// # stream.handle_input(format!("{header}<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+    /// #     <mechanism>PLAIN</mechanism></mechanisms></stream:features><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>\
+    /// #     {header}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>").as_bytes(), now).unwrap();
+    /// # let sent = String::from_utf8(stream.poll_transmit().unwrap().to_vec()).unwrap();
+    /// # let bind_id = sent.split("<iq type='set' id='").nth(1).unwrap().split('\'').next().unwrap();
+    /// # stream.handle_input(format!("<iq type='result' id='{bind_id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+    /// #     <jid>juliet@example.com/balcony</jid></bind></iq>").as_bytes(), now).unwrap();
+    /// # while stream.poll_transmit().is_some() {}
+    /// // Online as juliet@example.com/balcony:
+    /// let id = stream.send_presence(subscription::subscribe("romeo@example.net/orchard"), now).unwrap();
+    /// let sent = String::from_utf8(stream.poll_transmit().unwrap().to_vec()).unwrap();
+    /// assert_eq!(sent, format!("<presence to='romeo@example.net' type='subscribe' id='{id}'/>"));
+    /// // An id given is kept.
+    /// let id = stream.send_presence(PresenceBuilder::available().id("p1").build(), now).unwrap();
+    /// assert_eq!(id, "p1");
+    /// ```
+    pub fn send_presence(
+        &mut self,
+        presence: impl Into<Element>,
+        now: Instant,
+    ) -> Result<String, UsageError> {
+        self.check_online()?;
+        let presence = presence.into();
+        if !presence.is("presence", ns::JABBER_CLIENT) {
+            return Err(UsageError::InvalidStanza("not a presence in jabber:client"));
+        }
+        if presence.attr("type") == Some("unavailable")
+            && presence
+                .children()
+                .any(|c| c.ns() == ns::JABBER_CLIENT && matches!(c.name(), "show" | "priority"))
+        {
+            return Err(UsageError::InvalidStanza(
+                "unavailable presence carries no <show/> or <priority/>",
+            ));
+        }
+        let given = presence.attr("id").map(str::to_owned);
+        let (presence, id) = match given {
+            Some(id) => (presence, id),
+            None => {
+                let id = self.iq.next_id();
+                (presence.to_builder().attr("id", id.clone()).build(), id)
+            }
+        };
+        self.write_element(&presence, now);
+        Ok(id)
+    }
+
     pub(super) fn on_roster_reply(
         &mut self,
         id: String,
         from: Option<String>,
         iq: &Iq,
-        versioned: bool,
+        request_ver: Option<String>,
     ) {
         let event = match (iq.type_(), iq.payload()) {
             (IqType::Error, _) => {
@@ -87,10 +160,15 @@ impl Stream {
             (_, Some(q)) if q.is("query", ns::ROSTER) => Event::Roster {
                 id,
                 roster: Some(Roster::from_query(&q)),
+                request_ver,
             },
             // RFC 6121 §2.6.3: the empty result means "your version is
             // current", which only answers a request that sent one.
-            (_, None) if versioned => Event::Roster { id, roster: None },
+            (_, None) if request_ver.is_some() => Event::Roster {
+                id,
+                roster: None,
+                request_ver,
+            },
             // A reply to our request, but no roster: reported as the plain
             // result it is, so the request still ends with an event of its id.
             (_, payload) => Event::IqResult { id, from, payload },
