@@ -16,8 +16,8 @@ use xmpp_sansio::sasl::{ChannelBinding, Mechanism, SaslError, ScramHash, ScramKe
 use xmpp_sansio::stanza::{ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, StanzaView};
 use xmpp_sansio::xml::{Element, XmlError, ns};
 use xmpp_sansio::{
-    ClientConfig, Error, ErrorKind, Event, IqRequestPolicy, State, Stream, StreamErrorCondition,
-    TlsPolicy, UsageError,
+    ClientConfig, ClosedBy, Error, ErrorKind, Event, IqRequestPolicy, State, Stream,
+    StreamErrorCondition, TlsPolicy, UsageError,
 };
 
 const FEATURES_PLAIN: &str = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>";
@@ -26,6 +26,9 @@ const FEATURES_BIND: &str =
 const FEATURES_STARTTLS: &str =
     "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>";
 const SUCCESS: &str = "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
+/// The server's closing tag: after a failure, `Event::Closed` waits for it
+/// (RFC 6120 §4.4).
+const PEER_CLOSE: &str = "</stream:stream>";
 
 /// The id the client (with its fixed seed) gives its n-th IQ.
 fn iq_id(config: &ClientConfig, n: usize) -> String {
@@ -59,7 +62,9 @@ fn kind(e: &Event) -> &'static str {
         Event::Presence(_) => "presence",
         Event::RosterPush { .. } => "push",
         Event::Unhandled(_) => "unhandled",
-        Event::Closed { error: None } => "closed",
+        Event::Closed { error: None, .. } => "closed",
+        Event::StreamHeader(_) => "header",
+        Event::PeerStreamError(_) => "stream-error",
         _ => "other",
     }
 }
@@ -72,7 +77,7 @@ fn bind_result(id: &str) -> String {
 
 fn error_of(events: &[Event]) -> Option<Error> {
     events.iter().find_map(|e| match e {
-        Event::Closed { error } => Some(error.clone()),
+        Event::Closed { error, .. } => Some(error.clone()),
         _ => None,
     })?
 }
@@ -116,8 +121,10 @@ fn plain_login_bind_and_stanzas_in_any_chunking() {
     assert_eq!(
         kinds,
         [
+            "header",
             "features",
             "authenticated",
+            "header",
             "features",
             "online",
             "message",
@@ -269,7 +276,7 @@ fn a_server_that_does_not_know_the_password_is_caught() {
     // count plays no part in what is tested.
     let server_first = format!("r={nonce}x,s={},i=64", BASE64.encode(b"salt"));
     let transcript = format!(
-        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
+        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>{PEER_CLOSE}",
         challenge(&server_first),
         BASE64.encode("v=AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
     );
@@ -350,7 +357,7 @@ fn a_challenge_the_client_cannot_answer_is_aborted() {
             },
         ),
     ] {
-        let transcript = format!("{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{challenge}");
+        let transcript = format!("{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{challenge}{PEER_CLOSE}");
         let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
         assert_eq!(error_of(&out.events), Some(Error::Sasl(expected)));
         assert!(
@@ -363,7 +370,10 @@ fn a_challenge_the_client_cannot_answer_is_aborted() {
     }
 
     // PLAIN has no challenges: a non-empty one is aborted too.
-    let transcript = format!("{SERVER_HEADER}{FEATURES_PLAIN}{}", challenge("x"));
+    let transcript = format!(
+        "{SERVER_HEADER}{FEATURES_PLAIN}{}{PEER_CLOSE}",
+        challenge("x")
+    );
     let out = assert_split_invariant(&plain_config(), &[&transcript], &ChannelBinding::None);
     assert_eq!(
         error_of(&out.events),
@@ -380,7 +390,7 @@ fn the_scram_iteration_cap_is_configurable() {
     let (_, nonce) = scram_client_first(&config, FEATURES_SCRAM_SHA1, "SCRAM-SHA-1");
     let salt = BASE64.encode(b"salt");
     let above = format!(
-        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}",
+        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}{PEER_CLOSE}",
         challenge(&format!("r={nonce}x,s={salt},i=101"))
     );
     let out = assert_split_invariant(&config, &[&above], &ChannelBinding::None);
@@ -462,7 +472,7 @@ fn plus_is_skipped_when_the_server_lists_other_binding_types() {
 #[test]
 fn sasl_failure_is_typed_with_its_text() {
     let transcript = format!(
-        "{SERVER_HEADER}{FEATURES_PLAIN}<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><account-disabled/><text xml:lang='en'>Call 212-555-1212 for help.</text></failure>"
+        "{SERVER_HEADER}{FEATURES_PLAIN}<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><account-disabled/><text xml:lang='en'>Call 212-555-1212 for help.</text></failure>{PEER_CLOSE}"
     );
     let out = assert_split_invariant(&plain_config(), &[&transcript], &ChannelBinding::None);
     let Some(Error::AuthFailed(failure)) = error_of(&out.events) else {
@@ -482,7 +492,7 @@ fn bind_conflict_and_not_allowed_fail_the_stream() {
     let bind = iq_id(&config, 1);
     for condition in ["conflict", "not-allowed"] {
         let transcript = format!(
-            "{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}<iq type='error' id='{bind}'><error type='cancel'><{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+            "{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}<iq type='error' id='{bind}'><error type='cancel'><{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>{PEER_CLOSE}"
         );
         let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
         let Some(Error::BindFailed(e)) = error_of(&out.events) else {
@@ -537,11 +547,16 @@ fn tls_policies() {
     let mut required = plain_config();
     required.tls = TlsPolicy::Required;
     assert_eq!(
-        error_of(&assert_split_invariant(&required, &[&no_tls], &none).events),
+        error_of(
+            &assert_split_invariant(&required, &[&(no_tls.clone() + PEER_CLOSE)], &none).events
+        ),
         Some(Error::TlsUnavailable)
     );
     assert_eq!(
-        error_of(&assert_split_invariant(&plain_config(), &[&starttls], &none).events),
+        error_of(
+            &assert_split_invariant(&plain_config(), &[&(starttls.clone() + PEER_CLOSE)], &none)
+                .events
+        ),
         Some(Error::TlsRequiredByServer)
     );
     let mut preferred = plain_config();
@@ -555,7 +570,7 @@ fn tls_policies() {
     // PLAIN is never used in the clear unless allowed.
     let mut strict = plain_config();
     strict.allow_plaintext_auth = false;
-    let out = assert_split_invariant(&strict, &[&no_tls], &none);
+    let out = assert_split_invariant(&strict, &[&(no_tls.clone() + PEER_CLOSE)], &none);
     assert_eq!(
         error_of(&out.events),
         Some(Error::NoMechanism {
@@ -630,7 +645,8 @@ fn header_problems_are_stream_errors() {
         (wrong_ns, StreamErrorCondition::InvalidNamespace),
         (old, StreamErrorCondition::UnsupportedVersion),
     ] {
-        let out = assert_split_invariant(&plain_config(), &[header], &ChannelBinding::None);
+        let transcript = format!("{header}{PEER_CLOSE}");
+        let out = assert_split_invariant(&plain_config(), &[&transcript], &ChannelBinding::None);
         assert_eq!(
             error_of(&out.events).and_then(|e| e.condition()),
             Some(condition)
@@ -651,11 +667,17 @@ fn header_problems_are_stream_errors() {
 fn bad_xml_from_the_server_is_answered_with_the_right_stream_error_and_is_sticky() {
     let config = plain_config();
     let input = format!("{SERVER_HEADER}<!-- no comments in XMPP -->");
-    let (out, (err, again, state)) = assert_chunking_invariant(
+    let (out, (err, again, states)) = assert_chunking_invariant(
         |now| started(&config, now),
         |d| {
             let err = d.feed(&input);
-            (err, d.feed("<message/>"), d.stream.state())
+            // The input cannot be read any more, so the peer's closing tag
+            // cannot be seen: its end of file (or the close timeout) ends
+            // the stream, with the error already reported.
+            let again = d.feed("<message/></stream:stream>");
+            let waiting = d.stream.state();
+            d.stream.handle_eof(d.now);
+            (err, again, (waiting, d.stream.state()))
         },
     );
     assert_eq!(err, Err(Error::Xml(XmlError::RestrictedXml("comment"))));
@@ -666,7 +688,8 @@ fn bad_xml_from_the_server_is_answered_with_the_right_stream_error_and_is_sticky
         )
     );
     assert!(out.sent.ends_with("</stream:stream>"));
-    assert_eq!(state, State::Closed);
+    assert_eq!(states, (State::Closing, State::Closed));
+    assert_eq!(error_of(&out.events), err.err());
     assert_eq!(
         out.events
             .iter()
@@ -1066,6 +1089,7 @@ fn keepalive_and_pings_are_driven_by_poll_timeout() {
     assert_eq!(
         events.last(),
         Some(&Event::Closed {
+            by: ClosedBy::Local,
             error: Some(Error::Timeout("keepalive ping"))
         })
     );
@@ -1092,7 +1116,13 @@ fn negotiation_timeout_and_orderly_close() {
         );
         assert_eq!(d.feed("</stream:stream>"), Ok(()));
         let recent = d.recent();
-        assert_eq!(recent.events, [Event::Closed { error: None }]);
+        assert_eq!(
+            recent.events,
+            [Event::Closed {
+                by: ClosedBy::Local,
+                error: None
+            }]
+        );
         assert_eq!(recent.sent, "", "no second closing tag");
     });
     assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
@@ -1106,7 +1136,13 @@ fn negotiation_timeout_and_orderly_close() {
     assert_eq!(t, now + Duration::from_secs(10));
     s.handle_timeout(t);
     assert_eq!(s.state(), State::Closed);
-    assert_eq!(s.poll_event(), Some(Event::Closed { error: None }));
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::Closed {
+            by: ClosedBy::Local,
+            error: None
+        })
+    );
     assert_eq!(s.poll_transmit(), None);
 }
 
@@ -1155,7 +1191,13 @@ fn close_while_awaiting_tls_writes_nothing() {
                 recent.sent, "",
                 "the transport is between plaintext and TLS"
             );
-            assert_eq!(recent.events, [Event::Closed { error: None }]);
+            assert_eq!(
+                recent.events,
+                [Event::Closed {
+                    by: ClosedBy::Local,
+                    error: None
+                }]
+            );
             assert_eq!(d.stream.state(), State::Closed);
             assert_eq!(
                 d.stream.tls_established(ChannelBinding::None, d.now),
@@ -1177,7 +1219,7 @@ fn closing_mid_negotiation_is_not_a_protocol_error() {
         (
             "",
             vec![format!("{SERVER_HEADER}{FEATURES_PLAIN}</stream:stream>")],
-            vec!["unhandled", "closed"],
+            vec!["header", "unhandled", "closed"],
         ),
         // Closed during SASL; the server's success (and pipelined header).
         (
@@ -1253,7 +1295,13 @@ fn closing_mid_negotiation_is_not_a_protocol_error() {
                 d.feed("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
                 Ok(())
             );
-            assert_eq!(d.recent().events, [Event::Closed { error: None }]);
+            assert_eq!(
+                d.recent().events,
+                [Event::Closed {
+                    by: ClosedBy::Local,
+                    error: None
+                }]
+            );
         },
     );
 
@@ -1273,7 +1321,13 @@ fn closing_mid_negotiation_is_not_a_protocol_error() {
             assert!(
                 matches!(
                     recent.events.as_slice(),
-                    [Event::Unhandled(_), Event::Closed { error: None }]
+                    [
+                        Event::Unhandled(_),
+                        Event::Closed {
+                            by: ClosedBy::Local,
+                            error: None
+                        }
+                    ]
                 ),
                 "{:?}",
                 recent.events
@@ -1312,7 +1366,13 @@ fn a_peer_close_before_online_is_an_error() {
     });
     assert_eq!(result.0, Ok(()));
     assert_eq!(result.1.sent, "</stream:stream>");
-    assert_eq!(result.1.events, [Event::Closed { error: None }]);
+    assert_eq!(
+        result.1.events,
+        [Event::Closed {
+            by: ClosedBy::Peer,
+            error: None
+        }]
+    );
     assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
 }
 

@@ -106,6 +106,11 @@ pub fn replay(received: &[u8], reads: &[usize], chunk: usize) -> Replay {
                             .map_or("orderly".to_owned(), |e| e.to_string())
                     ));
                 }
+                Event::StreamHeader(h) => r.log.push(format!(
+                    "-- stream header: id {}, from {}",
+                    h.id.as_deref().unwrap_or("(none)"),
+                    h.from.as_deref().unwrap_or("(none)")
+                )),
                 Event::Features(f) => r.log.push(format!("-- stream features: {}", describe(f))),
                 Event::Presence(p) => r.log.push(format!(
                     "-- presence from {}: {}",
