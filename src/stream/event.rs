@@ -133,8 +133,8 @@ pub enum Event {
     Closed {
         /// Which side ended the stream.
         by: ClosedBy,
-        /// `None` for an orderly close by either side; else the failure
-        /// (reported once, here, and as the sticky `Err` of the inputs).
+        /// `None` for an orderly close by either side; else the failure,
+        /// the one the inputs return (sticky) since it happened.
         error: Option<Error>,
     },
     /// A stream header from the server: the first one, and the one that

@@ -40,7 +40,8 @@ pub enum State {
     AwaitingTls,
     /// Resource bound; stanzas flow.
     Online,
-    /// We sent `</stream:stream>` and wait for the peer's.
+    /// We sent `</stream:stream>` and wait for the peer's: after
+    /// [`Stream::close`], or after a failure ([`Stream::error`] is set).
     Closing,
     /// Over.
     Closed,
@@ -110,6 +111,7 @@ enum Phase {
 /// }
 /// let auth = stream.poll_transmit().unwrap();
 /// assert!(std::str::from_utf8(&auth).unwrap().contains("mechanism='PLAIN'"));
+/// assert!(matches!(stream.poll_event(), Some(Event::StreamHeader(h)) if h.id.as_deref() == Some("s1")));
 /// assert!(matches!(stream.poll_event(), Some(Event::Features(_))));
 /// ```
 #[derive(Debug)]
@@ -226,7 +228,9 @@ impl Stream {
         self.tls_active
     }
 
-    /// The error that ended the stream, if one did.
+    /// The failure that ends the stream, if one does: set as it happens,
+    /// while the stream may still wait for the peer's closing tag
+    /// ([`State::Closing`]) before [`Event::Closed`] reports it.
     pub fn error(&self) -> Option<&Error> {
         self.error.as_ref()
     }
