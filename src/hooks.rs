@@ -114,7 +114,7 @@ pub trait Handler {
         now: Instant,
     ) {
     }
-    /// [`Event::Closed`].
+    /// [`Event::Closed`]; [`Stream::closed_by`] tells which side ended it.
     fn on_closed(&mut self, stream: &mut Stream, error: Option<Error>, now: Instant) {}
     /// Every other event ([`Event::Features`], [`Event::Authenticated`],
     /// [`Event::Unhandled`], and any added later).
@@ -147,7 +147,7 @@ impl Stream {
                 Event::RosterPushRejected { push, reason } => {
                     handler.on_roster_push_rejected(self, push, reason, now)
                 }
-                Event::Closed { error } => handler.on_closed(self, error, now),
+                Event::Closed { error, .. } => handler.on_closed(self, error, now),
                 other => handler.on_other(self, other, now),
             }
         }

@@ -98,7 +98,7 @@
 //!                 online_as = Some(jid);
 //!                 stream.send(Element::new("presence", ns::JABBER_CLIENT), now)?;
 //!             }
-//!             Event::Closed { error } => {
+//!             Event::Closed { error, .. } => {
 //!                 assert_eq!(error, None, "an orderly close");
 //!                 break 'run;
 //!             }
@@ -136,7 +136,8 @@ pub mod xml;
 
 pub use stanza::StreamErrorCondition;
 pub use stream::{
-    ClientConfig, Error, ErrorKind, Event, IqRequestPolicy, State, Stream, TlsPolicy, UsageError,
+    ClientConfig, ClosedBy, Error, ErrorKind, Event, IqRequestPolicy, State, Stream, TlsPolicy,
+    UsageError,
 };
 
 /// The README's examples, compiled and run as doctests.

@@ -18,8 +18,8 @@ use xmpp_sansio::stanza::{
 };
 use xmpp_sansio::xml::{Element, XmlError, ns};
 use xmpp_sansio::{
-    ClientConfig, Error, ErrorKind, Event, IqRequestPolicy, State, Stream, StreamErrorCondition,
-    TlsPolicy, UsageError,
+    ClientConfig, ClosedBy, Error, ErrorKind, Event, IqRequestPolicy, State, Stream,
+    StreamErrorCondition, TlsPolicy, UsageError,
 };
 
 const FEATURES_PLAIN: &str = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>";
@@ -28,6 +28,9 @@ const FEATURES_BIND: &str =
 const FEATURES_STARTTLS: &str =
     "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>";
 const SUCCESS: &str = "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
+/// The server's closing tag: after a failure, `Event::Closed` waits for it
+/// (RFC 6120 §4.4).
+const PEER_CLOSE: &str = "</stream:stream>";
 
 /// The id the client (with its fixed seed) gives its n-th IQ.
 fn iq_id(config: &ClientConfig, n: usize) -> String {
@@ -63,7 +66,9 @@ fn kind(e: &Event) -> &'static str {
         Event::RosterPush { .. } => "push",
         Event::Unhandled(_) => "unhandled",
         Event::MalformedRequest { .. } => "malformed",
-        Event::Closed { error: None } => "closed",
+        Event::Closed { error: None, .. } => "closed",
+        Event::StreamHeader(_) => "header",
+        Event::PeerStreamError(_) => "stream-error",
         _ => "other",
     }
 }
@@ -76,7 +81,7 @@ fn bind_result(id: &str) -> String {
 
 fn error_of(events: &[Event]) -> Option<Error> {
     events.iter().find_map(|e| match e {
-        Event::Closed { error } => Some(error.clone()),
+        Event::Closed { error, .. } => Some(error.clone()),
         _ => None,
     })?
 }
@@ -120,8 +125,10 @@ fn plain_login_bind_and_stanzas_in_any_chunking() {
     assert_eq!(
         kinds,
         [
+            "header",
             "features",
             "authenticated",
+            "header",
             "features",
             "online",
             "message",
@@ -273,7 +280,7 @@ fn a_server_that_does_not_know_the_password_is_caught() {
     // count plays no part in what is tested.
     let server_first = format!("r={nonce}x,s={},i=64", BASE64.encode(b"salt"));
     let transcript = format!(
-        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>",
+        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>{PEER_CLOSE}",
         challenge(&server_first),
         BASE64.encode("v=AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
     );
@@ -354,7 +361,7 @@ fn a_challenge_the_client_cannot_answer_is_aborted() {
             },
         ),
     ] {
-        let transcript = format!("{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{challenge}");
+        let transcript = format!("{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{challenge}{PEER_CLOSE}");
         let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
         assert_eq!(error_of(&out.events), Some(Error::Sasl(expected)));
         assert!(
@@ -367,7 +374,10 @@ fn a_challenge_the_client_cannot_answer_is_aborted() {
     }
 
     // PLAIN has no challenges: a non-empty one is aborted too.
-    let transcript = format!("{SERVER_HEADER}{FEATURES_PLAIN}{}", challenge("x"));
+    let transcript = format!(
+        "{SERVER_HEADER}{FEATURES_PLAIN}{}{PEER_CLOSE}",
+        challenge("x")
+    );
     let out = assert_split_invariant(&plain_config(), &[&transcript], &ChannelBinding::None);
     assert_eq!(
         error_of(&out.events),
@@ -384,7 +394,7 @@ fn the_scram_iteration_cap_is_configurable() {
     let (_, nonce) = scram_client_first(&config, FEATURES_SCRAM_SHA1, "SCRAM-SHA-1");
     let salt = BASE64.encode(b"salt");
     let above = format!(
-        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}",
+        "{SERVER_HEADER}{FEATURES_SCRAM_SHA1}{}{PEER_CLOSE}",
         challenge(&format!("r={nonce}x,s={salt},i=101"))
     );
     let out = assert_split_invariant(&config, &[&above], &ChannelBinding::None);
@@ -466,7 +476,7 @@ fn plus_is_skipped_when_the_server_lists_other_binding_types() {
 #[test]
 fn sasl_failure_is_typed_with_its_text() {
     let transcript = format!(
-        "{SERVER_HEADER}{FEATURES_PLAIN}<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><account-disabled/><text xml:lang='en'>Call 212-555-1212 for help.</text></failure>"
+        "{SERVER_HEADER}{FEATURES_PLAIN}<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><account-disabled/><text xml:lang='en'>Call 212-555-1212 for help.</text></failure>{PEER_CLOSE}"
     );
     let out = assert_split_invariant(&plain_config(), &[&transcript], &ChannelBinding::None);
     let Some(Error::AuthFailed(failure)) = error_of(&out.events) else {
@@ -608,7 +618,7 @@ fn bind_refusals_without_a_way_around_end_the_stream() {
     for (config, replies, story) in cases {
         let out = assert_split_invariant(
             config,
-            &[&format!("{pre_bind}{replies}")],
+            &[&format!("{pre_bind}{replies}{PEER_CLOSE}")],
             &ChannelBinding::None,
         );
         assert_eq!(bind_story(&out.events), story, "{replies}");
@@ -732,6 +742,7 @@ fn manual_binding_is_bounded_by_attempts_and_the_negotiation_timeout() {
             d.stream.bind(Some("desk"), d.now).ok();
             let result = d.feed(bind_error(&ids[1], "conflict"));
             assert!(matches!(result, Err(Error::BindFailed(_))), "{result:?}");
+            d.feed(PEER_CLOSE).ok();
         },
     );
     assert_eq!(
@@ -803,11 +814,16 @@ fn tls_policies() {
     let mut required = plain_config();
     required.tls = TlsPolicy::Required;
     assert_eq!(
-        error_of(&assert_split_invariant(&required, &[&no_tls], &none).events),
+        error_of(
+            &assert_split_invariant(&required, &[&(no_tls.clone() + PEER_CLOSE)], &none).events
+        ),
         Some(Error::TlsUnavailable)
     );
     assert_eq!(
-        error_of(&assert_split_invariant(&plain_config(), &[&starttls], &none).events),
+        error_of(
+            &assert_split_invariant(&plain_config(), &[&(starttls.clone() + PEER_CLOSE)], &none)
+                .events
+        ),
         Some(Error::TlsRequiredByServer)
     );
     let mut preferred = plain_config();
@@ -821,7 +837,7 @@ fn tls_policies() {
     // PLAIN is never used in the clear unless allowed.
     let mut strict = plain_config();
     strict.allow_plaintext_auth = false;
-    let out = assert_split_invariant(&strict, &[&no_tls], &none);
+    let out = assert_split_invariant(&strict, &[&(no_tls.clone() + PEER_CLOSE)], &none);
     assert_eq!(
         error_of(&out.events),
         Some(Error::NoMechanism {
@@ -896,7 +912,8 @@ fn header_problems_are_stream_errors() {
         (wrong_ns, StreamErrorCondition::InvalidNamespace),
         (old, StreamErrorCondition::UnsupportedVersion),
     ] {
-        let out = assert_split_invariant(&plain_config(), &[header], &ChannelBinding::None);
+        let transcript = format!("{header}{PEER_CLOSE}");
+        let out = assert_split_invariant(&plain_config(), &[&transcript], &ChannelBinding::None);
         assert_eq!(
             error_of(&out.events).and_then(|e| e.condition()),
             Some(condition)
@@ -917,11 +934,17 @@ fn header_problems_are_stream_errors() {
 fn bad_xml_from_the_server_is_answered_with_the_right_stream_error_and_is_sticky() {
     let config = plain_config();
     let input = format!("{SERVER_HEADER}<!-- no comments in XMPP -->");
-    let (out, (err, again, state)) = assert_chunking_invariant(
+    let (out, (err, again, states)) = assert_chunking_invariant(
         |now| started(&config, now),
         |d| {
             let err = d.feed(&input);
-            (err, d.feed("<message/>"), d.stream.state())
+            // The input cannot be read any more, so the peer's closing tag
+            // cannot be seen: its end of file (or the close timeout) ends
+            // the stream, with the error already reported.
+            let again = d.feed("<message/></stream:stream>");
+            let waiting = d.stream.state();
+            d.stream.handle_eof(d.now);
+            (err, again, (waiting, d.stream.state()))
         },
     );
     assert_eq!(err, Err(Error::Xml(XmlError::RestrictedXml("comment"))));
@@ -932,7 +955,8 @@ fn bad_xml_from_the_server_is_answered_with_the_right_stream_error_and_is_sticky
         )
     );
     assert!(out.sent.ends_with("</stream:stream>"));
-    assert_eq!(state, State::Closed);
+    assert_eq!(states, (State::Closing, State::Closed));
+    assert_eq!(error_of(&out.events), err.err());
     assert_eq!(
         out.events
             .iter()
@@ -1611,6 +1635,7 @@ fn keepalive_and_pings_are_driven_by_poll_timeout() {
     assert_eq!(
         events.last(),
         Some(&Event::Closed {
+            by: ClosedBy::Local,
             error: Some(Error::Timeout("keepalive ping"))
         })
     );
@@ -1637,7 +1662,13 @@ fn negotiation_timeout_and_orderly_close() {
         );
         assert_eq!(d.feed("</stream:stream>"), Ok(()));
         let recent = d.recent();
-        assert_eq!(recent.events, [Event::Closed { error: None }]);
+        assert_eq!(
+            recent.events,
+            [Event::Closed {
+                by: ClosedBy::Local,
+                error: None
+            }]
+        );
         assert_eq!(recent.sent, "", "no second closing tag");
     });
     assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
@@ -1651,7 +1682,13 @@ fn negotiation_timeout_and_orderly_close() {
     assert_eq!(t, now + Duration::from_secs(10));
     s.handle_timeout(t);
     assert_eq!(s.state(), State::Closed);
-    assert_eq!(s.poll_event(), Some(Event::Closed { error: None }));
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::Closed {
+            by: ClosedBy::Local,
+            error: None
+        })
+    );
     assert_eq!(s.poll_transmit(), None);
 }
 
@@ -1709,7 +1746,13 @@ fn close_while_awaiting_tls_writes_nothing() {
                 recent.sent, "",
                 "the transport is between plaintext and TLS"
             );
-            assert_eq!(recent.events, [Event::Closed { error: None }]);
+            assert_eq!(
+                recent.events,
+                [Event::Closed {
+                    by: ClosedBy::Local,
+                    error: None
+                }]
+            );
             assert_eq!(d.stream.state(), State::Closed);
             assert_eq!(
                 d.stream.tls_established(ChannelBinding::None, d.now),
@@ -1731,7 +1774,7 @@ fn closing_mid_negotiation_is_not_a_protocol_error() {
         (
             "",
             vec![format!("{SERVER_HEADER}{FEATURES_PLAIN}</stream:stream>")],
-            vec!["unhandled", "closed"],
+            vec!["header", "unhandled", "closed"],
         ),
         // Closed during SASL; the server's success (and pipelined header).
         (
@@ -1807,7 +1850,13 @@ fn closing_mid_negotiation_is_not_a_protocol_error() {
                 d.feed("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
                 Ok(())
             );
-            assert_eq!(d.recent().events, [Event::Closed { error: None }]);
+            assert_eq!(
+                d.recent().events,
+                [Event::Closed {
+                    by: ClosedBy::Local,
+                    error: None
+                }]
+            );
         },
     );
 
@@ -1827,7 +1876,13 @@ fn closing_mid_negotiation_is_not_a_protocol_error() {
             assert!(
                 matches!(
                     recent.events.as_slice(),
-                    [Event::Unhandled(_), Event::Closed { error: None }]
+                    [
+                        Event::Unhandled(_),
+                        Event::Closed {
+                            by: ClosedBy::Local,
+                            error: None
+                        }
+                    ]
                 ),
                 "{:?}",
                 recent.events
@@ -1866,7 +1921,13 @@ fn a_peer_close_before_online_is_an_error() {
     });
     assert_eq!(result.0, Ok(()));
     assert_eq!(result.1.sent, "</stream:stream>");
-    assert_eq!(result.1.events, [Event::Closed { error: None }]);
+    assert_eq!(
+        result.1.events,
+        [Event::Closed {
+            by: ClosedBy::Peer,
+            error: None
+        }]
+    );
     assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
 }
 
@@ -2129,4 +2190,456 @@ fn replies_sent_as_stanzas_count_as_the_one_reply() {
             "<iq type='result' id='v1' to='romeo@example.net/orchard'/>"
         );
     });
+}
+
+/// RFC 6120 §4.9.3.23: features holding a mandatory-to-negotiate feature
+/// the client does not know, and nothing it can negotiate beside it, end
+/// with `unsupported-feature`, at every stage. With something to
+/// negotiate, the client goes on (the feature may be gone after the
+/// restart).
+#[test]
+fn unknown_required_features_with_nothing_to_negotiate_are_unsupported_feature() {
+    const X_REQUIRED: &str = "<x xmlns='urn:example:x'><required/></x>";
+    let features = |inner: &str| format!("<stream:features>{inner}</stream:features>");
+    let unsupported = "<stream:error><unsupported-feature xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='en'>required feature &lt;x xmlns='urn:example:x'/&gt; not supported";
+    let expect_unsupported = |out: &Outcome| {
+        assert_eq!(
+            error_of(&out.events).and_then(|e| e.condition()),
+            Some(StreamErrorCondition::UnsupportedFeature),
+            "{:?}",
+            out.events
+        );
+        assert!(out.sent.contains(unsupported), "{}", out.sent);
+        assert!(out.sent.ends_with("</stream:stream>"));
+    };
+    let none = ChannelBinding::None;
+    let mut tls_required = plain_config();
+    tls_required.tls = TlsPolicy::Required;
+    let bind = iq_id(&plain_config(), 1);
+
+    // The first features: TLS required by us but not offered, or no SASL.
+    for config in [&tls_required, &plain_config()] {
+        let t = format!("{SERVER_HEADER}{}{PEER_CLOSE}", features(X_REQUIRED));
+        expect_unsupported(&assert_split_invariant(config, &[&t], &none));
+    }
+    // SASL offered, but no mechanism this configuration may use.
+    let mut strict = plain_config();
+    strict.allow_plaintext_auth = false;
+    let t = format!(
+        "{SERVER_HEADER}<stream:features>{X_REQUIRED}<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>{PEER_CLOSE}"
+    );
+    expect_unsupported(&assert_split_invariant(&strict, &[&t], &none));
+    // After TLS.
+    let pre_tls = format!(
+        "{SERVER_HEADER}{FEATURES_STARTTLS}<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+    );
+    let t = format!("{SERVER_HEADER}{}{PEER_CLOSE}", features(X_REQUIRED));
+    expect_unsupported(&assert_split_invariant(
+        &tls_required,
+        &[&pre_tls, &t],
+        &none,
+    ));
+    // After SASL: no resource binding.
+    let t = format!(
+        "{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{}{PEER_CLOSE}",
+        features(X_REQUIRED)
+    );
+    expect_unsupported(&assert_split_invariant(&plain_config(), &[&t], &none));
+
+    // Something to negotiate: STARTTLS, SASL, binding. The client goes on.
+    let t = format!(
+        "{SERVER_HEADER}{}",
+        features(&format!(
+            "{X_REQUIRED}<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+        ))
+    );
+    let out = assert_split_invariant(&tls_required, &[&t], &none);
+    assert!(
+        out.sent
+            .ends_with("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+    );
+    assert_eq!(error_of(&out.events), None);
+    let t = format!(
+        "{SERVER_HEADER}{}{SUCCESS}{SERVER_HEADER}{}{}",
+        features(&format!(
+            "{X_REQUIRED}<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>"
+        )),
+        features(&format!(
+            "{X_REQUIRED}<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+        )),
+        bind_result(&bind)
+    );
+    let out = assert_split_invariant(&plain_config(), &[&t], &none);
+    assert!(out.events.iter().any(|e| matches!(e, Event::Online { .. })));
+    assert!(!out.sent.contains("<stream:error>"));
+
+    // Not marked required (or marked in another namespace): the failure
+    // is what it was, with no stream error.
+    for x in [
+        "<x xmlns='urn:example:x'/>",
+        "<x xmlns='urn:example:x'><required xmlns='urn:example:other'/></x>",
+    ] {
+        let t = format!("{SERVER_HEADER}{}{PEER_CLOSE}", features(x));
+        let out = assert_split_invariant(&plain_config(), &[&t], &none);
+        assert_eq!(
+            error_of(&out.events),
+            Some(Error::NoMechanism { offered: vec![] })
+        );
+        assert!(!out.sent.contains("<stream:error>"));
+    }
+}
+
+/// RFC 6120 §4.4 and §4.9: a stream error from the peer is reported once,
+/// with its texts, as it arrives; the stream reads on (reporting nothing)
+/// until the peer's closing tag, its end of file or the close timeout, and
+/// only then is closed, by the peer. Bytes after its closing tag are
+/// ignored.
+#[test]
+fn a_received_stream_error_is_reported_once_and_the_close_waits_for_the_peer() {
+    let error = "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>\
+        <text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='en'>Replaced by new connection</text>\
+        <text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='fr'>Remplacée</text></stream:error>";
+    let expected = |events: &[Event]| {
+        let reported: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::PeerStreamError(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
+        let [e] = reported.as_slice() else {
+            panic!("reported once: {events:?}")
+        };
+        assert_eq!(e.condition, StreamErrorCondition::Conflict);
+        assert_eq!(
+            e.texts,
+            [
+                (Some("en".into()), "Replaced by new connection".into()),
+                (Some("fr".into()), "Remplacée".into())
+            ]
+        );
+        e.clone()
+    };
+    // A close timeout beyond the request's timeout: a failed stream has no
+    // request left to time out.
+    let mut config = plain_config();
+    config.close_timeout = Duration::from_secs(120);
+    for ending in ["closing tag", "eof", "timeout"] {
+        let (out, ()) = assert_chunking_invariant(online(config.clone()), |d| {
+            let now = d.now;
+            d.recent();
+            let pending = d
+                .stream
+                .send_iq(
+                    IqType::Get,
+                    None,
+                    Element::new("query", "urn:example:q"),
+                    now,
+                )
+                .unwrap_or_default();
+            assert!(!pending.is_empty());
+            d.recent();
+            let result = d.feed(error);
+            let Err(Error::PeerStreamError(sticky)) = result else {
+                panic!("{result:?}")
+            };
+            let recent = d.recent();
+            assert_eq!(recent.sent, "</stream:stream>", "our answer, no error");
+            assert_eq!(recent.events, [Event::PeerStreamError(sticky.clone())]);
+            assert_eq!(d.stream.state(), State::Closing);
+            assert_eq!(d.stream.closed_by(), Some(ClosedBy::Peer));
+            // What the peer still sends is read for its closing tag only.
+            let more = d.feed(
+                "<message from='romeo@example.net/orchard'><body>late</body></message>\
+                 <stream:error><host-gone xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+            );
+            assert_eq!(more, Err(Error::PeerStreamError(sticky.clone())));
+            assert_eq!(
+                d.recent(),
+                Outcome {
+                    sent: String::new(),
+                    events: vec![]
+                }
+            );
+            let closed = Event::Closed {
+                by: ClosedBy::Peer,
+                error: Some(Error::PeerStreamError(sticky.clone())),
+            };
+            match ending {
+                "closing tag" => {
+                    // Bytes after the closing tag are ignored, even broken ones.
+                    let r = d.feed("</stream:stream><message/><<<");
+                    assert_eq!(r, Err(Error::PeerStreamError(sticky.clone())));
+                }
+                "eof" => d.stream.handle_eof(now),
+                _ => {
+                    let due = d.stream.poll_timeout();
+                    assert_eq!(
+                        due,
+                        Some(now + Duration::from_secs(120)),
+                        "the close timeout, not the request's"
+                    );
+                    d.stream.handle_timeout(now + Duration::from_secs(61));
+                    assert_eq!(d.recent().events, [], "no IqTimeout");
+                    d.stream.handle_timeout(now + Duration::from_secs(120));
+                }
+            }
+            assert_eq!(d.recent().events, [closed]);
+            assert_eq!(d.stream.state(), State::Closed);
+            // Nothing more, whatever follows.
+            d.stream.handle_eof(now);
+            d.stream.handle_timeout(now + Duration::from_secs(7200));
+            assert_eq!(
+                d.feed("</stream:stream>"),
+                Err(Error::PeerStreamError(sticky))
+            );
+            assert_eq!(
+                d.recent(),
+                Outcome {
+                    sent: String::new(),
+                    events: vec![]
+                }
+            );
+        });
+        expected(&out.events);
+        assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
+        assert!(!out.sent.contains("<stream:error>"));
+    }
+
+    // During negotiation: the header, the error, then the close.
+    let transcript = format!("{SERVER_HEADER}{error}{PEER_CLOSE}");
+    let out = assert_split_invariant(&plain_config(), &[&transcript], &ChannelBinding::None);
+    let kinds: Vec<&str> = out.events.iter().map(kind).collect();
+    assert_eq!(kinds, ["header", "stream-error", "other"]);
+    let e = expected(&out.events);
+    assert_eq!(
+        out.events.last(),
+        Some(&Event::Closed {
+            by: ClosedBy::Peer,
+            error: Some(Error::PeerStreamError(e))
+        })
+    );
+
+    // After our own close: we ended the stream, the error is its reason.
+    let (out, ()) = assert_chunking_invariant(online(plain_config()), |d| {
+        d.stream.close(d.now);
+        d.recent();
+        assert!(d.feed(error).is_err());
+        assert_eq!(d.stream.state(), State::Closing);
+        d.feed(PEER_CLOSE).ok();
+        assert_eq!(d.stream.state(), State::Closed);
+    });
+    let e = expected(&out.events);
+    assert_eq!(
+        out.events.last(),
+        Some(&Event::Closed {
+            by: ClosedBy::Local,
+            error: Some(Error::PeerStreamError(e))
+        })
+    );
+    assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
+}
+
+/// RFC 6120 §4.4 and §4.9.1: after a stream error we send (or a failure
+/// that sends our closing tag), the stream reads on to the peer's closing
+/// tag, writing and reporting nothing, and then reports the failure once,
+/// as closed by us.
+#[test]
+fn after_our_stream_error_the_close_waits_for_the_peer() {
+    let (out, ()) = assert_chunking_invariant(online(plain_config()), |d| {
+        d.recent();
+        let result = d.feed("<foo xmlns='urn:example:foo'/>");
+        let Err(error) = result else {
+            panic!("{result:?}")
+        };
+        assert_eq!(
+            error.condition(),
+            Some(StreamErrorCondition::UnsupportedStanzaType)
+        );
+        let recent = d.recent();
+        assert!(
+            recent
+                .sent
+                .starts_with("<stream:error><unsupported-stanza-type")
+        );
+        assert!(recent.sent.ends_with("</stream:stream>"));
+        assert_eq!(recent.events, [], "Closed waits for the peer");
+        assert_eq!(d.stream.state(), State::Closing);
+        assert_eq!(d.stream.closed_by(), Some(ClosedBy::Local));
+        // The peer's last stanzas, even its own stream error: read, not
+        // reported, not answered.
+        let more = d.feed(
+            "<iq type='get' id='p1' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>\
+             <stream:error><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+        );
+        assert_eq!(more, Err(error.clone()));
+        assert_eq!(
+            d.recent(),
+            Outcome {
+                sent: String::new(),
+                events: vec![]
+            }
+        );
+        d.feed(format!("{PEER_CLOSE}<message/>")).ok();
+        assert_eq!(
+            d.recent().events,
+            [Event::Closed {
+                by: ClosedBy::Local,
+                error: Some(error)
+            }]
+        );
+        d.stream.handle_eof(d.now);
+        assert_eq!(d.recent().events, [], "reported once");
+    });
+    assert_eq!(out.sent.matches("<stream:error>").count(), 1);
+    assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
+
+    // A failure without a stream error (SASL refused) waits as well; the
+    // close timeout ends the wait for a silent peer.
+    let now = epoch();
+    let mut s = started(&plain_config(), now);
+    let failure = format!(
+        "{SERVER_HEADER}{FEATURES_PLAIN}<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>"
+    );
+    let later = now + Duration::from_secs(3);
+    assert!(matches!(
+        s.handle_input(failure.as_bytes(), later),
+        Err(Error::AuthFailed(_))
+    ));
+    assert_eq!(s.state(), State::Closing);
+    assert_eq!(s.poll_timeout(), Some(later + Duration::from_secs(10)));
+    s.handle_timeout(later + Duration::from_secs(10));
+    let events: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert!(
+        matches!(
+            events.last(),
+            Some(Event::Closed {
+                by: ClosedBy::Local,
+                error: Some(Error::AuthFailed(_))
+            })
+        ),
+        "{events:?}"
+    );
+
+    // Timeouts and the peer's end do not wait: the peer is silent or gone.
+    let (mut s, _) = online_stream(plain_config(), now);
+    s.handle_eof(now);
+    assert_eq!(
+        std::iter::from_fn(|| s.poll_event()).last(),
+        Some(Event::Closed {
+            by: ClosedBy::Peer,
+            error: Some(Error::UnexpectedEof)
+        })
+    );
+    let mut s = started(&plain_config(), now);
+    s.handle_timeout(now + Duration::from_secs(60));
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::Closed {
+            by: ClosedBy::Local,
+            error: Some(Error::Timeout("stream negotiation"))
+        })
+    );
+}
+
+/// RFC 6120 §5.4.2.2: the server answers `<starttls/>` with `<failure/>`
+/// and closes the stream. The stream waits for that closing tag, and the
+/// peer ended it.
+#[test]
+fn a_tls_failure_waits_for_the_peer_close() {
+    let mut config = plain_config();
+    config.tls = TlsPolicy::Required;
+    let (out, ()) = assert_chunking_invariant(
+        |now| started(&config, now),
+        |d| {
+            d.feed(format!("{SERVER_HEADER}{FEATURES_STARTTLS}")).ok();
+            d.recent();
+            assert_eq!(
+                d.feed("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+                Err(Error::TlsFailed)
+            );
+            let recent = d.recent();
+            assert_eq!(recent.sent, "</stream:stream>");
+            assert_eq!(recent.events, []);
+            assert_eq!(d.stream.state(), State::Closing);
+            d.feed(PEER_CLOSE).ok();
+            assert_eq!(
+                d.recent().events,
+                [Event::Closed {
+                    by: ClosedBy::Peer,
+                    error: Some(Error::TlsFailed)
+                }]
+            );
+        },
+    );
+    assert_eq!(out.sent.matches("</stream:stream>").count(), 1);
+}
+
+/// Every stream header is reported, in order, before its stream's
+/// features: the first, the one after STARTTLS and the one after SASL,
+/// each with its own id and `from`. A refused one is reported before the
+/// failure.
+#[test]
+fn every_stream_header_is_reported_in_order() {
+    let mut config = plain_config();
+    config.tls = TlsPolicy::Required;
+    let header = |id: &str, from: &str| {
+        SERVER_HEADER
+            .replace("id='s1'", &format!("id='{id}'"))
+            .replace("from='example.com'", &format!("from='{from}'"))
+    };
+    let bind = iq_id(&config, 1);
+    let pre_tls = format!(
+        "{}{FEATURES_STARTTLS}<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>",
+        header("a1", "example.com")
+    );
+    let post_tls = format!(
+        "{}{FEATURES_PLAIN}{SUCCESS}{}{FEATURES_BIND}{}",
+        header("b2", "example.com"),
+        header("c3", "im.example.com"),
+        bind_result(&bind)
+    );
+    let out = assert_split_invariant(&config, &[&pre_tls, &post_tls], &ChannelBinding::None);
+    let summary: Vec<String> = out
+        .events
+        .iter()
+        .map(|e| match e {
+            Event::StreamHeader(h) => format!(
+                "header {} {}",
+                h.id.as_deref().unwrap_or(""),
+                h.from.as_deref().unwrap_or("")
+            ),
+            Event::StartTls => "starttls".into(),
+            other => kind(other).into(),
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "header a1 example.com",
+            "features",
+            "starttls",
+            "header b2 example.com",
+            "features",
+            "authenticated",
+            "header c3 im.example.com",
+            "features",
+            "online"
+        ]
+    );
+
+    // A refused header (no version: pre-1.0) is reported, then the failure.
+    let old = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='old'>";
+    let out = assert_split_invariant(
+        &plain_config(),
+        &[&format!("{old}{PEER_CLOSE}")],
+        &ChannelBinding::None,
+    );
+    assert!(
+        matches!(&out.events[..], [Event::StreamHeader(h), Event::Closed { by: ClosedBy::Local, error: Some(e) }]
+            if h.id.as_deref() == Some("old") && e.condition() == Some(StreamErrorCondition::UnsupportedVersion)),
+        "{:?}",
+        out.events
+    );
 }

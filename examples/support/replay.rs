@@ -9,7 +9,7 @@ use xmpp_sansio::negotiation::StreamFeatures;
 use xmpp_sansio::sasl::ChannelBinding;
 use xmpp_sansio::stanza::{IqType, StanzaView};
 use xmpp_sansio::xml::{Element, ns};
-use xmpp_sansio::{ClientConfig, Event, Stream};
+use xmpp_sansio::{ClientConfig, ClosedBy, Event, Stream};
 
 /// What the replayed client did.
 pub struct Replay {
@@ -98,14 +98,23 @@ pub fn replay(received: &[u8], reads: &[usize], chunk: usize) -> Replay {
                     r.log.push(format!("-- roster: {n} contact(s)"));
                     let _ = stream.send(Element::new("presence", ns::JABBER_CLIENT), now);
                 }
-                Event::Closed { error, .. } => {
+                Event::Closed { by, error } => {
                     r.log.push(format!(
-                        "-- closed ({})",
+                        "-- closed by {} ({})",
+                        match by {
+                            ClosedBy::Local => "us",
+                            ClosedBy::Peer => "the server",
+                        },
                         error
                             .as_ref()
                             .map_or("orderly".to_owned(), |e| e.to_string())
                     ));
                 }
+                Event::StreamHeader(h) => r.log.push(format!(
+                    "-- stream header: id {}, from {}",
+                    h.id.as_deref().unwrap_or("(none)"),
+                    h.from.as_deref().unwrap_or("(none)")
+                )),
                 Event::Features(f) => r.log.push(format!("-- stream features: {}", describe(f))),
                 Event::Presence(p) => r.log.push(format!(
                     "-- presence from {}: {}",

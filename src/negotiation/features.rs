@@ -97,4 +97,28 @@ impl StreamFeatures {
         }
         f
     }
+
+    /// The unknown features ([`StreamFeatures::other`]) the server marks
+    /// mandatory-to-negotiate with a `<required/>` child in the feature's
+    /// own namespace (RFC 6120 §4.3.2). The client cannot negotiate them:
+    /// when nothing else it can negotiate is offered beside them, it ends
+    /// the stream with `unsupported-feature` (§4.9.3.23).
+    ///
+    /// ```
+    /// use xmpp_sansio::negotiation::StreamFeatures;
+    /// use xmpp_sansio::xml::{Element, ns};
+    /// let features = Element::builder("features", ns::STREAM)
+    ///     .child(Element::builder("x", "urn:example:x").child(Element::new("required", "urn:example:x")).build())
+    ///     .child(Element::new("y", "urn:example:y"))
+    ///     .child(Element::builder("starttls", ns::TLS).child(Element::new("required", ns::TLS)).build())
+    ///     .build();
+    /// let f = StreamFeatures::from_element(&features);
+    /// let names: Vec<&str> = f.required_unknown().map(|e| e.name()).collect();
+    /// assert_eq!(names, ["x"]); // `y` is optional; STARTTLS is known
+    /// ```
+    pub fn required_unknown(&self) -> impl Iterator<Item = &Element> {
+        self.other
+            .iter()
+            .filter(|feature| feature.has_child("required", feature.ns()))
+    }
 }

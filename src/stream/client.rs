@@ -14,7 +14,7 @@ use crate::stanza::{
 use crate::time::Instant;
 use crate::xml::{Element, FrameEvent, StreamHeader, ns};
 
-use super::{Error, Event, Phase, Stream, TlsPolicy, config::IqRequestPolicy};
+use super::{ClosedBy, Error, Event, Phase, Stream, TlsPolicy, config::IqRequestPolicy};
 
 /// A protocol violation that earns the peer a stream error.
 fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error {
@@ -71,10 +71,21 @@ impl Stream {
                 Ok(Some(event)) => event,
                 Ok(None) => break,
                 Err(e) => {
+                    // Nothing more can be read from this input (and, after
+                    // another failure, this one is not reported).
+                    self.input_unreadable = true;
                     self.fail(Error::Xml(e));
                     break;
                 }
             };
+            if self.error.is_some() {
+                // Failed, or the peer sent a stream error: read on for the
+                // peer's closing tag only (RFC 6120 §4.4).
+                if matches!(event, FrameEvent::StreamEnd) {
+                    self.finish_close();
+                }
+                continue;
+            }
             match event {
                 FrameEvent::StreamStart(header) => self.on_header(*header, now),
                 FrameEvent::Element(el) => self.on_element(el, now),
@@ -89,6 +100,10 @@ impl Stream {
     }
 
     fn on_header(&mut self, header: StreamHeader, _now: Instant) {
+        // Every header is reported, in order, before its stream's features
+        // (and before a failure it causes).
+        self.events
+            .push_back(Event::StreamHeader(Box::new(header.clone())));
         if matches!(self.phase, Phase::Closing) {
             // We closed before the server's header arrived: record it, and
             // keep waiting for its closing tag.
@@ -135,8 +150,9 @@ impl Stream {
     fn on_stream_end(&mut self, now: Instant) {
         match self.phase {
             Phase::Online | Phase::Closing => {
+                self.closed_by.get_or_insert(ClosedBy::Peer);
                 self.write_close(now);
-                self.finish_close(None);
+                self.finish_close();
             }
             _ => self.fail(Error::ClosedByPeer),
         }
@@ -146,6 +162,9 @@ impl Stream {
         if el.is("error", ns::STREAM) {
             let error = StreamError::from_element(&el)
                 .unwrap_or_else(|_| StreamError::new(StreamErrorCondition::UndefinedCondition));
+            // Reported as it arrives; Event::Closed follows once the peer's
+            // closing tag (or its end of file) does.
+            self.events.push_back(Event::PeerStreamError(error.clone()));
             return self.fail(Error::PeerStreamError(error));
         }
         match self.phase {
@@ -183,7 +202,7 @@ impl Stream {
             return self.on_stanza(el, now);
         }
         if el.is("proceed", ns::TLS) || el.is("success", ns::SASL) {
-            return self.finish_close(None);
+            return self.finish_close();
         }
         self.events.push_back(Event::Unhandled(el));
     }
@@ -195,10 +214,13 @@ impl Stream {
             .push_back(Event::Features(Box::new(features.clone())));
         if self.authenticated {
             if !features.bind {
-                return self.fail(protocol(
-                    StreamErrorCondition::UnsupportedFeature,
-                    "resource binding not offered",
-                ));
+                return self.cannot_negotiate(
+                    &features,
+                    protocol(
+                        StreamErrorCondition::UnsupportedFeature,
+                        "resource binding not offered",
+                    ),
+                );
             }
             return self.begin_binding(now);
         }
@@ -209,12 +231,41 @@ impl Stream {
                     self.phase = Phase::AwaitProceed;
                     return;
                 }
-                (None, TlsPolicy::Required) => return self.fail(Error::TlsUnavailable),
-                (Some(true), TlsPolicy::Disabled) => return self.fail(Error::TlsRequiredByServer),
+                (None, TlsPolicy::Required) => {
+                    return self.cannot_negotiate(&features, Error::TlsUnavailable);
+                }
+                (Some(true), TlsPolicy::Disabled) => {
+                    return self.cannot_negotiate(&features, Error::TlsRequiredByServer);
+                }
                 _ => {}
             }
         }
         self.start_sasl(&features, now);
+    }
+
+    /// Nothing in `features` is something the client can negotiate now
+    /// (STARTTLS, SASL, resource binding): the stream ends with `otherwise`,
+    /// unless the server marks a feature the client does not know as
+    /// required. Then RFC 6120 §4.9.3.23 calls for `unsupported-feature`
+    /// (a mandatory-to-negotiate feature the client does not support, and
+    /// no other it can negotiate beside it). Whenever there is something to
+    /// negotiate, the client goes on: the unknown feature may no longer be
+    /// offered after the restart that follows.
+    fn cannot_negotiate(&mut self, features: &StreamFeatures, otherwise: Error) {
+        let required: Vec<String> = features
+            .required_unknown()
+            .map(|f| format!("<{} xmlns='{}'/>", f.name(), f.ns()))
+            .collect();
+        if required.is_empty() {
+            return self.fail(otherwise);
+        }
+        self.fail(protocol(
+            StreamErrorCondition::UnsupportedFeature,
+            format!(
+                "required feature {} not supported, and nothing else to negotiate ({otherwise})",
+                required.join(", ")
+            ),
+        ))
     }
 
     fn on_tls(&mut self, el: &Element) {
@@ -237,9 +288,12 @@ impl Stream {
             features.channel_binding_types.as_deref(),
             allow_plain,
         ) else {
-            return self.fail(Error::NoMechanism {
-                offered: features.mechanisms.clone(),
-            });
+            return self.cannot_negotiate(
+                features,
+                Error::NoMechanism {
+                    offered: features.mechanisms.clone(),
+                },
+            );
         };
         let credentials = Credentials {
             username: self.config.username().to_owned(),

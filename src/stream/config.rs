@@ -113,8 +113,10 @@ pub struct ClientConfig {
     /// server at any time, from anyone once a resource is bound.
     pub answer_pings: bool,
     /// How long `close` waits for the peer's `</stream:stream>`. When it
-    /// passes, the stream ends with `Event::Closed { error: None }`: the
-    /// close was ours, and it happened.
+    /// passes, the stream ends with `Event::Closed { error: None, .. }`:
+    /// the close was ours, and it happened. After a failure that sent our
+    /// closing tag, or a stream error from the peer, the stream waits as
+    /// long, and then ends with that failure.
     pub close_timeout: Duration,
     /// The highest SCRAM iteration count accepted from the server; above
     /// it, authentication fails with [`crate::sasl::SaslError::TooManyIterations`]

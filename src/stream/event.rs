@@ -3,9 +3,9 @@
 use crate::im::{Roster, RosterItem, RosterPushRejection};
 use crate::negotiation::StreamFeatures;
 use crate::sasl::Mechanism;
-use crate::stanza::{Iq, Message, Presence, StanzaError, StanzaParseError};
+use crate::stanza::{Iq, Message, Presence, StanzaError, StanzaParseError, StreamError};
 use crate::time::Duration;
-use crate::xml::Element;
+use crate::xml::{Element, StreamHeader};
 
 use super::error::Error;
 
@@ -19,7 +19,7 @@ use super::error::Error;
 ///         match event {
 ///             Event::Online { jid } => println!("online as {jid}"),
 ///             Event::Message(m) => println!("{:?}", m.body(None)),
-///             Event::Closed { error } => println!("closed: {error:?}"),
+///             Event::Closed { by, error } => println!("closed by {by:?}: {error:?}"),
 ///             _ => {}
 ///         }
 ///     }
@@ -174,8 +174,64 @@ pub enum Event {
     /// The stream is over. The transport can be closed once
     /// [`crate::Stream::poll_transmit`] is drained. Requests still pending
     /// get no further event: no reply can arrive on a closed stream.
+    ///
+    /// Once our closing tag is out, this comes when the peer's closing tag
+    /// arrives, at its end of file, or when
+    /// [`crate::ClientConfig::close_timeout`] passes (RFC 6120 §4.4): after
+    /// [`crate::Stream::close`], and after a failure that sent a stream
+    /// error or our closing tag, too. The failure itself is known at once:
+    /// [`crate::Stream::handle_input`] returns it, and
+    /// [`crate::Stream::error`] holds it.
     Closed {
-        /// `None` for an orderly close by either side.
+        /// Which side ended the stream.
+        by: ClosedBy,
+        /// `None` for an orderly close by either side; else the failure,
+        /// the one the inputs return (sticky) since it happened.
         error: Option<Error>,
     },
+    /// A stream header from the server: the first one, and the one that
+    /// opens each restarted stream (after STARTTLS and after SASL, RFC 6120
+    /// §4.3.3), in order and before that stream's [`Event::Features`]. The
+    /// stream id and `from` change at each restart. A header the stream
+    /// refuses (another content namespace, a version other than 1.x) is
+    /// reported too, before the failure. [`crate::Stream::header`] holds
+    /// the most recent one.
+    StreamHeader(Box<StreamHeader>),
+    /// The peer sent a stream error (RFC 6120 §4.9), with every `<text/>`
+    /// and its language. Reported once, as it arrives: the stream then
+    /// reads on until the peer's closing tag or its end of file, and
+    /// [`Event::Closed`] follows, with [`ClosedBy::Peer`] (unless we had
+    /// closed first) and [`Error::PeerStreamError`] as the reason.
+    PeerStreamError(StreamError),
+}
+
+/// Which side ended a stream ([`Event::Closed`]).
+///
+/// The side that first sent its closing tag or a stream error, or whose
+/// transport ended first. A close asked for with [`crate::Stream::close`],
+/// a failure the stream detected (it sends the stream error or the closing
+/// tag), or a timeout is [`ClosedBy::Local`]. The peer's closing tag, a
+/// stream error it sent, its TLS `<failure/>` (RFC 6120 §5.4.2.2: it
+/// closes the stream after it), or the end of its transport before ours
+/// is [`ClosedBy::Peer`].
+///
+/// ```
+/// use std::time::Instant;
+/// use xmpp_sansio::{ClientConfig, ClosedBy, Event, Stream};
+/// let now = Instant::now();
+/// let mut s = Stream::client(ClientConfig::new("a@example.com", "pw", [0; 32]));
+/// s.start(now).unwrap();
+/// s.handle_input(b"<stream:stream xmlns='jabber:client' \
+///     xmlns:stream='http://etherx.jabber.org/streams' version='1.0' id='s1'>", now).unwrap();
+/// s.close(now);                                  // we end it...
+/// s.handle_input(b"</stream:stream>", now).unwrap(); // ...the peer answers
+/// let last = std::iter::from_fn(|| s.poll_event()).last();
+/// assert_eq!(last, Some(Event::Closed { by: ClosedBy::Local, error: None }));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClosedBy {
+    /// We ended the stream.
+    Local,
+    /// The peer ended the stream.
+    Peer,
 }

@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 
 pub use config::{ClientConfig, IqRequestPolicy, TlsPolicy};
 pub use error::{Error, ErrorKind, UsageError};
-pub use event::Event;
+pub use event::{ClosedBy, Event};
 
 use crate::iq::{
     InboundRequests, IqTracker, OwnAddress, Pending, Purpose, is_valid_address, same_address,
@@ -42,7 +42,8 @@ pub enum State {
     AwaitingTls,
     /// Resource bound; stanzas flow.
     Online,
-    /// We sent `</stream:stream>` and wait for the peer's.
+    /// We sent `</stream:stream>` and wait for the peer's: after
+    /// [`Stream::close`], or after a failure ([`Stream::error`] is set).
     Closing,
     /// Over.
     Closed,
@@ -115,6 +116,7 @@ enum Phase {
 /// }
 /// let auth = stream.poll_transmit().unwrap();
 /// assert!(std::str::from_utf8(&auth).unwrap().contains("mechanism='PLAIN'"));
+/// assert!(matches!(stream.poll_event(), Some(Event::StreamHeader(h)) if h.id.as_deref() == Some("s1")));
 /// assert!(matches!(stream.poll_event(), Some(Event::Features(_))));
 /// ```
 #[derive(Debug)]
@@ -146,6 +148,11 @@ pub struct Stream {
     last_input: Option<Instant>,
     last_output: Option<Instant>,
     ping_outstanding: bool,
+    /// Who ended the stream, once one side has.
+    closed_by: Option<ClosedBy>,
+    /// The inbound XML can no longer be read (the framer failed): after a
+    /// failure, only the end of file or the close timeout can end the stream.
+    input_unreadable: bool,
 }
 
 impl Stream {
@@ -183,6 +190,8 @@ impl Stream {
             last_input: None,
             last_output: None,
             ping_outstanding: false,
+            closed_by: None,
+            input_unreadable: false,
         }
     }
 
@@ -219,7 +228,8 @@ impl Stream {
         self.features.as_ref()
     }
 
-    /// The server's most recent stream header.
+    /// The server's most recent stream header (each one is also reported
+    /// as [`Event::StreamHeader`]).
     pub fn header(&self) -> Option<&StreamHeader> {
         self.header.as_ref()
     }
@@ -229,9 +239,17 @@ impl Stream {
         self.tls_active
     }
 
-    /// The error that ended the stream, if one did.
+    /// The failure that ends the stream, if one does: set as it happens,
+    /// while the stream may still wait for the peer's closing tag
+    /// ([`State::Closing`]) before [`Event::Closed`] reports it.
     pub fn error(&self) -> Option<&Error> {
         self.error.as_ref()
+    }
+
+    /// Which side ended the stream, once one has (it is known while
+    /// [`State::Closing`] already, and [`Event::Closed`] repeats it).
+    pub fn closed_by(&self) -> Option<ClosedBy> {
+        self.closed_by
     }
 
     // ---- (B) inputs ----
@@ -239,24 +257,22 @@ impl Stream {
     /// Feeds bytes read from the transport, in any chunking. Returns the
     /// stream's fatal error if it has failed (now or before). The stream
     /// error, if one is due, is already queued for `poll_transmit`.
+    ///
+    /// After a failure that sent our closing tag (with a stream error or
+    /// not), and after a stream error from the peer, keep feeding what
+    /// arrives: the stream reads on, reporting nothing more, until the
+    /// peer's closing tag (RFC 6120 §4.4), then [`Event::Closed`]. Bytes
+    /// after the peer's closing tag are ignored.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
-        if let Some(e) = &self.error {
-            return Err(e.clone());
-        }
-        if data.is_empty() {
-            return Ok(());
-        }
-        self.last_input = Some(now);
-        match self.phase {
-            Phase::Closed => return Ok(()),
-            Phase::AwaitTls => {
+        if !data.is_empty() && !matches!(self.phase, Phase::Closed) {
+            self.last_input = Some(now);
+            if matches!(self.phase, Phase::AwaitTls) {
                 self.fail(Error::DataAfterProceed);
-                return Err(Error::DataAfterProceed);
+            } else if !self.input_unreadable {
+                self.framer.push(data);
+                self.process_frames(now);
             }
-            _ => {}
         }
-        self.framer.push(data);
-        self.process_frames(now);
         match &self.error {
             Some(e) => Err(e.clone()),
             None => Ok(()),
@@ -264,10 +280,13 @@ impl Stream {
     }
 
     /// The transport was closed by the peer (a read returned 0 bytes).
+    /// Once we are closing (after [`Stream::close`], or reading on after a
+    /// failure or a stream error), this ends the stream with what was
+    /// recorded: no second error is reported.
     pub fn handle_eof(&mut self, _now: Instant) {
         match self.phase {
             Phase::Closed => {}
-            Phase::Closing => self.finish_close(None),
+            Phase::Closing => self.finish_close(),
             _ => self.fail(Error::UnexpectedEof),
         }
     }
@@ -296,16 +315,22 @@ impl Stream {
     ///
     /// When [`ClientConfig::close_timeout`] passes after [`Stream::close`]
     /// without the peer's closing tag, the stream ends with
-    /// `Event::Closed { error: None }`: the caller asked for the end and got
-    /// it; RFC 6120 §4.4 lets the closing side consider the streams void
-    /// after "a reasonable amount of time". `error` reports only ends the
-    /// caller did not ask for.
+    /// `Event::Closed { error: None, .. }`: the caller asked for the end
+    /// and got it; RFC 6120 §4.4 lets the closing side consider the streams
+    /// void after "a reasonable amount of time". `error` reports only ends
+    /// the caller did not ask for: after a failure, the close timeout ends
+    /// the stream with that failure.
     pub fn handle_timeout(&mut self, now: Instant) {
         if matches!(self.phase, Phase::Closed | Phase::Idle) {
             return;
         }
         if self.close_deadline.is_some_and(|d| d <= now) {
-            self.finish_close(None);
+            self.finish_close();
+            return;
+        }
+        if self.error.is_some() {
+            // Failed, and waiting for the peer's closing tag: no request
+            // can be answered any more, so none times out.
             return;
         }
         let closing = matches!(self.phase, Phase::Closing);
@@ -546,7 +571,8 @@ impl Stream {
     }
 
     /// Closes the stream: sends `</stream:stream>`; [`Event::Closed`]
-    /// follows when the peer's closing tag arrives (or after
+    /// (with [`ClosedBy::Local`]) follows when the peer's closing tag
+    /// arrives (or its end of file, or after
     /// [`ClientConfig::close_timeout`], also with `error: None`). After
     /// this nothing more is written, automatic replies included (RFC 6120
     /// §4.4), while what the peer still sends is processed and reported
@@ -558,8 +584,12 @@ impl Stream {
     pub fn close(&mut self, now: Instant) {
         match self.phase {
             Phase::Closed | Phase::Closing => {}
-            Phase::Idle | Phase::AwaitTls => self.finish_close(None),
+            Phase::Idle | Phase::AwaitTls => {
+                self.closed_by = Some(ClosedBy::Local);
+                self.finish_close();
+            }
             _ => {
+                self.closed_by = Some(ClosedBy::Local);
                 self.write_close(now);
                 self.phase = Phase::Closing;
                 self.close_deadline = deadline(now, self.config.close_timeout);
@@ -591,7 +621,11 @@ impl Stream {
         if matches!(self.phase, Phase::Closed | Phase::Idle) {
             return None;
         }
-        let mut next = self.iq.next_deadline();
+        let mut next = if self.error.is_some() {
+            None // failed: only the close deadline is left
+        } else {
+            self.iq.next_deadline()
+        };
         let mut consider = |t: Option<Instant>| {
             if let Some(t) = t {
                 next = Some(next.map_or(t, |n| n.min(t)));
@@ -719,11 +753,26 @@ impl Stream {
     }
 
     /// Ends the stream because of `error`: sends the stream error it calls
-    /// for (if any, and if our header is out), then our closing tag.
+    /// for (if any, and if our header is out), then our closing tag. The
+    /// first failure is the one kept and reported; later ones are ignored.
+    ///
+    /// With our closing tag out, the stream then reads on until the peer's
+    /// (RFC 6120 §4.4), its end of file or the close timeout, unless the
+    /// peer is done already (its closing tag, its end of file) or silent
+    /// (a timeout). The close deadline counts from the last input: every
+    /// failure that waits is detected while reading it.
     fn fail(&mut self, error: Error) {
-        if matches!(self.phase, Phase::Closed) {
+        if matches!(self.phase, Phase::Closed) || self.error.is_some() {
             return;
         }
+        let by = match error {
+            Error::PeerStreamError(_)
+            | Error::TlsFailed
+            | Error::UnexpectedEof
+            | Error::ClosedByPeer => ClosedBy::Peer,
+            _ => ClosedBy::Local,
+        };
+        self.closed_by.get_or_insert(by);
         if let Some(condition) = error.condition()
             && self.header_sent
             && !self.close_sent
@@ -738,16 +787,34 @@ impl Stream {
         if self.header_sent && !self.close_sent && !matches!(self.phase, Phase::AwaitTls) {
             self.write_close_now();
         }
-        self.finish_close(Some(error));
+        let peer_done_or_silent = matches!(
+            error,
+            Error::UnexpectedEof | Error::ClosedByPeer | Error::Timeout(_)
+        );
+        self.error = Some(error);
+        if self.close_sent && !peer_done_or_silent {
+            self.phase = Phase::Closing;
+            if self.close_deadline.is_none() {
+                self.close_deadline = self
+                    .last_input
+                    .and_then(|t| deadline(t, self.config.close_timeout));
+            }
+        } else {
+            self.finish_close();
+        }
     }
 
-    fn finish_close(&mut self, error: Option<Error>) {
+    /// The stream is over: reports [`Event::Closed`] with the failure
+    /// recorded, if any.
+    fn finish_close(&mut self) {
         if matches!(self.phase, Phase::Closed) {
             return;
         }
         self.phase = Phase::Closed;
-        self.error = error.clone();
         self.close_deadline = None;
-        self.events.push_back(Event::Closed { error });
+        self.events.push_back(Event::Closed {
+            by: self.closed_by.unwrap_or(ClosedBy::Local),
+            error: self.error.clone(),
+        });
     }
 }
