@@ -4,9 +4,13 @@
 //! happens, and a summary at the end.
 //!
 //! ```sh
-//! cargo run --example presence_message -- --jid alice@tls.localhost --password alice-secret --port PORT --ca DIR/ca.pem \
-//!     bob@tls.localhost "Hello, Bob" [--for SECONDS]
+//! # against the test server: scripts/prosody.sh start DIR; set -a; . DIR/env; set +a
+//! cargo run --example presence_message -- --jid alice@tls.localhost --password alice-secret \
+//!     --host $XMPP_INTEROP_HOST --port $XMPP_INTEROP_PORT --ca $XMPP_INTEROP_CA \
+//!     bob@tls.localhost "Hello, Bob" --for 1
 //! ```
+//! The arguments: `CONTACT TEXT`, and `--for SECONDS` (how long to listen,
+//! default 10); `--help` lists the options.
 #![allow(clippy::disallowed_methods)]
 
 #[path = "support/blocking.rs"]
@@ -33,7 +37,7 @@ fn tracked(tracker: &PresenceTracker, bare: &str) -> String {
                 p.priority,
                 p.statuses
                     .first()
-                    .map(|(_, text)| format!(", {text:?}"))
+                    .map(|(_, text)| format!(", \"{text}\""))
                     .unwrap_or_default()
             )
         })
@@ -48,20 +52,17 @@ fn tracked(tracker: &PresenceTracker, bare: &str) -> String {
 }
 
 fn main() -> ExitCode {
-    cli::run("presence_message", "CONTACT TEXT [--for SECONDS]", |cli| {
-        let (contact, text, seconds) = match cli.rest.as_slice() {
-            [c, t] => (c.clone(), t.clone(), 10),
-            [c, t, flag, n] if flag == "--for" => (
-                c.clone(),
-                t.clone(),
-                n.parse().map_err(|e| format!("--for {n}: {e}"))?,
-            ),
-            _ => {
-                return Err("whom, and what?".into());
-            }
-        };
-        let (mut conn, jid) = cli::login(cli.config, &cli.options)?;
-        println!("online as {jid}");
+    let parse = |mut rest: Vec<String>| {
+        let seconds = cli::take_parsed(&mut rest, "--for")?.unwrap_or(10);
+        let [contact, text] = cli::positional(rest, "CONTACT TEXT")?;
+        Ok((contact, text, seconds))
+    };
+    cli::run(
+        "presence_message",
+        "CONTACT TEXT [--for SECONDS]",
+        parse,
+        |cli, (contact, text, seconds)| {
+        let (mut conn, _) = cli::login(cli.config, &cli.options)?;
         let presence = PresenceBuilder::available()
             .show(Show::Chat)
             .status(None, "Free to talk")
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
             .body(None, text)
             .build();
         conn.stream.send(message, Instant::now())?;
-        println!("sent presence and a message to {contact}; listening {seconds}s");
+        println!("sent presence and a message to {contact}; listening {seconds} s");
         let mut tracker = PresenceTracker::default();
         let mut seen = BTreeSet::new();
         let result = conn.run_until(Duration::from_secs(seconds), |_, e| {
@@ -80,11 +81,13 @@ fn main() -> ExitCode {
                 Event::Presence(p) => {
                     let changed = tracker.apply(p);
                     println!(
-                        "presence from {}: {:?} show={:?} status={:?} priority={}",
+                        "presence from {}: {}{}{}, priority {}",
                         p.from().map(|a| a.to_string()).unwrap_or_default(),
-                        p.type_(),
-                        p.show(),
-                        p.status(None),
+                        p.type_().as_attr().unwrap_or("available"),
+                        p.show().map(|s| format!(", show {s}")).unwrap_or_default(),
+                        p.status(None)
+                            .map(|s| format!(", status \"{s}\""))
+                            .unwrap_or_default(),
                         p.priority()
                     );
                     if let (true, Some(from)) = (changed, p.from()) {
@@ -121,7 +124,7 @@ fn main() -> ExitCode {
             println!("  {}", tracked(&tracker, bare));
         }
         match result {
-            Err(blocking::DriverError::Deadline) => {
+            Err(blocking::DriverError::Deadline { .. }) => {
                 conn.close();
                 Ok(())
             }
@@ -129,5 +132,6 @@ fn main() -> ExitCode {
             Err(blocking::DriverError::Closed(None)) | Ok(()) => Ok(()),
             Err(e) => Err(e.into()),
         }
-    })
+    },
+    )
 }
