@@ -62,76 +62,76 @@ fn main() -> ExitCode {
         "CONTACT TEXT [--for SECONDS]",
         parse,
         |cli, (contact, text, seconds)| {
-        let (mut conn, _) = cli::login(cli.config, &cli.options)?;
-        let presence = PresenceBuilder::available()
-            .show(Show::Chat)
-            .status(None, "Free to talk")
-            .priority(10)?;
-        conn.stream.send(presence.build(), Instant::now())?;
-        let message = MessageBuilder::new(MessageType::Chat, contact.clone())
-            .id("hello-1")
-            .body(None, text)
-            .build();
-        conn.stream.send(message, Instant::now())?;
-        println!("sent presence and a message to {contact}; listening {seconds} s");
-        let mut tracker = PresenceTracker::default();
-        let mut seen = BTreeSet::new();
-        let result = conn.run_until(Duration::from_secs(seconds), |_, e| {
-            match e {
-                Event::Presence(p) => {
-                    let changed = tracker.apply(p);
-                    println!(
-                        "presence from {}: {}{}{}, priority {}",
-                        p.from().map(|a| a.to_string()).unwrap_or_default(),
-                        p.type_().as_attr().unwrap_or("available"),
-                        p.show().map(|s| format!(", show {s}")).unwrap_or_default(),
-                        p.status(None)
-                            .map(|s| format!(", status \"{s}\""))
-                            .unwrap_or_default(),
-                        p.priority()
-                    );
-                    if let (true, Some(from)) = (changed, p.from()) {
-                        let bare = from.bare().to_owned();
-                        println!("  tracker: {}", tracked(&tracker, &bare));
-                        seen.insert(bare);
+            let (mut conn, _) = cli::login(cli.config, &cli.options)?;
+            let presence = PresenceBuilder::available()
+                .show(Show::Chat)
+                .status(None, "Free to talk")
+                .priority(10)?;
+            conn.stream.send(presence.build(), Instant::now())?;
+            let message = MessageBuilder::new(MessageType::Chat, contact.clone())
+                .id("hello-1")
+                .body(None, text)
+                .build();
+            conn.stream.send(message, Instant::now())?;
+            println!("sent presence and a message to {contact}; listening {seconds} s");
+            let mut tracker = PresenceTracker::default();
+            let mut seen = BTreeSet::new();
+            let result = conn.run_until(Duration::from_secs(seconds), |_, e| {
+                match e {
+                    Event::Presence(p) => {
+                        let changed = tracker.apply(p);
+                        println!(
+                            "presence from {}: {}{}{}, priority {}",
+                            p.from().map(|a| a.to_string()).unwrap_or_default(),
+                            p.type_().as_attr().unwrap_or("available"),
+                            p.show().map(|s| format!(", show {s}")).unwrap_or_default(),
+                            p.status(None)
+                                .map(|s| format!(", status \"{s}\""))
+                                .unwrap_or_default(),
+                            p.priority()
+                        );
+                        if let (true, Some(from)) = (changed, p.from()) {
+                            let bare = from.bare().to_owned();
+                            println!("  tracker: {}", tracked(&tracker, &bare));
+                            seen.insert(bare);
+                        }
                     }
+                    Event::Message(m) => match m.error() {
+                        Some(error) => println!(
+                            "error message from {}: {error}",
+                            m.from().map(|a| a.to_string()).unwrap_or_default()
+                        ),
+                        None => println!(
+                            "{} message from {}: {}",
+                            m.type_().as_str(),
+                            m.from().map(|a| a.to_string()).unwrap_or_default(),
+                            m.body(None).unwrap_or_default()
+                        ),
+                    },
+                    Event::SubscriptionRequest(p) => println!(
+                        "{} asks to see our presence",
+                        p.from().map(|a| a.to_string()).unwrap_or_default()
+                    ),
+                    _ => {}
                 }
-                Event::Message(m) => match m.error() {
-                    Some(error) => println!(
-                        "error message from {}: {error}",
-                        m.from().map(|a| a.to_string()).unwrap_or_default()
-                    ),
-                    None => println!(
-                        "{} message from {}: {}",
-                        m.type_().as_str(),
-                        m.from().map(|a| a.to_string()).unwrap_or_default(),
-                        m.body(None).unwrap_or_default()
-                    ),
-                },
-                Event::SubscriptionRequest(p) => println!(
-                    "{} asks to see our presence",
-                    p.from().map(|a| a.to_string()).unwrap_or_default()
-                ),
-                _ => {}
+                None::<()>
+            });
+            println!(
+                "presence tracked at the end ({} contact(s) seen):",
+                seen.len()
+            );
+            for bare in &seen {
+                println!("  {}", tracked(&tracker, bare));
             }
-            None::<()>
-        });
-        println!(
-            "presence tracked at the end ({} contact(s) seen):",
-            seen.len()
-        );
-        for bare in &seen {
-            println!("  {}", tracked(&tracker, bare));
-        }
-        match result {
-            Err(blocking::DriverError::Deadline { .. }) => {
-                conn.close();
-                Ok(())
+            match result {
+                Err(blocking::DriverError::Deadline { .. }) => {
+                    conn.close();
+                    Ok(())
+                }
+                // The server closed the stream in an orderly way.
+                Err(blocking::DriverError::Closed(None)) | Ok(()) => Ok(()),
+                Err(e) => Err(e.into()),
             }
-            // The server closed the stream in an orderly way.
-            Err(blocking::DriverError::Closed(None)) | Ok(()) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    },
+        },
     )
 }

@@ -32,38 +32,43 @@ fn main() -> ExitCode {
             _ => Err("which contact, and what name?".to_owned()),
         }
     };
-    cli::run("set_contact_name", "CONTACT NAME [GROUP…]", parse, |cli, args| {
-        let (contact, name, groups) = args;
-        let item = RosterItem::new(contact.clone())
-            .with_name(name.clone())
-            .with_groups(groups.iter().cloned());
-        let (mut conn, _) = cli::login(cli.config, &cli.options)?;
-        // Request the roster first: pushes go only to interested resources
-        // (RFC 6121 §2.1.6), and the push is how we see the result.
-        conn.fetch_roster(Duration::from_secs(10))?;
-        let id = conn.stream.set_roster_item(&item, Instant::now())?;
-        let (mut acknowledged, mut pushed) = (false, false);
-        let outcome = conn.run_until(Duration::from_secs(10), |_, e| {
-            match e {
-                Event::IqResult { id: i, .. } if *i == id => acknowledged = true,
-                Event::IqError { id: i, error, .. } if *i == id => {
-                    return Some(Err(format!("the server refused to set {contact}: {error}")));
+    cli::run(
+        "set_contact_name",
+        "CONTACT NAME [GROUP…]",
+        parse,
+        |cli, args| {
+            let (contact, name, groups) = args;
+            let item = RosterItem::new(contact.clone())
+                .with_name(name.clone())
+                .with_groups(groups.iter().cloned());
+            let (mut conn, _) = cli::login(cli.config, &cli.options)?;
+            // Request the roster first: pushes go only to interested resources
+            // (RFC 6121 §2.1.6), and the push is how we see the result.
+            conn.fetch_roster(Duration::from_secs(10))?;
+            let id = conn.stream.set_roster_item(&item, Instant::now())?;
+            let (mut acknowledged, mut pushed) = (false, false);
+            let outcome = conn.run_until(Duration::from_secs(10), |_, e| {
+                match e {
+                    Event::IqResult { id: i, .. } if *i == id => acknowledged = true,
+                    Event::IqError { id: i, error, .. } if *i == id => {
+                        return Some(Err(format!("the server refused to set {contact}: {error}")));
+                    }
+                    Event::RosterPush { item, .. } if item.jid == contact => {
+                        println!(
+                            "now: {} \"{}\" groups {} [{}]",
+                            item.jid,
+                            item.name.as_deref().unwrap_or(""),
+                            cli::quoted_list(&item.groups),
+                            item.subscription.as_str()
+                        );
+                        pushed = true;
+                    }
+                    _ => {}
                 }
-                Event::RosterPush { item, .. } if item.jid == contact => {
-                    println!(
-                        "now: {} \"{}\" groups {} [{}]",
-                        item.jid,
-                        item.name.as_deref().unwrap_or(""),
-                        cli::quoted_list(&item.groups),
-                        item.subscription.as_str()
-                    );
-                    pushed = true;
-                }
-                _ => {}
-            }
-            (acknowledged && pushed).then_some(Ok(()))
-        });
-        conn.close();
-        Ok(outcome??)
-    })
+                (acknowledged && pushed).then_some(Ok(()))
+            });
+            conn.close();
+            Ok(outcome??)
+        },
+    )
 }

@@ -117,11 +117,7 @@ fn usage_lines_are_concrete_commands() {
         assert!(!lines.is_empty(), "{name}: no usage line");
         for line in lines {
             let words: Vec<&str> = line.split_whitespace().collect();
-            assert_eq!(
-                words[..3],
-                ["cargo", "run", "--example"],
-                "{name}: {line}"
-            );
+            assert_eq!(words[..3], ["cargo", "run", "--example"], "{name}: {line}");
             for word in words {
                 let word = word.trim_matches('"');
                 if word.starts_with('#') {
@@ -133,8 +129,7 @@ fn usage_lines_are_concrete_commands() {
                 }
                 let placeholder = word.contains("DIR")
                     || word.contains(['[', ']', '…', '|', '<', '>'])
-                    || (word.len() > 1
-                        && word.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
+                    || (word.len() > 1 && word.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
                 assert!(!placeholder, "{name}: placeholder {word:?} in: {line}");
             }
         }
@@ -161,14 +156,19 @@ fn args(line: &str) -> Vec<String> {
 
 fn parse(line: &str) -> Result<cli::Cli, String> {
     match cli::parse_from(args(line))? {
-        cli::Parsed::Run(cli) => Ok(cli),
+        cli::Parsed::Run(cli) => Ok(*cli),
         cli::Parsed::Help => Err("help".into()),
     }
 }
 
 #[test]
 fn help_is_recognised_anywhere_and_before_required_options() {
-    for line in ["--help", "-h", "--jid a@b --help", "--jid a@b --password p extra -h"] {
+    for line in [
+        "--help",
+        "-h",
+        "--jid a@b --help",
+        "--jid a@b --password p extra -h",
+    ] {
         assert!(
             matches!(cli::parse_from(args(line)), Ok(cli::Parsed::Help)),
             "{line}"
@@ -189,7 +189,10 @@ fn common_options_are_read_and_the_rest_left_in_order() {
     assert!(cli.host_from_jid);
     assert_eq!(cli.options.ca_pem, Some(PathBuf::from("ca.pem")));
     let cli = parse("--jid alice@tls.localhost --password pw --host 127.0.0.1").unwrap();
-    assert_eq!((cli.options.host.as_str(), cli.options.port), ("127.0.0.1", 5222));
+    assert_eq!(
+        (cli.options.host.as_str(), cli.options.port),
+        ("127.0.0.1", 5222)
+    );
     assert!(!cli.host_from_jid);
 }
 
@@ -199,7 +202,10 @@ fn missing_or_malformed_common_options_are_refused() {
         ("--password pw", "--jid is required"),
         ("--jid a@b", "--password is required"),
         ("--jid a@b --password", "--password needs a value"),
-        ("--jid a@b --password pw --port x", "--port x: invalid digit"),
+        (
+            "--jid a@b --password pw --port x",
+            "--port x: invalid digit",
+        ),
         ("--jid a@b --password pw --port 70000", "--port 70000"),
         (
             "--jid a@b --password pw --plaintext --direct-tls",
@@ -215,7 +221,10 @@ fn missing_or_malformed_common_options_are_refused() {
 fn an_example_s_own_arguments_are_taken_and_anything_else_refused() {
     let mut rest = args("bob --for 3 Hello --for 4");
     assert_eq!(cli::take_parsed::<u64>(&mut rest, "--for"), Ok(Some(4)));
-    assert_eq!(cli::positional::<2>(rest, "CONTACT TEXT").unwrap(), ["bob", "Hello"]);
+    assert_eq!(
+        cli::positional::<2>(rest, "CONTACT TEXT").unwrap(),
+        ["bob", "Hello"]
+    );
 
     let mut rest = args("--for x");
     assert_eq!(
@@ -280,7 +289,10 @@ fn another_bound_resource_than_the_one_asked_for_is_noted() {
 
 #[test]
 fn lists_print_quoted_or_none() {
-    assert_eq!(cli::quoted_list(["Friends", "Крэг"]), "\"Friends\", \"Крэг\"");
+    assert_eq!(
+        cli::quoted_list(["Friends", "Крэг"]),
+        "\"Friends\", \"Крэг\""
+    );
     assert_eq!(cli::quoted_list(Vec::<String>::new()), "none");
 }
 
@@ -390,7 +402,10 @@ fn driver_errors_say_what_and_where() {
         peer: "127.0.0.1:5223".into(),
         answer: NotXmpp::AnsweredInTls,
     };
-    assert!(tls.to_string().starts_with("127.0.0.1:5223 answered in TLS"));
+    assert!(
+        tls.to_string()
+            .starts_with("127.0.0.1:5223 answered in TLS")
+    );
     for e in [refused, header, negotiation, tls] {
         assert_words(&e.to_string());
     }
@@ -417,12 +432,25 @@ fn hints_point_to_the_option_that_fixes_it() {
     }
     // Already pinned: the pin is what failed.
     assert_eq!(
-        hint(DriverError::Handshake(unknown()), options(false, true), false),
+        hint(
+            DriverError::Handshake(unknown()),
+            options(false, true),
+            false
+        ),
         None
     );
-    let wrong_pin = rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure);
-    let h = hint(DriverError::Handshake(wrong_pin), options(false, true), false).unwrap();
-    assert!(h.contains("another certificate than the --trust-cert file"), "{h}");
+    let wrong_pin =
+        rustls::Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure);
+    let h = hint(
+        DriverError::Handshake(wrong_pin),
+        options(false, true),
+        false,
+    )
+    .unwrap();
+    assert!(
+        h.contains("another certificate than the --trust-cert file"),
+        "{h}"
+    );
 
     // Direct TLS on a STARTTLS port: the server answers in XML.
     let xml = || {
@@ -448,7 +476,9 @@ fn hints_point_to_the_option_that_fixes_it() {
         within: Duration::from_secs(20),
         awaited: Awaited::StreamHeader,
     };
-    assert!(hint(silence(), options(false, false), false).is_some_and(|h| h.contains("--direct-tls")));
+    assert!(
+        hint(silence(), options(false, false), false).is_some_and(|h| h.contains("--direct-tls"))
+    );
 
     // No --host: the JID's domain was tried.
     let unresolved = || DriverError::Connect {
@@ -457,7 +487,10 @@ fn hints_point_to_the_option_that_fixes_it() {
         error: std::io::Error::other("failed to lookup address information"),
     };
     let h = hint(unresolved(), options(false, false), true).unwrap();
-    assert!(h.contains("JID's domain, tls.localhost") && h.contains("--host"), "{h}");
+    assert!(
+        h.contains("JID's domain, tls.localhost") && h.contains("--host"),
+        "{h}"
+    );
     assert_eq!(hint(unresolved(), options(false, false), false), None);
 }
 
@@ -530,14 +563,7 @@ fn run_example(name: &str, args: &[&str]) -> Output {
 /// exit code and that stderr holds every `expected` piece.
 fn expect_failure(domain: &str, extra: &[&str], code: i32, expected: &[&str]) {
     let (host, jid) = (var("XMPP_INTEROP_HOST"), format!("alice@{domain}"));
-    let mut args = vec![
-        "--jid",
-        &jid,
-        "--password",
-        "alice-secret",
-        "--host",
-        &host,
-    ];
+    let mut args = vec!["--jid", &jid, "--password", "alice-secret", "--host", &host];
     args.extend_from_slice(extra);
     let out = run_example("roster", &args);
     let report = show(&format!("roster {}", args.join(" ")), &out);
@@ -569,7 +595,10 @@ fn errors_say_what_and_where_with_a_hint() {
         &tls,
         &["--port", &closed, "--ca", &ca],
         1,
-        &[&format!("cannot connect to 127.0.0.1 port {closed}"), "refused"],
+        &[
+            &format!("cannot connect to 127.0.0.1 port {closed}"),
+            "refused",
+        ],
     );
     let missing = std::env::temp_dir().join("xmpp-sansio-no-such-ca.pem");
     let missing = missing.to_str().unwrap();
@@ -586,7 +615,9 @@ fn errors_say_what_and_where_with_a_hint() {
         &tls,
         &["--port", &port, "--ca", empty_path],
         1,
-        &[&format!("the CA file {empty_path} holds no PEM certificate")],
+        &[&format!(
+            "the CA file {empty_path} holds no PEM certificate"
+        )],
     );
     expect_failure(
         &tls,
@@ -611,13 +642,20 @@ fn errors_say_what_and_where_with_a_hint() {
         &tls,
         &["--port", &tls_port, "--ca", &ca],
         1,
-        &[&format!("127.0.0.1:{tls_port}"), "before sending a stream header", "add --direct-tls"],
+        &[
+            &format!("127.0.0.1:{tls_port}"),
+            "before sending a stream header",
+            "add --direct-tls",
+        ],
     );
     expect_failure(
         &tls,
         &["--port", &port, "--ca", &ca, "bogus"],
         2,
-        &["unexpected argument: bogus", "usage: cargo run --example roster --"],
+        &[
+            "unexpected argument: bogus",
+            "usage: cargo run --example roster --",
+        ],
     );
     expect_failure(
         &tls,
@@ -636,9 +674,8 @@ fn help_resources_and_listening_as_a_user_sees_them() {
         let report = show(&format!("{name} --help"), &out);
         assert!(out.status.success(), "{report}");
         assert!(
-            String::from_utf8_lossy(&out.stdout).starts_with(&format!(
-                "usage: cargo run --example {name} --"
-            )),
+            String::from_utf8_lossy(&out.stdout)
+                .starts_with(&format!("usage: cargo run --example {name} --")),
             "{report}"
         );
     }

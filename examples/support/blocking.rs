@@ -109,13 +109,19 @@ pub enum DriverError {
     Handshake(rustls::Error),
     /// The peer at `peer` (`host:port`) did not start an XMPP stream: it
     /// answered in TLS, or ended the connection, before any stream header.
-    NotXmpp { peer: String, answer: NotXmpp },
+    NotXmpp {
+        peer: String,
+        answer: NotXmpp,
+    },
     /// No random seed could be drawn.
     Random(String),
     /// The stream closed (with its error, if it failed).
     Closed(Option<xmpp_sansio::Error>),
     /// `within` passed while still waiting (for what: `awaited`).
-    Deadline { within: Duration, awaited: Awaited },
+    Deadline {
+        within: Duration,
+        awaited: Awaited,
+    },
     /// The server answered a request with an error.
     Refused(xmpp_sansio::stanza::StanzaError),
     /// The stream refused a command (not online, say).
@@ -159,10 +165,16 @@ impl std::fmt::Display for DriverError {
                     "{peer} answered in TLS, not with an XMPP stream header: it expects TLS from the first byte"
                 ),
                 NotXmpp::Closed => {
-                    write!(f, "{peer} closed the connection before sending a stream header")
+                    write!(
+                        f,
+                        "{peer} closed the connection before sending a stream header"
+                    )
                 }
                 NotXmpp::Reset => {
-                    write!(f, "{peer} reset the connection before sending a stream header")
+                    write!(
+                        f,
+                        "{peer} reset the connection before sending a stream header"
+                    )
                 }
             },
             DriverError::Random(e) => write!(f, "random seed: {e}"),
@@ -198,7 +210,10 @@ pub fn tls_in_words(e: &rustls::Error) -> String {
     use rustls::Error as E;
     match e {
         E::InvalidCertificate(c) => {
-            format!("the server's certificate was refused: {}", certificate_in_words(c))
+            format!(
+                "the server's certificate was refused: {}",
+                certificate_in_words(c)
+            )
         }
         E::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
             "the server's answer is not TLS (not a TLS record)".to_owned()
@@ -360,7 +375,11 @@ fn read_certificate(path: &Path) -> Result<CertificateDer<'static>, DriverError>
         Err(DriverError::Tls(format!(
             "{} holds no certificate (neither PEM nor DER){}",
             path.display(),
-            if bytes.is_empty() { ": it is empty" } else { "" }
+            if bytes.is_empty() {
+                ": it is empty"
+            } else {
+                ""
+            }
         )))
     }
 }
@@ -382,7 +401,11 @@ fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, DriverError
         return Err(DriverError::Tls(format!(
             "the CA file {} holds no PEM certificate{}",
             path.display(),
-            if bytes.is_empty() { ": it is empty" } else { "" }
+            if bytes.is_empty() {
+                ": it is empty"
+            } else {
+                ""
+            }
         )));
     }
     Ok(certs)

@@ -38,7 +38,7 @@ pub const OPTIONS: &str = concat!(
 
 /// The command line read: run with it, or print the help.
 pub enum Parsed {
-    Run(Cli),
+    Run(Box<Cli>),
     Help,
 }
 
@@ -59,10 +59,7 @@ pub fn parse_from(args: impl IntoIterator<Item = String>) -> Result<Parsed, Stri
             "--host" => host = Some(value()?),
             "--port" => {
                 let v = value()?;
-                port = Some(
-                    v.parse::<u16>()
-                        .map_err(|e| format!("--port {v}: {e}"))?,
-                )
+                port = Some(v.parse::<u16>().map_err(|e| format!("--port {v}: {e}"))?)
             }
             "--ca" | "--trust" => ca = Some(value()?.into()),
             "--trust-cert" => pinned = Some(value()?.into()),
@@ -93,12 +90,12 @@ pub fn parse_from(args: impl IntoIterator<Item = String>) -> Result<Parsed, Stri
         direct_tls,
         ..Options::default()
     };
-    Ok(Parsed::Run(Cli {
+    Ok(Parsed::Run(Box::new(Cli {
         config,
         options,
         rest,
         host_from_jid,
-    }))
+    })))
 }
 
 /// Removes `name VALUE` from `rest` and returns the value (the last one,
@@ -148,7 +145,8 @@ pub fn positional<const N: usize>(rest: Vec<String>, what: &str) -> Result<[Stri
             _ => format!("unexpected argument after {what}: {extra}"),
         });
     }
-    rest.try_into().map_err(|_| format!("missing arguments: expected {what}"))
+    rest.try_into()
+        .map_err(|_| format!("missing arguments: expected {what}"))
 }
 
 /// For examples with no arguments of their own.
@@ -274,7 +272,7 @@ pub fn run<A>(
     body: impl FnOnce(Cli, A) -> Result<(), Box<dyn std::error::Error>>,
 ) -> ExitCode {
     let mut cli = match parse_from(std::env::args().skip(1)) {
-        Ok(Parsed::Run(cli)) => cli,
+        Ok(Parsed::Run(cli)) => *cli,
         Ok(Parsed::Help) => {
             println!("{}\n\n{OPTIONS}", usage_line(example, extra));
             return ExitCode::SUCCESS;
