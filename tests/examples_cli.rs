@@ -3,7 +3,8 @@
 //! Without a server: every example's usage lines (the `sh` block at the top
 //! of its file) are concrete commands, and the shared command-line support
 //! (`examples/support/cli.rs`, `blocking.rs`) parses, refuses, and words
-//! its errors as it should.
+//! its errors as it should, also against a loopback socket that is not an
+//! XMPP server (silent, answering in TLS, closing, refusing).
 //!
 //! With a live server (`scripts/prosody.sh start DIR`, then `set -a; .
 //! DIR/env; set +a`; the tests are ignored otherwise, and `.ci/run` runs
@@ -731,4 +732,148 @@ fn help_resources_and_listening_as_a_user_sees_them() {
         listening.as_deref(),
         Some("listening for messages until interrupted (Ctrl-C) or the server closes the stream")
     );
+}
+
+// ---- the driver against a local socket that is not an XMPP server ----
+
+/// Connects the driver to a one-connection server on loopback that does
+/// `serve` with the accepted socket, and waits up to `within` for online.
+fn against(
+    within: Duration,
+    serve: impl FnOnce(std::net::TcpStream) + Send + 'static,
+) -> DriverError {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || serve(listener.accept().unwrap().0));
+    let config = xmpp_sansio::ClientConfig::new("alice@tls.localhost", "pw", [1; 32]);
+    let options = Options {
+        host: "127.0.0.1".into(),
+        port,
+        ..Options::default()
+    };
+    let outcome = blocking::Connection::connect(config, &options).and_then(|mut conn| {
+        conn.run_until(within, |_, e| {
+            matches!(e, xmpp_sansio::Event::Online { .. }).then_some(())
+        })
+    });
+    server.join().unwrap();
+    outcome.expect_err("not online")
+}
+
+#[test]
+fn a_silent_server_is_no_stream_header_within_the_deadline() {
+    let e = against(Duration::from_millis(300), |sock| {
+        std::thread::sleep(Duration::from_millis(600));
+        drop(sock);
+    });
+    assert!(
+        matches!(
+            e,
+            DriverError::Deadline {
+                awaited: Awaited::StreamHeader,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "no stream header within 0.3 s");
+}
+
+#[test]
+fn tls_bytes_or_a_close_instead_of_a_stream_header_are_named() {
+    use std::io::{Read, Write};
+    // A TLS alert record (content type 21), as a direct-TLS port may send
+    // on reading our plaintext stream header.
+    let e = against(Duration::from_secs(5), |mut sock| {
+        let mut buf = [0u8; 512];
+        let _ = sock.read(&mut buf);
+        sock.write_all(&[21, 3, 3, 0, 2, 2, 70]).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    assert!(
+        matches!(
+            &e,
+            DriverError::NotXmpp {
+                answer: NotXmpp::AnsweredInTls,
+                peer,
+            } if peer.starts_with("127.0.0.1:")
+        ),
+        "{e:?}"
+    );
+    let e = against(Duration::from_secs(5), |mut sock| {
+        let mut buf = [0u8; 512];
+        let _ = sock.read(&mut buf);
+        sock.shutdown(std::net::Shutdown::Both).unwrap();
+    });
+    assert!(
+        matches!(
+            e,
+            DriverError::NotXmpp {
+                answer: NotXmpp::Closed | NotXmpp::Reset,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // Once a header arrived, a close is the stream's business.
+    let e = against(Duration::from_secs(5), |mut sock| {
+        let mut buf = [0u8; 512];
+        let _ = sock.read(&mut buf);
+        sock.write_all(
+            b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' id='s1' from='tls.localhost'>",
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    });
+    assert!(matches!(e, DriverError::Closed(Some(_))), "{e:?}");
+}
+
+#[test]
+fn a_refused_connection_names_host_and_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let config = xmpp_sansio::ClientConfig::new("alice@tls.localhost", "pw", [1; 32]);
+    let options = Options {
+        host: "127.0.0.1".into(),
+        port,
+        ..Options::default()
+    };
+    let e = blocking::Connection::connect(config, &options)
+        .err()
+        .expect("nobody listens");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("cannot connect to 127.0.0.1 port {port}: ")),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_ca_file_without_a_certificate_is_refused_naming_the_file() {
+    let dir = std::env::temp_dir();
+    for (name, content, expected) in [
+        ("empty", "", "holds no PEM certificate: it is empty"),
+        ("text", "not a certificate\n", "holds no PEM certificate"),
+    ] {
+        let path = dir.join(format!("xmpp-sansio-ca-{name}-{}.pem", std::process::id()));
+        std::fs::write(&path, content).unwrap();
+        let config = xmpp_sansio::ClientConfig::new("alice@tls.localhost", "pw", [1; 32]);
+        let options = Options {
+            host: "127.0.0.1".into(),
+            port: 1,
+            ca_pem: Some(path.clone()),
+            ..Options::default()
+        };
+        let e = blocking::Connection::connect(config, &options)
+            .err()
+            .expect("refused");
+        std::fs::remove_file(&path).ok();
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("the CA file {} {expected}", path.display())),
+            "{text}"
+        );
+    }
 }
