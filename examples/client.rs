@@ -2,8 +2,11 @@
 //! roster, then prints incoming messages.
 //!
 //! ```sh
+//! # against the test server: scripts/prosody.sh start DIR; set -a; . DIR/env; set +a
 //! cargo run --example client -- --jid alice@tls.localhost --password alice-secret \
-//!     --host 127.0.0.1 --port 5222 --ca /tmp/xmpp-interop/ca.pem [--for 30]
+//!     --host $XMPP_INTEROP_HOST --port $XMPP_INTEROP_PORT --ca $XMPP_INTEROP_CA --for 1
+//! cargo run --example client -- --jid alice@tls.localhost --password alice-secret \
+//!     --host $XMPP_INTEROP_HOST --port $XMPP_INTEROP_TLS_PORT --ca $XMPP_INTEROP_CA --direct-tls --for 1
 //! ```
 //! Trust: `--ca FILE` (alias `--trust`) trusts a CA; `--trust-cert FILE`
 //! trusts exactly one server certificate (PEM or DER), e.g. a self-signed
@@ -11,11 +14,11 @@
 //! still checked; names, dates and issuer are not.
 //! Options: `--plaintext` (no TLS: for a loopback server that allows it),
 //! `--direct-tls` (XEP-0368; give its `--port`), `--resource R`, `--for SECONDS` (how long
-//! to listen for messages; default until the server closes the stream),
-//! `--record PREFIX` (write the plaintext received and sent to
-//! PREFIX.in.xml and PREFIX.out.xml, and the size of each read to
-//! PREFIX.reads), `--seed N` (a fixed seed, so a
-//! recording can be replayed exactly by `examples/session.rs`).
+//! to listen for messages; without it, until interrupted or the server
+//! closes the stream), `--record PREFIX` (write the plaintext received and
+//! sent to PREFIX.in.xml and PREFIX.out.xml, and the size of each read to
+//! PREFIX.reads), `--seed N` (a fixed seed, so a recording can be replayed
+//! exactly by `examples/session.rs`). `--help` lists them all.
 #![allow(clippy::disallowed_methods)] // a real client reads the real clock
 
 #[path = "support/blocking.rs"]
@@ -31,52 +34,33 @@ use xmpp_sansio::stanza::{IqType, StanzaView};
 use xmpp_sansio::xml::{Element, ns};
 use xmpp_sansio::{ClientConfig, Event};
 
-const EXTRA: &str = "[--direct-tls] [--for SECONDS] [--record PREFIX --seed N]";
+const EXTRA: &str = "[--for SECONDS] [--record PREFIX --seed N]";
 
 /// The client's own options, after the common ones.
 struct Extra {
-    direct_tls: bool,
     listen: Option<Duration>,
     record: Option<String>,
     seed: Option<u8>,
 }
 
-fn parse_extra(rest: &[String]) -> Result<Extra, String> {
-    let mut extra = Extra {
-        direct_tls: false,
-        listen: None,
-        record: None,
-        seed: None,
+fn parse_extra(mut rest: Vec<String>) -> Result<Extra, String> {
+    let extra = Extra {
+        listen: cli::take_parsed(&mut rest, "--for")?.map(Duration::from_secs),
+        record: cli::take_value(&mut rest, "--record")?,
+        seed: cli::take_parsed(&mut rest, "--seed")?,
     };
-    let mut args = rest.iter();
-    while let Some(a) = args.next() {
-        let mut value = || args.next().ok_or(format!("{a} needs a value"));
-        match a.as_str() {
-            "--direct-tls" => extra.direct_tls = true,
-            "--for" => {
-                extra.listen = Some(Duration::from_secs(
-                    value()?.parse().map_err(|e| format!("--for: {e}"))?,
-                ))
-            }
-            "--record" => extra.record = Some(value()?.clone()),
-            "--seed" => extra.seed = Some(value()?.parse().map_err(|e| format!("--seed: {e}"))?),
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
+    cli::no_extra(rest)?;
     Ok(extra)
 }
 
 fn main() -> ExitCode {
-    cli::run("client", EXTRA, |cli| {
-        let args = parse_extra(&cli.rest)?;
+    cli::run("client", EXTRA, parse_extra, |cli, args| {
         let mut config = cli.config;
         // A fixed seed (for recordings) makes nonces and ids repeatable.
         if let Some(b) = args.seed {
             config.rng_seed = [b; 32];
         }
-        let mut options = cli.options;
-        options.direct_tls = args.direct_tls;
-        run(config, &options, &args)
+        run(config, &cli.options, &args)
     })
 }
 
@@ -85,6 +69,7 @@ fn run(
     options: &blocking::Options,
     args: &Extra,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let asked = config.resource.clone();
     let mut conn = Connection::connect(config, options)?;
     if args.record.is_some() {
         conn.recording = Some((Vec::new(), Vec::new()));
@@ -102,6 +87,9 @@ fn run(
         _ => None,
     })?;
     println!("online as {jid} (TLS: {})", conn.stream.is_secure());
+    if let Some(note) = cli::resource_note(asked.as_deref(), &jid) {
+        println!("{note}");
+    }
 
     let roster_id = conn.stream.send_iq(
         IqType::Get,
@@ -116,10 +104,11 @@ fn run(
             for item in items {
                 let groups: Vec<String> = item.children().map(|g| g.text().into_owned()).collect();
                 println!(
-                    "  {} name={:?} subscription={} groups={groups:?}",
+                    "  {} name \"{}\" subscription {} groups {}",
                     item.attr("jid").unwrap_or("?"),
                     item.attr("name").unwrap_or(""),
                     item.attr("subscription").unwrap_or("none"),
+                    cli::quoted_list(&groups),
                 );
             }
             Some(())
@@ -134,10 +123,18 @@ fn run(
     // Be available, so messages are delivered to this resource.
     conn.stream
         .send(Element::new("presence", ns::JABBER_CLIENT), Instant::now())?;
-    let listen = args
-        .listen
-        .unwrap_or(Duration::from_secs(u64::from(u32::MAX)));
-    println!("listening for messages for {}s", listen.as_secs());
+    let listen = match args.listen {
+        Some(listen) => {
+            println!("listening for messages for {} s", listen.as_secs());
+            listen
+        }
+        None => {
+            println!(
+                "listening for messages until interrupted (Ctrl-C) or the server closes the stream"
+            );
+            Duration::from_secs(u64::from(u32::MAX))
+        }
+    };
     let result = conn.run_until(listen, |_, event| {
         if let Event::Message(m) = event {
             let from = m.element().attr("from").unwrap_or("?");
@@ -152,7 +149,7 @@ fn run(
         None::<()>
     });
     let outcome = match result {
-        Err(blocking::DriverError::Deadline) => {
+        Err(blocking::DriverError::Deadline { .. }) => {
             conn.close();
             Ok(())
         }

@@ -4,9 +4,13 @@
 //! happens, and a summary at the end.
 //!
 //! ```sh
-//! cargo run --example presence_message -- --jid alice@tls.localhost --password alice-secret --port PORT --ca DIR/ca.pem \
-//!     bob@tls.localhost "Hello, Bob" [--for SECONDS]
+//! # against the test server: scripts/prosody.sh start DIR; set -a; . DIR/env; set +a
+//! cargo run --example presence_message -- --jid alice@tls.localhost --password alice-secret \
+//!     --host $XMPP_INTEROP_HOST --port $XMPP_INTEROP_PORT --ca $XMPP_INTEROP_CA \
+//!     bob@tls.localhost "Hello, Bob" --for 1
 //! ```
+//! The arguments: `CONTACT TEXT`, and `--for SECONDS` (how long to listen,
+//! default 10); `--help` lists the options.
 #![allow(clippy::disallowed_methods)]
 
 #[path = "support/blocking.rs"]
@@ -33,7 +37,7 @@ fn tracked(tracker: &PresenceTracker, bare: &str) -> String {
                 p.priority,
                 p.statuses
                     .first()
-                    .map(|(_, text)| format!(", {text:?}"))
+                    .map(|(_, text)| format!(", \"{text}\""))
                     .unwrap_or_default()
             )
         })
@@ -48,88 +52,87 @@ fn tracked(tracker: &PresenceTracker, bare: &str) -> String {
 }
 
 fn main() -> ExitCode {
-    cli::run("presence_message", "CONTACT TEXT [--for SECONDS]", |cli| {
-        let (contact, text, seconds) = match cli.rest.as_slice() {
-            [c, t] => (c.clone(), t.clone(), 10),
-            [c, t, flag, n] if flag == "--for" => (
-                c.clone(),
-                t.clone(),
-                n.parse().map_err(|e| format!("--for {n}: {e}"))?,
-            ),
-            _ => {
-                return Err("whom, and what?".into());
-            }
-        };
-        let (mut conn, jid) = cli::login(cli.config, &cli.options)?;
-        println!("online as {jid}");
-        let presence = PresenceBuilder::available()
-            .show(Show::Chat)?
-            .status(None, "Free to talk")
-            .priority(10)?;
-        // send_presence gives the stanza an id (RFC 6120 §8.1.3).
-        conn.stream
-            .send_presence(presence.build(), Instant::now())?;
-        let message = MessageBuilder::new(MessageType::Chat, contact.clone())
-            .id("hello-1")
-            .body(None, text)
-            .build();
-        conn.stream.send(message, Instant::now())?;
-        println!("sent presence and a message to {contact}; listening {seconds}s");
-        let mut tracker = PresenceTracker::default();
-        let mut seen = BTreeSet::new();
-        let result = conn.run_until(Duration::from_secs(seconds), |_, e| {
-            match e {
-                Event::Presence(p) => {
-                    let changed = tracker.apply(p);
-                    println!(
-                        "presence from {}: {:?} show={:?} status={:?} priority={}",
-                        p.from().map(|a| a.to_string()).unwrap_or_default(),
-                        p.type_(),
-                        p.show(),
-                        p.status(None),
-                        p.priority()
-                    );
-                    if let (true, Some(from)) = (changed, p.from()) {
-                        let bare = from.bare().to_owned();
-                        println!("  tracker: {}", tracked(&tracker, &bare));
-                        seen.insert(bare);
+    let parse = |mut rest: Vec<String>| {
+        let seconds = cli::take_parsed(&mut rest, "--for")?.unwrap_or(10);
+        let [contact, text] = cli::positional(rest, "CONTACT TEXT")?;
+        Ok((contact, text, seconds))
+    };
+    cli::run(
+        "presence_message",
+        "CONTACT TEXT [--for SECONDS]",
+        parse,
+        |cli, (contact, text, seconds)| {
+            let (mut conn, _) = cli::login(cli.config, &cli.options)?;
+            let presence = PresenceBuilder::available()
+                .show(Show::Chat)?
+                .status(None, "Free to talk")
+                .priority(10)?;
+            // send_presence gives the stanza an id (RFC 6121 §3, §4).
+            conn.stream.send_presence(presence.build(), Instant::now())?;
+            let message = MessageBuilder::new(MessageType::Chat, contact.clone())
+                .id("hello-1")
+                .body(None, text)
+                .build();
+            conn.stream.send(message, Instant::now())?;
+            println!("sent presence and a message to {contact}; listening {seconds} s");
+            let mut tracker = PresenceTracker::default();
+            let mut seen = BTreeSet::new();
+            let result = conn.run_until(Duration::from_secs(seconds), |_, e| {
+                match e {
+                    Event::Presence(p) => {
+                        let changed = tracker.apply(p);
+                        println!(
+                            "presence from {}: {}{}{}, priority {}",
+                            p.from().map(|a| a.to_string()).unwrap_or_default(),
+                            p.type_().as_attr().unwrap_or("available"),
+                            p.show().map(|s| format!(", show {s}")).unwrap_or_default(),
+                            p.status(None)
+                                .map(|s| format!(", status \"{s}\""))
+                                .unwrap_or_default(),
+                            p.priority()
+                        );
+                        if let (true, Some(from)) = (changed, p.from()) {
+                            let bare = from.bare().to_owned();
+                            println!("  tracker: {}", tracked(&tracker, &bare));
+                            seen.insert(bare);
+                        }
                     }
+                    Event::Message(m) => match m.error() {
+                        Some(error) => println!(
+                            "error message from {}: {error}",
+                            m.from().map(|a| a.to_string()).unwrap_or_default()
+                        ),
+                        None => println!(
+                            "{} message from {}: {}",
+                            m.type_().as_str(),
+                            m.from().map(|a| a.to_string()).unwrap_or_default(),
+                            m.body(None).unwrap_or_default()
+                        ),
+                    },
+                    Event::SubscriptionRequest(p) => println!(
+                        "{} asks to see our presence",
+                        p.from().map(|a| a.to_string()).unwrap_or_default()
+                    ),
+                    _ => {}
                 }
-                Event::Message(m) => match m.error() {
-                    Some(error) => println!(
-                        "error message from {}: {error}",
-                        m.from().map(|a| a.to_string()).unwrap_or_default()
-                    ),
-                    None => println!(
-                        "{} message from {}: {}",
-                        m.type_().as_str(),
-                        m.from().map(|a| a.to_string()).unwrap_or_default(),
-                        m.body(None).unwrap_or_default()
-                    ),
-                },
-                Event::SubscriptionRequest(p) => println!(
-                    "{} asks to see our presence",
-                    p.from().map(|a| a.to_string()).unwrap_or_default()
-                ),
-                _ => {}
+                None::<()>
+            });
+            println!(
+                "presence tracked at the end ({} contact(s) seen):",
+                seen.len()
+            );
+            for bare in &seen {
+                println!("  {}", tracked(&tracker, bare));
             }
-            None::<()>
-        });
-        println!(
-            "presence tracked at the end ({} contact(s) seen):",
-            seen.len()
-        );
-        for bare in &seen {
-            println!("  {}", tracked(&tracker, bare));
-        }
-        match result {
-            Err(blocking::DriverError::Deadline) => {
-                conn.close();
-                Ok(())
+            match result {
+                Err(blocking::DriverError::Deadline { .. }) => {
+                    conn.close();
+                    Ok(())
+                }
+                // The server closed the stream in an orderly way.
+                Err(blocking::DriverError::Closed(None)) | Ok(()) => Ok(()),
+                Err(e) => Err(e.into()),
             }
-            // The server closed the stream in an orderly way.
-            Err(blocking::DriverError::Closed(None)) | Ok(()) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    })
+        },
+    )
 }

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                 _ => return usage("--chunk needs a positive number"),
             },
             "-h" | "--help" => return usage(""),
+            _ if arg.starts_with('-') => return usage(&format!("unknown option {arg}")),
             _ if path.is_none() => path = Some(arg),
             _ => return usage("one transcript at a time"),
         }
@@ -119,14 +120,15 @@ fn describe(el: &Element) -> String {
     line
 }
 
+/// `--help` (no problem): the usage on stdout, exit 0; a usage error: the
+/// problem and the usage on stderr, exit 2.
 fn usage(problem: &str) -> ExitCode {
-    if !problem.is_empty() {
-        eprintln!("replay: {problem}");
-    }
-    eprintln!("usage: cargo run --example replay -- TRANSCRIPT.xml [--chunk N]");
+    let usage = "usage: cargo run --example replay -- TRANSCRIPT.xml [--chunk N]";
     if problem.is_empty() {
+        println!("{usage}");
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        eprintln!("replay: {problem}\n{usage}");
+        ExitCode::from(2)
     }
 }

@@ -1,8 +1,14 @@
 //! Requests the roster after login and prints it (RFC 6121 §2.1.3).
 //!
 //! ```sh
-//! cargo run --example roster -- --jid alice@tls.localhost --password alice-secret --port PORT --ca DIR/ca.pem
+//! # against the test server: scripts/prosody.sh start DIR; set -a; . DIR/env; set +a
+//! cargo run --example roster -- --jid alice@tls.localhost --password alice-secret \
+//!     --host $XMPP_INTEROP_HOST --port $XMPP_INTEROP_PORT --ca $XMPP_INTEROP_CA
+//! # a server with a self-signed certificate: trust exactly that certificate
+//! cargo run --example roster -- --jid alice@self.localhost --password alice-secret \
+//!     --host $XMPP_INTEROP_HOST --port $XMPP_INTEROP_PORT --trust-cert $XMPP_INTEROP_SELF_SIGNED_CERT
 //! ```
+//! `--help` lists the options.
 #![allow(clippy::disallowed_methods)]
 
 #[path = "support/blocking.rs"]
@@ -14,14 +20,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
-    cli::run("roster", "", |cli| {
-        let (mut conn, jid) = cli::login(cli.config, &cli.options)?;
-        println!("online as {jid}");
+    cli::run("roster", "", cli::no_extra, |cli, ()| {
+        let (mut conn, _) = cli::login(cli.config, &cli.options)?;
         let roster = conn.fetch_roster(Duration::from_secs(10))?;
         println!(
-            "{} contact(s), version {:?}",
+            "{} contact(s), {}",
             roster.items.len(),
-            roster.ver
+            match &roster.ver {
+                Some(ver) => format!("roster version \"{ver}\""),
+                None => "no roster version (the server does not version rosters)".to_owned(),
+            }
         );
         for item in &roster.items {
             let ask = if item.ask {
@@ -31,11 +39,11 @@ fn main() -> ExitCode {
             };
             let approved = if item.approved { " (pre-approved)" } else { "" };
             println!(
-                "  {} {:?} [{}]{ask}{approved} groups {:?}",
+                "  {} \"{}\" [{}]{ask}{approved} groups {}",
                 item.jid,
                 item.name.as_deref().unwrap_or(""),
                 item.subscription.as_str(),
-                item.groups
+                cli::quoted_list(&item.groups)
             );
         }
         // Items the client could not read are kept, not dropped.

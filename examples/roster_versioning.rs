@@ -14,9 +14,14 @@
 //! `versioning-demo@example.invalid`) and removes it again at the end.
 //!
 //! ```sh
-//! cargo run --example roster_versioning -- --jid alice@tls.localhost --password alice-secret --port PORT --ca DIR/ca.pem \
-//!     [--wait SECONDS] [--cache FILE] [--contact JID]
+//! # against the test server: scripts/prosody.sh start DIR; set -a; . DIR/env; set +a
+//! cargo run --example roster_versioning -- --jid alice@tls.localhost --password alice-secret \
+//!     --host $XMPP_INTEROP_HOST --port $XMPP_INTEROP_PORT --ca $XMPP_INTEROP_CA \
+//!     --wait 1
 //! ```
+//! Its options: `--wait SECONDS` (default 15), `--cache FILE` (default: a
+//! file in the temporary directory), `--contact JID`; `--help` lists the
+//! common ones.
 #![allow(clippy::disallowed_methods)]
 
 #[path = "support/blocking.rs"]
@@ -136,37 +141,31 @@ fn change(
     Ok(())
 }
 
+/// A roster version for printing: `"3"`, or `none`.
+fn version(ver: &Option<String>) -> String {
+    ver.as_ref()
+        .map_or_else(|| "none".to_owned(), |v| format!("\"{v}\""))
+}
+
 struct Args {
     wait: u64,
     cache_file: Option<PathBuf>,
     contact: String,
 }
 
-fn parse_args(rest: &[String]) -> Result<Args, String> {
-    let mut args = Args {
-        wait: 15,
-        cache_file: None,
-        contact: "versioning-demo@example.invalid".to_owned(),
+fn parse_args(mut rest: Vec<String>) -> Result<Args, String> {
+    let args = Args {
+        wait: cli::take_parsed(&mut rest, "--wait")?.unwrap_or(15),
+        cache_file: cli::take_value(&mut rest, "--cache")?.map(PathBuf::from),
+        contact: cli::take_value(&mut rest, "--contact")?
+            .unwrap_or_else(|| "versioning-demo@example.invalid".to_owned()),
     };
-    let mut it = rest.iter();
-    while let Some(a) = it.next() {
-        let mut value = || it.next().ok_or(format!("{a} needs a value"));
-        match a.as_str() {
-            "--wait" => {
-                let v = value()?;
-                args.wait = v.parse().map_err(|e| format!("--wait {v}: {e}"))?;
-            }
-            "--cache" => args.cache_file = Some(value()?.into()),
-            "--contact" => args.contact = value()?.clone(),
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
+    cli::no_extra(rest)?;
     Ok(args)
 }
 
 fn main() -> ExitCode {
-    cli::run("roster_versioning", EXTRA, |cli| {
-        let args = parse_args(&cli.rest)?;
+    cli::run("roster_versioning", EXTRA, parse_args, |cli, args| {
         let file = args.cache_file.clone().unwrap_or_else(|| {
             let name = cli.config.bare_jid().replace(['/', '\\'], "_");
             std::env::temp_dir().join(format!("xmpp-sansio-roster-{name}.xml"))
@@ -174,10 +173,10 @@ fn main() -> ExitCode {
 
         // First session: bootstrap the cache (it starts empty, so ver='').
         let mut cache = RosterCache::default();
-        let (mut conn, jid) = cli::login(cli.config.clone(), &cli.options)?;
+        let (mut conn, _) = cli::login(cli.config.clone(), &cli.options)?;
         let versioned = conn.stream.features().is_some_and(|f| f.roster_versioning);
         println!(
-            "online as {jid}; the server {} roster versioning",
+            "the server {} roster versioning",
             if versioned {
                 "offers"
             } else {
@@ -186,10 +185,10 @@ fn main() -> ExitCode {
         );
         let first = sync(&mut conn, &mut cache)?;
         println!(
-            "first login: asked with ver={:?}; {} item(s), version {:?}",
+            "first login: asked with ver='{}'; {} item(s), version {}",
             first.asked_with,
             cache.items.len(),
-            cache.ver
+            version(&cache.ver)
         );
         let mut added = None;
         if cache.items.is_empty() {
@@ -198,8 +197,9 @@ fn main() -> ExitCode {
             let item = RosterItem::new(args.contact.clone()).with_name("Roster versioning demo");
             change(&mut conn, &mut cache, &item)?;
             println!(
-                "the roster was empty: added {} so there is something to cache (version now {:?})",
-                item.jid, cache.ver
+                "the roster was empty: added {} so there is something to cache (version now {})",
+                item.jid,
+                version(&cache.ver)
             );
             added = Some(item);
         }
@@ -211,7 +211,7 @@ fn main() -> ExitCode {
             .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
         println!("cache saved to {} ({} bytes)", file.display(), saved.len());
 
-        println!("reconnecting in {}s…", args.wait);
+        println!("reconnecting in {} s…", args.wait);
         std::thread::sleep(Duration::from_secs(args.wait));
 
         // Second session: restore the cache from the file and ask with it.
@@ -219,10 +219,10 @@ fn main() -> ExitCode {
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let mut cache = roster_store::load(&text)?;
         println!(
-            "cache restored from {}: {} item(s), version {:?}",
+            "cache restored from {}: {} item(s), version {}",
             file.display(),
             cache.items.len(),
-            cache.ver
+            version(&cache.ver)
         );
         let (mut conn, _) = cli::login(cli.config, &cli.options)?;
         let cached_ver = cache.ver.clone();
@@ -236,25 +236,26 @@ fn main() -> ExitCode {
                     .to_owned()
             } else {
                 format!(
-                    "the roster is no longer at the cached version {:?} (now {:?}): it changed meanwhile, or the server chose to send it whole",
-                    cached_ver, cache.ver
+                    "the roster is no longer at the cached version {} (now {}): it changed meanwhile, or the server chose to send it whole",
+                    version(&cached_ver),
+                    version(&cache.ver)
                 )
             };
             println!(
-                "second login: asked with ver={:?}; FULL FETCH: the server sent the roster whole ({} item(s)) because {why}",
+                "second login: asked with ver='{}'; FULL FETCH: the server sent the roster whole ({} item(s)) because {why}",
                 second.asked_with,
                 cache.items.len()
             );
         } else {
             println!(
-                "second login: asked with ver={:?}; REUSED: the server answered with an empty result, so the cached roster ({} item(s)) is current{}; version now {:?}",
+                "second login: asked with ver='{}'; REUSED: the server answered with an empty result, so the cached roster ({} item(s)) is current{}; version now {}",
                 second.asked_with,
                 cache.items.len(),
                 match second.pushes {
                     0 => " and no pushes followed".to_owned(),
                     n => format!(", with {n} push(es) applied on top"),
                 },
-                cache.ver
+                version(&cache.ver)
             );
         }
 

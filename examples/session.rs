@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo run --example session                       # tests/data/prosody-session.*
-//! cargo run --example session -- --chunk 64 PREFIX  # PREFIX.in.xml / PREFIX.out.xml
+//! cargo run --example session -- --chunk 64 tests/data/prosody-session  # PREFIX: PREFIX.in.xml, .out.xml, .reads
 //! ```
 //!
 //! The recording (`examples/client.rs --record PREFIX --seed 7`) holds the
@@ -26,17 +26,22 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut chunk = 1usize;
-    let mut prefix = format!("{}/tests/data/prosody-session", env!("CARGO_MANIFEST_DIR"));
+    let mut prefix = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--chunk" => match args.next().and_then(|n| n.parse().ok()) {
                 Some(n) if n > 0 => chunk = n,
-                _ => return fail("--chunk needs a positive number"),
+                _ => return usage("--chunk needs a positive number"),
             },
-            _ => prefix = a,
+            "-h" | "--help" => return usage(""),
+            _ if a.starts_with('-') => return usage(&format!("unknown option {a}")),
+            _ if prefix.is_none() => prefix = Some(a),
+            _ => return usage("one recording at a time"),
         }
     }
+    let prefix = prefix
+        .unwrap_or_else(|| format!("{}/tests/data/prosody-session", env!("CARGO_MANIFEST_DIR")));
     let (Ok(received), Ok(recorded_sent)) = (
         std::fs::read(format!("{prefix}.in.xml")),
         std::fs::read(format!("{prefix}.out.xml")),
@@ -75,4 +80,17 @@ fn main() -> ExitCode {
 fn fail(msg: &str) -> ExitCode {
     eprintln!("session: {msg}");
     ExitCode::FAILURE
+}
+
+/// `--help` (no problem): the usage on stdout, exit 0; a usage error: the
+/// problem and the usage on stderr, exit 2.
+fn usage(problem: &str) -> ExitCode {
+    let usage = "usage: cargo run --example session -- [--chunk N] [PREFIX]  (default PREFIX: tests/data/prosody-session)";
+    if problem.is_empty() {
+        println!("{usage}");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("session: {problem}\n{usage}");
+        ExitCode::from(2)
+    }
 }

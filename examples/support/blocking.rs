@@ -16,7 +16,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 use xmpp_sansio::im::Roster;
 use xmpp_sansio::sasl::ChannelBinding;
-use xmpp_sansio::{ClientConfig, Event, Stream};
+use xmpp_sansio::{ClientConfig, Event, State, Stream};
 
 /// The stream's seed (SCRAM nonces, IQ ids): 32 bytes from the operating
 /// system's CSPRNG, through the crypto provider rustls already uses.
@@ -94,34 +94,102 @@ impl Transport {
 /// Why [`Connection::run_until`] stopped without an answer.
 #[derive(Debug)]
 pub enum DriverError {
+    /// No TCP connection to `host:port` (refused, unreachable, or the host
+    /// name did not resolve).
+    Connect {
+        host: String,
+        port: u16,
+        error: io::Error,
+    },
     Io(io::Error),
     /// TLS setup failed (configuration, certificates to trust).
     Tls(String),
     /// The TLS handshake failed: the server's certificate was refused, or
     /// the peer misbehaved.
     Handshake(rustls::Error),
+    /// The peer at `peer` (`host:port`) did not start an XMPP stream: it
+    /// answered in TLS, or ended the connection, before any stream header.
+    NotXmpp {
+        peer: String,
+        answer: NotXmpp,
+    },
     /// No random seed could be drawn.
     Random(String),
     /// The stream closed (with its error, if it failed).
     Closed(Option<xmpp_sansio::Error>),
-    /// The deadline passed.
-    Deadline,
+    /// `within` passed while still waiting (for what: `awaited`).
+    Deadline {
+        within: Duration,
+        awaited: Awaited,
+    },
     /// The server answered a request with an error.
     Refused(xmpp_sansio::stanza::StanzaError),
     /// The stream refused a command (not online, say).
     Usage(xmpp_sansio::UsageError),
 }
 
+/// What a peer did instead of sending a stream header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotXmpp {
+    /// Its first bytes are a TLS record: it expects TLS from the first byte.
+    AnsweredInTls,
+    /// It closed the connection.
+    Closed,
+    /// It reset the connection.
+    Reset,
+}
+
+/// Where a stream was when a deadline passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaited {
+    /// No stream header had arrived.
+    StreamHeader,
+    /// Negotiation (TLS, SASL, binding) had not finished.
+    Negotiation,
+    /// Online: the caller's answer had not arrived.
+    Answer,
+}
+
 impl std::fmt::Display for DriverError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            DriverError::Connect { host, port, error } => {
+                write!(f, "cannot connect to {host} port {port}: {error}")
+            }
             DriverError::Io(e) => write!(f, "I/O: {e}"),
             DriverError::Tls(e) => write!(f, "TLS: {e}"),
-            DriverError::Handshake(e) => write!(f, "TLS handshake: {e}"),
+            DriverError::Handshake(e) => write!(f, "TLS handshake failed: {}", tls_in_words(e)),
+            DriverError::NotXmpp { peer, answer } => match answer {
+                NotXmpp::AnsweredInTls => write!(
+                    f,
+                    "{peer} answered in TLS, not with an XMPP stream header: it expects TLS from the first byte"
+                ),
+                NotXmpp::Closed => {
+                    write!(
+                        f,
+                        "{peer} closed the connection before sending a stream header"
+                    )
+                }
+                NotXmpp::Reset => {
+                    write!(
+                        f,
+                        "{peer} reset the connection before sending a stream header"
+                    )
+                }
+            },
             DriverError::Random(e) => write!(f, "random seed: {e}"),
             DriverError::Closed(Some(e)) => write!(f, "stream closed: {e}"),
             DriverError::Closed(None) => write!(f, "stream closed"),
-            DriverError::Deadline => write!(f, "deadline passed"),
+            DriverError::Deadline { within, awaited } => {
+                let s = within.as_secs_f64();
+                match awaited {
+                    Awaited::StreamHeader => write!(f, "no stream header within {s} s"),
+                    Awaited::Negotiation => {
+                        write!(f, "stream negotiation did not finish within {s} s")
+                    }
+                    Awaited::Answer => write!(f, "no answer within {s} s"),
+                }
+            }
             DriverError::Refused(e) => write!(f, "the server refused: {e}"),
             DriverError::Usage(e) => write!(f, "{e}"),
         }
@@ -136,12 +204,96 @@ impl From<io::Error> for DriverError {
     }
 }
 
+/// A rustls error in words (its own `Display` shows `Debug` output for
+/// most errors: `invalid peer certificate: UnknownIssuer`).
+pub fn tls_in_words(e: &rustls::Error) -> String {
+    use rustls::Error as E;
+    match e {
+        E::InvalidCertificate(c) => {
+            format!(
+                "the server's certificate was refused: {}",
+                certificate_in_words(c)
+            )
+        }
+        E::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+            "the server's answer is not TLS (not a TLS record)".to_owned()
+        }
+        E::InvalidMessage(m) => format!("the server sent a malformed TLS message ({})", words(m)),
+        E::AlertReceived(a) => format!("the server sent the TLS alert \"{}\"", words(a)),
+        E::PeerIncompatible(p) => format!("the server is incompatible: {}", words(p)),
+        E::PeerMisbehaved(p) => format!("the server misbehaved: {}", words(p)),
+        E::NoCertificatesPresented => "the server presented no certificate".to_owned(),
+        E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
+            "the server sent a TLS message out of order".to_owned()
+        }
+        E::General(text) => text.clone(),
+        other => words(other),
+    }
+}
+
+/// Why a certificate was refused, in words.
+fn certificate_in_words(c: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    match c {
+        C::UnknownIssuer => "it is not signed by a trusted CA (unknown issuer)".to_owned(),
+        C::BadSignature => "its signature does not verify".to_owned(),
+        C::Expired => "it has expired".to_owned(),
+        C::NotValidYet => "it is not valid yet".to_owned(),
+        C::Revoked => "it has been revoked".to_owned(),
+        C::NotValidForName => "it is not valid for the server's name".to_owned(),
+        C::ApplicationVerificationFailure => {
+            "it is not the pinned certificate".to_owned()
+        }
+        // webpki's errors arrive as `Other`, their text their Debug name.
+        C::Other(other) if other.to_string() == "CaUsedAsEndEntity" => {
+            "it is a CA certificate used as the server's own (a self-signed certificate made with CA:TRUE)".to_owned()
+        }
+        C::Other(other) => {
+            let text = other.to_string();
+            if text.contains(' ') {
+                text
+            } else {
+                camel_words(&text)
+            }
+        }
+        // These carry their details and say them in words.
+        C::ExpiredContext { .. }
+        | C::NotValidYetContext { .. }
+        | C::NotValidForNameContext { .. } => c.to_string(),
+        other => words(other),
+    }
+}
+
+/// An enum's `Debug` name in words: `UnknownIssuer` -> "unknown issuer"
+/// (`CaUsedAsEndEntity(..)` -> "ca used as end entity").
+fn words(value: &dyn std::fmt::Debug) -> String {
+    camel_words(&format!("{value:?}"))
+}
+
+/// The leading `CamelCase` name of `text` in lower-case words.
+pub fn camel_words(text: &str) -> String {
+    let mut out = String::new();
+    let mut previous_lower = false;
+    for c in text.chars().take_while(char::is_ascii_alphanumeric) {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push(' ');
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 /// One client connection driven by blocking I/O.
 pub struct Connection {
     pub stream: Stream,
     transport: Transport,
     tls_config: Arc<rustls::ClientConfig>,
     domain: String,
+    /// `host:port`, for errors.
+    peer: String,
+    /// Bytes read so far (to tell what a peer sent before any header).
+    received: usize,
     closed: bool,
     /// When recording: every plaintext byte received and sent, in order,
     /// and the size of each read (a replay may split reads, never merge
@@ -202,15 +354,61 @@ impl ServerCertVerifier for PinnedCert {
 }
 
 /// The one certificate in `path`: PEM (the first CERTIFICATE block) or DER.
-fn read_certificate(path: &PathBuf) -> Result<CertificateDer<'static>, DriverError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| DriverError::Tls(format!("cannot read {}: {e}", path.display())))?;
+fn read_certificate(path: &Path) -> Result<CertificateDer<'static>, DriverError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        DriverError::Tls(format!(
+            "cannot read the certificate file {}: {e}",
+            path.display()
+        ))
+    })?;
     if bytes.starts_with(b"-----") {
-        CertificateDer::from_pem_slice(&bytes)
-            .map_err(|e| DriverError::Tls(format!("{}: {e}", path.display())))
-    } else {
+        CertificateDer::from_pem_slice(&bytes).map_err(|e| {
+            DriverError::Tls(format!(
+                "{} holds no readable PEM certificate: {e}",
+                path.display()
+            ))
+        })
+    } else if bytes.first() == Some(&0x30) {
+        // A DER certificate is a SEQUENCE; rustls checks the rest.
         Ok(CertificateDer::from(bytes))
+    } else {
+        Err(DriverError::Tls(format!(
+            "{} holds no certificate (neither PEM nor DER){}",
+            path.display(),
+            if bytes.is_empty() {
+                ": it is empty"
+            } else {
+                ""
+            }
+        )))
     }
+}
+
+/// Every certificate in the PEM file `path`, at least one.
+fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, DriverError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        DriverError::Tls(format!("cannot read the CA file {}: {e}", path.display()))
+    })?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            DriverError::Tls(format!(
+                "the CA file {} is not valid PEM: {e}",
+                path.display()
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(DriverError::Tls(format!(
+            "the CA file {} holds no PEM certificate{}",
+            path.display(),
+            if bytes.is_empty() {
+                ": it is empty"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(certs)
 }
 
 fn tls_config(options: &Options) -> Result<Arc<rustls::ClientConfig>, DriverError> {
@@ -237,13 +435,14 @@ fn tls_config(options: &Options) -> Result<Arc<rustls::ClientConfig>, DriverErro
     let mut roots = rustls::RootCertStore::empty();
     match &options.ca_pem {
         Some(path) => {
-            for cert in
-                CertificateDer::pem_file_iter(path).map_err(|e| DriverError::Tls(e.to_string()))?
-            {
-                let cert = cert.map_err(|e| DriverError::Tls(e.to_string()))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| DriverError::Tls(e.to_string()))?;
+            for cert in read_ca_file(path)? {
+                roots.add(cert).map_err(|e| {
+                    DriverError::Tls(format!(
+                        "the CA file {} holds a certificate rustls refuses: {}",
+                        path.display(),
+                        tls_in_words(&e)
+                    ))
+                })?;
             }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -300,7 +499,13 @@ impl Connection {
     pub fn connect(config: ClientConfig, options: &Options) -> Result<Self, DriverError> {
         let domain = config.domain().to_owned();
         let tls_config = tls_config(options)?;
-        let sock = TcpStream::connect((options.host.as_str(), options.port))?;
+        let sock = TcpStream::connect((options.host.as_str(), options.port)).map_err(|error| {
+            DriverError::Connect {
+                host: options.host.clone(),
+                port: options.port,
+                error,
+            }
+        })?;
         sock.set_nodelay(true)?;
         sock.set_write_timeout(Some(Duration::from_secs(10)))?;
         let (transport, mut stream) = if options.direct_tls {
@@ -321,6 +526,8 @@ impl Connection {
             transport,
             tls_config,
             domain,
+            peer: format!("{}:{}", options.host, options.port),
+            received: 0,
             closed: false,
             recording: None,
             recorded_reads: Vec::new(),
@@ -379,7 +586,12 @@ impl Connection {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(DriverError::Deadline);
+                let awaited = match self.stream.state() {
+                    _ if self.stream.header().is_none() => Awaited::StreamHeader,
+                    State::Online | State::Closing | State::Closed => Awaited::Answer,
+                    _ => Awaited::Negotiation,
+                };
+                return Err(DriverError::Deadline { within, awaited });
             }
             if let Some(t) = self.stream.poll_timeout()
                 && t <= now
@@ -398,9 +610,17 @@ impl Connection {
             if let Some(tcp) = self.transport.tcp() {
                 tcp.set_read_timeout(Some(wait))?;
             }
-            match self.transport.read(&mut buf) {
+            let read = self.transport.read(&mut buf);
+            if let Some(answer) = self.not_xmpp(&read, &buf) {
+                return Err(DriverError::NotXmpp {
+                    peer: self.peer.clone(),
+                    answer,
+                });
+            }
+            match read {
                 Ok(0) => self.stream.handle_eof(Instant::now()),
                 Ok(n) => {
+                    self.received += n;
                     if let Some((received, _)) = &mut self.recording {
                         received.extend_from_slice(&buf[..n]);
                         self.recorded_reads.push(n);
@@ -418,6 +638,30 @@ impl Connection {
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+
+    /// What the peer did instead of starting a stream, judged from the
+    /// first read on a plaintext connection before any stream header:
+    /// TLS bytes (a record's content type, 20 to 23, can never start XML),
+    /// a close, or a reset.
+    fn not_xmpp(&self, read: &io::Result<usize>, buf: &[u8]) -> Option<NotXmpp> {
+        let plain = matches!(self.transport, Transport::Plain(_));
+        if !plain || self.received > 0 || self.stream.header().is_some() {
+            return None;
+        }
+        match read {
+            Ok(0) => Some(NotXmpp::Closed),
+            Ok(_) if (20..=23).contains(&buf[0]) => Some(NotXmpp::AnsweredInTls),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                Some(NotXmpp::Reset)
+            }
+            _ => None,
         }
     }
 
