@@ -26,7 +26,9 @@
 #   ejabberdctl.cfg gives it a node name of its own, a fixed distribution
 #   port (ERL_DIST_PORT: no epmd at all), the distribution bound to
 #   127.0.0.1 (`-kernel inet_dist_use_interface`), and a random cookie, so
-#   it neither listens beyond loopback nor meets any other node.
+#   it neither listens beyond loopback nor meets any other node. (The
+#   cookie is on the VM's command line, so local users can read it there:
+#   this keeps test nodes apart, it is no defence against local users.)
 # - Every ejabberdctl call boots a VM (about 0.5 s here). `started` polls
 #   every 2 s, so we poll the c2s port instead. Accounts are registered by
 #   one VM with an RPC per account (see `register_accounts`), not one
@@ -38,8 +40,20 @@ set -euo pipefail
 SUDO=""
 [[ $(id -u) -eq 0 ]] || SUDO="sudo"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+# N free TCP ports on 127.0.0.1, one a line (one Python start for all:
+# each costs a few hundred milliseconds on a busy machine).
+free_ports() {
+  python3 -c 'import socket,sys
+socks=[socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1",0))
+print("\n".join(str(s.getsockname()[1]) for s in socks))
+for s in socks: s.close()' "$1"
+}
+
+# Whether something accepts connections on 127.0.0.1:PORT (bash's /dev/tcp,
+# no process started).
+listening() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 MADE_POLICY=""
@@ -138,8 +152,8 @@ register_accounts() {
   done < <(accounts)
   local list
   list=$(IFS=,; echo "${calls[*]}")
-  # shellcheck disable=SC1091
-  ( . "$dir/ejabberdctl.cfg"
+  # shellcheck disable=SC1090
+  ( . <($SUDO cat "$dir/ejabberdctl.cfg")
     # shellcheck disable=SC2086 # ERL_OPTIONS is a list of words
     HOME=$dir erl -sname "register-$$@localhost" $ERL_OPTIONS -erl_epmd_port "$ERL_DIST_PORT" \
       -start_epmd false -dist_listen false -hidden -noinput -eval "
@@ -151,9 +165,11 @@ register_accounts() {
         end." )
 }
 
+# ejabberdctl runs only as root or as the ejabberd user; as root it
+# switches to that user itself.
 ctl() {
   local dir=$1; shift
-  /usr/sbin/ejabberdctl --config-dir "$dir" --config "$dir/ejabberd.yml" \
+  $SUDO /usr/sbin/ejabberdctl --config-dir "$dir" --config "$dir/ejabberd.yml" \
     --ctl-config "$dir/ejabberdctl.cfg" --logs "$dir/logs" --spool "$dir/spool" "$@"
 }
 
@@ -163,11 +179,8 @@ cmd_start() {
   dir=$(cd "$dir" && pwd)
   make_certs "$dir"
   local c2s plain tls dist cookie
-  c2s=$(free_port)
-  plain=$(free_port)
-  tls=$(free_port)
-  dist=$(free_port)
-  cookie=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+  { read -r c2s; read -r plain; read -r tls; read -r dist; } < <(free_ports 4)
+  cookie=$(openssl rand -hex 16)
   local node="xmppsansio-$dist@localhost"
 
   cat > "$dir/ejabberdctl.cfg" <<EOF
@@ -284,17 +297,17 @@ append_host_config:
         host: "conference.plain.localhost"
         access_create: muc_create
 EOF
-  if [[ $(id -u) -eq 0 ]]; then
-    chown -R ejabberd: "$dir"
-    chmod 755 "$dir"
-  fi
+  # The node runs as the package's ejabberd user: DIR is its.
+  $SUDO chown -R ejabberd: "$dir"
+  $SUDO chmod 755 "$dir"
+  $SUDO chmod 600 "$dir/ejabberdctl.cfg" # the cookie
   ctl "$dir" start
   # Listeners start last, once the modules are up: a c2s port accepting
   # connections means the node is ready. A configuration error stops the
   # VM early with a [critical] line in the log.
   local i up=""
-  for i in $(seq 1 300); do
-    if python3 -c "import socket; socket.create_connection(('127.0.0.1',$plain),0.2).close()" 2>/dev/null; then
+  for i in $(seq 1 600); do
+    if listening "$plain"; then
       up=1
       break
     fi
@@ -348,15 +361,19 @@ cmd_stop() {
   local dir=${1:?usage: ejabberd.sh stop DIR}
   [[ -f $dir/ejabberdctl.cfg ]] || return 0
   dir=$(cd "$dir" && pwd)
-  # `ejabberdctl stop` asks the node to stop and returns at once; the pid
-  # file (EJABBERD_PID_PATH) says which process to wait for, and to kill if
-  # it has not gone within 10 s.
+  # SIGTERM makes the Erlang VM stop cleanly (ejabberd logs "is stopped"),
+  # and costs no extra VM as `ejabberdctl stop` does (which also returns
+  # before the node is gone). The pid file (EJABBERD_PID_PATH) names the
+  # process; it gets 10 s before SIGKILL.
   local pid=""
   [[ -f $dir/ejabberd.pid ]] && pid=$(cat "$dir/ejabberd.pid")
-  ctl "$dir" stop >/dev/null 2>&1 || true
-  [[ -n $pid ]] || return 0
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
+  if [[ -z $pid ]] || ! $SUDO kill -0 "$pid" 2>/dev/null; then
+    ctl "$dir" stop >/dev/null 2>&1 || true
+    return 0
+  fi
+  $SUDO kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 200); do $SUDO kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+  $SUDO kill -KILL "$pid" 2>/dev/null || true
 }
 
 case ${1:-} in
