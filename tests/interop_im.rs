@@ -998,8 +998,8 @@ fn join(room: &str, nick: &str) -> Element {
 #[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
 fn groupchat_in_a_room_with_two_accounts() {
     let env = interop_env();
-    let (mut mike, mike_full) = connect(&env, "mike", "muc");
-    let (mut nina, nina_full) = connect(&env, "nina", "muc");
+    let (mut mike, _) = connect(&env, "mike", "muc");
+    let (mut nina, _) = connect(&env, "nina", "muc");
     let suffix: String = os_seed()
         .unwrap_or_else(|e| panic!("{e}"))
         .iter()
