@@ -1,7 +1,10 @@
-//! The client against a real Prosody on loopback, over real TCP and real
-//! TLS (rustls): `scripts/prosody.sh` starts it, `.ci/run` always runs
-//! these (XMPP_INTEROP_REQUIRED=1). Without a server configured they print
-//! why and pass.
+//! The client against a real server on loopback (Prosody or ejabberd,
+//! whichever `XMPP_INTEROP_SERVER` names), over real TCP and real TLS
+//! (rustls): `scripts/prosody.sh` or `scripts/ejabberd.sh` starts it, and
+//! `.ci/run` runs these against both. They are `#[ignore]`d so a plain
+//! `cargo test` does not count them as passed; run them with
+//! `--include-ignored` and the server's `DIR/env` exported. Where the two
+//! servers differ, a test branches on the server and says why.
 #![allow(clippy::disallowed_methods)] // a real connection reads the real clock
 
 #[path = "../examples/support/blocking.rs"]
@@ -12,7 +15,7 @@ mod interop;
 use std::time::{Duration, Instant};
 
 use blocking::{Connection, DriverError, Options, os_seed};
-use interop::{InteropEnv, interop_env};
+use interop::{InteropEnv, Server, interop_env};
 use xmpp_sansio::negotiation::{SaslCondition, StreamFeatures};
 use xmpp_sansio::sasl::Mechanism;
 use xmpp_sansio::stanza::{IqType, StanzaErrorCondition};
@@ -41,6 +44,16 @@ fn options(env: &InteropEnv, direct_tls: bool) -> Options {
         ca_pem: Some(env.ca_pem_path.clone()),
         direct_tls,
         ..Options::default()
+    }
+}
+
+/// Options for a host where the client stays in the clear
+/// (`plain_domain`): ejabberd requires TLS per listener, so that host is
+/// reached through its own port there.
+fn plain_options(env: &InteropEnv) -> Options {
+    Options {
+        port: env.plain_port,
+        ..options(env, false)
     }
 }
 
@@ -92,7 +105,21 @@ fn login(
     Ok((l.conn, mechanism, l.jid))
 }
 
-/// The mechanisms offered, sorted (Prosody's order changes between runs).
+/// What ejabberd 23.01 offers over TLS (1.2 and 1.3 alike), sorted: with
+/// passwords stored as given it can run every SCRAM hash, and it offers
+/// each -PLUS form for tls-unique (no XEP-0440 list).
+const EJABBERD_OVER_TLS: [&str; 7] = [
+    "PLAIN",
+    "SCRAM-SHA-1",
+    "SCRAM-SHA-1-PLUS",
+    "SCRAM-SHA-256",
+    "SCRAM-SHA-256-PLUS",
+    "SCRAM-SHA-512",
+    "SCRAM-SHA-512-PLUS",
+];
+
+/// The mechanisms offered, sorted (Prosody's order changes between runs,
+/// ejabberd's is its own).
 fn offered(features: &Option<StreamFeatures>) -> Vec<String> {
     let mut m = features
         .as_ref()
@@ -118,8 +145,9 @@ fn iq_reply(conn: &mut Connection, kind: IqType, to: Option<&str>, payload: Elem
 }
 
 #[test]
+#[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
 fn starttls_and_scram_login_then_iq_round_trips() {
-    let Some(env) = interop_env() else { return };
+    let env = interop_env();
     let Login {
         mut conn,
         mechanism,
@@ -134,11 +162,30 @@ fn starttls_and_scram_login_then_iq_round_trips() {
     };
     assert!(conn.stream.is_secure(), "STARTTLS was required and done");
     assert_eq!(conn.tls_version(), Some(rustls::ProtocolVersion::TLSv1_3));
-    // Prosody 0.12 over TLS 1.3 offers exactly these (no SCRAM-SHA-256, no
-    // -PLUS: its only binding type, tls-unique, is undefined on TLS 1.3),
-    // so the strongest choice is SCRAM-SHA-1.
-    assert_eq!(offered(&sasl_features), ["PLAIN", "SCRAM-SHA-1"]);
-    assert_eq!(mechanism, Some(Mechanism::ScramSha1));
+    match env.server {
+        // Prosody 0.12 over TLS 1.3 offers exactly these (no SCRAM-SHA-256,
+        // no -PLUS: its only binding type, tls-unique, is undefined on TLS
+        // 1.3), so the strongest choice is SCRAM-SHA-1.
+        Server::Prosody => {
+            assert_eq!(offered(&sasl_features), ["PLAIN", "SCRAM-SHA-1"]);
+            assert_eq!(mechanism, Some(Mechanism::ScramSha1));
+        }
+        // ejabberd 23.01 (passwords stored as given) offers every SCRAM hash
+        // with its -PLUS form, even on TLS 1.3, with no XEP-0440 list. It
+        // checks only tls-unique, which TLS 1.3 does not have, so the
+        // default choice skips -PLUS and takes plain SCRAM-SHA-512 (gs2
+        // flag `n`, since -PLUS was offered); ejabberd accepts it.
+        Server::Ejabberd => {
+            assert_eq!(offered(&sasl_features), EJABBERD_OVER_TLS);
+            assert_eq!(
+                sasl_features
+                    .as_ref()
+                    .and_then(|f| f.channel_binding_types.clone()),
+                None
+            );
+            assert_eq!(mechanism, Some(Mechanism::ScramSha512));
+        }
+    }
     assert!(jid.starts_with("alice@tls.localhost/"), "{jid}");
 
     // IQ round trips: the server's version, a ping, our own roster.
@@ -159,7 +206,10 @@ fn starttls_and_scram_login_then_iq_round_trips() {
             .get_child("name", "jabber:iq:version")
             .map(|n| n.text().into_owned())
             .as_deref(),
-        Some("Prosody")
+        Some(match env.server {
+            Server::Prosody => "Prosody",
+            Server::Ejabberd => "ejabberd",
+        })
     );
     assert!(matches!(
         iq_reply(
@@ -197,8 +247,9 @@ fn starttls_and_scram_login_then_iq_round_trips() {
 }
 
 #[test]
+#[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
 fn plain_over_tls_and_over_a_plaintext_host() {
-    let Some(env) = interop_env() else { return };
+    let env = interop_env();
     let mut over_tls = config(&env, "bob", &env.tls_domain);
     over_tls.mechanisms = Some(vec![Mechanism::Plain]);
     let (mut conn, mechanism, _) = match login(over_tls, &options(&env, false)) {
@@ -210,7 +261,7 @@ fn plain_over_tls_and_over_a_plaintext_host() {
 
     let mut cleartext = config(&env, "bob", &env.plain_domain);
     cleartext.mechanisms = Some(vec![Mechanism::Plain]);
-    let (mut conn, mechanism, _) = match login(cleartext, &options(&env, false)) {
+    let (mut conn, mechanism, _) = match login(cleartext, &plain_options(&env)) {
         Ok(x) => x,
         Err(e) => panic!("PLAIN in the clear: {e}"),
     };
@@ -220,8 +271,9 @@ fn plain_over_tls_and_over_a_plaintext_host() {
 }
 
 #[test]
+#[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
 fn direct_tls_login() {
-    let Some(env) = interop_env() else { return };
+    let env = interop_env();
     let (mut conn, _, jid) =
         match login(config(&env, "carol", &env.tls_domain), &options(&env, true)) {
             Ok(x) => x,
@@ -232,8 +284,9 @@ fn direct_tls_login() {
 }
 
 #[test]
+#[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
 fn a_wrong_password_is_not_authorized() {
-    let Some(env) = interop_env() else { return };
+    let env = interop_env();
     let mut c = config(&env, "alice", &env.tls_domain);
     c.password = "not-the-password".into();
     match login(c, &options(&env, false)) {
@@ -246,12 +299,15 @@ fn a_wrong_password_is_not_authorized() {
 }
 
 #[test]
+#[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
 fn bind_conflicts_both_ways() {
-    let Some(env) = interop_env() else { return };
-    // plain.localhost refuses the newcomer: <conflict/> at bind.
+    let env = interop_env();
+    // plain.localhost refuses the newcomer: <conflict/> at bind (Prosody's
+    // `conflict_resolve = "kick_new"`, ejabberd's `resource_conflict:
+    // closenew`).
     let mut first = config(&env, "carol", &env.plain_domain);
     first.resource = Some("desk".into());
-    let (mut holder, _, jid) = match login(first.clone(), &options(&env, false)) {
+    let (mut holder, _, jid) = match login(first.clone(), &plain_options(&env)) {
         Ok(x) => x,
         Err(e) => panic!("first session: {e}"),
     };
@@ -260,7 +316,7 @@ fn bind_conflicts_both_ways() {
     let mut once = first.clone();
     once.rng_seed = seed();
     once.bind_attempts = 1;
-    match login(once, &options(&env, false)) {
+    match login(once, &plain_options(&env)) {
         Err(DriverError::Closed(Some(Error::BindFailed(e)))) => {
             assert_eq!(e.condition, StanzaErrorCondition::Conflict)
         }
@@ -270,7 +326,7 @@ fn bind_conflicts_both_ways() {
     // By default the stream reports it and lets the server choose.
     let mut retry = first.clone();
     retry.rng_seed = seed();
-    let mut conn = match Connection::connect(retry, &options(&env, false)) {
+    let mut conn = match Connection::connect(retry, &plain_options(&env)) {
         Ok(c) => c,
         Err(e) => panic!("connect: {e}"),
     };
@@ -308,7 +364,7 @@ fn bind_conflicts_both_ways() {
     let mut manual = first.clone();
     manual.rng_seed = seed();
     manual.auto_bind = false;
-    let mut conn = match Connection::connect(manual, &options(&env, false)) {
+    let mut conn = match Connection::connect(manual, &plain_options(&env)) {
         Ok(c) => c,
         Err(e) => panic!("connect: {e}"),
     };
@@ -335,8 +391,8 @@ fn bind_conflicts_both_ways() {
     conn.close();
     holder.close();
 
-    // tls.localhost (Prosody's default) replaces the old session, which
-    // receives a <conflict/> stream error.
+    // tls.localhost (both servers' default) replaces the old session,
+    // which receives a <conflict/> stream error.
     let mut first = config(&env, "carol", &env.tls_domain);
     first.resource = Some("desk".into());
     let (mut old, _, _) = match login(first.clone(), &options(&env, false)) {
@@ -360,22 +416,21 @@ fn bind_conflicts_both_ways() {
 }
 
 #[test]
+#[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
 fn our_client_answers_unserved_iq_namespaces_for_real() {
-    let Some(env) = interop_env() else { return };
+    let env = interop_env();
     let (mut alice, _, _) = match login(
         config(&env, "alice", &env.plain_domain),
-        &options(&env, false),
+        &plain_options(&env),
     ) {
         Ok(x) => x,
         Err(e) => panic!("alice: {e}"),
     };
-    let (mut bob, _, bob_jid) = match login(
-        config(&env, "bob", &env.plain_domain),
-        &options(&env, false),
-    ) {
-        Ok(x) => x,
-        Err(e) => panic!("bob: {e}"),
-    };
+    let (mut bob, _, bob_jid) =
+        match login(config(&env, "bob", &env.plain_domain), &plain_options(&env)) {
+            Ok(x) => x,
+            Err(e) => panic!("bob: {e}"),
+        };
     // Alice asks Bob's client something it does not serve; Bob's stream
     // answers service-unavailable on its own (RFC 6120 §8.4) and a ping
     // with a result, through the real server.
@@ -429,8 +484,9 @@ fn our_client_answers_unserved_iq_namespaces_for_real() {
 }
 
 #[test]
+#[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
 fn tls12_offers_scram_plus_for_tls_unique_only_and_we_log_in_without_it() {
-    let Some(env) = interop_env() else { return };
+    let env = interop_env();
     let mut opts = options(&env, false);
     opts.tls12_only = true;
     let l = match login_seeing(config(&env, "bob", &env.tls_domain), &opts) {
@@ -438,51 +494,75 @@ fn tls12_offers_scram_plus_for_tls_unique_only_and_we_log_in_without_it() {
         Err(e) => panic!("login over TLS 1.2: {e}"),
     };
     assert_eq!(l.conn.tls_version(), Some(rustls::ProtocolVersion::TLSv1_2));
-    // On TLS 1.2 Prosody 0.12 adds SCRAM-SHA-1-PLUS, for tls-unique (it
-    // sends no XEP-0440 list). rustls cannot export tls-unique, so the
-    // driver has no binding to give: the client must pick plain SCRAM with
-    // the gs2 flag `n`, which Prosody accepts (`y` would be refused as a
-    // downgrade, since -PLUS was offered).
-    assert_eq!(
-        offered(&l.sasl_features),
-        ["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS"]
-    );
+    // On TLS 1.2 both servers offer -PLUS for tls-unique only, with no
+    // XEP-0440 list (Prosody 0.12 adds SCRAM-SHA-1-PLUS here, where TLS 1.3
+    // gets none; ejabberd offers the same as on TLS 1.3). rustls cannot
+    // export tls-unique, so the driver has no binding to give: the client
+    // must pick plain SCRAM with the gs2 flag `n`, which both accept (`y`
+    // would be refused as a downgrade, since -PLUS was offered).
     assert_eq!(
         l.sasl_features
             .as_ref()
             .and_then(|f| f.channel_binding_types.clone()),
         None
     );
-    assert_eq!(l.mechanism, Some(Mechanism::ScramSha1));
+    match env.server {
+        Server::Prosody => {
+            assert_eq!(
+                offered(&l.sasl_features),
+                ["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS"]
+            );
+            assert_eq!(l.mechanism, Some(Mechanism::ScramSha1));
+        }
+        Server::Ejabberd => {
+            assert_eq!(offered(&l.sasl_features), EJABBERD_OVER_TLS);
+            assert_eq!(l.mechanism, Some(Mechanism::ScramSha512));
+        }
+    }
     let mut conn = l.conn;
     conn.close();
 }
 
 #[test]
-fn no_plus_mechanism_is_offered_over_tls13_even_with_exporter_data() {
-    let Some(env) = interop_env() else { return };
+#[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
+fn plus_only_over_tls13_with_exporter_data() {
+    let env = interop_env();
     // Over TLS 1.3 the driver hands the stream the tls-exporter binding
-    // (RFC 9266). Asking for -PLUS only shows what the server offers: had
-    // Prosody offered SCRAM-*-PLUS, this login would run it with that data.
+    // (RFC 9266). Asking for -PLUS only shows what the server does with it.
     let mut c = config(&env, "carol", &env.tls_domain);
     c.mechanisms = Some(vec![
         Mechanism::ScramSha512Plus,
         Mechanism::ScramSha256Plus,
         Mechanism::ScramSha1Plus,
     ]);
-    match login(c, &options(&env, false)) {
-        Err(DriverError::Closed(Some(Error::NoMechanism { mut offered }))) => {
+    match (env.server, login(c, &options(&env, false))) {
+        // Prosody 0.12 offers no -PLUS at all over TLS 1.3 (it knows only
+        // tls-unique): the client has nothing to choose.
+        (Server::Prosody, Err(DriverError::Closed(Some(Error::NoMechanism { mut offered })))) => {
             offered.sort();
             assert_eq!(offered, ["PLAIN", "SCRAM-SHA-1"]);
         }
-        Err(e) => panic!("unexpected failure: {e}"),
-        Ok(_) => panic!("Prosody now offers -PLUS over TLS 1.3: add a live -PLUS test"),
+        (Server::Prosody, Ok(_)) => {
+            panic!("Prosody now offers -PLUS over TLS 1.3: add a live -PLUS test")
+        }
+        // ejabberd 23.01 offers -PLUS without a XEP-0440 list and refuses
+        // the tls-exporter binding: why the default choice takes -PLUS
+        // without a list only for tls-unique (see the first test).
+        (Server::Ejabberd, Err(DriverError::Closed(Some(Error::AuthFailed(f))))) => {
+            assert_eq!(f.condition, SaslCondition::NotAuthorized);
+            assert!(f.to_string().contains("Invalid channel binding"), "{f}");
+        }
+        (Server::Ejabberd, Ok(_)) => {
+            panic!("ejabberd accepted tls-exporter: add a live -PLUS test")
+        }
+        (_, Err(e)) => panic!("unexpected failure: {e}"),
     }
 }
 
 #[test]
+#[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
 fn anonymous_login_gets_a_server_assigned_jid() {
-    let Some(env) = interop_env() else { return };
+    let env = interop_env();
     // A domain-only JID and ANONYMOUS (RFC 4505), asked for explicitly: the
     // default choice never picks it, so the client refuses to log in.
     let mut c = ClientConfig::new(env.anon_domain.clone(), "", seed());
@@ -529,8 +609,9 @@ fn anonymous_login_gets_a_server_assigned_jid() {
 }
 
 #[test]
+#[ignore = "needs a live server: scripts/prosody.sh or scripts/ejabberd.sh"]
 fn a_pinned_certificate_is_trusted_exactly() {
-    let Some(env) = interop_env() else { return };
+    let env = interop_env();
     let pinned = |domain: &str, cert: &std::path::Path| {
         let mut o = options(&env, false);
         o.pinned_cert = Some(cert.to_owned());
