@@ -6,14 +6,15 @@
 mod address;
 mod common;
 pub(crate) mod condition;
-mod error_parts;
+pub(crate) mod error_parts;
 mod iq;
 mod message;
 mod presence;
 mod stanza_error;
 mod stream_error;
 
-pub use address::Address;
+pub use address::{Address, JidProblem};
+pub(crate) use address::{prepare as prepare_jid, without_root_dot};
 pub use common::StanzaView;
 pub use condition::StreamErrorCondition;
 pub use iq::{Iq, IqType};
