@@ -29,7 +29,9 @@
 
 use std::collections::HashMap;
 
-use crate::stanza::{prepare_jid, without_root_dot};
+#[cfg(not(feature = "precis"))]
+use crate::stanza::prepare_jid;
+use crate::stanza::without_root_dot;
 use crate::time::Instant;
 
 /// Who issued an IQ request: the application, or the stream itself.
@@ -140,6 +142,11 @@ pub(crate) fn is_valid_address(raw: &str) -> bool {
 /// Whether two addresses denote the same entity: equal text, or equal once
 /// prepared by the `jid` crate (case-folded localpart and domain); in both
 /// cases after the domainpart's final dot is stripped (RFC 7622 §3.2).
+///
+/// With the `precis` feature, "prepared" is RFC 7622's preparation
+/// (`Address::enforce_rfc7622`) instead of the `jid` crate's RFC 6122:
+/// `straße@example.com` is then not `strasse@example.com`, and
+/// `coven@Chat.example/Niaj 🚀` is `coven@chat.example/Niaj 🚀`.
 pub(crate) fn same_address(a: &str, b: &str) -> bool {
     if a == b {
         return true;
@@ -147,7 +154,14 @@ pub(crate) fn same_address(a: &str, b: &str) -> bool {
     if without_root_dot(a) == without_root_dot(b) {
         return true;
     }
-    match (prepare_jid(a), prepare_jid(b)) {
+    #[cfg(feature = "precis")]
+    let prepared = (
+        crate::stanza::enforce_rfc7622(a),
+        crate::stanza::enforce_rfc7622(b),
+    );
+    #[cfg(not(feature = "precis"))]
+    let prepared = (prepare_jid(a), prepare_jid(b));
+    match prepared {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     }
@@ -363,6 +377,45 @@ mod tests {
         for from in ["juliet@example.com.", "example.com."] {
             t.register("2".into(), pending(None));
             assert!(t.take_reply("2", Some(from), &own()).is_some(), "{from}");
+        }
+    }
+
+    /// Which preparation decides equality: RFC 6122 (the `jid` crate) by
+    /// default, RFC 7622 with the `precis` feature (see docs/jid.md).
+    #[test]
+    fn comparison_follows_the_configured_preparation() {
+        let precis = cfg!(feature = "precis");
+        for (a, b, rfc6122, rfc7622) in [
+            ("straße@example.com", "strasse@example.com", true, false),
+            ("όσος@example.com", "όσοσ@example.com", true, false),
+            (
+                "juliet@example.com/ｂａｌｃｏｎｙ",
+                "juliet@example.com/balcony",
+                true,
+                false,
+            ),
+            (
+                "coven@Chat.example/Niaj 🚀",
+                "coven@chat.example/Niaj 🚀",
+                false,
+                true,
+            ),
+            ("أحمد43@Example.com", "أحمد43@example.com", false, true),
+            (
+                "Juliet@Example.com/balcony",
+                "juliet@example.com/balcony",
+                true,
+                true,
+            ),
+            (
+                "juliet@example.com/Balcony",
+                "juliet@example.com/balcony",
+                false,
+                false,
+            ),
+        ] {
+            let want = if precis { rfc7622 } else { rfc6122 };
+            assert_eq!(same_address(a, b), want, "{a} vs {b} (precis: {precis})");
         }
     }
 

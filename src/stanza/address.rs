@@ -55,14 +55,18 @@ pub enum JidProblem {
     /// The prepared resourcepart is longer than 1023 bytes (RFC 7622 §3.4).
     #[error("the resourcepart is longer than 1023 bytes")]
     ResourceTooLong,
-    /// The localpart has characters nodeprep refuses (RFC 6122 §A).
-    #[error("the localpart has characters nodeprep refuses")]
+    /// The localpart has characters its preparation refuses: nodeprep
+    /// (RFC 6122 §A), or with [`Address::enforce_rfc7622`] the
+    /// UsernameCaseMapped profile and RFC 7622 §3.3.1.
+    #[error("the localpart has characters that are not allowed")]
     Localpart,
     /// The domainpart is not a domain name (IDNA) or an IP address.
     #[error("the domainpart is not a valid domain name or IP address")]
     Domain,
-    /// The resourcepart has characters resourceprep refuses (RFC 6122 §B).
-    #[error("the resourcepart has characters resourceprep refuses")]
+    /// The resourcepart has characters its preparation refuses:
+    /// resourceprep (RFC 6122 §B), or with [`Address::enforce_rfc7622`]
+    /// the OpaqueString profile.
+    #[error("the resourcepart has characters that are not allowed")]
     Resource,
 }
 
@@ -188,6 +192,132 @@ impl<'a> Address<'a> {
     /// each part prepared as [`Address::jid`] does).
     pub fn check(&self) -> Result<(), JidProblem> {
         prepare(self.raw).map(|_| ())
+    }
+
+    /// The address prepared and enforced as RFC 7622 says (PRECIS), not
+    /// as RFC 6122 did ([`Address::jid`]): the localpart by the
+    /// UsernameCaseMapped profile (RFC 8265 §3.3) without RFC 7622
+    /// §3.3.1's eight excluded characters, the domainpart by UTS 46
+    /// (IDNA2008 with RFC 5895's mappings: case, width, NFC) without its
+    /// final dot, the resourcepart by the OpaqueString profile (RFC 8265
+    /// §4.2); each part 1 to 1023 bytes. Two addresses denote the same
+    /// entity when these strings are equal. `docs/jid.md` lists where the
+    /// two preparations differ. Needs the `precis` feature.
+    ///
+    /// ```
+    /// use xmpp_sansio::stanza::{Address, JidProblem};
+    /// let muc = Address::new("Coven@Chat.Example./Niaj 🚀33");
+    /// assert!(muc.jid().is_err()); // RFC 6122 refuses the emoji
+    /// assert_eq!(muc.enforce_rfc7622().as_deref(), Ok("coven@chat.example/Niaj 🚀33"));
+    /// // RFC 7622 keeps the sharp s that RFC 6122 maps to "ss":
+    /// assert_eq!(Address::new("Straße@example.com").enforce_rfc7622().as_deref(), Ok("straße@example.com"));
+    /// assert_eq!(Address::new("♚@example.com").enforce_rfc7622(), Err(JidProblem::Localpart));
+    /// ```
+    #[cfg(feature = "precis")]
+    pub fn enforce_rfc7622(&self) -> Result<String, JidProblem> {
+        rfc7622::enforce(self.raw)
+    }
+}
+
+/// RFC 7622 (PRECIS) enforcement, behind the `precis` feature.
+#[cfg(feature = "precis")]
+pub(crate) mod rfc7622 {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use idna::uts46::{AsciiDenyList, Hyphens, Uts46};
+    use precis_profiles::precis_core::profile::Profile;
+    use precis_profiles::{OpaqueString, UsernameCaseMapped};
+
+    use super::{JidProblem, without_root_dot};
+
+    const MAX_PART: usize = 1023;
+
+    /// RFC 7622 §3.3.1: excluded from localparts (they would be ambiguous
+    /// in URIs and XML, or end the localpart).
+    const LOCALPART_EXCLUDED: [char; 8] = ['"', '&', '\'', '/', ':', '<', '>', '@'];
+
+    pub(crate) fn enforce(raw: &str) -> Result<String, JidProblem> {
+        if raw.is_empty() {
+            return Err(JidProblem::Empty);
+        }
+        let raw = without_root_dot(raw);
+        // §3.1: the resourcepart starts at the first '/', the localpart
+        // ends at the first '@' before it.
+        let (bare, resource) = match raw.split_once('/') {
+            Some((bare, resource)) => (bare, Some(resource)),
+            None => (&*raw, None),
+        };
+        let (local, domain) = match bare.split_once('@') {
+            Some((local, domain)) => (Some(local), domain),
+            None => (None, bare),
+        };
+        let mut out = String::with_capacity(raw.len());
+        if let Some(local) = local {
+            out.push_str(&localpart(local)?);
+            out.push('@');
+        }
+        out.push_str(&domainpart(domain)?);
+        if let Some(resource) = resource {
+            out.push('/');
+            out.push_str(&resourcepart(resource)?);
+        }
+        Ok(out)
+    }
+
+    fn localpart(local: &str) -> Result<String, JidProblem> {
+        if local.is_empty() {
+            return Err(JidProblem::EmptyLocalpart);
+        }
+        let enforced = UsernameCaseMapped::new()
+            .enforce(local)
+            .map_err(|_| JidProblem::Localpart)?;
+        if enforced.contains(LOCALPART_EXCLUDED) {
+            return Err(JidProblem::Localpart);
+        }
+        if enforced.len() > MAX_PART {
+            return Err(JidProblem::LocalpartTooLong);
+        }
+        Ok(enforced.into_owned())
+    }
+
+    fn domainpart(domain: &str) -> Result<String, JidProblem> {
+        if domain.is_empty() || domain == "." {
+            return Err(JidProblem::EmptyDomain);
+        }
+        if domain.contains('@') {
+            return Err(JidProblem::TooManyAts);
+        }
+        if domain.ends_with('.') {
+            return Err(JidProblem::Domain);
+        }
+        if domain.parse::<Ipv4Addr>().is_ok() {
+            return Ok(domain.to_owned());
+        }
+        if let Some(v6) = domain.strip_prefix('[').and_then(|d| d.strip_suffix(']')) {
+            return match v6.parse::<Ipv6Addr>() {
+                Ok(_) => Ok(domain.to_owned()),
+                Err(_) => Err(JidProblem::Domain),
+            };
+        }
+        let (unicode, result) =
+            Uts46::new().to_unicode(domain.as_bytes(), AsciiDenyList::URL, Hyphens::Allow);
+        if result.is_err() || unicode.is_empty() || unicode.len() > MAX_PART {
+            return Err(JidProblem::Domain);
+        }
+        Ok(unicode.into_owned())
+    }
+
+    fn resourcepart(resource: &str) -> Result<String, JidProblem> {
+        if resource.is_empty() {
+            return Err(JidProblem::EmptyResource);
+        }
+        let enforced = OpaqueString::new()
+            .enforce(resource)
+            .map_err(|_| JidProblem::Resource)?;
+        if enforced.len() > MAX_PART {
+            return Err(JidProblem::ResourceTooLong);
+        }
+        Ok(enforced.into_owned())
     }
 }
 

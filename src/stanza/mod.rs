@@ -13,6 +13,8 @@ mod presence;
 mod stanza_error;
 mod stream_error;
 
+#[cfg(feature = "precis")]
+pub(crate) use address::rfc7622::enforce as enforce_rfc7622;
 pub use address::{Address, JidProblem};
 pub(crate) use address::{prepare as prepare_jid, without_root_dot};
 pub use common::StanzaView;
