@@ -49,8 +49,8 @@ conditions! {
 /// use xmpp_sansio::xml::{Element, ns};
 /// let el = Element::builder("failure", ns::SASL)
 ///     .child(Element::new("not-authorized", ns::SASL))
-///     .child(Element::builder("text", ns::SASL).lang(Some("en".into())).text("Wrong password").build())
-///     .child(Element::builder("text", ns::SASL).lang(Some("de".into())).text("Falsches Passwort").build())
+///     .child(Element::builder("text", ns::SASL).lang(Some("en")).text("Wrong password").build())
+///     .child(Element::builder("text", ns::SASL).lang(Some("de")).text("Falsches Passwort").build())
 ///     .build();
 /// let f = SaslFailure::from_element(&el);
 /// assert_eq!(f.condition, SaslCondition::NotAuthorized);
