@@ -23,10 +23,15 @@
 //!   the account's behalf (rule 4).
 //!
 //! Addresses are compared after preparation by the `jid` crate (case-folded
-//! localpart and domain) when it parses both, and as raw text otherwise.
+//! localpart and domain) when it parses both, and as raw text otherwise;
+//! either way a domainpart's final dot is stripped first (RFC 7622 §3.2:
+//! `juliet@example.com.` is `juliet@example.com`).
 
 use std::collections::HashMap;
 
+#[cfg(not(feature = "precis"))]
+use crate::stanza::prepare_jid;
+use crate::stanza::without_root_dot;
 use crate::time::Instant;
 
 /// Who issued an IQ request: the application, or the stream itself.
@@ -135,12 +140,28 @@ pub(crate) fn is_valid_address(raw: &str) -> bool {
 }
 
 /// Whether two addresses denote the same entity: equal text, or equal once
-/// prepared by the `jid` crate (case-folded localpart and domain).
+/// prepared by the `jid` crate (case-folded localpart and domain); in both
+/// cases after the domainpart's final dot is stripped (RFC 7622 §3.2).
+///
+/// With the `precis` feature, "prepared" is RFC 7622's preparation
+/// (`Address::enforce_rfc7622`) instead of the `jid` crate's RFC 6122:
+/// `straße@example.com` is then not `strasse@example.com`, and
+/// `coven@Chat.example/Niaj 🚀` is `coven@chat.example/Niaj 🚀`.
 pub(crate) fn same_address(a: &str, b: &str) -> bool {
     if a == b {
         return true;
     }
-    match (jid::Jid::new(a), jid::Jid::new(b)) {
+    if without_root_dot(a) == without_root_dot(b) {
+        return true;
+    }
+    #[cfg(feature = "precis")]
+    let prepared = (
+        crate::stanza::enforce_rfc7622(a),
+        crate::stanza::enforce_rfc7622(b),
+    );
+    #[cfg(not(feature = "precis"))]
+    let prepared = (prepare_jid(a), prepare_jid(b));
+    match prepared {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
     }
@@ -303,6 +324,99 @@ mod tests {
             assert!(t.take_reply("d", from, &own()).is_none(), "{from:?}");
         }
         assert!(t.take_reply("d", Some("EXAMPLE.com"), &own()).is_some());
+    }
+
+    /// RFC 7622 §3.2: a domainpart's final dot is stripped before any
+    /// comparison, for addresses the `jid` crate prepares (which keeps the
+    /// dot: `Jid::new("a@b.") != Jid::new("a@b")`) and for those compared
+    /// raw, in the localpart@domain, domain and domain/resource forms.
+    #[test]
+    fn a_domains_final_dot_is_stripped_before_comparing() {
+        assert_ne!(
+            jid::Jid::new("juliet@example.com.").ok(),
+            jid::Jid::new("juliet@example.com").ok(),
+            "the jid crate alone keeps the dot"
+        );
+        for (a, b) in [
+            ("juliet@example.com.", "juliet@example.com"),
+            ("Juliet@Example.COM.", "juliet@example.com"),
+            ("example.com.", "example.com"),
+            ("example.com./res", "EXAMPLE.com/res"),
+            ("romeo@example.net./orchard", "romeo@example.net/orchard"),
+            // Raw comparison (the jid crate refuses the resource).
+            (
+                "coven@chat.example./Niaj 🚀33",
+                "coven@chat.example/Niaj 🚀33",
+            ),
+        ] {
+            assert!(same_address(a, b), "{a} = {b}");
+            assert!(same_address(b, a), "{b} = {a}");
+        }
+        for (a, b) in [
+            ("juliet@example.com..", "juliet@example.com"),
+            ("example.com/res.", "example.com/res"),
+            ("juliet.@example.com", "juliet@example.com"),
+            (
+                "coven@chat.example/Niaj 🚀33.",
+                "coven@chat.example/Niaj 🚀33",
+            ),
+        ] {
+            assert!(
+                !same_address(a, b),
+                "{a} != {b}: only the domain's final dot goes"
+            );
+        }
+        // Through the reply matching: a request to the account and to
+        // another entity, answered from the dotted forms.
+        let mut t = IqTracker::new("x".into());
+        t.register("1".into(), pending(Some("romeo@example.net/orchard")));
+        assert!(
+            t.take_reply("1", Some("romeo@example.net./orchard"), &own())
+                .is_some()
+        );
+        for from in ["juliet@example.com.", "example.com."] {
+            t.register("2".into(), pending(None));
+            assert!(t.take_reply("2", Some(from), &own()).is_some(), "{from}");
+        }
+    }
+
+    /// Which preparation decides equality: RFC 6122 (the `jid` crate) by
+    /// default, RFC 7622 with the `precis` feature (see docs/jid.md).
+    #[test]
+    fn comparison_follows_the_configured_preparation() {
+        let precis = cfg!(feature = "precis");
+        for (a, b, rfc6122, rfc7622) in [
+            ("straße@example.com", "strasse@example.com", true, false),
+            ("όσος@example.com", "όσοσ@example.com", true, false),
+            (
+                "juliet@example.com/ｂａｌｃｏｎｙ",
+                "juliet@example.com/balcony",
+                true,
+                false,
+            ),
+            (
+                "coven@Chat.example/Niaj 🚀",
+                "coven@chat.example/Niaj 🚀",
+                false,
+                true,
+            ),
+            ("أحمد43@Example.com", "أحمد43@example.com", false, true),
+            (
+                "Juliet@Example.com/balcony",
+                "juliet@example.com/balcony",
+                true,
+                true,
+            ),
+            (
+                "juliet@example.com/Balcony",
+                "juliet@example.com/balcony",
+                false,
+                false,
+            ),
+        ] {
+            let want = if precis { rfc7622 } else { rfc6122 };
+            assert_eq!(same_address(a, b), want, "{a} vs {b} (precis: {precis})");
+        }
     }
 
     #[test]

@@ -473,10 +473,16 @@ fn plus_is_skipped_when_the_server_lists_other_binding_types() {
     );
 }
 
+/// RFC 6120 §6.5: the failure's condition, and every `<text/>` with its
+/// language (its own `xml:lang`, else the stream header's), as stream and
+/// stanza errors keep theirs.
 #[test]
-fn sasl_failure_is_typed_with_its_text() {
+fn sasl_failure_is_typed_with_every_text_and_its_language() {
     let transcript = format!(
-        "{SERVER_HEADER}{FEATURES_PLAIN}<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><account-disabled/><text xml:lang='en'>Call 212-555-1212 for help.</text></failure>{PEER_CLOSE}"
+        "{SERVER_HEADER}{FEATURES_PLAIN}<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><account-disabled/>\
+         <text xml:lang='de'>Rufen Sie 212-555-1212 an.</text>\
+         <text>Call 212-555-1212 for help.</text>\
+         <text xml:lang='fr'>Appelez le 212-555-1212.</text></failure>{PEER_CLOSE}"
     );
     let out = assert_split_invariant(&plain_config(), &[&transcript], &ChannelBinding::None);
     let Some(Error::AuthFailed(failure)) = error_of(&out.events) else {
@@ -484,9 +490,19 @@ fn sasl_failure_is_typed_with_its_text() {
     };
     assert_eq!(failure.condition, SaslCondition::AccountDisabled);
     assert_eq!(
-        failure.text,
-        Some((Some("en".into()), "Call 212-555-1212 for help.".into()))
+        failure.texts,
+        [
+            (Some("de".into()), "Rufen Sie 212-555-1212 an.".into()),
+            (Some("en".into()), "Call 212-555-1212 for help.".into()),
+            (Some("fr".into()), "Appelez le 212-555-1212.".into()),
+        ]
     );
+    assert_eq!(
+        failure.text(Some("EN")),
+        Some("Call 212-555-1212 for help.")
+    );
+    assert_eq!(failure.text(Some("fr")), Some("Appelez le 212-555-1212."));
+    assert_eq!(failure.text(Some("ja")), Some("Rufen Sie 212-555-1212 an."));
     assert!(out.sent.ends_with("</stream:stream>"));
 }
 
@@ -2642,4 +2658,367 @@ fn every_stream_header_is_reported_in_order() {
         "{:?}",
         out.events
     );
+}
+// ---- The account JID (RFC 7622) and published SCRAM vectors ----
+
+/// Our stream header before TLS, to `example.com`.
+const CLIENT_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0' xml:lang='en'>";
+
+/// RFC 7622 §3: an account JID that is not a valid JID is refused by
+/// `validate` and by `start`, which writes nothing and stays idle; so is a
+/// resource to request that is too long (§3.4: 1023 bytes) or that
+/// resourceprep refuses, and a fixed SCRAM nonce SCRAM cannot carry.
+#[test]
+fn an_invalid_account_is_refused_before_anything_is_written() {
+    use xmpp_sansio::ConfigError;
+    use xmpp_sansio::stanza::JidProblem;
+    let long = "x".repeat(1024);
+    let jid_cases = [
+        ("", JidProblem::Empty),
+        ("alice@", JidProblem::EmptyDomain),
+        ("alice@.", JidProblem::EmptyDomain),
+        ("alice@/balcony", JidProblem::EmptyDomain),
+        ("@example.com", JidProblem::EmptyLocalpart),
+        ("a@b@c", JidProblem::TooManyAts),
+        ("alice@exa mple.com", JidProblem::Domain),
+        ("alice@example.com..", JidProblem::Domain),
+        ("alice@example.com/", JidProblem::EmptyResource),
+        ("al ice@example.com", JidProblem::Localpart),
+        ("alice@example.com/a\u{7}b", JidProblem::Resource),
+    ];
+    let mut cases: Vec<(ClientConfig, ConfigError)> = jid_cases
+        .iter()
+        .map(|&(jid, reason)| {
+            let mut c = plain_config();
+            c.jid = jid.into();
+            let err = ConfigError::InvalidJid {
+                jid: jid.into(),
+                reason,
+            };
+            (c, err)
+        })
+        .collect();
+    let mut c = plain_config();
+    c.jid = format!("{}@example.com", "l".repeat(1024));
+    cases.push((
+        c.clone(),
+        ConfigError::InvalidJid {
+            jid: c.jid.clone(),
+            reason: JidProblem::LocalpartTooLong,
+        },
+    ));
+    c = plain_config();
+    c.resource = Some(long.clone());
+    cases.push((c, ConfigError::ResourceTooLong { len: 1024 }));
+    c = plain_config();
+    c.resource = None;
+    c.jid = format!("juliet@example.com/{long}");
+    cases.push((c, ConfigError::ResourceTooLong { len: 1024 }));
+    // 1023 bytes as given, longer once prepared (NFKC expands U+FDFA).
+    c = plain_config();
+    c.resource = Some("\u{FDFA}".repeat(341));
+    cases.push((c, ConfigError::ResourceTooLong { len: 1024 }));
+    c = plain_config();
+    c.resource = Some("bal\u{7}cony".into());
+    cases.push((
+        c,
+        ConfigError::InvalidResource {
+            resource: "bal\u{7}cony".into(),
+            reason: JidProblem::Resource,
+        },
+    ));
+    for nonce in ["", "a,b", "caf\u{e9}", "a b"] {
+        c = plain_config();
+        c.scram_client_nonce = Some(nonce.into());
+        cases.push((c, ConfigError::InvalidScramNonce));
+    }
+    for (config, want) in cases {
+        assert_eq!(config.validate(), Err(want.clone()), "{:?}", config.jid);
+        let mut s = Stream::client(config);
+        assert_eq!(
+            s.start(epoch()),
+            Err(UsageError::InvalidConfig(want.clone()))
+        );
+        assert_eq!(s.poll_transmit(), None, "nothing written for {want}");
+        assert_eq!(s.poll_event(), None);
+        assert_eq!(s.state(), State::Idle);
+    }
+    // What the examples print.
+    let mut c = plain_config();
+    c.jid = "a@b@c".into();
+    let err = Stream::client(c)
+        .start(epoch())
+        .err()
+        .map(|e| e.to_string());
+    assert_eq!(
+        err.as_deref(),
+        Some("invalid JID \"a@b@c\": more than one '@' before the resource")
+    );
+
+    // The limits themselves are allowed.
+    let mut ok = plain_config();
+    ok.resource = Some("r".repeat(1023));
+    ok.jid = format!("{}@example.com", "l".repeat(1023));
+    assert_eq!(ok.validate(), Ok(()));
+    ok.resource = Some(String::new());
+    assert_eq!(
+        ok.validate(),
+        Ok(()),
+        "an empty resource lets the server choose"
+    );
+    ok.jid = "example.com".into();
+    assert_eq!(ok.validate(), Ok(()), "a domain-only account (ANONYMOUS)");
+    ok.jid = "[::1]".into();
+    assert_eq!(ok.validate(), Ok(()), "an IP literal");
+    let mut s = Stream::client(ok);
+    assert_eq!(s.start(epoch()), Ok(()));
+    assert!(s.poll_transmit().is_some());
+}
+
+/// RFC 7622 §3.2: the account domain's final dot is stripped before use:
+/// the header's `to` (and `from` after TLS) and the SASL username carry
+/// none, and the server's addresses compare equal with or without it
+/// (a roster push from our bare JID, a ping from our domain).
+#[test]
+fn a_final_dot_in_the_account_domain_is_stripped() {
+    for (account, server_form) in [
+        ("juliet@example.com.", "juliet@example.com"),
+        ("juliet@example.com", "juliet@example.com."),
+        // The `jid` crate drops the dot itself when a part changes in
+        // preparation, and keeps it otherwise (docs/jid.md, rows 21-22).
+        ("juliet@example.com", "Juliet@Example.com."),
+    ] {
+        let mut config = plain_config();
+        config.jid = account.into();
+        assert_eq!(config.domain(), "example.com");
+        assert_eq!(config.bare_jid(), "juliet@example.com");
+        let bind = iq_id(&config, 1);
+        let domain = server_form.split('@').nth(1).unwrap_or_default();
+        let transcript = format!(
+            "{SERVER_HEADER}{FEATURES_PLAIN}{SUCCESS}{SERVER_HEADER}{FEATURES_BIND}{}\
+             <iq type='set' id='r1' from='{server_form}'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com'/></query></iq>\
+             <iq type='get' id='p1' from='{domain}'><ping xmlns='urn:xmpp:ping'/></iq>",
+            bind_result(&bind)
+        );
+        let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
+        assert!(out.sent.starts_with(CLIENT_HEADER), "{}", out.sent);
+        let plain = BASE64.encode(b"\0juliet\0r0m30");
+        assert!(
+            out.sent
+                .contains(&format!("mechanism='PLAIN'>{plain}</auth>"))
+        );
+        assert!(
+            out.sent
+                .contains(&format!("<iq type='result' id='r1' to='{server_form}'/>")),
+            "the push is acknowledged: {}",
+            out.sent
+        );
+        assert!(
+            out.events.iter().any(
+                |e| matches!(e, Event::RosterPush { item, .. } if item.jid == "nurse@example.com")
+            ),
+            "{account}: {:?}",
+            out.events
+        );
+        assert!(
+            out.sent
+                .contains(&format!("<iq type='result' id='p1' to='{domain}'/>")),
+            "{}",
+            out.sent
+        );
+    }
+    // After TLS, `from` is the bare JID without the dot too.
+    let mut config = plain_config();
+    config.jid = "juliet@example.com.".into();
+    let s = Stream::client_over_tls(config, ChannelBinding::None);
+    let mut s = s;
+    assert_eq!(s.start(epoch()), Ok(()));
+    let header =
+        String::from_utf8(s.poll_transmit().unwrap_or_default().to_vec()).unwrap_or_default();
+    assert!(header.contains(" to='example.com' "), "{header}");
+    assert!(header.contains(" from='juliet@example.com' "), "{header}");
+}
+
+/// The SASL part of a session with a published SCRAM exchange: the client
+/// nonce fixed by `ClientConfig::scram_client_nonce`, every byte the
+/// client writes compared with the publication. The server's bytes come in
+/// the reads a server would cause (header and features, challenge,
+/// success and the restart), each cut at every offset and fed one byte
+/// at a time: every run pays 4096 PBKDF2 iterations, so fewer runs.
+fn scram_vector_session(
+    mechanism: Mechanism,
+    user: &str,
+    password: &str,
+    client_nonce: &str,
+    exchange: [&str; 4],
+) {
+    let [client_first, server_first, client_final, server_final] = exchange;
+    let mut config = plain_config();
+    config.jid = format!("{user}@example.com");
+    config.password = password.into();
+    config.scram_client_nonce = Some(client_nonce.into());
+    let name = mechanism.name();
+    let features = format!(
+        "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>{name}</mechanism></mechanisms></stream:features>"
+    );
+    // Between reads the harness reports a TLS handshake; with TLS off the
+    // stream refuses that (`NotAwaitingTls`) and changes nothing.
+    let reads = [
+        format!("{SERVER_HEADER}{features}"),
+        challenge(server_first),
+        format!(
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</success>{SERVER_HEADER}{FEATURES_BIND}",
+            BASE64.encode(server_final)
+        ),
+    ];
+    let reads: Vec<&str> = reads.iter().map(String::as_str).collect();
+    let out = assert_split_invariant(&config, &reads, &ChannelBinding::None);
+    let bind = iq_id(&config, 1);
+    assert_eq!(
+        out.sent,
+        format!(
+            "{CLIENT_HEADER}<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='{name}'>{}</auth>\
+             <response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>{CLIENT_HEADER}\
+             <iq type='set' id='{bind}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>balcony</resource></bind></iq>",
+            BASE64.encode(client_first),
+            BASE64.encode(client_final)
+        )
+    );
+    assert!(out.events.contains(&Event::Authenticated { mechanism }));
+}
+
+/// RFC 5802 §5: SCRAM-SHA-1, user "user", password "pencil".
+#[test]
+fn rfc5802_scram_sha1_vector_through_the_stream() {
+    scram_vector_session(
+        Mechanism::ScramSha1,
+        "user",
+        "pencil",
+        "fyko+d2lbbFgONRv9qkxdawL",
+        [
+            "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL",
+            "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
+            "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=",
+            "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=",
+        ],
+    );
+}
+
+/// RFC 7677 §3: SCRAM-SHA-256, user "user", password "pencil".
+#[test]
+fn rfc7677_scram_sha256_vector_through_the_stream() {
+    scram_vector_session(
+        Mechanism::ScramSha256,
+        "user",
+        "pencil",
+        "rOprNGfwEbeRWgbNEkqO",
+        [
+            "n,,n=user,r=rOprNGfwEbeRWgbNEkqO",
+            "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+            "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+            "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+        ],
+    );
+}
+
+/// RFC 6120 §9.1.1-9.1.3, steps 1-16: juliet@im.example.com, password
+/// "r0m30myr0m30", STARTTLS, SCRAM-SHA-1 (the -PLUS form offered, no
+/// channel binding), bind "balcony". The server's bytes are the RFC's,
+/// pretty-printed as there (the base64 joined: "line breaks not included in
+/// actual data"); the client's SASL data is the RFC's base64, byte for byte.
+/// Only the bind request's id is ours.
+#[test]
+fn rfc6120_section_9_1_session_through_the_stream() {
+    let mut config = ClientConfig::new("juliet@im.example.com", "r0m30myr0m30", [42; 32]);
+    config.resource = Some("balcony".into());
+    config.scram_client_nonce = Some("oMsTAAwAAAAMAAAANP0TAAAAAABPU0AA".into());
+    let bind = iq_id(&config, 1);
+    let pre_tls = "<stream:stream
+     from='im.example.com'
+     id='t7AMCin9zjMNwQKDnplntZPIDEI='
+     to='juliet@im.example.com'
+     version='1.0'
+     xml:lang='en'
+     xmlns='jabber:client'
+     xmlns:stream='http://etherx.jabber.org/streams'>
+<stream:features>
+     <starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>
+       <required/>
+     </starttls>
+   </stream:features>
+<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
+    let post_tls = "<stream:stream
+     from='im.example.com'
+     id='vgKi/bkYME8OAj4rlXMkpucAqe4='
+     to='juliet@im.example.com'
+     version='1.0'
+     xml:lang='en'
+     xmlns='jabber:client'
+     xmlns:stream='http://etherx.jabber.org/streams'>
+<stream:features>
+     <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>
+       <mechanism>SCRAM-SHA-1-PLUS</mechanism>
+       <mechanism>SCRAM-SHA-1</mechanism>
+       <mechanism>PLAIN</mechanism>
+     </mechanisms>
+   </stream:features>";
+    // The next reads (after TLS the harness reports a handshake between
+    // reads, which the stream refuses, changing nothing): each cut at every
+    // offset. Every run pays 4096 PBKDF2 iterations, so not one long read.
+    let challenge = "<challenge xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\">\
+cj1vTXNUQUF3QUFBQU1BQUFBTlAwVEFBQUFBQUJQVTBBQWUxMjQ2OTViLTY5Y\
+TktNGRlNi05YzMwLWI1MWIzODA4YzU5ZSxzPU5qaGtZVE0wTURndE5HWTBaaT\
+AwTmpkbUxUa3hNbVV0TkRsbU5UTm1ORE5rTURNeixpPTQwOTY=</challenge>";
+    let success = "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+dj1wTk5ERlZFUXh1WHhDb1NFaVc4R0VaKzFSU289</success>";
+    let restart = "<stream:stream
+     from='im.example.com'
+     id='gPybzaOzBmaADgxKXu9UClbprp0='
+     to='juliet@im.example.com'
+     version='1.0'
+     xml:lang='en'
+     xmlns='jabber:client'
+     xmlns:stream='http://etherx.jabber.org/streams'>
+<stream:features>
+     <bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>
+   </stream:features>";
+    let bound = format!(
+        "<iq id='{bind}' type='result'>
+     <bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>
+       <jid>
+         juliet@im.example.com/balcony
+       </jid>
+     </bind>
+   </iq>"
+    );
+    let out = assert_split_invariant(
+        &config,
+        &[pre_tls, post_tls, challenge, success, restart, &bound],
+        &ChannelBinding::None,
+    );
+    let header = |from: &str| {
+        format!(
+            "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='im.example.com' version='1.0'{from} xml:lang='en'>"
+        )
+    };
+    let after_tls = header(" from='juliet@im.example.com'");
+    assert_eq!(
+        out.sent,
+        format!(
+            "{}<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>{after_tls}\
+             <auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>\
+             biwsbj1qdWxpZXQscj1vTXNUQUF3QUFBQU1BQUFBTlAwVEFBQUFBQUJQVTBBQQ==</auth>\
+             <response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+             Yz1iaXdzLHI9b01zVEFBd0FBQUFNQUFBQU5QMFRBQUFBQUFCUFUwQUFlMTI0Njk1Yi02OWE5LTRkZTYtOWMzMC1iNTFiMzgwOGM1OWUscD1VQTU3dE0vU3ZwQVRCa0gyRlhzMFdEWHZKWXc9\
+             </response>{after_tls}\
+             <iq type='set' id='{bind}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>balcony</resource></bind></iq>",
+            header("")
+        )
+    );
+    assert!(out.events.contains(&Event::Authenticated {
+        mechanism: Mechanism::ScramSha1
+    }));
+    assert!(out.events.contains(&Event::Online {
+        jid: "juliet@im.example.com/balcony".into()
+    }));
 }

@@ -44,7 +44,10 @@ pub enum Parsed {
 
 /// Reads the common options (see [`OPTIONS`]) from `args` (without the
 /// program name); everything else, in order, is left in `Cli::rest` for
-/// the example (see [`take_value`], [`take_flag`], [`positional`]).
+/// the example (see [`take_value`], [`take_flag`], [`positional`]). The
+/// configuration is checked (`ClientConfig::validate`): an invalid JID or
+/// resource is an error ("invalid JID \"alice@\": ..."), printed with the
+/// usage line before the example exits non-zero.
 pub fn parse_from(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     let mut args = args.into_iter();
     let (mut jid, mut password, mut host, mut port, mut ca, mut pinned, mut resource) =
@@ -82,6 +85,9 @@ pub fn parse_from(args: impl IntoIterator<Item = String>) -> Result<Parsed, Stri
         config.allow_plaintext_auth = true;
     }
     let host_from_jid = host.is_none();
+    // Refuse a bad --jid or --resource here, before connecting: the stream
+    // would refuse to start anyway.
+    config.validate().map_err(|e| e.to_string())?;
     let options = Options {
         host: host.unwrap_or_else(|| config.domain().to_owned()),
         port: port.unwrap_or(5222),

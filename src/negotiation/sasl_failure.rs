@@ -1,6 +1,7 @@
 //! SASL `<failure/>` (RFC 6120 §6.5) as a typed value.
 
 use crate::stanza::condition::conditions;
+use crate::stanza::error_parts::ErrorParts;
 use crate::xml::{Element, ns};
 
 conditions! {
@@ -39,15 +40,23 @@ conditions! {
 
 /// A `<failure/>` received during SASL negotiation.
 ///
+/// Every `<text/>` is kept with its language, its own `xml:lang` or the one
+/// it inherits from the stream (RFC 6120 §6.5: the failure "MAY contain a
+/// <text/> element"; like stream and stanza errors, one per language).
+///
 /// ```
 /// use xmpp_sansio::negotiation::{SaslCondition, SaslFailure};
 /// use xmpp_sansio::xml::{Element, ns};
 /// let el = Element::builder("failure", ns::SASL)
 ///     .child(Element::new("not-authorized", ns::SASL))
-///     .child(Element::builder("text", ns::SASL).text("Wrong password").build())
+///     .child(Element::builder("text", ns::SASL).lang(Some("en")).text("Wrong password").build())
+///     .child(Element::builder("text", ns::SASL).lang(Some("de")).text("Falsches Passwort").build())
 ///     .build();
 /// let f = SaslFailure::from_element(&el);
 /// assert_eq!(f.condition, SaslCondition::NotAuthorized);
+/// assert_eq!(f.texts.len(), 2);
+/// assert_eq!(f.text(Some("de")), Some("Falsches Passwort"));
+/// assert_eq!(f.text(Some("fr")), Some("Wrong password")); // else the first
 /// assert_eq!(f.to_string(), "not-authorized (Wrong password)");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,39 +66,36 @@ pub struct SaslFailure {
     pub condition: SaslCondition,
     /// The condition element as sent, when it was not one the RFC defines.
     pub unknown_condition: Option<String>,
-    /// Human-readable text and its `xml:lang`, if the server sent any.
-    pub text: Option<(Option<String>, String)>,
+    /// Every human-readable text, in document order, each with its
+    /// effective `xml:lang` (own, else inherited).
+    pub texts: Vec<(Option<String>, String)>,
 }
 
 impl SaslFailure {
-    /// Reads `<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>`.
+    /// Reads `<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>`: the
+    /// first child in that namespace other than `<text/>` is the condition;
+    /// children in other namespaces are ignored.
     pub fn from_element(el: &Element) -> Self {
-        let mut condition = None;
-        let mut unknown_condition = None;
-        let mut text = None;
-        for child in el.children().filter(|c| c.ns() == ns::SASL) {
-            if child.name() == "text" {
-                let lang = child.attr_ns(ns::XML, "lang").map(str::to_owned);
-                text = Some((lang, child.text().into_owned()));
-            } else if condition.is_none() {
-                condition = SaslCondition::from_name(child.name());
-                if condition.is_none() {
-                    unknown_condition = Some(child.name().to_owned());
-                }
-            }
-        }
+        let parts = ErrorParts::read(el, ns::SASL);
+        let name = parts.condition.as_ref().map(|c| c.name().to_owned());
+        let condition = name.as_deref().and_then(SaslCondition::from_name);
         SaslFailure {
             condition: condition.unwrap_or(SaslCondition::NotAuthorized),
-            unknown_condition,
-            text,
+            unknown_condition: if condition.is_none() { name } else { None },
+            texts: parts.texts,
         }
+    }
+
+    /// The text in `lang`, else the first one (as [`crate::stanza::StreamError::text`]).
+    pub fn text(&self, lang: Option<&str>) -> Option<&str> {
+        ErrorParts::text_in(&self.texts, lang)
     }
 }
 
 impl std::fmt::Display for SaslFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.condition)?;
-        if let Some((_, text)) = &self.text {
+        if let Some(text) = self.text(None) {
             write!(f, " ({text})")?;
         }
         Ok(())

@@ -203,10 +203,15 @@ pub enum SaslError {
     /// A challenge the mechanism cannot read.
     #[error("malformed challenge: {0}")]
     MalformedChallenge(&'static str),
+    /// The server requires a SCRAM extension (`m=`, RFC 5802 §5.1: its
+    /// presence "MUST cause authentication failure"); the value as sent.
+    #[error("the server requires an unsupported SCRAM extension: m={0}")]
+    MandatoryExtension(String),
     /// The server nonce does not extend ours (RFC 5802 §5.1).
     #[error("the server nonce does not extend the client nonce")]
     NonceMismatch,
-    /// An iteration count of 0, or one that is not a number.
+    /// An iteration count of 0, or one that is not a positive decimal
+    /// number without sign or leading zero (RFC 5802 §7, `posit-number`).
     #[error("invalid iteration count")]
     InvalidIterationCount,
     /// The server asks for more PBKDF2 iterations than the configured cap

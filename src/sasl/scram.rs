@@ -140,6 +140,20 @@ pub(crate) fn escape_saslname(s: &str) -> String {
     s.replace('=', "=3D").replace(',', "=2C")
 }
 
+/// One `attr-val` (RFC 5802 §7): a single ASCII letter, `=`, the value.
+fn attribute(part: &str) -> Result<(char, &str), SaslError> {
+    let (key, value) = part
+        .split_once('=')
+        .ok_or(SaslError::MalformedChallenge("attribute without '='"))?;
+    let mut chars = key.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if c.is_ascii_alphabetic() => Ok((c, value)),
+        _ => Err(SaslError::MalformedChallenge(
+            "an attribute name is not one letter",
+        )),
+    }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -218,51 +232,61 @@ impl ScramClient {
         }
     }
 
+    /// Reads a server-first-message (RFC 5802 §7):
+    /// `[reserved-mext ","] nonce "," salt "," iteration-count ["," extensions]`.
+    /// The order is the grammar's: `r`, `s`, `i`, then extensions, which
+    /// are ignored unless mandatory (`m`, §5.1: "its presence ... MUST cause
+    /// authentication failure"). An `e` (a server error, which belongs in
+    /// the final message) is reported as such wherever it appears.
     fn client_final(&mut self, challenge: &[u8]) -> Result<Vec<u8>, SaslError> {
         let server_first = std::str::from_utf8(challenge)
             .map_err(|_| SaslError::MalformedChallenge("not UTF-8"))?;
-        let (mut nonce, mut salt, mut iterations) = (None, None, None);
-        for (i, part) in server_first.split(',').enumerate() {
-            let (key, value) = part
-                .split_once('=')
-                .ok_or(SaslError::MalformedChallenge("attribute without '='"))?;
-            match key {
-                "m" if i == 0 => {
-                    return Err(SaslError::MalformedChallenge(
-                        "unsupported mandatory extension",
-                    ));
+        let mut attrs = server_first.split(',').map(attribute);
+        let mut expect = |want: char, missing: &'static str| match attrs.next() {
+            Some(Ok((key, value))) if key == want => Ok(value),
+            Some(Ok(('m', value))) => Err(SaslError::MandatoryExtension(value.to_owned())),
+            Some(Ok(('e', value))) => Err(SaslError::ServerError(value.to_owned())),
+            Some(Ok(_)) | None => Err(SaslError::MalformedChallenge(missing)),
+            Some(Err(e)) => Err(e),
+        };
+        let nonce = expect('r', "the nonce must come first")?;
+        let salt = expect('s', "the salt must follow the nonce")?;
+        let iterations = expect('i', "the iteration count must follow the salt")?;
+        for extension in attrs {
+            match extension? {
+                ('m', value) => return Err(SaslError::MandatoryExtension(value.to_owned())),
+                ('e', value) => return Err(SaslError::ServerError(value.to_owned())),
+                ('r' | 's' | 'i', _) => {
+                    return Err(SaslError::MalformedChallenge("a repeated attribute"));
                 }
-                "e" => return Err(SaslError::ServerError(value.to_owned())),
-                "r" => nonce = Some(value),
-                "s" => {
-                    salt = Some(
-                        BASE64
-                            .decode(value)
-                            .map_err(|_| SaslError::MalformedChallenge("salt is not base64"))?,
-                    )
-                }
-                "i" => {
-                    iterations = Some(
-                        value
-                            .parse::<u32>()
-                            .map_err(|_| SaslError::InvalidIterationCount)?,
-                    )
-                }
-                _ => {} // extensions we do not know are ignored (RFC 5802 §5.1)
+                _ => {} // extensions we do not know are ignored (§5.1)
             }
         }
-        let nonce = nonce.ok_or(SaslError::MalformedChallenge("no nonce"))?;
-        let salt = salt.ok_or(SaslError::MalformedChallenge("no salt"))?;
-        let iterations = iterations.ok_or(SaslError::MalformedChallenge("no iteration count"))?;
+        // `c-nonce [s-nonce]`, printable ASCII without `,` (§7). A server
+        // that adds nothing of its own is refused: its nonce is what makes
+        // the exchange unique.
         if !nonce.starts_with(&self.client_nonce) || nonce.len() == self.client_nonce.len() {
             return Err(SaslError::NonceMismatch);
+        }
+        if !nonce.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err(SaslError::MalformedChallenge(
+                "the nonce is not printable ASCII",
+            ));
         }
         if salt.is_empty() {
             return Err(SaslError::MalformedChallenge("empty salt"));
         }
-        if iterations == 0 {
+        let salt = BASE64
+            .decode(salt)
+            .map_err(|_| SaslError::MalformedChallenge("salt is not base64"))?;
+        // `posit-number = %x31-39 *DIGIT`: no sign, no leading zero, not 0.
+        if !iterations.bytes().all(|b| b.is_ascii_digit())
+            || !iterations.starts_with(|c: char| ('1'..='9').contains(&c))
+        {
             return Err(SaslError::InvalidIterationCount);
         }
+        // A number beyond u32 is beyond any cap.
+        let iterations = iterations.parse::<u32>().unwrap_or(u32::MAX);
         if iterations > self.max_iterations {
             return Err(SaslError::TooManyIterations {
                 iterations,
@@ -285,15 +309,22 @@ impl ScramClient {
         let Step::SentFinal { server_signature } = &self.step else {
             return Err(SaslError::UnexpectedChallenge);
         };
+        // `server-final-message = (server-error / verifier) ["," extensions]`
         let text = std::str::from_utf8(server_final)
             .map_err(|_| SaslError::MalformedChallenge("not UTF-8"))?;
-        let first = text.split(',').next().unwrap_or_default();
-        if let Some(e) = first.strip_prefix("e=") {
-            return Err(SaslError::ServerError(e.to_owned()));
+        let mut attrs = text.split(',').map(attribute);
+        let v = match attrs.next() {
+            Some(Ok(('e', e))) => return Err(SaslError::ServerError(e.to_owned())),
+            Some(Ok(('v', v))) => v,
+            Some(Ok(('m', m))) => return Err(SaslError::MandatoryExtension(m.to_owned())),
+            Some(Err(e)) => return Err(e),
+            _ => return Err(SaslError::MissingServerSignature),
+        };
+        for extension in attrs {
+            if let ('m', m) = extension? {
+                return Err(SaslError::MandatoryExtension(m.to_owned()));
+            }
         }
-        let v = first
-            .strip_prefix("v=")
-            .ok_or(SaslError::MissingServerSignature)?;
         let v = BASE64
             .decode(v)
             .map_err(|_| SaslError::MalformedChallenge("signature is not base64"))?;

@@ -199,6 +199,209 @@ fn wrong_server_signature_and_other_server_lies_fail() {
     assert_eq!(a.finish(Some(b"v=x")), Err(SaslError::UnexpectedSuccess));
 }
 
+/// A SCRAM-SHA-1 client past its first message, with RFC 5802 §5's nonce.
+fn sha1_after_first() -> ClientAuth {
+    let mut a = run(
+        Mechanism::ScramSha1,
+        &creds("user", "pencil"),
+        &ChannelBinding::None,
+        "fyko+d2lbbFgONRv9qkxdawL",
+    );
+    let _ = a.initial_response();
+    a
+}
+
+const CNONCE: &str = "fyko+d2lbbFgONRv9qkxdawL";
+
+/// RFC 5802 §5.1 and §7: the server-first-message's grammar,
+/// `[reserved-mext ","] nonce "," salt "," iteration-count ["," extensions]`,
+/// each rule checked on its own (every other part valid).
+#[test]
+fn server_first_follows_rfc5802s_grammar() {
+    let respond = |server_first: String| sha1_after_first().respond(server_first.as_bytes());
+    let malformed = |why| Err(SaslError::MalformedChallenge(why));
+    let salt = "QSXCR+Q6sek8bf92";
+    // §5.1 `s`: an empty salt is refused.
+    assert_eq!(
+        respond(format!("r={CNONCE}x,s=,i=4096")),
+        malformed("empty salt")
+    );
+    assert_eq!(
+        respond(format!("r={CNONCE}x,s=!!,i=4096")),
+        malformed("salt is not base64")
+    );
+    // §5.1 `m`: a mandatory extension fails authentication, first (its
+    // place in the grammar) or anywhere else.
+    for m in [
+        format!("m=ext,r={CNONCE}x,s={salt},i=4096"),
+        format!("r={CNONCE}x,s={salt},i=4096,m=ext"),
+    ] {
+        assert_eq!(
+            respond(m.clone()),
+            Err(SaslError::MandatoryExtension("ext".into())),
+            "{m}"
+        );
+    }
+    // §5.1 `r`: the nonce starts with ours, adds to it, and is printable.
+    for nonce in [
+        "x",
+        "fyko+d2lbbFgONRv9qkxdaw",
+        CNONCE,
+        "",
+        "Xfyko+d2lbbFgONRv9qkxdawL",
+    ] {
+        assert_eq!(
+            respond(format!("r={nonce},s={salt},i=4096")),
+            Err(SaslError::NonceMismatch),
+            "{nonce}"
+        );
+    }
+    for nonce in [
+        format!("{CNONCE}x y"),
+        format!("{CNONCE}é"),
+        format!("{CNONCE}\x7f"),
+    ] {
+        assert_eq!(
+            respond(format!("r={nonce},s={salt},i=4096")),
+            malformed("the nonce is not printable ASCII"),
+            "{nonce:?}"
+        );
+    }
+    // §7 `posit-number`: 0, a sign, a leading zero, no digits, not a number.
+    for i in ["0", "+4096", "04096", "-1", "", "4096 ", "many", "0x10"] {
+        assert_eq!(
+            respond(format!("r={CNONCE}x,s={salt},i={i}")),
+            Err(SaslError::InvalidIterationCount),
+            "i={i}"
+        );
+    }
+    assert_eq!(
+        respond(format!("r={CNONCE}x,s={salt},i=99999999999")),
+        Err(SaslError::TooManyIterations {
+            iterations: u32::MAX,
+            max: DEFAULT_MAX_ITERATIONS
+        }),
+        "beyond u32 is beyond any cap"
+    );
+    // §7: the order is r, s, i; anything else before them is refused.
+    for (msg, why) in [
+        (
+            format!("s={salt},r={CNONCE}x,i=4096"),
+            "the nonce must come first",
+        ),
+        (
+            format!("x=1,r={CNONCE}x,s={salt},i=4096"),
+            "the nonce must come first",
+        ),
+        (
+            format!("r={CNONCE}x,i=4096,s={salt}"),
+            "the salt must follow the nonce",
+        ),
+        (
+            format!("r={CNONCE}x,s={salt}"),
+            "the iteration count must follow the salt",
+        ),
+        (
+            format!("r={CNONCE}x,s={salt},x=1,i=4096"),
+            "the iteration count must follow the salt",
+        ),
+        (
+            format!("r={CNONCE}x,s={salt},i=4096,r=other"),
+            "a repeated attribute",
+        ),
+        (
+            format!("r={CNONCE}x,s={salt},i=4096,xy=1"),
+            "an attribute name is not one letter",
+        ),
+        (
+            format!("r={CNONCE}x,s={salt},i=4096,novalue"),
+            "attribute without '='",
+        ),
+        (String::new(), "attribute without '='"),
+    ] {
+        assert_eq!(respond(msg.clone()), malformed(why), "{msg}");
+    }
+    assert_eq!(
+        respond("e=other-error".into()),
+        Err(SaslError::ServerError("other-error".into()))
+    );
+}
+
+/// RFC 5802 §5.1: extensions after the iteration count that the client
+/// does not know are ignored, yet they are part of the AuthMessage both
+/// sides sign; the same holds after the server's verifier.
+#[test]
+fn unknown_extensions_are_ignored_and_signed() {
+    let mut a = run(
+        Mechanism::ScramSha256,
+        &creds("user", "pencil"),
+        &ChannelBinding::None,
+        "abc",
+    );
+    let first = String::from_utf8(a.initial_response().ok().flatten().unwrap_or_default())
+        .unwrap_or_default();
+    let server_first = format!(
+        "r=abcdef,s={},i=4096,x=future,y=a=b",
+        BASE64.encode(b"saltsalt")
+    );
+    let fin = String::from_utf8(a.respond(server_first.as_bytes()).unwrap_or_default())
+        .unwrap_or_default();
+    let (ok, server_final) = server_side(ScramHash::Sha256, "pencil", &first, &fin, &server_first);
+    assert!(ok, "the proof covers the extensions: {fin}");
+    let mut with_mext = a.clone();
+    assert_eq!(
+        with_mext.finish(Some(format!("{server_final},m=ext").as_bytes())),
+        Err(SaslError::MandatoryExtension("ext".into()))
+    );
+    assert_eq!(
+        a.finish(Some(format!("{server_final},z=later").as_bytes())),
+        Ok(())
+    );
+}
+
+/// RFC 5802 §7: `server-final-message = (server-error / verifier) ["," extensions]`.
+#[test]
+fn server_final_follows_rfc5802s_grammar() {
+    let after_final = || {
+        let mut a = sha1_after_first();
+        let _ =
+            a.respond(b"r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096");
+        a
+    };
+    let v = "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=";
+    assert_eq!(
+        after_final().finish(Some(b"e=invalid-proof")),
+        Err(SaslError::ServerError("invalid-proof".into()))
+    );
+    for data in ["x=1", "", ",v=rmF9pqV8S7suAoZWja4dJRkFsKQ="] {
+        assert!(
+            after_final().finish(Some(data.as_bytes())).is_err(),
+            "{data}"
+        );
+    }
+    assert_eq!(
+        after_final().finish(Some(b"x=1")),
+        Err(SaslError::MissingServerSignature)
+    );
+    assert_eq!(
+        after_final().finish(Some(b"m=1")),
+        Err(SaslError::MandatoryExtension("1".into()))
+    );
+    assert_eq!(
+        after_final().finish(Some(b"v=!!")),
+        Err(SaslError::MalformedChallenge("signature is not base64"))
+    );
+    assert_eq!(
+        after_final().finish(Some(format!("{v},n=ext").as_bytes())),
+        Ok(())
+    );
+    assert_eq!(
+        after_final().respond(format!("{v},m=ext").as_bytes()),
+        Err(SaslError::MandatoryExtension("ext".into())),
+        "the same when the final message comes as a challenge"
+    );
+}
+
 #[test]
 fn gs2_flags_and_authzid_escaping() {
     let cb = ChannelBinding::TlsServerEndPoint(vec![1, 2, 3]);

@@ -6,14 +6,17 @@
 mod address;
 mod common;
 pub(crate) mod condition;
-mod error_parts;
+pub(crate) mod error_parts;
 mod iq;
 mod message;
 mod presence;
 mod stanza_error;
 mod stream_error;
 
-pub use address::Address;
+#[cfg(feature = "precis")]
+pub(crate) use address::rfc7622::enforce as enforce_rfc7622;
+pub use address::{Address, JidProblem};
+pub(crate) use address::{prepare as prepare_jid, without_root_dot};
 pub use common::StanzaView;
 pub use condition::StreamErrorCondition;
 pub use iq::{Iq, IqType};

@@ -301,7 +301,10 @@ impl Stream {
             authzid: self.config.authzid.clone(),
         };
         let server_offered_plus = offered.iter().any(|m| m.ends_with("-PLUS"));
-        let nonce = self.rng.alphanumeric(24);
+        // Drawn even when a fixed nonce is configured, so the rest of the
+        // stream's randomness does not depend on that test setting.
+        let drawn = self.rng.alphanumeric(24);
+        let nonce = self.config.scram_client_nonce.clone().unwrap_or(drawn);
         let mut auth = match ClientAuth::new(
             mechanism,
             &credentials,

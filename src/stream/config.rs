@@ -1,6 +1,7 @@
 //! How a client `Stream` behaves: credentials, TLS policy, timers, limits.
 
 use crate::sasl::{DEFAULT_MAX_ITERATIONS, Mechanism};
+use crate::stanza::{JidProblem, prepare_jid};
 use crate::time::Duration;
 use crate::xml::Limits;
 
@@ -124,6 +125,107 @@ pub struct ClientConfig {
     /// bounds how long a hostile server can stall the caller's thread.
     /// The default is [`DEFAULT_MAX_ITERATIONS`].
     pub max_scram_iterations: u32,
+    /// **For tests only**: the SCRAM client nonce to send instead of one
+    /// drawn from the stream's random generator, so that a test can replay
+    /// a published exchange (RFC 5802 §5, RFC 7677 §3, RFC 6120 §9.1.2)
+    /// byte for byte. `None` (the default) draws a fresh one. A fixed nonce
+    /// makes every login look the same to an eavesdropper and lets a
+    /// recorded exchange be replayed: never set it in production. It must
+    /// be printable ASCII without `,` ([`ClientConfig::validate`]).
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use xmpp_sansio::{ClientConfig, Stream, TlsPolicy};
+    /// let mut config = ClientConfig::new("user@example.com", "pencil", [0; 32]);
+    /// config.tls = TlsPolicy::Disabled;
+    /// config.scram_client_nonce = Some("fyko+d2lbbFgONRv9qkxdawL".into());
+    /// let mut s = Stream::client(config);
+    /// s.start(Instant::now())?;
+    /// s.handle_input(b"<stream:stream xmlns='jabber:client' \
+    ///     xmlns:stream='http://etherx.jabber.org/streams' version='1.0' id='i' from='example.com'>\
+    ///     <stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+    ///     <mechanism>SCRAM-SHA-1</mechanism></mechanisms></stream:features>", Instant::now())?;
+    /// let sent = String::from_utf8(s.poll_transmit().unwrap().to_vec()).unwrap();
+    /// // "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL", RFC 5802 §5's first message:
+    /// assert!(sent.ends_with(">biwsbj11c2VyLHI9ZnlrbytkMmxiYkZnT05Sdjlxa3hkYXdM</auth>"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub scram_client_nonce: Option<String>,
+}
+
+/// Why a [`ClientConfig`] cannot start a stream ([`ClientConfig::validate`]).
+///
+/// ```
+/// use xmpp_sansio::{ClientConfig, ConfigError};
+/// use xmpp_sansio::stanza::JidProblem;
+/// let config = ClientConfig::new("alice@", "pw", [0; 32]);
+/// let err = config.validate().unwrap_err();
+/// assert_eq!(err, ConfigError::InvalidJid { jid: "alice@".into(), reason: JidProblem::EmptyDomain });
+/// assert_eq!(err.to_string(), "invalid JID \"alice@\": the domainpart is empty");
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// [`ClientConfig::jid`] is not a valid JID (RFC 7622 §3).
+    #[error("invalid JID {jid:?}: {reason}")]
+    InvalidJid {
+        /// The JID as configured.
+        jid: String,
+        /// What is wrong with it.
+        reason: JidProblem,
+    },
+    /// The resource to request ([`ClientConfig::requested_resource`]) is
+    /// longer than RFC 7622 §3.4 allows: 1023 bytes, as sent or prepared.
+    #[error("the resource is {len} bytes long; at most 1023 are allowed")]
+    ResourceTooLong {
+        /// Its length in bytes (the longer of as sent and as prepared).
+        len: usize,
+    },
+    /// The resource to request is not a valid resourcepart.
+    #[error("invalid resource {resource:?}: {reason}")]
+    InvalidResource {
+        /// The resource as configured.
+        resource: String,
+        /// What is wrong with it.
+        reason: JidProblem,
+    },
+    /// [`ClientConfig::scram_client_nonce`] is empty or holds characters
+    /// SCRAM forbids (only printable ASCII without `,`).
+    #[error("invalid SCRAM client nonce: it must be printable ASCII without ','")]
+    InvalidScramNonce,
+}
+
+/// The longest resourcepart, in bytes (RFC 7622 §3.4).
+const MAX_RESOURCE_BYTES: usize = 1023;
+
+/// Checks a resource to request at binding: at most 1023 bytes as given and
+/// as prepared, and one resourceprep accepts (RFC 7622 §3.4, RFC 6122).
+pub(crate) fn check_resource(resource: &str) -> Result<(), ConfigError> {
+    if resource.len() > MAX_RESOURCE_BYTES {
+        return Err(ConfigError::ResourceTooLong {
+            len: resource.len(),
+        });
+    }
+    match jid::ResourcePart::new(resource) {
+        Ok(prepared) if prepared.len() > MAX_RESOURCE_BYTES => Err(ConfigError::ResourceTooLong {
+            len: prepared.len(),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let reason = JidProblem::from(e);
+            if reason == JidProblem::ResourceTooLong {
+                // Prepared, it grew past the limit (NFKC can expand).
+                Err(ConfigError::ResourceTooLong {
+                    len: resource.len().max(MAX_RESOURCE_BYTES + 1),
+                })
+            } else {
+                Err(ConfigError::InvalidResource {
+                    resource: resource.to_owned(),
+                    reason,
+                })
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -167,27 +269,95 @@ impl ClientConfig {
             answer_pings: true,
             close_timeout: Duration::from_secs(10),
             max_scram_iterations: DEFAULT_MAX_ITERATIONS,
+            scram_client_nonce: None,
         }
     }
 
-    /// The localpart of [`ClientConfig::jid`] (empty for a domain-only JID).
+    /// Checks what a stream needs before it writes anything:
+    /// [`ClientConfig::jid`] is a valid JID (RFC 7622 §3, each part
+    /// prepared by the `jid` crate: RFC 6122), the resource to request is
+    /// at most 1023 bytes and valid (§3.4), and a fixed SCRAM nonce, if
+    /// any, is one SCRAM allows. [`crate::Stream::start`] calls it and
+    /// refuses to start on an error ([`crate::UsageError::InvalidConfig`]);
+    /// call it earlier to report a bad setting to the user.
+    ///
+    /// ```
+    /// use xmpp_sansio::{ClientConfig, ConfigError};
+    /// use xmpp_sansio::stanza::JidProblem;
+    /// assert!(ClientConfig::new("juliet@example.com/balcony", "pw", [0; 32]).validate().is_ok());
+    /// let reason = |jid: &str| match ClientConfig::new(jid, "pw", [0; 32]).validate() {
+    ///     Err(ConfigError::InvalidJid { reason, .. }) => Some(reason),
+    ///     _ => None,
+    /// };
+    /// assert_eq!(reason(""), Some(JidProblem::Empty));
+    /// assert_eq!(reason("a@b@c"), Some(JidProblem::TooManyAts));
+    /// assert_eq!(reason("alice@exa mple.com"), Some(JidProblem::Domain));
+    /// let mut config = ClientConfig::new("juliet@example.com", "pw", [0; 32]);
+    /// config.resource = Some("x".repeat(1024));
+    /// assert_eq!(config.validate(), Err(ConfigError::ResourceTooLong { len: 1024 }));
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Err(reason) = prepare_jid(&self.jid) {
+            return Err(match reason {
+                JidProblem::ResourceTooLong => ConfigError::ResourceTooLong {
+                    len: self.jid.split_once('/').map_or(0, |(_, r)| r.len()),
+                },
+                reason => ConfigError::InvalidJid {
+                    jid: self.jid.clone(),
+                    reason,
+                },
+            });
+        }
+        if let Some(resource) = self.requested_resource() {
+            check_resource(resource)?;
+        }
+        if let Some(nonce) = &self.scram_client_nonce
+            && (nonce.is_empty()
+                || !nonce
+                    .bytes()
+                    .all(|b| (0x21..=0x7e).contains(&b) && b != b','))
+        {
+            return Err(ConfigError::InvalidScramNonce);
+        }
+        Ok(())
+    }
+
+    /// The localpart of [`ClientConfig::jid`] (empty for a domain-only
+    /// JID): everything before the first `@` of the part before the first
+    /// `/` (RFC 7622 §3.1). It is the SASL authentication identity.
     pub fn username(&self) -> &str {
-        let bare = self.jid.split('/').next().unwrap_or_default();
-        bare.rsplit_once('@').map_or("", |(local, _)| local)
+        self.bare_jid()
+            .split_once('@')
+            .map_or("", |(local, _)| local)
     }
 
-    /// The domain of [`ClientConfig::jid`].
+    /// The domain of [`ClientConfig::jid`], without a final dot
+    /// (`example.com.` is `example.com`, RFC 7622 §3.2): the `to` of our
+    /// stream header.
+    ///
+    /// ```
+    /// use xmpp_sansio::ClientConfig;
+    /// let config = ClientConfig::new("juliet@example.com./balcony", "pw", [0; 32]);
+    /// assert_eq!(config.domain(), "example.com");
+    /// assert_eq!(config.bare_jid(), "juliet@example.com");
+    /// ```
     pub fn domain(&self) -> &str {
-        let bare = self.jid.split('/').next().unwrap_or_default();
-        bare.rsplit_once('@').map_or(bare, |(_, domain)| domain)
+        let bare = self.bare_jid();
+        bare.split_once('@').map_or(bare, |(_, domain)| domain)
     }
 
-    /// `user@domain`.
+    /// `user@domain`, the domain without a final dot.
     pub fn bare_jid(&self) -> &str {
-        self.jid.split('/').next().unwrap_or_default()
+        let bare = self.jid.split('/').next().unwrap_or_default();
+        let domain = bare.split_once('@').map_or(bare, |(_, domain)| domain);
+        match domain.strip_suffix('.') {
+            Some(stripped) if !stripped.is_empty() => &bare[..bare.len() - 1],
+            _ => bare,
+        }
     }
 
     /// The resource to request: [`ClientConfig::resource`], else the JID's.
+    /// An empty one is read as none: the server chooses.
     pub fn requested_resource(&self) -> Option<&str> {
         self.resource
             .as_deref()

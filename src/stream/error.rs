@@ -1,5 +1,6 @@
 //! Errors: fatal stream failures ([`Error`]) and API misuse ([`UsageError`]).
 
+use super::config::ConfigError;
 use crate::negotiation::SaslFailure;
 use crate::sasl::SaslError;
 use crate::stanza::{StanzaError, StreamError, StreamErrorCondition};
@@ -183,4 +184,8 @@ pub enum UsageError {
     /// bytes): a reply to a request from it, or a ping to it. Nothing was sent.
     #[error("not a valid address: {0:?}")]
     InvalidAddress(String),
+    /// [`crate::Stream::start`]: the configuration cannot start a stream
+    /// ([`crate::ClientConfig::validate`]). Nothing was written.
+    #[error(transparent)]
+    InvalidConfig(#[from] ConfigError),
 }

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
-pub use config::{ClientConfig, IqRequestPolicy, TlsPolicy};
+pub use config::{ClientConfig, ConfigError, IqRequestPolicy, TlsPolicy};
 pub use error::{Error, ErrorKind, UsageError};
 pub use event::{ClosedBy, Event};
 
@@ -376,10 +376,14 @@ impl Stream {
     // ---- (C) commands ----
 
     /// Queues our stream header: the first thing to write to the transport.
+    /// A configuration [`ClientConfig::validate`] refuses (an invalid JID,
+    /// a resource over 1023 bytes) is [`UsageError::InvalidConfig`], and
+    /// nothing is written.
     pub fn start(&mut self, now: Instant) -> Result<(), UsageError> {
         if !matches!(self.phase, Phase::Idle) {
             return Err(UsageError::AlreadyStarted);
         }
+        self.config.validate()?;
         self.negotiation_deadline = self
             .config
             .negotiation_timeout
