@@ -18,7 +18,7 @@ use xmpp_sansio::stanza::{
 };
 use xmpp_sansio::xml::{Element, XmlError, ns};
 use xmpp_sansio::{
-    ClientConfig, ClosedBy, Error, ErrorKind, Event, IqRequestPolicy, State, Stream,
+    ClientConfig, ClosedBy, ConfigError, Error, ErrorKind, Event, IqRequestPolicy, State, Stream,
     StreamErrorCondition, TlsPolicy, UsageError,
 };
 
@@ -684,14 +684,24 @@ fn the_application_binds_when_auto_bind_is_off() {
             assert_eq!(d.stream.reply_iq_result(early, None, now), Ok(()));
             d.recent();
 
-            assert_eq!(
+            assert!(matches!(
                 d.stream.bind(Some(""), now),
-                Err(UsageError::InvalidStanza("a resource is 1 to 1023 bytes"))
-            );
+                Err(UsageError::InvalidConfig(
+                    ConfigError::InvalidResource { .. }
+                ))
+            ));
             assert_eq!(
                 d.stream.bind(Some(&"r".repeat(1024)), now),
-                Err(UsageError::InvalidStanza("a resource is 1 to 1023 bytes"))
+                Err(UsageError::InvalidConfig(ConfigError::ResourceTooLong {
+                    len: 1024
+                }))
             );
+            assert!(matches!(
+                d.stream.bind(Some("desk\u{7}"), now),
+                Err(UsageError::InvalidConfig(
+                    ConfigError::InvalidResource { .. }
+                ))
+            ));
             assert_eq!(d.recent().sent, "", "a refused call sends nothing");
             assert_eq!(d.stream.bind(Some("desk"), now), Ok(()));
             assert_eq!(
@@ -2667,10 +2677,9 @@ const CLIENT_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:c
 /// RFC 7622 §3: an account JID that is not a valid JID is refused by
 /// `validate` and by `start`, which writes nothing and stays idle; so is a
 /// resource to request that is too long (§3.4: 1023 bytes) or that
-/// resourceprep refuses, and a fixed SCRAM nonce SCRAM cannot carry.
+/// neither resourceprep nor RFC 7622 accepts, and a fixed SCRAM nonce SCRAM cannot carry.
 #[test]
 fn an_invalid_account_is_refused_before_anything_is_written() {
-    use xmpp_sansio::ConfigError;
     use xmpp_sansio::stanza::JidProblem;
     let long = "x".repeat(1024);
     let jid_cases = [
@@ -2742,6 +2751,16 @@ fn an_invalid_account_is_refused_before_anything_is_written() {
         assert_eq!(s.poll_transmit(), None, "nothing written for {want}");
         assert_eq!(s.poll_event(), None);
         assert_eq!(s.state(), State::Idle);
+    }
+    // RFC 7622 §3.4 resources that resourceprep (RFC 6122) refuses are
+    // still valid: symbols and emoji, as real servers bind them.
+    for resource in ["phone📱🚀", "Niaj 🚀", "\u{265A}"] {
+        let mut c = plain_config();
+        c.resource = Some(resource.into());
+        assert_eq!(c.validate(), Ok(()), "{resource}");
+        c.resource = None;
+        c.jid = format!("juliet@example.com/{resource}");
+        assert_eq!(c.validate(), Ok(()), "{resource}");
     }
     // What the examples print.
     let mut c = plain_config();
@@ -3021,4 +3040,35 @@ dj1wTk5ERlZFUXh1WHhDb1NFaVc4R0VaKzFSU289</success>";
     assert!(out.events.contains(&Event::Online {
         jid: "juliet@im.example.com/balcony".into()
     }));
+}
+
+/// A domain-only account (`example.com`) has no username: PLAIN and SCRAM
+/// are never tried with an empty authentication identity, whatever the
+/// preferences say; ANONYMOUS when configured, else `NoMechanism`.
+#[test]
+fn a_domain_only_account_never_authenticates_with_a_password() {
+    let features = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism><mechanism>SCRAM-SHA-1</mechanism><mechanism>ANONYMOUS</mechanism></mechanisms></stream:features>";
+    let mut config = plain_config();
+    config.jid = "example.com".into();
+    config.resource = None;
+    let transcript = format!("{SERVER_HEADER}{features}{PEER_CLOSE}");
+    let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
+    assert!(!out.sent.contains("<auth"), "{}", out.sent);
+    assert!(
+        matches!(error_of(&out.events), Some(Error::NoMechanism { .. })),
+        "{:?}",
+        out.events
+    );
+    config.mechanisms = Some(vec![
+        Mechanism::Plain,
+        Mechanism::ScramSha1,
+        Mechanism::Anonymous,
+    ]);
+    let out = assert_split_invariant(&config, &[&transcript], &ChannelBinding::None);
+    assert!(
+        out.sent
+            .contains("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'"),
+        "{}",
+        out.sent
+    );
 }

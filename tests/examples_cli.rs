@@ -212,6 +212,13 @@ fn missing_or_malformed_common_options_are_refused() {
             "--jid a@b --password pw --plaintext --direct-tls",
             "exclude each other",
         ),
+        // The account is checked before connecting (RFC 7622).
+        ("--jid alice@ --password pw", "invalid JID \"alice@\""),
+        ("--jid a@b@c --password pw", "invalid JID \"a@b@c\""),
+        (
+            "--jid a@example.com --password pw --resource a\u{7}b",
+            "invalid resource",
+        ),
     ] {
         let error = parse(line).err().unwrap_or_default();
         assert!(error.contains(problem), "{line}: {error}");

@@ -279,7 +279,16 @@ impl Stream {
     }
 
     fn start_sasl(&mut self, features: &StreamFeatures, now: Instant) {
-        let offered: Vec<&str> = features.mechanisms.iter().map(String::as_str).collect();
+        // A domain-only account has no username to authenticate with a
+        // password: only the mechanisms without one (ANONYMOUS, EXTERNAL)
+        // remain, never PLAIN or SCRAM with an empty authcid.
+        let username_less = self.config.username().is_empty();
+        let offered: Vec<&str> = features
+            .mechanisms
+            .iter()
+            .map(String::as_str)
+            .filter(|m| !username_less || matches!(*m, "ANONYMOUS" | "EXTERNAL"))
+            .collect();
         let allow_plain = self.tls_active || self.config.allow_plaintext_auth;
         let Some(mechanism) = select_mechanism(
             &offered,

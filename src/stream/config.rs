@@ -198,33 +198,59 @@ pub enum ConfigError {
 /// The longest resourcepart, in bytes (RFC 7622 §3.4).
 const MAX_RESOURCE_BYTES: usize = 1023;
 
-/// Checks a resource to request at binding: at most 1023 bytes as given and
-/// as prepared, and one resourceprep accepts (RFC 7622 §3.4, RFC 6122).
+/// Checks a resource to request at binding (RFC 7622 §3.4): 1 to 1023
+/// bytes, and a resourcepart that some preparation accepts. Servers
+/// prepare resources by RFC 7622 (PRECIS OpaqueString, which allows
+/// symbols and emoji: `phone📱🚀`) or by RFC 6122 (resourceprep, which
+/// refuses them); the crate refuses only what neither accepts, so a
+/// resource a modern server binds is never refused here. The server has
+/// the last word: a resource it refuses is a bind error
+/// ([`crate::Event::BindFailed`]), retried as [`ClientConfig::auto_bind`]
+/// says.
+///
+/// Without the `precis` feature, the RFC 7622 side is approximated by
+/// its rule that matters here: no control characters (OpaqueString
+/// disallows them); with it, the OpaqueString profile itself decides.
 pub(crate) fn check_resource(resource: &str) -> Result<(), ConfigError> {
     if resource.len() > MAX_RESOURCE_BYTES {
         return Err(ConfigError::ResourceTooLong {
             len: resource.len(),
         });
     }
-    match jid::ResourcePart::new(resource) {
-        Ok(prepared) if prepared.len() > MAX_RESOURCE_BYTES => Err(ConfigError::ResourceTooLong {
-            len: prepared.len(),
-        }),
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let reason = JidProblem::from(e);
-            if reason == JidProblem::ResourceTooLong {
-                // Prepared, it grew past the limit (NFKC can expand).
-                Err(ConfigError::ResourceTooLong {
-                    len: resource.len().max(MAX_RESOURCE_BYTES + 1),
-                })
-            } else {
-                Err(ConfigError::InvalidResource {
-                    resource: resource.to_owned(),
-                    reason,
-                })
-            }
+    let rfc6122 = match jid::ResourcePart::new(resource) {
+        Ok(prepared) if prepared.len() > MAX_RESOURCE_BYTES => {
+            // Prepared, it grew past the limit (NFKC can expand).
+            return Err(ConfigError::ResourceTooLong {
+                len: prepared.len(),
+            });
         }
+        Ok(_) => return Ok(()),
+        Err(e) => JidProblem::from(e),
+    };
+    if rfc6122 == JidProblem::ResourceTooLong {
+        return Err(ConfigError::ResourceTooLong {
+            len: resource.len().max(MAX_RESOURCE_BYTES + 1),
+        });
+    }
+    if resource.is_empty() {
+        return Err(ConfigError::InvalidResource {
+            resource: resource.to_owned(),
+            reason: JidProblem::EmptyResource,
+        });
+    }
+    #[cfg(feature = "precis")]
+    let rfc7622_accepts = crate::stanza::Address::new(&format!("example.com/{resource}"))
+        .enforce_rfc7622()
+        .is_ok();
+    #[cfg(not(feature = "precis"))]
+    let rfc7622_accepts = !resource.contains(char::is_control);
+    if rfc7622_accepts {
+        Ok(())
+    } else {
+        Err(ConfigError::InvalidResource {
+            resource: resource.to_owned(),
+            reason: rfc6122,
+        })
     }
 }
 
@@ -274,9 +300,11 @@ impl ClientConfig {
     }
 
     /// Checks what a stream needs before it writes anything:
-    /// [`ClientConfig::jid`] is a valid JID (RFC 7622 §3, each part
-    /// prepared by the `jid` crate: RFC 6122), the resource to request is
-    /// at most 1023 bytes and valid (§3.4), and a fixed SCRAM nonce, if
+    /// [`ClientConfig::jid`] is a valid JID (RFC 7622 §3: its localpart
+    /// and domainpart prepared by the `jid` crate, RFC 6122), each
+    /// resource (in the JID, and [`ClientConfig::resource`]) at most 1023
+    /// bytes and accepted by RFC 6122's or RFC 7622's preparation (§3.4:
+    /// `phone📱🚀` is valid), and a fixed SCRAM nonce, if
     /// any, is one SCRAM allows. [`crate::Stream::start`] calls it and
     /// refuses to start on an error ([`crate::UsageError::InvalidConfig`]);
     /// call it earlier to report a bad setting to the user.
@@ -297,18 +325,28 @@ impl ClientConfig {
     /// assert_eq!(config.validate(), Err(ConfigError::ResourceTooLong { len: 1024 }));
     /// ```
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if let Err(reason) = prepare_jid(&self.jid) {
-            return Err(match reason {
-                JidProblem::ResourceTooLong => ConfigError::ResourceTooLong {
-                    len: self.jid.split_once('/').map_or(0, |(_, r)| r.len()),
-                },
-                reason => ConfigError::InvalidJid {
-                    jid: self.jid.clone(),
-                    reason,
-                },
-            });
+        // The bare part as the `jid` crate prepares it; a resource as
+        // `check_resource` accepts it (either preparation), so that an
+        // account JID with `phone📱🚀` starts like `resource` does.
+        let (bare, resource) = match self.jid.split_once('/') {
+            Some((bare, resource)) => (bare, Some(resource)),
+            None => (self.jid.as_str(), None),
+        };
+        let invalid = |reason| ConfigError::InvalidJid {
+            jid: self.jid.clone(),
+            reason,
+        };
+        prepare_jid(bare).map_err(invalid)?;
+        match resource {
+            Some("") => return Err(invalid(JidProblem::EmptyResource)),
+            Some(resource) => check_resource(resource).map_err(|e| match e {
+                ConfigError::InvalidResource { reason, .. } => invalid(reason),
+                other => other,
+            })?,
+            None => {}
         }
-        if let Some(resource) = self.requested_resource() {
+        // An empty `resource` lets the server choose.
+        if let Some(resource) = self.resource.as_deref().filter(|r| !r.is_empty()) {
             check_resource(resource)?;
         }
         if let Some(nonce) = &self.scram_client_nonce

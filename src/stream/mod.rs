@@ -468,8 +468,8 @@ impl Stream {
             Phase::Closing | Phase::Closed => return Err(UsageError::Closed),
             _ => return Err(UsageError::NotAwaitingBind),
         }
-        if resource.is_some_and(|r| r.is_empty() || r.len() > 1023) {
-            return Err(UsageError::InvalidStanza("a resource is 1 to 1023 bytes"));
+        if let Some(resource) = resource {
+            config::check_resource(resource).map_err(UsageError::InvalidConfig)?;
         }
         self.send_bind(resource.map(str::to_owned), now);
         Ok(())
