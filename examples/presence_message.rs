@@ -68,7 +68,8 @@ fn main() -> ExitCode {
                 .status(None, "Free to talk")
                 .priority(10)?;
             // send_presence gives the stanza an id (RFC 6121 §3, §4).
-            conn.stream.send_presence(presence.build(), Instant::now())?;
+            conn.stream
+                .send_presence(presence.build(), Instant::now())?;
             let message = MessageBuilder::new(MessageType::Chat, contact.clone())
                 .id("hello-1")
                 .body(None, text)
