@@ -213,26 +213,8 @@ impl Framer {
                     self.parsed_bytes += (end - start) as u64;
                     return Ok(Some(FrameEvent::Element(element)));
                 }
-                Boundary::StreamEnd { start, end } => {
-                    let text = self.text(start, end)?;
-                    let name = text
-                        .strip_prefix("</")
-                        .and_then(|t| t.strip_suffix('>'))
-                        .unwrap_or_default()
-                        .trim_end();
-                    let expected_prefix = self
-                        .header
-                        .as_ref()
-                        .map_or("", |h| h.stream_prefix.as_str());
-                    let matches = match name.split_once(':') {
-                        Some((p, l)) => p == expected_prefix && l == "stream",
-                        None => expected_prefix.is_empty() && name == "stream",
-                    };
-                    if !matches {
-                        return Err(XmlError::not_well_formed(format!(
-                            "end tag </{name}> does not match the stream element"
-                        )));
-                    }
+                // The scanner matched the end tag against the header's name.
+                Boundary::StreamEnd { .. } => {
                     return Ok(Some(FrameEvent::StreamEnd));
                 }
             }

@@ -161,6 +161,16 @@ fn check_name(len: usize, limits: &Limits) -> Result<(), XmlError> {
     Ok(())
 }
 
+/// Whether `ns` is the stream's content namespace, one of those RFC 6120
+/// §4.8.5 and XEP-0114 reserve for stanzas (and forbid prefixes for).
+fn is_content_ns(header: &StreamHeader, ns: &str) -> bool {
+    header.content_ns.as_deref() == Some(ns)
+        && matches!(
+            ns,
+            ns::JABBER_CLIENT | ns::JABBER_SERVER | ns::COMPONENT_ACCEPT
+        )
+}
+
 /// Checks a namespace declaration against XML Namespaces 1.0 §3.
 fn check_declaration(prefix: &str, value: &str) -> Result<(), XmlError> {
     let bad = match prefix {
@@ -394,6 +404,11 @@ impl Parser {
             ));
         }
         let ns = self.resolve(src, prefix, header, w)?;
+        // RFC 6120 §4.8.5: no prefix for the content namespace on a stanza.
+        // Nested elements are read by namespace whatever their prefix.
+        if !prefix.is_empty() && self.open.len() == 1 && is_content_ns(header, w.str(ns)) {
+            return Err(XmlError::BadNamespacePrefix(prefix.to_owned()));
+        }
         let name = w.source_span(open.local.clone());
         let mut lang = None;
         let mark = w.attrs_mark();
