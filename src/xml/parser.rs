@@ -1,7 +1,10 @@
 //! Builds an [`Element`] from the text of one complete top-level element,
 //! and a [`StreamHeader`] from the stream's start tag, with xmlparser doing
 //! the tokenizing. Namespaces and `xml:lang` are resolved against the
-//! header's declarations; every limit but the byte limit is enforced here.
+//! header's declarations. The scanner has already enforced every limit as
+//! the bytes arrived and matched every end tag; the parser checks names,
+//! depth, attributes and end tags again on the complete element (cheaply),
+//! so it does not depend on the scan for them.
 
 use std::ops::Range;
 

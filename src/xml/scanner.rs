@@ -8,9 +8,10 @@
 //! around it grows. Markup that restricted XML forbids (comments,
 //! processing instructions, DTDs) is rejected the moment it is recognised.
 //! Every limit holds while the bytes arrive, not once the element is
-//! complete: a name (element or attribute) fails on the byte that makes it
-//! longer than the limit, an attribute on its value's opening quote, depth
-//! on the start tag's `>`, and the byte limit on the first byte past it.
+//! complete: a name (element or attribute) fails in the call that brings
+//! the byte making it longer than the limit (a byte at a time, on that
+//! byte), an attribute on its value's opening quote, depth on the start
+//! tag's `>`, and the byte limit on the first byte past it.
 //! Each end tag is matched byte by byte against the name of the element it
 //! closes (the names of open elements are ranges of the buffered element,
 //! the stream's own is kept aside), so a mismatch fails at its first wrong
@@ -218,8 +219,9 @@ impl Scanner {
     }
 
     /// Consumes the bytes from the scan position on while each is one that
-    /// cannot change the state (ordinary text, attribute-value or name
-    /// bytes), and returns whether that reached the end of `buf`. This is
+    /// needs no more than a step of the state (ordinary text, bytes of a
+    /// start tag up to its end, an end tag's name as it matches), and
+    /// returns whether that reached the end of `buf`. This is
     /// the whole work of most calls when input arrives a byte at a time;
     /// it never consumes a byte [`Scanner::scan`] would treat differently,
     /// and it stops at the byte limit so `scan` reports that.
