@@ -13,7 +13,7 @@ impl Element {
     /// counts a stream element around it, as for a stanza). Nothing is
     /// inherited: no default namespace, no prefix, no `xml:lang`. With no
     /// stream there is no content namespace either, so RFC 6120 §4.8.5 (no
-    /// prefix for it, see [`Framer`](super::Framer)) does not apply:
+    /// prefix for it, see [`Framer`]) does not apply:
     /// `<a:message xmlns:a='jabber:client'/>` reads back.
     /// Surrounding whitespace is allowed; an XML declaration, text or a
     /// second element is not.
