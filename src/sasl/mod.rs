@@ -3,6 +3,11 @@
 //! ANONYMOUS and EXTERNAL. Bytes in, bytes out: base64 and XML are the
 //! stream's business, nonces come from the caller.
 //!
+//! Both sides: the initiating entity's [`ClientAuth`] (example below) and
+//! the receiving entity's [`ServerAuth`], which checks credentials against
+//! the stored keys the application keeps ([`StoredCredentials`]) and
+//! lists what to offer ([`ServerSaslConfig`]).
+//!
 //! ```
 //! use xmpp_sansio::sasl::{ChannelBinding, ClientAuth, Credentials, Mechanism};
 //!
@@ -21,9 +26,14 @@
 
 mod client;
 mod scram;
+mod server;
 
 pub use client::ClientAuth;
 pub use scram::{DEFAULT_MAX_ITERATIONS, ScramHash, ScramKeys};
+pub use server::{
+    DEFAULT_SERVER_ITERATIONS, FailureReason, Identity, SALT_LEN, ScramCredentials, ServerAuth,
+    ServerSaslConfig, ServerStep, StoredCredentials, decode_payload,
+};
 
 /// A SASL mechanism the client can run.
 ///
@@ -223,6 +233,10 @@ pub enum SaslError {
         /// The cap.
         max: u32,
     },
+    /// Provisioning with an empty salt ([`ScramCredentials::derive`]): a
+    /// client refuses a server-first without one.
+    #[error("empty salt")]
+    EmptySalt,
     /// The server's signature is wrong: it does not know the password.
     #[error("the server signature does not verify")]
     ServerSignatureMismatch,
@@ -319,3 +333,5 @@ pub(crate) fn saslprep(s: &str, what: &'static str) -> Result<String, SaslError>
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod server_tests;
