@@ -26,11 +26,13 @@ pub fn handshake_digest(stream_id: &str, secret: &str) -> String {
     let mut h = Sha1::new();
     h.update(stream_id.as_bytes());
     h.update(secret.as_bytes());
-    h.finalize().iter().fold(String::with_capacity(40), |mut s, b| {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xf)]));
-        s
-    })
+    h.finalize()
+        .iter()
+        .fold(String::with_capacity(40), |mut s, b| {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 0xf)]));
+            s
+        })
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

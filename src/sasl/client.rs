@@ -27,7 +27,6 @@ pub struct ClientAuth {
     state: State,
 }
 
-
 impl ClientAuth {
     /// Starts an exchange. `client_nonce` (SCRAM) must be printable ASCII
     /// without `,`, from the caller's random source. `server_offered_plus`
@@ -104,7 +103,7 @@ impl ClientAuth {
     }
 
     /// Caps the SCRAM iteration count the server may ask for (the default
-    /// is [`DEFAULT_MAX_ITERATIONS`]); above it, the challenge is refused
+    /// is [`DEFAULT_MAX_ITERATIONS`](super::DEFAULT_MAX_ITERATIONS)); above it, the challenge is refused
     /// with [`SaslError::TooManyIterations`]. Other mechanisms ignore it.
     ///
     /// ```

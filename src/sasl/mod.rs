@@ -323,7 +323,6 @@ pub fn select_mechanism(
     })
 }
 
-
 /// SASLprep (RFC 4013), as the `stringprep` crate implements it.
 pub(crate) fn saslprep(s: &str, what: &'static str) -> Result<String, SaslError> {
     stringprep::saslprep(s)
@@ -332,6 +331,6 @@ pub(crate) fn saslprep(s: &str, what: &'static str) -> Result<String, SaslError>
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod server_tests;
+#[cfg(test)]
+mod tests;

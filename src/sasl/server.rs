@@ -173,10 +173,7 @@ impl std::fmt::Debug for ServerSaslConfig {
         f.debug_struct("ServerSaslConfig")
             .field("mechanisms", &self.mechanisms)
             .field("tls", &self.tls)
-            .field(
-                "channel_bindings",
-                &self.channel_binding_types(),
-            )
+            .field("channel_bindings", &self.channel_binding_types())
             .field("allow_plain_without_tls", &self.allow_plain_without_tls)
             .field("iterations", &self.iterations)
             .field("domain", &self.domain)
@@ -208,7 +205,11 @@ impl ServerSaslConfig {
     }
 
     fn has_binding(&self) -> bool {
-        self.tls && self.channel_bindings.iter().any(|b| b.type_name().is_some())
+        self.tls
+            && self
+                .channel_bindings
+                .iter()
+                .any(|b| b.type_name().is_some())
     }
 
     fn binding(&self, type_name: &str) -> Option<&ChannelBinding> {
@@ -249,7 +250,11 @@ impl ServerSaslConfig {
     pub fn channel_binding_types(&self) -> Vec<&'static str> {
         let mut types: Vec<&'static str> = Vec::new();
         if self.tls {
-            for t in self.channel_bindings.iter().filter_map(ChannelBinding::type_name) {
+            for t in self
+                .channel_bindings
+                .iter()
+                .filter_map(ChannelBinding::type_name)
+            {
                 if !types.contains(&t) {
                     types.push(t);
                 }
@@ -601,7 +606,10 @@ impl std::fmt::Debug for ServerAuth {
 
 /// `printable` without `,` (RFC 5802 §7), non-empty.
 fn valid_nonce(nonce: &str) -> bool {
-    !nonce.is_empty() && nonce.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b',')
+    !nonce.is_empty()
+        && nonce
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && b != b',')
 }
 
 /// One `attr-val`: a single ASCII letter, `=`, the value.
@@ -802,9 +810,7 @@ impl ServerAuth {
     ) -> Result<ScramStart, FailureReason> {
         use FailureReason::Malformed;
         let text = std::str::from_utf8(data).map_err(|_| Malformed("not UTF-8"))?;
-        let (flag, rest) = text
-            .split_once(',')
-            .ok_or(Malformed("no GS2 header"))?;
+        let (flag, rest) = text.split_once(',').ok_or(Malformed("no GS2 header"))?;
         let (authz, bare) = rest.split_once(',').ok_or(Malformed("no GS2 header"))?;
         let gs2_header = &text[..flag.len() + authz.len() + 2];
         // gs2-cbind-flag (RFC 5802 §6): the flag must fit the mechanism.
@@ -815,7 +821,12 @@ impl ServerAuth {
             "n" => Vec::new(),
             // The client could bind but believes we cannot; if we offered
             // -PLUS, someone removed it on the way.
-            "y" if self.config.offered().iter().any(|m| m.uses_channel_binding()) => {
+            "y" if self
+                .config
+                .offered()
+                .iter()
+                .any(|m| m.uses_channel_binding()) =>
+            {
                 return Err(FailureReason::Downgrade);
             }
             "y" => Vec::new(),
@@ -902,10 +913,9 @@ impl ServerAuth {
                     .into_iter()
                     .flat_map(|c| c.scram.iter())
                     .find(|c| c.usable());
-                let keys = real.cloned().unwrap_or_else(|| {
-                    self.config
-                        .fake_credentials(ScramHash::Sha256, &username)
-                });
+                let keys = real
+                    .cloned()
+                    .unwrap_or_else(|| self.config.fake_credentials(ScramHash::Sha256, &username));
                 let derived = ScramKeys::derive(keys.hash, &password, &keys.salt, keys.iterations);
                 let matches = constant_time_eq(&derived.stored_key, &keys.stored_key);
                 if real.is_none() || !matches {
@@ -924,9 +934,9 @@ impl ServerAuth {
                     .and_then(|c| c.get(start.hash))
                     .filter(|c| c.usable());
                 let known = real.is_some();
-                let keys = real.cloned().unwrap_or_else(|| {
-                    self.config.fake_credentials(start.hash, &start.username)
-                });
+                let keys = real
+                    .cloned()
+                    .unwrap_or_else(|| self.config.fake_credentials(start.hash, &start.username));
                 let nonce = format!("{}{}", start.client_nonce, self.server_nonce);
                 let server_first = format!(
                     "r={nonce},s={},i={}",

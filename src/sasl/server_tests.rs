@@ -46,6 +46,21 @@ fn pencil() -> &'static StoredCredentials {
     })
 }
 
+/// "pencil" for one hash, with the given salt and 4096 iterations.
+fn scram(hash: ScramHash, salt: &[u8]) -> ScramCredentials {
+    match ScramCredentials::derive(hash, "pencil", salt, 4096) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn pencil_for(hash: ScramHash) -> ScramCredentials {
+    match pencil().get(hash) {
+        Some(c) => c.clone(),
+        None => panic!("{hash:?}"),
+    }
+}
+
 fn server(config: &ServerSaslConfig, nonce: &str) -> ServerAuth {
     match ServerAuth::new(config, nonce) {
         Ok(s) => s,
@@ -155,7 +170,7 @@ fn succeeded(step: &ServerStep) -> Option<&Identity> {
 fn rfc5802_scram_sha1_vector_server_side() {
     let salt = BASE64.decode("QSXCR+Q6sek8bf92").unwrap_or_default();
     let stored = StoredCredentials {
-        scram: vec![ScramCredentials::derive(ScramHash::Sha1, "pencil", &salt, 4096).unwrap()],
+        scram: vec![scram(ScramHash::Sha1, &salt)],
     };
     let mut s = server(&tls_config(), "3rfcNHYJY1ZVvWVs7j");
     assert_eq!(
@@ -182,9 +197,11 @@ fn rfc5802_scram_sha1_vector_server_side() {
 /// RFC 7677 §3, the same for SCRAM-SHA-256.
 #[test]
 fn rfc7677_scram_sha256_vector_server_side() {
-    let salt = BASE64.decode("W22ZaJ0SNY7soEsUEjb6gQ==").unwrap_or_default();
+    let salt = BASE64
+        .decode("W22ZaJ0SNY7soEsUEjb6gQ==")
+        .unwrap_or_default();
     let stored = StoredCredentials {
-        scram: vec![ScramCredentials::derive(ScramHash::Sha256, "pencil", &salt, 4096).unwrap()],
+        scram: vec![scram(ScramHash::Sha256, &salt)],
     };
     let mut s = server(&tls_config(), "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0");
     assert_eq!(
@@ -276,11 +293,14 @@ fn plain_end_to_end_and_its_failures() {
         run("pen", Some(pencil())),
         fails(FailureReason::InvalidCredentials)
     );
-    assert_eq!(run("pencil", None), fails(FailureReason::InvalidCredentials));
+    assert_eq!(
+        run("pencil", None),
+        fails(FailureReason::InvalidCredentials)
+    );
     // PLAIN checks against whichever hash is kept.
     for hash in ScramHash::ALL {
         let only = StoredCredentials {
-            scram: vec![pencil().get(hash).unwrap().clone()],
+            scram: vec![pencil_for(hash)],
         };
         assert!(succeeded(&run("pencil", Some(&only))).is_some(), "{hash:?}");
         assert_eq!(
@@ -385,7 +405,9 @@ fn wrong_password_and_tampered_proof_are_not_authorized() {
     );
     let mut s = server(&tls_config(), "s");
     s.start("SCRAM-SHA-256", Some(&initial(&mut c)));
-    let fin = c.respond(&challenge(s.provide(Some(pencil())))).unwrap_or_default();
+    let fin = c
+        .respond(&challenge(s.provide(Some(pencil()))))
+        .unwrap_or_default();
     let text = String::from_utf8(fin).unwrap_or_default();
     let (head, proof) = text.rsplit_once(",p=").unwrap_or_default();
     let mut proof = BASE64.decode(proof).unwrap_or_default();
@@ -411,7 +433,10 @@ fn an_unknown_account_looks_like_a_wrong_password() {
     let server_first = |config: &ServerSaslConfig, user: &str| {
         let mut s = server(config, "s");
         let first = format!("n,,n={user},r=abc");
-        assert_eq!(s.start("SCRAM-SHA-256", Some(first.as_bytes())), need(user, None));
+        assert_eq!(
+            s.start("SCRAM-SHA-256", Some(first.as_bytes())),
+            need(user, None)
+        );
         String::from_utf8(challenge(s.provide(None))).unwrap_or_default()
     };
     let config = tls_config();
@@ -430,7 +455,11 @@ fn an_unknown_account_looks_like_a_wrong_password() {
     assert_ne!(a, server_first(&config, "nobody2"), "per name");
     let mut other_secret = ServerSaslConfig::new(*b"another secret");
     other_secret.tls = true;
-    assert_ne!(a, server_first(&other_secret, "nobody"), "keyed by the secret");
+    assert_ne!(
+        a,
+        server_first(&other_secret, "nobody"),
+        "keyed by the secret"
+    );
     let mut slow = tls_config();
     slow.iterations = 10_000;
     assert!(server_first(&slow, "nobody").ends_with(",i=10000"));
@@ -469,7 +498,7 @@ fn an_unknown_account_looks_like_a_wrong_password() {
 #[test]
 fn missing_or_unusable_keys_fail_like_an_unknown_account() {
     let only_sha1 = StoredCredentials {
-        scram: vec![pencil().get(ScramHash::Sha1).unwrap().clone()],
+        scram: vec![pencil_for(ScramHash::Sha1)],
     };
     let c = client(
         Mechanism::ScramSha512,
@@ -483,9 +512,9 @@ fn missing_or_unusable_keys_fail_like_an_unknown_account() {
         exchange(&tls_config(), c, Some(&only_sha1), false),
         fails(FailureReason::InvalidCredentials)
     );
-    let mut broken = pencil().get(ScramHash::Sha256).unwrap().clone();
+    let mut broken = pencil_for(ScramHash::Sha256);
     broken.stored_key.pop();
-    let mut zero = pencil().get(ScramHash::Sha256).unwrap().clone();
+    let mut zero = pencil_for(ScramHash::Sha256);
     zero.iterations = 0;
     for bad in [broken, zero] {
         let stored = StoredCredentials { scram: vec![bad] };
@@ -540,7 +569,9 @@ fn replayed_or_wrong_nonces_fail() {
     let first = initial(&mut c);
     let mut a = server(&config, "first-exchange");
     a.start("SCRAM-SHA-256", Some(&first));
-    let fin = c.respond(&challenge(a.provide(Some(pencil())))).unwrap_or_default();
+    let fin = c
+        .respond(&challenge(a.provide(Some(pencil()))))
+        .unwrap_or_default();
     assert!(succeeded(&a.clone().respond(&fin)).is_some());
     let mut b = server(&config, "second-exchange");
     b.start("SCRAM-SHA-256", Some(&first));
@@ -551,7 +582,11 @@ fn replayed_or_wrong_nonces_fail() {
     assert_eq!(a.respond(&fin), fails(FailureReason::OutOfOrder));
     // Only the client's part, or an extended one: refused.
     let text = String::from_utf8(fin).unwrap_or_default();
-    for nonce in ["cl1ent-n0nce", "cl1ent-n0ncefirst-exchangeX", "first-exchange"] {
+    for nonce in [
+        "cl1ent-n0nce",
+        "cl1ent-n0ncefirst-exchangeX",
+        "first-exchange",
+    ] {
         let mut s = server(&config, "first-exchange");
         s.start("SCRAM-SHA-256", Some(&first));
         let _ = s.provide(Some(pencil()));
@@ -587,7 +622,10 @@ fn flag_y_while_plus_was_offered_is_a_downgrade() {
         start_with(&tls_config(), "SCRAM-SHA-256", "y,,n=user,r=abc"),
         fails(FailureReason::Downgrade)
     );
-    assert_eq!(FailureReason::Downgrade.condition(), SaslCondition::NotAuthorized);
+    assert_eq!(
+        FailureReason::Downgrade.condition(),
+        SaslCondition::NotAuthorized
+    );
     // Our client does exactly that when the -PLUS forms were stripped.
     let c = client(
         Mechanism::ScramSha256,
@@ -647,13 +685,21 @@ fn the_flag_must_fit_the_mechanism_and_our_bindings() {
             FailureReason::Malformed("unknown GS2 channel-binding flag"),
         ),
     ] {
-        assert_eq!(start_with(&config, mech, first), fails(reason), "{mech} {first}");
+        assert_eq!(
+            start_with(&config, mech, first),
+            fails(reason),
+            "{mech} {first}"
+        );
     }
     // A type we have data for only when we have it.
     let mut only_exporter = tls_config();
     only_exporter.channel_bindings = vec![exporter()];
     assert_eq!(
-        start_with(&only_exporter, "SCRAM-SHA-1-PLUS", "p=tls-unique,,n=user,r=abc"),
+        start_with(
+            &only_exporter,
+            "SCRAM-SHA-1-PLUS",
+            "p=tls-unique,,n=user,r=abc"
+        ),
         fails(FailureReason::UnsupportedChannelBinding)
     );
     for t in ["tls-exporter", "tls-server-end-point", "tls-unique"] {
@@ -678,7 +724,10 @@ fn channel_binding_data_must_match() {
             ChannelBinding::TlsServerEndPoint(vec![1; 32]),
             Mechanism::ScramSha512Plus,
         ),
-        (ChannelBinding::TlsUnique(vec![2; 12]), Mechanism::ScramSha1Plus),
+        (
+            ChannelBinding::TlsUnique(vec![2; 12]),
+            Mechanism::ScramSha1Plus,
+        ),
     ] {
         let c = client(mech, "user", "pencil", None, &theirs, true);
         assert_eq!(
@@ -711,25 +760,55 @@ fn client_first_follows_rfc5802s_grammar() {
         ("n,,", fails(m("the username must come first"))),
         ("n,,r=abc,n=user", fails(m("the username must come first"))),
         ("n,,n=user", fails(m("the nonce must follow the username"))),
-        ("n,,n=user,x=1,r=abc", fails(m("the nonce must follow the username"))),
+        (
+            "n,,n=user,x=1,r=abc",
+            fails(m("the nonce must follow the username")),
+        ),
         ("n,,n=user,r=abc,r=def", fails(m("a repeated attribute"))),
         ("n,,n=user,r=abc,n=x", fails(m("a repeated attribute"))),
-        ("n,,n=user,r=abc,xy=1", fails(m("an attribute is not 'x=value'"))),
-        ("n,,n=user,r=abc,junk", fails(m("an attribute is not 'x=value'"))),
+        (
+            "n,,n=user,r=abc,xy=1",
+            fails(m("an attribute is not 'x=value'")),
+        ),
+        (
+            "n,,n=user,r=abc,junk",
+            fails(m("an attribute is not 'x=value'")),
+        ),
         ("n,,n=user,r=", fails(m("the nonce is not printable ASCII"))),
-        ("n,,n=user,r=a b", fails(m("the nonce is not printable ASCII"))),
-        ("n,,n=user,r=abcé", fails(m("the nonce is not printable ASCII"))),
+        (
+            "n,,n=user,r=a b",
+            fails(m("the nonce is not printable ASCII")),
+        ),
+        (
+            "n,,n=user,r=abcé",
+            fails(m("the nonce is not printable ASCII")),
+        ),
         ("n,,n=,r=abc", fails(m("invalid saslname in 'n='"))),
         ("n,,n=a=2Xb,r=abc", fails(m("invalid saslname in 'n='"))),
         ("n,,n=a=,r=abc", fails(m("invalid saslname in 'n='"))),
-        ("n,,n=bell\u{7},r=abc", fails(m("SASLprep refuses the username"))),
-        ("n,,n=\u{AD},r=abc", fails(m("SASLprep refuses the username"))),
-        ("n,x=1,n=user,r=abc", fails(m("the GS2 authzid is not 'a='"))),
+        (
+            "n,,n=bell\u{7},r=abc",
+            fails(m("SASLprep refuses the username")),
+        ),
+        (
+            "n,,n=\u{AD},r=abc",
+            fails(m("SASLprep refuses the username")),
+        ),
+        (
+            "n,x=1,n=user,r=abc",
+            fails(m("the GS2 authzid is not 'a='")),
+        ),
         ("n,a=,n=user,r=abc", fails(m("invalid saslname in 'a='"))),
         ("n,a=x=y,n=user,r=abc", fails(m("invalid saslname in 'a='"))),
         // §5.1 `m`: a mandatory extension fails, wherever it is.
-        ("n,,m=ext,n=user,r=abc", fails(FailureReason::MandatoryExtension)),
-        ("n,,n=user,r=abc,m=ext", fails(FailureReason::MandatoryExtension)),
+        (
+            "n,,m=ext,n=user,r=abc",
+            fails(FailureReason::MandatoryExtension),
+        ),
+        (
+            "n,,n=user,r=abc,m=ext",
+            fails(FailureReason::MandatoryExtension),
+        ),
         // Unknown optional extensions are ignored.
         ("n,,n=user,r=abc,x=future", need("user", None)),
         // saslname escapes and SASLprep (soft hyphen maps to nothing).
@@ -737,13 +816,20 @@ fn client_first_follows_rfc5802s_grammar() {
         ("n,,n=I\u{AD}X,r=abc", need("IX", None)),
         ("n,a=admin=3D1=2Cx,n=u,r=abc", need("u", Some("admin=1,x"))),
     ] {
-        assert_eq!(start_with(&config, "SCRAM-SHA-256", first), want, "{first:?}");
+        assert_eq!(
+            start_with(&config, "SCRAM-SHA-256", first),
+            want,
+            "{first:?}"
+        );
     }
     assert_eq!(
         server(&config, "s").start("SCRAM-SHA-256", Some(b"n,,n=us\xffer,r=abc")),
         fails(m("not UTF-8"))
     );
-    assert_eq!(FailureReason::MandatoryExtension.condition(), SaslCondition::MalformedRequest);
+    assert_eq!(
+        FailureReason::MandatoryExtension.condition(),
+        SaslCondition::MalformedRequest
+    );
 }
 
 /// Our client's escaping and the server's unescaping agree, and the
@@ -797,20 +883,41 @@ fn client_final_follows_rfc5802s_grammar() {
     for (fin, reason) in [
         (String::new(), m("an attribute is not 'x=value'")),
         ("c=biws,r=abcs".into(), m("expected c=, r=, extensions, p=")),
-        (format!("r=abcs,c=biws,p={p}"), m("expected c=, r=, extensions, p=")),
-        (format!("c=biws,r=abcs,p={p},x=1"), m("expected c=, r=, extensions, p=")),
-        (format!("c=biws,p={p}"), m("expected c=, r=, extensions, p=")),
-        (format!("c=biws,r=abcs,r=abcs,p={p}"), m("a repeated attribute")),
-        (format!("c=biws,r=abcs,m=1,p={p}"), FailureReason::MandatoryExtension),
-        (format!("c=biws,r=abcs,p"), m("an attribute is not 'x=value'")),
+        (
+            format!("r=abcs,c=biws,p={p}"),
+            m("expected c=, r=, extensions, p="),
+        ),
+        (
+            format!("c=biws,r=abcs,p={p},x=1"),
+            m("expected c=, r=, extensions, p="),
+        ),
+        (
+            format!("c=biws,p={p}"),
+            m("expected c=, r=, extensions, p="),
+        ),
+        (
+            format!("c=biws,r=abcs,r=abcs,p={p}"),
+            m("a repeated attribute"),
+        ),
+        (
+            format!("c=biws,r=abcs,m=1,p={p}"),
+            FailureReason::MandatoryExtension,
+        ),
+        ("c=biws,r=abcs,p".into(), m("an attribute is not 'x=value'")),
         (format!("c=!!,r=abcs,p={p}"), m("c= is not base64")),
         ("c=biws,r=abcs,p=!!".into(), m("p= is not base64")),
         (
             format!("c=biws,r=abcs,p={}", BASE64.encode([0u8; 19])),
             m("the proof has the wrong length"),
         ),
-        (format!("c=biws,r=abcs,p={p}"), FailureReason::InvalidCredentials),
-        (format!("c=biws,r=abcs,x=ext,p={p}"), FailureReason::InvalidCredentials),
+        (
+            format!("c=biws,r=abcs,p={p}"),
+            FailureReason::InvalidCredentials,
+        ),
+        (
+            format!("c=biws,r=abcs,x=ext,p={p}"),
+            FailureReason::InvalidCredentials,
+        ),
     ] {
         assert_eq!(ready().respond(fin.as_bytes()), fails(reason), "{fin:?}");
     }
@@ -827,7 +934,7 @@ fn client_final_extensions_are_part_of_the_auth_message() {
     let salt = BASE64.decode("QSXCR+Q6sek8bf92").unwrap_or_default();
     let keys = ScramKeys::derive(ScramHash::Sha1, "pencil", &salt, 4096);
     let stored = StoredCredentials {
-        scram: vec![ScramCredentials::derive(ScramHash::Sha1, "pencil", &salt, 4096).unwrap()],
+        scram: vec![scram(ScramHash::Sha1, &salt)],
     };
     let mut s = server(&tls_config(), "3rfcNHYJY1ZVvWVs7j");
     s.start("SCRAM-SHA-1", Some(b"n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL"));
@@ -837,7 +944,8 @@ fn client_final_extensions_are_part_of_the_auth_message() {
     let proof = keys.client_proof(ScramHash::Sha1, auth.as_bytes());
     let mut other = s.clone();
     assert!(
-        succeeded(&s.respond(format!("{without},p={}", BASE64.encode(&proof)).as_bytes())).is_some()
+        succeeded(&s.respond(format!("{without},p={}", BASE64.encode(&proof)).as_bytes()))
+            .is_some()
     );
     // The same proof without the extension does not verify.
     let stripped = "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j";
@@ -909,15 +1017,24 @@ fn plain_follows_rfc4616s_grammar() {
     for (data, want) in [
         (&b""[..], fails(m("not three NUL-separated fields"))),
         (b"user\0pencil", fails(m("not three NUL-separated fields"))),
-        (b"\0user\0pen\0cil", fails(m("not three NUL-separated fields"))),
+        (
+            b"\0user\0pen\0cil",
+            fails(m("not three NUL-separated fields")),
+        ),
         (b"\0\0pencil", fails(m("empty username or password"))),
         (b"\0user\0", fails(m("empty username or password"))),
         (b"\0us\xffer\0pencil", fails(m("not UTF-8"))),
-        (b"\0bell\x07\0pencil", fails(m("SASLprep refuses the input"))),
+        (
+            b"\0bell\x07\0pencil",
+            fails(m("SASLprep refuses the input")),
+        ),
         (b"\0user\0bell\x07", fails(m("SASLprep refuses the input"))),
         ("\0\u{AD}\0pencil".as_bytes(), fails(m("empty username"))),
         (b"\0user\0pencil", need("user", None)),
-        (b"user@example.com\0user\0pencil", need("user", Some("user@example.com"))),
+        (
+            b"user@example.com\0user\0pencil",
+            need("user", Some("user@example.com")),
+        ),
     ] {
         assert_eq!(start(data), want, "{:?}", String::from_utf8_lossy(data));
     }
@@ -972,7 +1089,10 @@ fn what_is_offered_depends_on_tls_and_binding_data() {
         .filter(|e| e.is("channel-binding", crate::xml::ns::SASL_CB))
         .filter_map(|e| e.attr("type").map(str::to_owned))
         .collect();
-    assert_eq!(types, ["tls-exporter", "tls-server-end-point", "tls-unique"]);
+    assert_eq!(
+        types,
+        ["tls-exporter", "tls-server-end-point", "tls-unique"]
+    );
     c.mechanisms.retain(|m| !m.uses_channel_binding());
     assert!(c.channel_binding_element().is_none());
 }
@@ -1040,7 +1160,10 @@ fn calls_out_of_order_and_abort() {
     assert_eq!(s.provide(None), fails(FailureReason::OutOfOrder));
     let mut s = server(&config, "s");
     s.start("SCRAM-SHA-1", Some(b"n,,n=user,r=abc"));
-    assert_eq!(s.start("PLAIN", Some(b"\0u\0p")), fails(FailureReason::OutOfOrder));
+    assert_eq!(
+        s.start("PLAIN", Some(b"\0u\0p")),
+        fails(FailureReason::OutOfOrder)
+    );
     let mut s = server(&config, "s");
     s.start("SCRAM-SHA-1", Some(b"n,,n=user,r=abc"));
     assert_eq!(s.abort(), fails(FailureReason::Aborted));
@@ -1055,7 +1178,11 @@ fn payloads_decode_as_rfc6120_says() {
     assert_eq!(decode_payload("="), Ok(Some(Vec::new())));
     assert_eq!(decode_payload("biws"), Ok(Some(b"n,,".to_vec())));
     for bad in ["b", "biws=", "bi ws", "!!!!", "==", "biw\u{e9}"] {
-        assert_eq!(decode_payload(bad), Err(FailureReason::IncorrectEncoding), "{bad}");
+        assert_eq!(
+            decode_payload(bad),
+            Err(FailureReason::IncorrectEncoding),
+            "{bad}"
+        );
     }
     assert_eq!(
         FailureReason::IncorrectEncoding.condition(),
