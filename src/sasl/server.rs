@@ -484,6 +484,26 @@ impl Identity {
 }
 
 /// What [`ServerAuth`] wants done next.
+///
+/// ```
+/// use xmpp_sansio::sasl::{FailureReason, ServerAuth, ServerSaslConfig, ServerStep};
+/// let mut config = ServerSaslConfig::new(*b"secret");
+/// config.tls = true;
+/// let mut auth = ServerAuth::new(&config, "snonce")?;
+/// // `<auth mechanism='PLAIN'/>` without text: ask for the initial response.
+/// assert_eq!(auth.start("PLAIN", None), ServerStep::Challenge(vec![]));
+/// assert_eq!(
+///     auth.respond(b"\0juliet\0r0m30"),
+///     ServerStep::NeedCredentials { username: "juliet".into(), authzid: None }
+/// );
+/// // No such account: the same failure as a wrong password.
+/// let step = auth.provide(None);
+/// assert_eq!(step, ServerStep::Failure(FailureReason::InvalidCredentials));
+/// if let ServerStep::Failure(reason) = step {
+///     assert_eq!(reason.condition().as_str(), "not-authorized");
+/// }
+/// # Ok::<(), xmpp_sansio::sasl::SaslError>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerStep {
