@@ -136,8 +136,8 @@ pub mod xml;
 
 pub use stanza::StreamErrorCondition;
 pub use stream::{
-    ClientConfig, ClosedBy, ConfigError, Error, ErrorKind, Event, IqRequestPolicy, State, Stream,
-    TlsPolicy, UsageError,
+    ClientConfig, ClosedBy, ConfigError, Error, ErrorKind, Event, InvalidStanzaReason,
+    IqRequestPolicy, State, Stream, TimeoutKind, TlsPolicy, UsageError,
 };
 
 /// The README's examples, compiled and run as doctests.

@@ -7,7 +7,7 @@ use crate::stanza::{ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, St
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
-use super::{Event, Stream, UsageError};
+use super::{Event, InvalidStanzaReason, Stream, UsageError};
 
 impl Stream {
     /// Requests the roster (RFC 6121 §2.1.3). With `cached_ver` (from a
@@ -46,7 +46,7 @@ impl Stream {
     ) -> Result<String, UsageError> {
         if item.subscription == Subscription::Remove {
             return Err(UsageError::InvalidStanza(
-                "use remove_roster_item to remove",
+                InvalidStanzaReason::RemoveWithSetRosterItem,
             ));
         }
         // The server manages subscription, ask and approved (§2.1.2): send
@@ -120,7 +120,7 @@ impl Stream {
         self.check_online()?;
         let presence = presence.into();
         if !presence.is("presence", ns::JABBER_CLIENT) {
-            return Err(UsageError::InvalidStanza("not a presence in jabber:client"));
+            return Err(UsageError::InvalidStanza(InvalidStanzaReason::NotAPresence));
         }
         if presence.attr("type") == Some("unavailable")
             && presence
@@ -128,7 +128,7 @@ impl Stream {
                 .any(|c| c.ns() == ns::JABBER_CLIENT && matches!(c.name(), "show" | "priority"))
         {
             return Err(UsageError::InvalidStanza(
-                "unavailable presence carries no <show/> or <priority/>",
+                InvalidStanzaReason::UnavailableWithShowOrPriority,
             ));
         }
         let given = presence.attr("id").map(str::to_owned);

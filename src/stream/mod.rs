@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
 
 pub use config::{ClientConfig, ConfigError, IqRequestPolicy, TlsPolicy};
-pub use error::{Error, ErrorKind, UsageError};
+pub use error::{Error, ErrorKind, InvalidStanzaReason, TimeoutKind, UsageError};
 pub use event::{ClosedBy, Event};
 
 use crate::iq::{
@@ -337,7 +337,7 @@ impl Stream {
         if self.negotiation_deadline.is_some_and(|d| d <= now)
             && !matches!(self.phase, Phase::Online | Phase::Closing)
         {
-            self.fail(Error::Timeout("stream negotiation"));
+            self.fail(Error::Timeout(TimeoutKind::Negotiation));
             return;
         }
         for (id, pending) in self.iq.expire(now) {
@@ -348,11 +348,11 @@ impl Stream {
                 // Closing already: the close deadline decides the end.
                 Purpose::Ping | Purpose::Bind | Purpose::Session if closing => {}
                 Purpose::Ping => {
-                    self.fail(Error::Timeout("keepalive ping"));
+                    self.fail(Error::Timeout(TimeoutKind::Ping));
                     return;
                 }
                 Purpose::Bind | Purpose::Session => {
-                    self.fail(Error::Timeout("resource binding"));
+                    self.fail(Error::Timeout(TimeoutKind::Bind));
                     return;
                 }
             }
@@ -405,9 +405,7 @@ impl Stream {
         if stanza.ns() != ns::JABBER_CLIENT
             || !matches!(stanza.name(), "message" | "presence" | "iq")
         {
-            return Err(UsageError::InvalidStanza(
-                "not a message, presence or iq in jabber:client",
-            ));
+            return Err(UsageError::InvalidStanza(InvalidStanzaReason::NotAStanza));
         }
         if stanza.name() == "iq" && matches!(stanza.attr("type"), Some("result" | "error")) {
             return self.send_reply(&stanza, now);
@@ -430,7 +428,7 @@ impl Stream {
         self.check_online()?;
         if !matches!(kind, IqType::Get | IqType::Set) {
             return Err(UsageError::InvalidStanza(
-                "send_iq sends get or set; use reply_iq_* for replies",
+                InvalidStanzaReason::NotARequestType,
             ));
         }
         let timeout = self.config.iq_timeout;
@@ -555,7 +553,7 @@ impl Stream {
         self.check_can_reply(request)?;
         let reply = request
             .result_reply(payload)
-            .ok_or(UsageError::InvalidStanza("not a get or set request"))?;
+            .ok_or(UsageError::InvalidStanza(InvalidStanzaReason::NotARequest))?;
         self.send_reply(&reply, now)
     }
 
@@ -570,7 +568,7 @@ impl Stream {
         self.check_can_reply(request)?;
         let reply = request
             .error_reply(error)
-            .ok_or(UsageError::InvalidStanza("not a get or set request"))?;
+            .ok_or(UsageError::InvalidStanza(InvalidStanzaReason::NotARequest))?;
         self.send_reply(&reply, now)
     }
 
