@@ -122,6 +122,15 @@ impl Role {
         }
     }
 
+    /// Whether the application may answer a request from `from` before
+    /// the stream is online: a client binding its resource, to the server
+    /// or its own account only (RFC 6120 §7.1).
+    pub(super) fn may_reply_before_online(&self, from: Option<&str>) -> bool {
+        match self {
+            Role::Client(c) => c.binding() && c.addressable_unbound(from),
+        }
+    }
+
     /// Whether a stanza from `from` may be answered now: anyone once
     /// bound; before that, RFC 6120 §7.1.
     pub(super) fn may_address(&self, from: Option<&str>) -> bool {
