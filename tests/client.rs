@@ -18,8 +18,8 @@ use xmpp_sansio::stanza::{
 };
 use xmpp_sansio::xml::{Element, XmlError, ns};
 use xmpp_sansio::{
-    ClientConfig, ClosedBy, ConfigError, Error, ErrorKind, Event, IqRequestPolicy, State, Stream,
-    StreamErrorCondition, TlsPolicy, UsageError,
+    ClientConfig, ClosedBy, ConfigError, Error, ErrorKind, Event, InvalidStanzaReason,
+    IqRequestPolicy, State, Stream, StreamErrorCondition, TimeoutKind, TlsPolicy, UsageError,
 };
 
 const FEATURES_PLAIN: &str = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>";
@@ -788,7 +788,7 @@ fn manual_binding_is_bounded_by_attempts_and_the_negotiation_timeout() {
     let due = s.poll_timeout().unwrap_or(now);
     assert_eq!(due, now + Duration::from_secs(60));
     s.handle_timeout(due);
-    assert_eq!(s.error(), Some(&Error::Timeout("stream negotiation")));
+    assert_eq!(s.error(), Some(&Error::Timeout(TimeoutKind::Negotiation)));
     // With auto_bind, binding is the stream's business.
     let mut auto = started(&plain_config(), now);
     auto.handle_input(pre_bind.as_bytes(), now).ok();
@@ -1710,9 +1710,37 @@ fn keepalive_and_pings_are_driven_by_poll_timeout() {
         events.last(),
         Some(&Event::Closed {
             by: ClosedBy::Local,
-            error: Some(Error::Timeout("keepalive ping"))
+            error: Some(Error::Timeout(TimeoutKind::Ping))
         })
     );
+}
+
+/// The writer counts stanzas (automatic replies included) and nothing
+/// else: not the header, negotiation elements, keepalives or the close.
+#[test]
+fn the_stream_counts_the_stanzas_it_writes() {
+    let now = epoch();
+    let mut config = plain_config();
+    config.keepalive = Some(Duration::from_secs(30));
+    let mut s = Stream::client(config.clone());
+    s.start(now).ok();
+    assert_eq!(s.stanzas_sent(), 0, "the header is no stanza");
+    let (mut s, _) = online_stream(config, now);
+    let bound = s.stanzas_sent();
+    assert!(bound >= 1, "the bind request is one: {bound}");
+    s.send(Element::new("message", ns::JABBER_CLIENT), now).ok();
+    assert_eq!(s.stanzas_sent(), bound + 1);
+    s.handle_input(
+        b"<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>",
+        now,
+    )
+    .ok();
+    assert!(s.poll_transmit().is_some(), "the ping answered");
+    assert_eq!(s.stanzas_sent(), bound + 2, "an automatic reply is one");
+    s.handle_timeout(now + Duration::from_secs(30));
+    assert_eq!(s.poll_transmit().as_deref(), Some(&b" "[..]));
+    s.close(now);
+    assert_eq!(s.stanzas_sent(), bound + 2, "keepalive and close are none");
 }
 
 #[test]
@@ -1723,7 +1751,7 @@ fn negotiation_timeout_and_orderly_close() {
     let deadline = s.poll_timeout().unwrap_or(now);
     assert_eq!(deadline, now + Duration::from_secs(60));
     s.handle_timeout(deadline);
-    assert_eq!(s.error(), Some(&Error::Timeout("stream negotiation")));
+    assert_eq!(s.error(), Some(&Error::Timeout(TimeoutKind::Negotiation)));
 
     let (out, ()) = assert_chunking_invariant(online(plain_config()), |d| {
         d.stream.close(d.now);
@@ -2022,14 +2050,12 @@ fn usage_errors_leave_the_stream_unchanged() {
     let (mut s, _) = online_stream(plain_config(), now);
     assert_eq!(
         s.send(Element::new("foo", "urn:x"), now),
-        Err(UsageError::InvalidStanza(
-            "not a message, presence or iq in jabber:client"
-        ))
+        Err(UsageError::InvalidStanza(InvalidStanzaReason::NotAStanza))
     );
     assert_eq!(
         s.send_iq(IqType::Result, None, Element::new("q", "urn:x"), now),
         Err(UsageError::InvalidStanza(
-            "send_iq sends get or set; use reply_iq_* for replies"
+            InvalidStanzaReason::NotARequestType
         ))
     );
     assert_eq!(s.state(), State::Online);
@@ -2612,7 +2638,7 @@ fn after_our_stream_error_the_close_waits_for_the_peer() {
         s.poll_event(),
         Some(Event::Closed {
             by: ClosedBy::Local,
-            error: Some(Error::Timeout("stream negotiation"))
+            error: Some(Error::Timeout(TimeoutKind::Negotiation))
         })
     );
 }

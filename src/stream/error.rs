@@ -68,9 +68,10 @@ pub enum Error {
     /// The legacy session request was refused.
     #[error("session establishment failed: {0}")]
     SessionFailed(StanzaError),
-    /// Negotiation did not finish in time, or a keepalive ping went unanswered.
+    /// Negotiation did not finish in time, or a keepalive ping went
+    /// unanswered: which one, [`TimeoutKind`] tells.
     #[error("timed out: {0}")]
-    Timeout(&'static str),
+    Timeout(TimeoutKind),
     /// The transport closed without a closing stream tag.
     #[error("the connection closed without </stream:stream>")]
     UnexpectedEof,
@@ -166,9 +167,10 @@ pub enum UsageError {
     /// The stream is closed or closing.
     #[error("the stream is closed")]
     Closed,
-    /// The stanza given cannot be sent as it is.
+    /// The stanza given cannot be sent as it is: why, [`InvalidStanzaReason`]
+    /// tells. Nothing was sent.
     #[error("invalid stanza: {0}")]
-    InvalidStanza(&'static str),
+    InvalidStanza(InvalidStanzaReason),
     /// A reply to an IQ request that is not an unanswered request received
     /// on this stream: it was answered already (each request gets exactly
     /// one reply, RFC 6120 §8.2.3), or it never arrived. Nothing was sent.
@@ -188,4 +190,67 @@ pub enum UsageError {
     /// ([`crate::ClientConfig::validate`]). Nothing was written.
     #[error(transparent)]
     InvalidConfig(#[from] ConfigError),
+}
+
+/// Which deadline ended a stream ([`Error::Timeout`]).
+///
+/// ```
+/// use xmpp_sansio::{Error, TimeoutKind};
+/// let e = Error::Timeout(TimeoutKind::Negotiation);
+/// assert_eq!(e.to_string(), "timed out: stream negotiation");
+/// assert!(matches!(e, Error::Timeout(TimeoutKind::Negotiation)));
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum TimeoutKind {
+    /// [`crate::ClientConfig::negotiation_timeout`] passed before the
+    /// stream was online.
+    #[error("stream negotiation")]
+    Negotiation,
+    /// The resource binding (or legacy session) request went unanswered
+    /// for [`crate::ClientConfig::iq_timeout`].
+    #[error("resource binding")]
+    Bind,
+    /// A keepalive ping ([`crate::ClientConfig::ping_interval`]) went
+    /// unanswered for [`crate::ClientConfig::ping_timeout`].
+    #[error("keepalive ping")]
+    Ping,
+}
+
+/// Why a stanza given to a command cannot be sent
+/// ([`UsageError::InvalidStanza`]).
+///
+/// ```
+/// use xmpp_sansio::{InvalidStanzaReason, UsageError};
+/// let e = UsageError::InvalidStanza(InvalidStanzaReason::NotAStanza);
+/// assert_eq!(e.to_string(), "invalid stanza: not a message, presence or iq in jabber:client");
+/// ```
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum InvalidStanzaReason {
+    /// [`crate::Stream::send`]: not a `<message/>`, `<presence/>` or `<iq/>`
+    /// in the stream's content namespace.
+    #[error("not a message, presence or iq in jabber:client")]
+    NotAStanza,
+    /// [`crate::Stream::send_presence`]: not a `<presence/>` in the
+    /// stream's content namespace.
+    #[error("not a presence in jabber:client")]
+    NotAPresence,
+    /// [`crate::Stream::send_presence`]: unavailable presence with
+    /// `<show/>` or `<priority/>` (RFC 6121 §4.5.1).
+    #[error("unavailable presence carries no <show/> or <priority/>")]
+    UnavailableWithShowOrPriority,
+    /// [`crate::Stream::send_iq`] with `result` or `error`: replies go
+    /// through [`crate::Stream::reply_iq_result`] or
+    /// [`crate::Stream::reply_iq_error`].
+    #[error("send_iq sends get or set; use reply_iq_* for replies")]
+    NotARequestType,
+    /// [`crate::Stream::reply_iq_result`] or [`crate::Stream::reply_iq_error`]
+    /// given an IQ that is not a `get` or `set` request.
+    #[error("not a get or set request")]
+    NotARequest,
+    /// [`crate::Stream::set_roster_item`] with subscription `remove`:
+    /// [`crate::Stream::remove_roster_item`] removes.
+    #[error("use remove_roster_item to remove")]
+    RemoveWithSetRosterItem,
 }

@@ -2,12 +2,13 @@
 //! pushes (validated, then acknowledged or refused), roster changes.
 
 use crate::im::{Roster, RosterItem, RosterPushRejection, Subscription};
-use crate::iq::{Purpose, same_address};
+use crate::iq::Purpose;
+use crate::stanza::same_address;
 use crate::stanza::{ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, StanzaView};
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
-use super::{Event, Stream, UsageError};
+use super::{Event, InvalidStanzaReason, Stream, UsageError};
 
 impl Stream {
     /// Requests the roster (RFC 6121 §2.1.3). With `cached_ver` (from a
@@ -24,12 +25,16 @@ impl Stream {
         now: Instant,
     ) -> Result<String, UsageError> {
         self.check_online()?;
-        let versioning = self.features.as_ref().is_some_and(|f| f.roster_versioning);
+        let versioning = self
+            .client_side()
+            .features
+            .as_ref()
+            .is_some_and(|f| f.roster_versioning);
         let ver = cached_ver.filter(|_| versioning);
         let query = Element::builder("query", ns::ROSTER)
             .attr_opt("ver", ver)
             .build();
-        let timeout = self.config.iq_timeout;
+        let timeout = self.settings.iq_timeout;
         let purpose = Purpose::Roster {
             ver: ver.map(str::to_owned),
         };
@@ -46,7 +51,7 @@ impl Stream {
     ) -> Result<String, UsageError> {
         if item.subscription == Subscription::Remove {
             return Err(UsageError::InvalidStanza(
-                "use remove_roster_item to remove",
+                InvalidStanzaReason::RemoveWithSetRosterItem,
             ));
         }
         // The server manages subscription, ask and approved (§2.1.2): send
@@ -119,16 +124,17 @@ impl Stream {
     ) -> Result<String, UsageError> {
         self.check_online()?;
         let presence = presence.into();
-        if !presence.is("presence", ns::JABBER_CLIENT) {
-            return Err(UsageError::InvalidStanza("not a presence in jabber:client"));
+        let content_ns = self.role.content_ns();
+        if !presence.is("presence", content_ns) {
+            return Err(UsageError::InvalidStanza(InvalidStanzaReason::NotAPresence));
         }
         if presence.attr("type") == Some("unavailable")
             && presence
                 .children()
-                .any(|c| c.ns() == ns::JABBER_CLIENT && matches!(c.name(), "show" | "priority"))
+                .any(|c| c.ns() == content_ns && matches!(c.name(), "show" | "priority"))
         {
             return Err(UsageError::InvalidStanza(
-                "unavailable presence carries no <show/> or <priority/>",
+                InvalidStanzaReason::UnavailableWithShowOrPriority,
             ));
         }
         let given = presence.attr("id").map(str::to_owned);
@@ -139,7 +145,7 @@ impl Stream {
                 (presence.to_builder().attr("id", id.clone()).build(), id)
             }
         };
-        self.write_element(&presence, now);
+        self.write_stanza(&presence, now);
         Ok(id)
     }
 
@@ -183,7 +189,7 @@ impl Stream {
     pub(super) fn on_roster_push(&mut self, iq: &Iq, now: Instant) {
         let from_server = iq
             .from()
-            .is_none_or(|f| same_address(f.as_str(), &self.own.bare));
+            .is_none_or(|f| same_address(f.as_str(), &self.role.own().bare));
         let push = if from_server {
             RosterPushRejection::read_push(iq.payload().as_ref())
         } else {
@@ -192,13 +198,13 @@ impl Stream {
         match push {
             Ok((item, ver)) => {
                 if let Some(reply) = iq.result_reply(None) {
-                    self.write_element(&reply, now);
+                    self.write_stanza(&reply, now);
                 }
                 self.events.push_back(Event::RosterPush { item, ver });
             }
             Err(reason) => {
                 if let Some(reply) = iq.error_reply(reason.stanza_error()) {
-                    self.write_element(&reply, now);
+                    self.write_stanza(&reply, now);
                 }
                 self.events.push_back(Event::RosterPushRejected {
                     push: iq.clone(),
