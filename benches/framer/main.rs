@@ -1,9 +1,11 @@
 //! Receive-path throughput of the framer (scan + tokenize + `Element` tree)
-//! beside raw xmlparser tokenization of the same bytes.
+//! and of the whole client `Stream` (logged in by a script, then reading the
+//! corpus as its server's stream), beside raw xmlparser tokenization of the
+//! same bytes.
 //!
 //! ```sh
 //! cargo bench --bench framer                          # small + large corpus, probes
-//! XMPP_BENCH_ONLY=4096 cargo bench --bench framer     # xmlparser and one framer row
+//! XMPP_BENCH_ONLY=4096 cargo bench --bench framer     # xmlparser and the rows ending in 4096
 //! XMPP_BENCH_CORPUS=dir cargo bench --bench framer    # another corpus (same file names)
 //! ```
 //!
