@@ -1,9 +1,11 @@
 //! Receive-path throughput of the framer (scan + tokenize + `Element` tree)
-//! beside raw xmlparser tokenization of the same bytes.
+//! and of the whole client `Stream` (logged in by a script, then reading the
+//! corpus as its server's stream), beside raw xmlparser tokenization of the
+//! same bytes.
 //!
 //! ```sh
 //! cargo bench --bench framer                          # small + large corpus, probes
-//! XMPP_BENCH_ONLY=4096 cargo bench --bench framer     # xmlparser and one framer row
+//! XMPP_BENCH_ONLY=4096 cargo bench --bench framer     # xmlparser and the rows ending in 4096
 //! XMPP_BENCH_CORPUS=dir cargo bench --bench framer    # another corpus (same file names)
 //! ```
 //!
@@ -32,6 +34,7 @@ mod corpus;
 
 use xmlparser::{ElementEnd, Token, Tokenizer};
 use xmpp_sansio::xml::{Element, FrameEvent, Framer, Limits};
+use xmpp_sansio::{ClientConfig, Event, IqRequestPolicy, Stream, TlsPolicy};
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Tally {
@@ -155,6 +158,119 @@ fn framer_pass(input: &[u8], chunk: usize, walk_trees: bool) -> Tally {
             }
         }
     }
+    t
+}
+
+/// The server's side of the login the `Stream` rows replay before the
+/// corpus: a first stream offering PLAIN, then `<success/>`. The corpus
+/// itself opens the restarted stream (header, features offering bind, the
+/// bind result), so the `Stream` reads every byte of it as a client would.
+const LOGIN: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+    xmlns:stream='http://etherx.jabber.org/streams' version='1.0' from='example.net' \
+    id='login-1' xml:lang='en'><stream:features><mechanisms \
+    xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>\
+    </stream:features><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
+
+fn stream_config() -> ClientConfig {
+    // The corpus's account (`corpus::ME`); a fixed seed, so the bind
+    // request's id is the same in every pass.
+    let mut c = ClientConfig::new("romeo@example.net", "secret", [7; 32]);
+    c.tls = TlsPolicy::Disabled;
+    c.allow_plaintext_auth = true;
+    c.resource = Some("orchard-41c2".into());
+    c.limits.max_stanza_bytes = 1 << 24;
+    // Every request is the application's (and answered by it), so each
+    // top-level element of the corpus is one event.
+    c.iq_requests = IqRequestPolicy::All;
+    c.answer_pings = false;
+    c
+}
+
+/// The corpus as a server sends it to the client of [`stream_config`]:
+/// its bind result answers the id the client's bind request carries
+/// (found by replaying the login and the corpus's features once). `None`
+/// if the corpus has no bind result to rewrite.
+fn stream_corpus(input: &[u8]) -> Option<Vec<u8>> {
+    let now = Instant::now();
+    let features_end = find(input, b"</stream:features>")? + b"</stream:features>".len();
+    let mut s = Stream::client(stream_config());
+    s.start(now).ok()?;
+    s.handle_input(LOGIN.as_bytes(), now).ok()?;
+    s.handle_input(&input[..features_end], now).ok()?;
+    let mut sent = Vec::new();
+    while let Some(b) = s.poll_transmit() {
+        sent.extend_from_slice(&b);
+    }
+    let sent = String::from_utf8_lossy(&sent);
+    let iq = &sent[sent.rfind("<iq ")?..];
+    let id_at = iq.find(" id='")? + 5;
+    let id = &iq[id_at..id_at + iq[id_at..].find('\'')?];
+    let old = b"id='bind-1'";
+    let at = find(input, old)?;
+    let mut out = input[..at].to_vec();
+    out.extend_from_slice(format!("id='{id}'").as_bytes());
+    out.extend_from_slice(&input[at + old.len()..]);
+    Some(out)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A client `Stream` logged in by [`LOGIN`], then fed `corpus` (from
+/// [`stream_corpus`]) in `chunk`-byte reads, its events and output drained
+/// after each read, as an application would (answering each IQ request
+/// with an empty result). Every top-level element of the
+/// corpus is one event (the features, `Online` for the bind result, one per
+/// stanza); the elements of stanza events are walked as in the framer rows.
+fn stream_row(corpus: &[u8], chunk: usize) -> Tally {
+    let now = Instant::now();
+    let mut t = Tally::default();
+    let mut s = Stream::client(stream_config());
+    // Bytes written, added to the digest at the end: the same total in
+    // any chunking, where their place among the events is not.
+    let mut sent = 0u64;
+    let mut drain = |s: &mut Stream, t: &mut Tally| {
+        while let Some(b) = s.poll_transmit() {
+            sent += b.len() as u64;
+        }
+        while let Some(ev) = s.poll_event() {
+            let el = match ev {
+                Event::Message(m) => Some(m.into_element()),
+                Event::Presence(p) | Event::SubscriptionRequest(p) => Some(p.into_element()),
+                Event::IqRequest(iq) => {
+                    if let Err(e) = s.reply_iq_result(&iq, None, now) {
+                        panic!("cannot answer a request: {e}");
+                    }
+                    Some(iq.into_element())
+                }
+                Event::Unhandled(el) => Some(el),
+                Event::MalformedRequest { request, .. } => Some(request),
+                Event::StreamHeader(_) | Event::Authenticated { .. } | Event::Closed { .. } => {
+                    continue;
+                }
+                _ => None,
+            };
+            t.top_level += 1;
+            if let Some(el) = el {
+                walk(&el, t);
+            }
+        }
+    };
+    s.start(now).expect("the bench's client config is valid");
+    drain(&mut s, &mut t);
+    s.handle_input(LOGIN.as_bytes(), now)
+        .expect("the login script is accepted");
+    drain(&mut s, &mut t);
+    // From here on, the corpus's elements only (not the login's features).
+    t.top_level = 0;
+    for piece in corpus.chunks(chunk.max(1)) {
+        if let Err(e) = s.handle_input(piece, now) {
+            panic!("the stream failed on the corpus: {e}");
+        }
+        drain(&mut s, &mut t);
+    }
+    t.digest = t.digest.wrapping_add(sent);
     t
 }
 
@@ -377,49 +493,92 @@ fn main() {
             (false, _) => 1,
         };
         type Pass<'a> = Box<dyn Fn() -> Tally + 'a>;
-        let mut rows: Vec<(&str, usize, Pass)> = vec![
+        // The `Stream` rows read the corpus after a short login script.
+        let stream_input = stream_corpus(&input);
+        let stream_bytes = stream_input.as_ref().map_or(0, |c| LOGIN.len() + c.len());
+        let stream_runs = |n: usize| if stream_input.is_some() { n } else { 0 };
+        let mut rows: Vec<(&str, usize, usize, Pass)> = vec![
             (
                 "xmlparser (whole &str)",
                 runs,
+                input.len(),
                 Box::new(|| xmlparser_row(&input)),
             ),
             (
                 "framer 4096, build only",
                 if only.is_none() { runs } else { 0 },
+                input.len(),
                 Box::new(|| framer_pass(&input, 4096, false)),
             ),
             (
                 "xmpp-sansio framer whole",
                 runs,
+                input.len(),
                 Box::new(|| framer_row(&input, 0)),
             ),
             (
                 "xmpp-sansio framer 4096",
                 runs,
+                input.len(),
                 Box::new(|| framer_row(&input, 4096)),
             ),
             (
                 "xmpp-sansio framer 1-byte",
                 one_byte_runs,
+                input.len(),
                 Box::new(|| framer_row(&input, 1)),
             ),
+            (
+                "xmpp-sansio Stream 4096",
+                stream_runs(runs),
+                stream_bytes,
+                Box::new(|| stream_row(stream_input.as_deref().unwrap_or_default(), 4096)),
+            ),
+            (
+                "xmpp-sansio Stream 1-byte",
+                stream_runs(one_byte_runs),
+                stream_bytes,
+                Box::new(|| stream_row(stream_input.as_deref().unwrap_or_default(), 1)),
+            ),
         ];
-        rows.retain(|(label, n, _)| {
+        rows.retain(|(label, n, _, _)| {
             *n > 0
                 && (label.starts_with("xmlparser")
                     || only.as_ref().is_none_or(|o| label.ends_with(o.as_str())))
         });
-        let tallies: Vec<Tally> = rows.iter().map(|(_, _, f)| f()).collect(); // warm-up
-        // Every row that walks what it parsed counts what the manifest says.
-        for ((label, _, _), t) in rows.iter().zip(&tallies) {
-            if !label.contains("build only") {
+        let tallies: Vec<Tally> = rows.iter().map(|(_, _, _, f)| f()).collect(); // warm-up
+        // Every framer row that walks what it parsed counts what the
+        // manifest says; the `Stream` rows have one event per top-level
+        // element (the bind result is `Online`, not walked) and agree in
+        // any chunking.
+        for ((label, _, _, _), t) in rows.iter().zip(&tallies) {
+            if label.contains("Stream") {
+                if let Some(want) = manifest
+                    .as_deref()
+                    .and_then(|m| manifest_count(m, "top_level_elements"))
+                {
+                    assert_eq!(
+                        t.top_level, want,
+                        "{label}: one event per top-level element"
+                    );
+                }
+                assert_eq!(
+                    Some(t),
+                    tallies
+                        .iter()
+                        .zip(&rows)
+                        .find(|(_, r)| r.0.contains("Stream"))
+                        .map(|(t, _)| t),
+                    "{label}: Stream rows disagree"
+                );
+            } else if !label.contains("build only") {
                 check_manifest(manifest.as_deref(), name, t);
                 assert_eq!(t.elements, tallies[0].elements);
             }
         }
         let mut times: Vec<Vec<Duration>> = vec![Vec::new(); rows.len()];
         for round in 0..runs {
-            for (i, (_, n, f)) in rows.iter().enumerate() {
+            for (i, (_, n, _, f)) in rows.iter().enumerate() {
                 if round < *n {
                     let start = Instant::now();
                     let t = f();
@@ -433,35 +592,41 @@ fn main() {
             v[v.len() / 2]
         };
         let base = &times[0];
-        for (i, (label, _, _)) in rows.iter().enumerate() {
+        for (i, (label, _, bytes, _)) in rows.iter().enumerate() {
             let mut secs: Vec<f64> = times[i].iter().map(Duration::as_secs_f64).collect();
+            // Throughput over xmlparser's in the same round (the `Stream`
+            // rows read a few hundred login bytes more).
             let mut ratios: Vec<f64> = times[i]
                 .iter()
                 .zip(base)
-                .map(|(t, b)| b.as_secs_f64() / t.as_secs_f64())
+                .map(|(t, b)| {
+                    (*bytes as f64 / t.as_secs_f64()) / (input.len() as f64 / b.as_secs_f64())
+                })
                 .collect();
             let d = median(&mut secs);
             println!(
                 "{label:<26} {name:>6} {:>10.1} {:>12.0} {:>12.3}",
-                mb_s(input.len(), Duration::from_secs_f64(d)),
+                mb_s(*bytes, Duration::from_secs_f64(d)),
                 tallies[i].top_level as f64 / d,
                 median(&mut ratios)
             );
         }
         let row_time = |label: &str| {
-            rows.iter().position(|(l, _, _)| *l == label).map(|i| {
+            rows.iter().position(|(l, _, _, _)| *l == label).map(|i| {
                 let mut v: Vec<f64> = times[i].iter().map(Duration::as_secs_f64).collect();
                 median(&mut v)
             })
         };
-        if let (Some(big), Some(one)) = (
-            row_time("xmpp-sansio framer 4096"),
-            row_time("xmpp-sansio framer 1-byte"),
-        ) {
-            println!(
-                "1-byte slowdown on {name}: {:.2}x the 4096-byte time",
-                one / big
-            );
+        for what in ["framer", "Stream"] {
+            if let (Some(big), Some(one)) = (
+                row_time(&format!("xmpp-sansio {what} 4096")),
+                row_time(&format!("xmpp-sansio {what} 1-byte")),
+            ) {
+                println!(
+                    "1-byte slowdown on {name} ({what}): {:.2}x the 4096-byte time",
+                    one / big
+                );
+            }
         }
     }
     // Linearity probe: one big roster stanza, one byte at a time.

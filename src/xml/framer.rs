@@ -156,7 +156,10 @@ impl Framer {
             self.buf.drain(..keep);
             self.scanner.shift(keep);
         }
-        if bytes.len() <= 16 {
+        if let [b] = bytes {
+            // A byte at a time: one push, no loop.
+            self.buf.push(*b);
+        } else if bytes.len() <= 16 {
             // Tiny reads (a byte at a time, say): a plain loop beats a
             // call into memcpy, which dominated one-byte feeding.
             self.buf.reserve(bytes.len());

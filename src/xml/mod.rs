@@ -59,6 +59,7 @@ impl Limits {
     /// The largest stanza limit honoured (1 GiB).
     pub const MAX_STANZA_BYTES: usize = 1 << 30;
 
+    #[inline]
     pub(crate) fn stanza_bytes(&self) -> usize {
         self.max_stanza_bytes.min(Self::MAX_STANZA_BYTES)
     }

@@ -229,14 +229,18 @@ impl Scanner {
     pub(crate) fn skip_plain(&mut self, buf: &[u8], limits: &Limits) -> bool {
         // Only for a few pending bytes: longer runs go faster through the
         // word-at-a-time searches of `scan`.
-        if buf.len().saturating_sub(self.pos) > 8 {
+        let start = self.pos;
+        let Some(pending) = buf.get(start..) else {
+            return false;
+        };
+        if pending.len() > 8 {
             return false;
         }
-        let limit = self.element_start.saturating_add(limits.stanza_bytes());
-        let end = buf.len().min(limit);
-        let start = self.pos;
-        while self.pos < end {
-            let b = buf[self.pos];
+        // The byte limit: `scan` reports the byte that passes it.
+        let room = (self.element_start.saturating_add(limits.stanza_bytes())).saturating_sub(start);
+        let pending = pending.get(..room).unwrap_or(pending);
+        let mut n = 0;
+        for &b in pending {
             let plain = match self.state {
                 State::Between => self.depth >= 2 && b != b'<',
                 State::Tag(tag) => match self.tag_step(tag, b, limits) {
@@ -257,8 +261,9 @@ impl Scanner {
                 break;
             }
             self.pos += 1;
+            n += 1;
         }
-        self.examined += (self.pos - start) as u64;
+        self.examined += n as u64;
         self.pos == buf.len()
     }
 
