@@ -56,7 +56,7 @@
 //! #                 let id = self.inbox.split(" id='").nth(1).and_then(|r| r.split('\'').next()).unwrap_or_default();
 //! #                 Some(format!("<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.com/balcony</jid></bind></iq>"))
 //! #             }
-//! #             6 if self.inbox.contains(' ') => Some("</stream:stream>".into()), // the keepalive: time to go
+//! #             6 if self.inbox.ends_with(' ') => Some("</stream:stream>".into()), // the keepalive: time to go
 //! #             _ => None,
 //! #         };
 //! #         if let Some(reply) = reply {
@@ -117,7 +117,7 @@
 //!     }
 //! }
 //! assert_eq!(online_as.as_deref(), Some("juliet@example.com/balcony"));
-//! assert!(socket.seen.contains("<presence/>"));
+//! assert!(socket.seen.contains("<presence id=")); // send() gives presence an id
 //! assert!(socket.seen.ends_with(" </stream:stream>"), "the keepalive, then our closing tag");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -19,6 +19,7 @@ use xmpp_sansio::stanza::{
     ErrorType, MessageType, PresenceType, PriorityError, StanzaError, StanzaErrorCondition,
     StanzaParseError, StanzaView,
 };
+use xmpp_sansio::xml::{Element, ns};
 use xmpp_sansio::{Event, Stream};
 
 /// A stream online as juliet@example.com/balcony, with roster versioning
@@ -91,6 +92,20 @@ fn sent(stream: &mut Stream) -> String {
     };
     drain(stream, &mut out);
     out.sent
+}
+
+/// What the stream wrote for one presence sent with `send`, with the `id`
+/// the stream gave it (RFC 6121 §3, §4) taken out; panics if it has none.
+fn sent_presence(stream: &mut Stream) -> String {
+    let out = sent(stream);
+    let Some((head, rest)) = out.split_once(" id='") else {
+        panic!("no id in {out}")
+    };
+    let Some((id, tail)) = rest.split_once('\'') else {
+        panic!("{out}")
+    };
+    assert!(!id.is_empty(), "{out}");
+    format!("{head}{tail}")
 }
 
 #[test]
@@ -288,7 +303,7 @@ fn a_pre_approved_contact_section_3_4() {
     let el = subscription::preapprove("nurse@example.com", &offered);
     s.send(el.unwrap_or_else(|e| panic!("{e}")), now).ok();
     assert_eq!(
-        sent(&mut s),
+        sent_presence(&mut s),
         "<presence to='nurse@example.com' type='subscribed'/>"
     );
     // §3.4.2: the server records it and pushes approved='true'.
@@ -554,7 +569,7 @@ fn subscriptions_section_3() {
         ),
     ] {
         s.send(el, now).ok();
-        assert_eq!(sent(&mut s), xml);
+        assert_eq!(sent_presence(&mut s), xml);
     }
     // An inbound request surfaces for the application to answer; the
     // other subscription types arrive as presence.
@@ -587,7 +602,7 @@ fn presence_section_4() {
     s.send(initial.unwrap_or_else(|e| panic!("{e}")).build(), now)
         .ok();
     assert_eq!(
-        sent(&mut s),
+        sent_presence(&mut s),
         "<presence><show>dnd</show><status>Wooing Juliet</status><status xml:lang='cs'>Dvořím se Julii</status><priority>1</priority></presence>"
     );
     s.send(
@@ -598,7 +613,7 @@ fn presence_section_4() {
     )
     .ok();
     assert_eq!(
-        sent(&mut s),
+        sent_presence(&mut s),
         "<presence to='romeo@example.net' type='unavailable'/>"
     );
     assert!(PresenceBuilder::available().priority(-129).is_err());
@@ -1197,13 +1212,35 @@ fn outbound_presence_carries_an_id_section_3_1_1_and_3_2_1() {
         sent(&mut s),
         "<presence to='romeo@example.net' id='sub1' type='subscribe'/>"
     );
-    // `send` sends a presence as given: no id added.
+    // `send` takes the same path: an id added, one given kept, and an
+    // unavailable presence with <show/> refused (§4.5.1).
     s.send(subscription::subscribe("romeo@example.net"), now)
         .ok();
+    let out = sent(&mut s);
+    let id = out
+        .split("id='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!id.is_empty() && !ids.contains(&id), "{out}");
     assert_eq!(
-        sent(&mut s),
-        "<presence to='romeo@example.net' type='subscribe'/>"
+        out,
+        format!("<presence to='romeo@example.net' type='subscribe' id='{id}'/>")
     );
+    let given = PresenceBuilder::available().id("p1").build();
+    assert_eq!(s.send(given, now), Ok(()));
+    assert_eq!(sent(&mut s), "<presence id='p1'/>");
+    let sneaky = Element::builder("presence", ns::JABBER_CLIENT)
+        .attr("type", "unavailable")
+        .child(
+            Element::builder("show", ns::JABBER_CLIENT)
+                .text("away")
+                .build(),
+        )
+        .build();
+    assert!(s.send(sneaky, now).is_err());
+    assert_eq!(sent(&mut s), "");
     // Only presence.
     let message = MessageBuilder::new(MessageType::Chat, "romeo@example.net").build();
     assert!(s.send_presence(message, now).is_err());

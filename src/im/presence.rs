@@ -221,10 +221,11 @@ impl PresenceBuilder {
 ///
 /// Subscriptions are between bare JIDs (§3.1.1, §3.1.5, §3.2.1): given a
 /// full JID, each helper drops the resource (everything from the first
-/// `/`), keeping the rest as given. The stanzas carry no `id`: send them
-/// with [`crate::Stream::send_presence`], which gives each one (RFC 6121
-/// asks for it, and an answer's must not mirror the request's, which a
-/// fresh id never does), or set one with [`PresenceBuilder::id`].
+/// `/`), keeping the rest as given. The stanzas carry no `id`: the
+/// stream gives each one when it sends it ([`crate::Stream::send`] or
+/// [`crate::Stream::send_presence`], which returns it; RFC 6121 asks for
+/// one, and an answer's must not mirror the request's, which a fresh id
+/// never does), or set one with [`PresenceBuilder::id`].
 ///
 /// ```
 /// use xmpp_sansio::im::{PresenceError, subscription};

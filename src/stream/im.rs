@@ -87,8 +87,8 @@ impl Stream {
     /// Refused with [`UsageError::InvalidStanza`], nothing sent: anything
     /// but a presence in `jabber:client`, and unavailable presence with
     /// `<show/>` or `<priority/>` (§4.5.1; [`crate::im::PresenceBuilder`]
-    /// refuses them already). [`Stream::send`] sends a presence as given,
-    /// adding no id.
+    /// refuses them already). [`Stream::send`] sends a presence through
+    /// here too (the id it gives is then not returned).
     ///
     /// ```
     /// # use xmpp_sansio::{ClientConfig, Stream, TlsPolicy};

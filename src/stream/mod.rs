@@ -400,7 +400,10 @@ impl Stream {
     /// which tracks the reply. An IQ `result` or `error` sent this way is a
     /// reply, and follows the rules of [`Stream::reply_iq_result`]: it must
     /// answer (by `to` and `id`) a request this stream delivered and that
-    /// has no reply yet, else [`UsageError::UnknownRequest`].
+    /// has no reply yet, else [`UsageError::UnknownRequest`]. A presence
+    /// goes through [`Stream::send_presence`]: it gets an `id` if it has
+    /// none (RFC 6121 §3, §4), and an unavailable one with `<show/>` or
+    /// `<priority/>` is refused (§4.5.1).
     pub fn send(&mut self, stanza: impl Into<Element>, now: Instant) -> Result<(), UsageError> {
         self.check_online()?;
         let stanza = stanza.into();
@@ -409,6 +412,10 @@ impl Stream {
         }
         if stanza.name() == "iq" && matches!(stanza.attr("type"), Some("result" | "error")) {
             return self.send_reply(&stanza, now);
+        }
+        if stanza.name() == "presence" {
+            // The same rules and the same id as `send_presence`.
+            return self.send_presence(stanza, now).map(|_| ());
         }
         self.write_stanza(&stanza, now);
         Ok(())
