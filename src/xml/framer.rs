@@ -168,6 +168,9 @@ impl Framer {
             self.buf.drain(..keep);
             self.scanner.shift(keep);
         }
+        if self.buf.capacity() - self.buf.len() < bytes.len() {
+            self.grow(bytes.len());
+        }
         if bytes.len() <= 16 {
             // Tiny reads (a byte at a time, say): a plain loop beats a
             // call into memcpy, which dominated one-byte feeding.
@@ -178,6 +181,29 @@ impl Framer {
         } else {
             self.buf.extend_from_slice(bytes);
         }
+    }
+
+    /// Makes room for `more` bytes: doubling the capacity, as `Vec` does,
+    /// but never past the stanza limit on the way up to it, and exactly
+    /// what is needed on the one step that crosses it. An element that
+    /// grows past the limit (and fails) so holds at most the limit plus
+    /// one push, not twice that; once the capacity is past the limit
+    /// (large reads of complete stanzas), it doubles again, so the cost
+    /// stays amortized O(1) per byte.
+    #[cold]
+    fn grow(&mut self, more: usize) {
+        let len = self.buf.len();
+        let needed = len.saturating_add(more);
+        let cap = self.buf.capacity();
+        let limit = self.limits.stanza_bytes();
+        let target = if needed <= limit {
+            needed.max(cap.saturating_mul(2).max(32).min(limit))
+        } else if cap <= limit {
+            needed
+        } else {
+            needed.max(cap.saturating_mul(2))
+        };
+        self.buf.reserve_exact(target - len);
     }
 
     /// Reads from `input` only as far as the next event: pushes it in
@@ -523,6 +549,29 @@ mod tests {
         f.push(&open);
         assert_eq!(f.buf.capacity(), 0);
         assert!(f.next_event().is_err());
+    }
+
+    #[test]
+    fn an_element_past_the_limit_holds_the_limit_and_one_push() {
+        for limit in [64 * 1024, 256 * 1024, 1 << 20] {
+            let mut f = Framer::new(Limits {
+                max_stanza_bytes: limit,
+                ..Limits::default()
+            });
+            f.push(HEADER);
+            drain(&mut f);
+            f.push(b"<message a='");
+            let chunk = vec![b'x'; 40_000];
+            let mut most = 0;
+            let mut pushed = 0;
+            while f.next_event().is_ok() {
+                f.push(&chunk);
+                pushed += chunk.len();
+                most = most.max(f.buf.capacity());
+                assert!(pushed <= limit + chunk.len());
+            }
+            assert!(most <= limit + chunk.len() + 16, "{limit}: {most}");
+        }
     }
 
     #[test]
