@@ -315,6 +315,28 @@ impl Framer {
         result
     }
 
+    /// The error to report for `e`, raised by the scan on the byte at its
+    /// position (never a parser's error: the parser checks UTF-8 first): [`XmlError::InvalidUtf8`] (`unsupported-encoding`, RFC
+    /// 6120 §4.9.3.22) if the bytes of the current element up to and
+    /// including that one are not UTF-8, since that came first. (A
+    /// misplaced byte of a broken character, such as `<m\x80essage>`, is
+    /// otherwise often first seen as a structural error: a name that does
+    /// not match its end tag, a value without quotes.) A character still
+    /// incomplete at that byte is not counted, so every chunking gives the
+    /// same answer: the scan fails on the same byte in any.
+    #[cold]
+    fn first_in_byte_order(&self, e: XmlError) -> XmlError {
+        if matches!(e, XmlError::InvalidUtf8) {
+            return e;
+        }
+        let start = self.scanner.keep_from().min(self.buf.len());
+        let end = self.buf.len().min(self.scanner.pos().saturating_add(1));
+        match std::str::from_utf8(&self.buf[start..end.max(start)]) {
+            Err(bad) if bad.error_len().is_some() => XmlError::InvalidUtf8,
+            _ => e,
+        }
+    }
+
     /// After an event: drops the bytes it consumed once they are at least
     /// half the buffer (as `push` does), and gives memory back once the
     /// buffer's capacity is far above what it holds. With nothing left
@@ -354,7 +376,8 @@ impl Framer {
             return Ok(Some(FrameEvent::StreamEnd));
         }
         loop {
-            let Some(boundary) = self.scanner.scan(&self.buf, &self.limits)? else {
+            let scanned = self.scanner.scan(&self.buf, &self.limits);
+            let Some(boundary) = scanned.map_err(|e| self.first_in_byte_order(e))? else {
                 return Ok(None);
             };
             match boundary {
@@ -575,6 +598,49 @@ mod tests {
     }
 
     #[test]
+    fn bytes_that_are_not_utf8_before_a_structural_error_are_the_error() {
+        // The scan sees a name that does not match its end tag, a value
+        // without quotes, a bad end tag: the byte that is not UTF-8 came
+        // first, in any chunking.
+        let cases: [(&[u8], bool); 7] = [
+            (b"<m\x80essage></message>", true),
+            (b"<message a=\x80'x'/>", true),
+            (b"<message a=\xc0\xaf'x'/>", true),
+            (b"<message><b\xffody></body></message>", true),
+            (b"<message></mess\x80age>", true),
+            // A valid character there is a structural error itself, and so
+            // is a byte that may begin one (what follows is not looked at).
+            (b"<message a=\xc3\xa9'x'/>", false),
+            (b"<message></mess\xed\xa0\x80age>", false),
+        ];
+        for (stanza, utf8) in cases {
+            let mut input = HEADER.to_vec();
+            input.extend_from_slice(stanza);
+            for cut in 1..input.len() {
+                let mut f = Framer::new(Limits::default());
+                let mut result = Ok(None);
+                for piece in [&input[..cut], &input[cut..]] {
+                    f.push(piece);
+                    result = loop {
+                        match f.next_event() {
+                            Ok(Some(_)) => {}
+                            other => break other,
+                        }
+                    };
+                }
+                let Err(e) = result else {
+                    panic!("{stanza:x?}")
+                };
+                assert_eq!(
+                    matches!(e, XmlError::InvalidUtf8),
+                    utf8,
+                    "{stanza:x?} cut at {cut}: {e:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn scratch_space_grown_by_one_element_is_given_back() {
         let mut f = Framer::new(Limits {
             max_attributes: 10_000,
@@ -596,7 +662,10 @@ mod tests {
     fn feed_holds_one_window_beside_the_element_and_gives_the_same_events() {
         let mut input = HEADER.to_vec();
         input.extend_from_slice(&stanzas(1 << 20));
-        let big = format!("<iq type='result' id='r'><query>{}</query></iq>", "y".repeat(100_000));
+        let big = format!(
+            "<iq type='result' id='r'><query>{}</query></iq>",
+            "y".repeat(100_000)
+        );
         input.extend_from_slice(big.as_bytes());
         input.extend_from_slice(b"</stream:stream>");
 
@@ -625,7 +694,10 @@ mod tests {
             }
             assert_eq!(got, expected, "reads of {read}");
             // The largest element (~100 KB) and a window or two, never the read.
-            assert!(most <= 2 * (big.len() + 2 * Framer::FEED_WINDOW), "{read}: {most}");
+            assert!(
+                most <= 2 * (big.len() + 2 * Framer::FEED_WINDOW),
+                "{read}: {most}"
+            );
         }
     }
 }
