@@ -162,7 +162,8 @@ fn online(now: Instant) -> Stream {
 
 /// A roster result of `items` items answering request `id` (~106 bytes an item).
 fn roster_result(id: &str, items: usize) -> String {
-    let mut r = format!("<iq type='result' id='{id}' to='{ME}'><query xmlns='jabber:iq:roster' ver='v1'>");
+    let mut r =
+        format!("<iq type='result' id='{id}' to='{ME}'><query xmlns='jabber:iq:roster' ver='v1'>");
     for i in 0..items {
         r.push_str(&format!(
             "<item jid='contact{i:05}@example.net' name='Contact {i:05}' subscription='both'><group>Friends</group></item>"
