@@ -32,8 +32,8 @@ pub enum ScramHash {
 /// PBKDF2 runs in the caller's thread, inside `handle_input`, so the count
 /// is how long a hostile server can stall it. `cargo bench --bench scram`
 /// times one derivation: on a shared 2-core VM (release build) 100,000
-/// iterations took about 19 ms with SHA-1, 32 ms with SHA-256 and 61 ms
-/// with SHA-512, against 114, 192 and 366 ms at the earlier cap of 600,000.
+/// iterations took about 14 ms with SHA-1, 15 ms with SHA-256 and 48 ms
+/// with SHA-512, against 108, 101 and 309 ms at the earlier cap of 600,000.
 ///
 /// Why 100,000: servers use far less. 4096 is RFC 7677's minimum and
 /// ejabberd's default; Prosody 0.12 sends 10,000 (as recorded in

@@ -682,7 +682,9 @@ mod tests {
             let mut most = 0;
             for mut chunk in input.chunks(read) {
                 loop {
-                    let (taken, event) = f.feed(chunk).unwrap();
+                    let Ok((taken, event)) = f.feed(chunk) else {
+                        panic!("reads of {read}: an error")
+                    };
                     most = most.max(f.buf.capacity());
                     chunk = &chunk[taken..];
                     match event {
