@@ -647,3 +647,39 @@ proptest! {
         prop_assert_eq!(a.finish(Some(format!("v={sig}").as_bytes())), Ok(()));
     }
 }
+
+/// The default iteration cap is 100,000 (see `DEFAULT_MAX_ITERATIONS`):
+/// what servers send (4096, 10,000) and ten times more pass, one more is
+/// refused before any PBKDF2 work, and the stream's configuration starts
+/// from the same cap.
+#[test]
+fn the_default_iteration_cap_admits_what_servers_use_and_stops_there() {
+    assert_eq!(DEFAULT_MAX_ITERATIONS, 100_000);
+    assert_eq!(
+        crate::ClientConfig::new("a@example.com", "pw", [0; 32]).max_scram_iterations,
+        DEFAULT_MAX_ITERATIONS
+    );
+    let nonce = "fyko+d2lbbFgONRv9qkxdawL";
+    let start = || {
+        let mut a = run(
+            Mechanism::ScramSha256,
+            &creds("user", "pencil"),
+            &ChannelBinding::None,
+            nonce,
+        );
+        let _ = a.initial_response();
+        a
+    };
+    for accepted in [4096, 10_000, 100_000] {
+        let challenge = format!("r={nonce}srv,s=QSXCR+Q6sek8bf92,i={accepted}");
+        assert!(start().respond(challenge.as_bytes()).is_ok(), "{accepted}");
+    }
+    let challenge = format!("r={nonce}srv,s=QSXCR+Q6sek8bf92,i=100001");
+    assert_eq!(
+        start().respond(challenge.as_bytes()),
+        Err(SaslError::TooManyIterations {
+            iterations: 100_001,
+            max: 100_000
+        })
+    );
+}

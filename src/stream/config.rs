@@ -123,7 +123,10 @@ pub struct ClientConfig {
     /// it, authentication fails with [`crate::sasl::SaslError::TooManyIterations`]
     /// (after an `<abort/>`). PBKDF2 runs inside `handle_input`, so this
     /// bounds how long a hostile server can stall the caller's thread.
-    /// The default is [`DEFAULT_MAX_ITERATIONS`].
+    /// The default is [`DEFAULT_MAX_ITERATIONS`] (100,000: ten times what
+    /// servers send by default, a stall of tens of milliseconds at most;
+    /// its documentation says why). Raise it for a server configured
+    /// beyond that.
     pub max_scram_iterations: u32,
     /// **For tests only**: the SCRAM client nonce to send instead of one
     /// drawn from the stream's random generator, so that a test can replay

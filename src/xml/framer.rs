@@ -7,6 +7,11 @@ use super::error::XmlError;
 use super::parser::{Parser, StreamHeader, parse_header};
 use super::scanner::{Boundary, Scanner};
 
+/// Buffer capacity the framer keeps however idle the stream (see
+/// `Framer::settle`): enough for most stanzas read a byte at a time
+/// without regrowing the buffer for each.
+const KEPT_BYTES: usize = 512;
+
 /// What the framer found next in the stream.
 ///
 /// ```
@@ -147,14 +152,24 @@ impl Framer {
     }
 
     /// Appends inbound bytes. Nothing is parsed until [`Framer::next_event`].
+    ///
+    /// The bytes are copied, all of them: a caller that must not hold a
+    /// whole large read at once uses [`Framer::feed`] instead. After an
+    /// error nothing more is kept.
     #[inline]
     pub fn push(&mut self, bytes: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
         let keep = self.scanner.keep_from();
         // Drop consumed bytes once they are at least half the buffer, so
         // each byte is moved at most a bounded number of times on average.
         if keep > 0 && keep >= self.buf.len() - keep {
             self.buf.drain(..keep);
             self.scanner.shift(keep);
+        }
+        if self.buf.capacity() - self.buf.len() < bytes.len() {
+            self.grow(bytes.len());
         }
         if let [b] = bytes {
             // A byte at a time: one push, no loop.
@@ -170,6 +185,83 @@ impl Framer {
             self.buf.extend_from_slice(bytes);
         }
     }
+
+    /// Makes room for `more` bytes: doubling the capacity, as `Vec` does,
+    /// but never past the stanza limit on the way up to it, and exactly
+    /// what is needed on the one step that crosses it. An element that
+    /// grows past the limit (and fails) so holds at most the limit plus
+    /// one push, not twice that; once the capacity is past the limit
+    /// (large reads of complete stanzas), it doubles again, so the cost
+    /// stays amortized O(1) per byte.
+    #[cold]
+    fn grow(&mut self, more: usize) {
+        let len = self.buf.len();
+        let needed = len.saturating_add(more);
+        let cap = self.buf.capacity();
+        let limit = self.limits.stanza_bytes();
+        let target = if needed <= limit {
+            needed.max(cap.saturating_mul(2).max(32).min(limit))
+        } else if cap <= limit {
+            needed
+        } else {
+            needed.max(cap.saturating_mul(2))
+        };
+        self.buf.reserve_exact(target - len);
+    }
+
+    /// Reads from `input` only as far as the next event: pushes it in
+    /// pieces of at most [`Framer::FEED_WINDOW`] bytes until an event is
+    /// ready, and returns how many bytes of `input` it took and the event.
+    /// `None` means more bytes are needed, and every byte of `input` was
+    /// taken. An event already complete in what was pushed before comes
+    /// first, with 0 bytes taken.
+    ///
+    /// Call it again with the rest of `input` after each event. The framer
+    /// then holds at most the element being read, one window and the
+    /// unread rest of the last window, however large `input` is: a caller
+    /// that handles each event before the next one keeps memory bounded by
+    /// the stanza limit rather than by the size of its reads. The result
+    /// is the same as [`push`](Framer::push) and
+    /// [`next_event`](Framer::next_event) give in any chunking; an error is
+    /// sticky as there.
+    ///
+    /// ```
+    /// use xmpp_sansio::xml::{FrameEvent, Framer, Limits};
+    /// let mut framer = Framer::new(Limits::default());
+    /// let mut input: &[u8] = b"<stream:stream xmlns='jabber:client' \
+    ///     xmlns:stream='http://etherx.jabber.org/streams'><a/><b/>";
+    /// let mut names = Vec::new();
+    /// loop {
+    ///     let (taken, event) = framer.feed(input)?;
+    ///     input = &input[taken..];
+    ///     match event {
+    ///         Some(FrameEvent::Element(e)) => names.push(e.name().to_owned()),
+    ///         Some(_) => {}
+    ///         None => break, // all of `input` was taken
+    ///     }
+    /// }
+    /// assert_eq!(names, ["a", "b"]);
+    /// assert!(input.is_empty());
+    /// # Ok::<(), xmpp_sansio::xml::XmlError>(())
+    /// ```
+    pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<FrameEvent>), XmlError> {
+        let mut taken = 0;
+        loop {
+            if let Some(event) = self.next_event()? {
+                return Ok((taken, Some(event)));
+            }
+            if taken == input.len() {
+                return Ok((taken, None));
+            }
+            let end = input.len().min(taken + Self::FEED_WINDOW);
+            self.push(&input[taken..end]);
+            taken = end;
+        }
+    }
+
+    /// The most [`Framer::feed`] copies from its input before looking for
+    /// the next event.
+    pub const FEED_WINDOW: usize = 4096;
 
     /// The header of the current stream, once it has arrived.
     pub fn header(&self) -> Option<&StreamHeader> {
@@ -214,10 +306,71 @@ impl Framer {
             return Err(e.clone());
         }
         let result = self.next_event_inner();
-        if let Err(e) = &result {
-            self.error = Some(e.clone());
+        match &result {
+            Ok(Some(_)) => self.settle(),
+            Ok(None) => {}
+            Err(e) => {
+                self.error = Some(e.clone());
+                // Nothing more will be read: give the buffer back.
+                self.buf = Vec::new();
+            }
         }
         result
+    }
+
+    /// The error to report for `e`, raised by the scan on the byte at its
+    /// position (never a parser's error: the parser checks UTF-8 first): [`XmlError::InvalidUtf8`] (`unsupported-encoding`, RFC
+    /// 6120 §4.9.3.22) if the bytes of the current element up to and
+    /// including that one are not UTF-8, since that came first. (A
+    /// misplaced byte of a broken character, such as `<m\x80essage>`, is
+    /// otherwise often first seen as a structural error: a name that does
+    /// not match its end tag, a value without quotes.) A character still
+    /// incomplete at that byte is not counted, so every chunking gives the
+    /// same answer: the scan fails on the same byte in any.
+    #[cold]
+    fn first_in_byte_order(&self, e: XmlError) -> XmlError {
+        if matches!(e, XmlError::InvalidUtf8) {
+            return e;
+        }
+        let start = self.scanner.keep_from().min(self.buf.len());
+        let end = self.buf.len().min(self.scanner.pos().saturating_add(1));
+        match std::str::from_utf8(&self.buf[start..end.max(start)]) {
+            Err(bad) if bad.error_len().is_some() => XmlError::InvalidUtf8,
+            _ => e,
+        }
+    }
+
+    /// After an event: drops the bytes it consumed once they are at least
+    /// half the buffer (as `push` does), and gives memory back once the
+    /// buffer's capacity is far above what it holds. With nothing left
+    /// unconsumed, a buffer over [`KEPT_BYTES`] is freed; otherwise one
+    /// over four times `max(unconsumed, KEPT_BYTES)` is cut to twice that.
+    ///
+    /// The cost stays amortized O(1) per byte in any chunking: moving the
+    /// unconsumed bytes is paid for by the consumed ones, at least as many;
+    /// a capacity is only cut when at least a quarter of it was consumed
+    /// since it was reached (a `Vec` that grew to `c` held more than `c/2`),
+    /// and the cut copies at most a quarter. So sizes that alternate
+    /// (a large read, then small ones) cost at most one reallocation per
+    /// large read, paid for by its bytes, and nothing per small one.
+    #[inline]
+    fn settle(&mut self) {
+        self.parser.trim();
+        let keep = self.scanner.keep_from();
+        let live = self.buf.len() - keep.min(self.buf.len());
+        if keep > 0 && keep >= live {
+            self.buf.drain(..keep);
+            self.scanner.shift(keep);
+        }
+        let cap = self.buf.capacity();
+        if cap <= KEPT_BYTES {
+            return;
+        }
+        if live == 0 {
+            self.buf = Vec::new();
+        } else if cap / 4 > live.max(KEPT_BYTES) {
+            self.buf.shrink_to(2 * live.max(KEPT_BYTES));
+        }
     }
 
     #[inline]
@@ -226,7 +379,8 @@ impl Framer {
             return Ok(Some(FrameEvent::StreamEnd));
         }
         loop {
-            let Some(boundary) = self.scanner.scan(&self.buf, &self.limits)? else {
+            let scanned = self.scanner.scan(&self.buf, &self.limits);
+            let Some(boundary) = scanned.map_err(|e| self.first_in_byte_order(e))? else {
                 return Ok(None);
             };
             match boundary {
@@ -296,5 +450,259 @@ fn check_declaration(text: &str) -> Result<(), XmlError> {
         }
         Some(Err(e)) => Err(XmlError::not_well_formed(e.to_string())),
         _ => Err(XmlError::not_well_formed("malformed XML declaration")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &[u8] = b"<stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+
+    fn stanzas(bytes: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while out.len() < bytes {
+            out.extend_from_slice(
+                format!("<message from='a{i}@b' id='m{i}'><body>hello {i}</body></message>")
+                    .as_bytes(),
+            );
+            i += 1;
+        }
+        out
+    }
+
+    /// Reads every event; returns how many elements there were.
+    fn drain(f: &mut Framer) -> usize {
+        let mut n = 0;
+        while let Ok(Some(event)) = f.next_event() {
+            n += usize::from(matches!(event, FrameEvent::Element(_)));
+        }
+        n
+    }
+
+    #[test]
+    fn the_buffer_is_given_back_after_a_burst() {
+        let mut f = Framer::new(Limits::default());
+        f.push(HEADER);
+        drain(&mut f);
+        let burst = stanzas(1 << 20);
+        f.push(&burst);
+        assert!(f.buf.capacity() >= 1 << 20);
+        assert!(drain(&mut f) > 10_000);
+        // Nothing unconsumed: the megabyte is gone.
+        assert_eq!(f.unconsumed(), 0);
+        assert!(f.buf.capacity() <= KEPT_BYTES, "{}", f.buf.capacity());
+
+        // A burst that ends inside a stanza keeps room for that stanza only.
+        let mut burst = stanzas(1 << 20);
+        burst.extend_from_slice(b"<message id='open'><body>not yet");
+        f.push(&burst);
+        drain(&mut f);
+        assert_eq!(f.unconsumed(), 32);
+        assert!(f.buf.capacity() <= 4 * KEPT_BYTES, "{}", f.buf.capacity());
+        f.push(b"</body></message>");
+        assert_eq!(drain(&mut f), 1);
+        assert!(f.buf.capacity() <= KEPT_BYTES);
+    }
+
+    #[test]
+    fn the_buffer_is_given_back_as_a_large_read_is_consumed() {
+        // The capacity shrinks while the events of one read are taken,
+        // not only at its end.
+        let mut f = Framer::new(Limits::default());
+        f.push(HEADER);
+        drain(&mut f);
+        let burst = stanzas(1 << 20);
+        f.push(&burst);
+        let mut taken = 0;
+        while let Ok(Some(_)) = f.next_event() {
+            taken += 1;
+            if taken == 12_000 {
+                let left = f.unconsumed();
+                assert!(left < 1 << 19, "{left}");
+                assert!(f.buf.capacity() <= 4 * left.max(KEPT_BYTES), "{left}");
+            }
+        }
+    }
+
+    #[test]
+    fn alternating_read_sizes_do_not_thrash() {
+        // One large read, then many small ones, over and over: at most a
+        // couple of capacity changes per large read, none per small one.
+        let mut f = Framer::new(Limits::default());
+        f.push(HEADER);
+        drain(&mut f);
+        let large = stanzas(64 * 1024);
+        let small = stanzas(1);
+        let mut changes = 0;
+        let mut cap = f.buf.capacity();
+        let mut note = |f: &Framer| {
+            if f.buf.capacity() != cap {
+                cap = f.buf.capacity();
+                changes += 1;
+            }
+        };
+        for _ in 0..20 {
+            f.push(&large);
+            note(&f);
+            drain(&mut f);
+            note(&f);
+            for _ in 0..200 {
+                f.push(&small);
+                note(&f);
+                assert_eq!(drain(&mut f), 1);
+                note(&f);
+            }
+        }
+        assert!(changes <= 20 * 3, "{changes} capacity changes");
+    }
+
+    #[test]
+    fn a_failed_framer_holds_nothing() {
+        let mut f = Framer::new(Limits {
+            max_stanza_bytes: 64 * 1024,
+            ..Limits::default()
+        });
+        f.push(HEADER);
+        drain(&mut f);
+        let mut open = b"<message><body>".to_vec();
+        open.resize(70 * 1024, b'x');
+        f.push(&open);
+        assert!(f.next_event().is_err());
+        assert_eq!(f.buf.capacity(), 0);
+        f.push(&open);
+        assert_eq!(f.buf.capacity(), 0);
+        assert!(f.next_event().is_err());
+    }
+
+    #[test]
+    fn an_element_past_the_limit_holds_the_limit_and_one_push() {
+        for limit in [64 * 1024, 256 * 1024, 1 << 20] {
+            let mut f = Framer::new(Limits {
+                max_stanza_bytes: limit,
+                ..Limits::default()
+            });
+            f.push(HEADER);
+            drain(&mut f);
+            f.push(b"<message a='");
+            let chunk = vec![b'x'; 40_000];
+            let mut most = 0;
+            let mut pushed = 0;
+            while f.next_event().is_ok() {
+                f.push(&chunk);
+                pushed += chunk.len();
+                most = most.max(f.buf.capacity());
+                assert!(pushed <= limit + chunk.len());
+            }
+            assert!(most <= limit + chunk.len() + 16, "{limit}: {most}");
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_before_a_structural_error_are_the_error() {
+        // The scan sees a name that does not match its end tag, a value
+        // without quotes, a bad end tag: the byte that is not UTF-8 came
+        // first, in any chunking.
+        let cases: [(&[u8], bool); 7] = [
+            (b"<m\x80essage></message>", true),
+            (b"<message a=\x80'x'/>", true),
+            (b"<message a=\xc0\xaf'x'/>", true),
+            (b"<message><b\xffody></body></message>", true),
+            (b"<message></mess\x80age>", true),
+            // A valid character there is a structural error itself, and so
+            // is a byte that may begin one (what follows is not looked at).
+            (b"<message a=\xc3\xa9'x'/>", false),
+            (b"<message></mess\xed\xa0\x80age>", false),
+        ];
+        for (stanza, utf8) in cases {
+            let mut input = HEADER.to_vec();
+            input.extend_from_slice(stanza);
+            for cut in 1..input.len() {
+                let mut f = Framer::new(Limits::default());
+                let mut result = Ok(None);
+                for piece in [&input[..cut], &input[cut..]] {
+                    f.push(piece);
+                    result = loop {
+                        match f.next_event() {
+                            Ok(Some(_)) => {}
+                            other => break other,
+                        }
+                    };
+                }
+                let Err(e) = result else {
+                    panic!("{stanza:x?}")
+                };
+                assert_eq!(
+                    matches!(e, XmlError::InvalidUtf8),
+                    utf8,
+                    "{stanza:x?} cut at {cut}: {e:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn scratch_space_grown_by_one_element_is_given_back() {
+        let mut f = Framer::new(Limits {
+            max_attributes: 10_000,
+            ..Limits::default()
+        });
+        f.push(HEADER);
+        drain(&mut f);
+        let mut el = String::from("<message");
+        for i in 0..5000 {
+            el.push_str(&format!(" a{i}='{i}' xmlns:p{i}='urn:{i}'"));
+        }
+        el.push_str("/>");
+        f.push(el.as_bytes());
+        assert_eq!(drain(&mut f), 1);
+        assert!(f.parser.scratch_capacity() <= 5 * 4 * 16);
+    }
+
+    #[test]
+    fn feed_holds_one_window_beside_the_element_and_gives_the_same_events() {
+        let mut input = HEADER.to_vec();
+        input.extend_from_slice(&stanzas(1 << 20));
+        let big = format!(
+            "<iq type='result' id='r'><query>{}</query></iq>",
+            "y".repeat(100_000)
+        );
+        input.extend_from_slice(big.as_bytes());
+        input.extend_from_slice(b"</stream:stream>");
+
+        let mut pushed = Framer::new(Limits::default());
+        pushed.push(&input);
+        let mut expected = Vec::new();
+        while let Ok(Some(event)) = pushed.next_event() {
+            expected.push(event);
+        }
+
+        for read in [1usize, 100, 4096, 5000, 1 << 20, input.len()] {
+            let mut f = Framer::new(Limits::default());
+            let mut got = Vec::new();
+            let mut most = 0;
+            for mut chunk in input.chunks(read) {
+                loop {
+                    let Ok((taken, event)) = f.feed(chunk) else {
+                        panic!("reads of {read}: an error")
+                    };
+                    most = most.max(f.buf.capacity());
+                    chunk = &chunk[taken..];
+                    match event {
+                        Some(event) => got.push(event),
+                        None => break,
+                    }
+                }
+                assert!(chunk.is_empty());
+            }
+            assert_eq!(got, expected, "reads of {read}");
+            // The largest element (~100 KB) and a window or two, never the read.
+            assert!(
+                most <= 2 * (big.len() + 2 * Framer::FEED_WINDOW),
+                "{read}: {most}"
+            );
+        }
     }
 }

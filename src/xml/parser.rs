@@ -97,6 +97,17 @@ pub(crate) struct Parser {
     writer_stack: Vec<u32>,
 }
 
+/// Entries of each scratch list kept between elements (see [`Parser::trim`]).
+const SCRATCH_KEPT: usize = 16;
+
+#[inline]
+fn trim_scratch<T>(v: &mut Vec<T>) {
+    if v.capacity() > 4 * SCRATCH_KEPT {
+        v.clear();
+        v.shrink_to(SCRATCH_KEPT);
+    }
+}
+
 fn range(s: &StrSpan<'_>) -> Range<usize> {
     s.range()
 }
@@ -193,6 +204,31 @@ fn check_declaration(prefix: &str, value: &str) -> Result<(), XmlError> {
 impl Parser {
     pub(crate) fn new() -> Self {
         Self::default()
+    }
+
+    /// Entries of room in the scratch lists (for tests of [`Parser::trim`]).
+    #[cfg(test)]
+    pub(crate) fn scratch_capacity(&self) -> usize {
+        self.attrs.capacity()
+            + self.scope.capacity()
+            + self.open.capacity()
+            + self.header_spans.capacity()
+            + self.writer_stack.capacity()
+    }
+
+    /// Gives back scratch space an unusual element made grow (many
+    /// attributes, namespace declarations or levels): each list holding
+    /// room for more than four times [`SCRATCH_KEPT`] entries is cut back
+    /// to that many. Ordinary stanzas never reach that, so this costs them
+    /// a few comparisons; an element that does paid for its regrowth with
+    /// at least as many bytes of its own.
+    #[inline]
+    pub(crate) fn trim(&mut self) {
+        trim_scratch(&mut self.attrs);
+        trim_scratch(&mut self.scope);
+        trim_scratch(&mut self.open);
+        trim_scratch(&mut self.header_spans);
+        trim_scratch(&mut self.writer_stack);
     }
 
     /// Parses the text of one complete element (the scanner guarantees it

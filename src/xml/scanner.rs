@@ -179,6 +179,12 @@ impl Scanner {
         self.examined
     }
 
+    /// Offset of the next byte to examine; after an error, of the byte
+    /// that caused it.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
     /// Whether the scanner is inside a header, declaration or top-level element.
     #[inline]
     fn in_element(&self) -> bool {
