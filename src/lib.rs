@@ -11,7 +11,8 @@
 //!   cost, restricted XML, limits), owned [`xml::Element`]s, serialization.
 //! - [`stanza`]: typed views (`Message`, `Presence`, `Iq`) and RFC 6120
 //!   stanza and stream errors.
-//! - [`sasl`]: SASL mechanisms as pure state machines.
+//! - [`sasl`]: SASL mechanisms as pure state machines, client and server side.
+//! - [`component`]: the XEP-0114 component handshake.
 //! - [`negotiation`]: stream features and SASL failures as typed values.
 //! - [`hooks`]: a handler trait over the poll API, for callback-style code.
 //! - [`im`]: RFC 6121 rosters (with a versioned cache), presence and
@@ -123,6 +124,7 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod component;
 pub mod hooks;
 pub mod im;
 mod iq;

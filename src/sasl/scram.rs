@@ -1,5 +1,6 @@
-//! SCRAM (RFC 5802, RFC 7677) on the client side, for SHA-1, SHA-256 and
-//! SHA-512, with or without channel binding (the -PLUS forms).
+//! SCRAM (RFC 5802, RFC 7677): the keys and helpers both sides share, and
+//! the client side, for SHA-1, SHA-256 and SHA-512, with or without channel
+//! binding (the -PLUS forms). The server side is in `server.rs`.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -53,7 +54,24 @@ fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
 }
 
 impl ScramHash {
-    fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
+    /// Every hash, strongest first.
+    pub const ALL: [ScramHash; 3] = [ScramHash::Sha512, ScramHash::Sha256, ScramHash::Sha1];
+
+    /// The length of this hash's output (and of every SCRAM key and proof).
+    ///
+    /// ```
+    /// use xmpp_sansio::sasl::ScramHash;
+    /// assert_eq!(ScramHash::Sha1.output_len(), 20);
+    /// ```
+    pub fn output_len(self) -> usize {
+        match self {
+            ScramHash::Sha1 => 20,
+            ScramHash::Sha256 => 32,
+            ScramHash::Sha512 => 64,
+        }
+    }
+
+    pub(crate) fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
         match self {
             ScramHash::Sha1 => mac::<Hmac<Sha1>>(key, data),
             ScramHash::Sha256 => mac::<Hmac<Sha256>>(key, data),
@@ -61,7 +79,7 @@ impl ScramHash {
         }
     }
 
-    fn hash(self, data: &[u8]) -> Vec<u8> {
+    pub(crate) fn hash(self, data: &[u8]) -> Vec<u8> {
         match self {
             ScramHash::Sha1 => Sha1::digest(data).to_vec(),
             ScramHash::Sha256 => Sha256::digest(data).to_vec(),
@@ -69,7 +87,7 @@ impl ScramHash {
         }
     }
 
-    fn pbkdf2(self, password: &[u8], salt: &[u8], rounds: u32) -> Vec<u8> {
+    pub(crate) fn pbkdf2(self, password: &[u8], salt: &[u8], rounds: u32) -> Vec<u8> {
         match self {
             ScramHash::Sha1 => {
                 pbkdf2::pbkdf2_hmac_array::<Sha1, 20>(password, salt, rounds).to_vec()
@@ -140,6 +158,32 @@ pub(crate) fn escape_saslname(s: &str) -> String {
     s.replace('=', "=3D").replace(',', "=2C")
 }
 
+/// The inverse of [`escape_saslname`] (RFC 5802 §7, `saslname`): `=` must
+/// start `=2C` or `=3D`; a bare `,` cannot occur (the caller split on it).
+/// `None` for an empty name or a stray `=`.
+pub(crate) fn unescape_saslname(s: &str) -> Option<String> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('=') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(r) = after.strip_prefix("2C") {
+            out.push(',');
+            rest = r;
+        } else if let Some(r) = after.strip_prefix("3D") {
+            out.push('=');
+            rest = r;
+        } else {
+            return None;
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// One `attr-val` (RFC 5802 §7): a single ASCII letter, `=`, the value.
 fn attribute(part: &str) -> Result<(char, &str), SaslError> {
     let (key, value) = part
@@ -154,7 +198,7 @@ fn attribute(part: &str) -> Result<(char, &str), SaslError> {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
