@@ -107,6 +107,12 @@ impl Mechanism {
         )
     }
 
+    /// Whether the mechanism authenticates with a username and password
+    /// (SCRAM and PLAIN; not EXTERNAL or ANONYMOUS).
+    pub(crate) fn uses_password(self) -> bool {
+        !matches!(self, Mechanism::External | Mechanism::Anonymous)
+    }
+
     fn scram_hash(self) -> Option<ScramHash> {
         match self {
             Mechanism::ScramSha512Plus | Mechanism::ScramSha512 => Some(ScramHash::Sha512),
@@ -297,30 +303,29 @@ pub fn select_mechanism(
     server_cb_types: Option<&[String]>,
     allow_plain: bool,
 ) -> Option<Mechanism> {
-    const DEFAULT: [Mechanism; 7] = [
-        Mechanism::ScramSha512Plus,
-        Mechanism::ScramSha256Plus,
-        Mechanism::ScramSha1Plus,
-        Mechanism::ScramSha512,
-        Mechanism::ScramSha256,
-        Mechanism::ScramSha1,
-        Mechanism::Plain,
-    ];
     let explicit = preferences.is_some();
-    let order = preferences.unwrap_or(&DEFAULT);
     let binding_usable = match (binding.type_name(), server_cb_types) {
         (None, _) => false,
         (Some(t), Some(types)) => types.iter().any(|s| s == t),
         (Some(t), None) => explicit || t == "tls-unique",
     };
-    order.iter().copied().find(|m| {
+    let usable = |m: &Mechanism| {
         offered.contains(&m.name())
             && match m {
                 m if m.uses_channel_binding() => binding_usable,
                 Mechanism::Plain => allow_plain,
                 _ => true,
             }
-    })
+    };
+    match preferences {
+        Some(order) => order.iter().copied().find(usable),
+        // Unless asked for, the mechanisms that need no password (EXTERNAL,
+        // ANONYMOUS) are never chosen; the rest in `ALL`'s order.
+        None => Mechanism::ALL
+            .into_iter()
+            .filter(|m| m.uses_password())
+            .find(usable),
+    }
 }
 
 /// SASLprep (RFC 4013), as the `stringprep` crate implements it.

@@ -126,6 +126,74 @@ pub(crate) fn prepare(raw: &str) -> Result<jid::Jid, JidProblem> {
     Ok(jid::Jid::new(&raw)?)
 }
 
+/// The most bytes a localpart, domainpart or resourcepart may have
+/// (RFC 7622 §3.2–§3.4).
+pub(crate) const MAX_PART_BYTES: usize = 1023;
+
+/// Whether `raw` has the form of an address (RFC 7622 §3.1):
+/// `[localpart@]domainpart[/resourcepart]`, each part present when its
+/// separator is and 1 to 1023 bytes long, no control characters; no
+/// whitespace or character excluded by §3.3.1 (`"&'/:<>@`) in the
+/// localpart, no whitespace or `@` in the domainpart. Preparation
+/// (stringprep, PRECIS) is not applied: an address of that form that the
+/// `jid` crate refuses (a MUC nickname with an emoji) is still one we can
+/// answer, while `juliet@`, `@example.com`, `a@b@c`, `example.com/` or an
+/// empty string is not: a reply to it would go nowhere meant.
+pub(crate) fn is_valid_address(raw: &str) -> bool {
+    let part =
+        |p: &str| !p.is_empty() && p.len() <= MAX_PART_BYTES && !p.contains(char::is_control);
+    let (bare, resource) = match raw.split_once('/') {
+        Some((bare, resource)) => (bare, Some(resource)),
+        None => (raw, None),
+    };
+    let (local, domain) = match bare.split_once('@') {
+        Some((local, domain)) => (Some(local), domain),
+        None => (None, bare),
+    };
+    let local_ok = local.is_none_or(|l| {
+        part(l) && !l.contains(|c: char| c.is_whitespace() || "\"&'/:<>@".contains(c))
+    });
+    let domain_ok = part(domain) && !domain.contains(|c: char| c.is_whitespace() || c == '@');
+    local_ok && domain_ok && resource.is_none_or(part)
+}
+
+/// Whether two addresses denote the same entity: equal text, or equal once
+/// prepared by the `jid` crate (case-folded localpart and domain); in both
+/// cases after the domainpart's final dot is stripped (RFC 7622 §3.2).
+///
+/// With the `precis` feature, "prepared" is RFC 7622's preparation
+/// (`Address::enforce_rfc7622`) instead of the `jid` crate's RFC 6122:
+/// `straße@example.com` is then not `strasse@example.com`, and
+/// `coven@Chat.example/Niaj 🚀` is `coven@chat.example/Niaj 🚀`.
+pub(crate) fn same_address(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    if without_root_dot(a) == without_root_dot(b) {
+        return true;
+    }
+    #[cfg(feature = "precis")]
+    let prepared = (rfc7622::enforce(a), rfc7622::enforce(b));
+    #[cfg(not(feature = "precis"))]
+    let prepared = (prepare(a), prepare(b));
+    match prepared {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The bare JID and domain of a full JID `[local@]domain/resource`, each
+/// part non-empty; `None` if `jid` is not one.
+pub(crate) fn full_jid_parts(jid: &str) -> Option<(&str, &str)> {
+    let (bare, resource) = jid.split_once('/')?;
+    let domain = match bare.split_once('@') {
+        Some((local, domain)) if !local.is_empty() => domain,
+        Some(_) => return None,
+        None => bare,
+    };
+    (!domain.is_empty() && !resource.is_empty() && !domain.contains('@')).then_some((bare, domain))
+}
+
 /// The `to` or `from` of a stanza, as sent.
 ///
 /// ```
@@ -230,7 +298,7 @@ pub(crate) mod rfc7622 {
 
     use super::{JidProblem, without_root_dot};
 
-    const MAX_PART: usize = 1023;
+    use super::MAX_PART_BYTES as MAX_PART;
 
     /// RFC 7622 §3.3.1: excluded from localparts (they would be ambiguous
     /// in URIs and XML, or end the localpart).
@@ -324,5 +392,68 @@ pub(crate) mod rfc7622 {
 impl std::fmt::Display for Address<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_have_the_form_rfc7622_gives_them() {
+        let long = "x".repeat(MAX_PART_BYTES);
+        let too_long = "x".repeat(MAX_PART_BYTES + 1);
+        for ok in [
+            "example.com".to_owned(),
+            "juliet@example.com".to_owned(),
+            "juliet@example.com/balcony".to_owned(),
+            "coven@chat.shakespeare.lit/Niaj 🚀33".to_owned(),
+            "example.com/a/b@c".to_owned(),
+            "[::1]".to_owned(),
+            format!("{long}@{long}/{long}"),
+        ] {
+            assert!(is_valid_address(&ok), "{ok:?}");
+        }
+        for bad in [
+            String::new(),
+            "juliet@".to_owned(),
+            "@example.com".to_owned(),
+            "a@b@c".to_owned(),
+            "example.com/".to_owned(),
+            "juliet@example.com/".to_owned(),
+            "@".to_owned(),
+            "/r".to_owned(),
+            "jul iet@example.com".to_owned(),
+            "jul:iet@example.com".to_owned(),
+            "juliet@exa mple.com".to_owned(),
+            "juliet@example.com/bal\u{7}cony".to_owned(),
+            format!("{too_long}@example.com"),
+            format!("juliet@{too_long}"),
+            format!("juliet@example.com/{too_long}"),
+        ] {
+            assert!(!is_valid_address(&bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn full_jids_split_into_bare_and_domain() {
+        assert_eq!(
+            full_jid_parts("juliet@example.com/balcony"),
+            Some(("juliet@example.com", "example.com"))
+        );
+        assert_eq!(
+            full_jid_parts("example.com/Niaj 🚀"),
+            Some(("example.com", "example.com"))
+        );
+        for not_full in [
+            "juliet@example.com",
+            "@example.com/r",
+            "juliet@/r",
+            "a@b@c/r",
+            "juliet@example.com/",
+            "/r",
+        ] {
+            assert_eq!(full_jid_parts(not_full), None, "{not_full:?}");
+        }
     }
 }

@@ -1,28 +1,22 @@
-//! The client's side of stream negotiation (RFC 6120 §4–§7) and the
-//! dispatch of inbound stanzas. Every transition of [`super::Phase`] is here.
+//! The client's negotiator: stream negotiation as the initiating entity
+//! (RFC 6120 §4–§7): features, STARTTLS, SASL, resource binding and the
+//! legacy session. Every transition of [`ClientStep`] is here; stanzas
+//! that arrive meanwhile go to the shared dispatcher.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::iq::{Purpose, is_valid_address};
+use crate::iq::Purpose;
 use crate::negotiation::{SaslFailure, StreamFeatures};
 use crate::sasl::{ClientAuth, Credentials, Mechanism, SaslError, select_mechanism};
-use crate::stanza::{
-    ErrorType, Iq, IqType, Message, Presence, StanzaError, StanzaErrorCondition, StanzaParseError,
-    StanzaView, StreamError, StreamErrorCondition,
-};
+use crate::stanza::full_jid_parts;
+use crate::stanza::{Iq, IqType, StanzaError, StanzaErrorCondition, StreamErrorCondition};
 use crate::time::Instant;
-use crate::xml::{Element, FrameEvent, StreamHeader, ns};
+use crate::xml::{Element, ns};
 
-use super::{ClosedBy, Error, Event, Phase, Stream, TlsPolicy, config::IqRequestPolicy};
-
-/// A protocol violation that earns the peer a stream error.
-fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error {
-    Error::Protocol {
-        condition,
-        reason: reason.into(),
-    }
-}
+use super::dispatch::error_of;
+use super::role::{ClientSide, ClientStep, Role};
+use super::{Error, Event, Phase, Stream, TlsPolicy, protocol};
 
 /// SASL payloads are base64; `=` is an explicitly empty one (RFC 6120
 /// §6.4.2). `None` if the text is not base64.
@@ -32,13 +26,6 @@ fn decode_sasl(text: &str) -> Option<Vec<u8>> {
         return Some(Vec::new());
     }
     BASE64.decode(text).ok()
-}
-
-/// The `<error/>` of an error reply; `undefined-condition` if it is unreadable.
-fn error_of(iq: &Iq) -> StanzaError {
-    iq.error().unwrap_or_else(|| {
-        StanzaError::new(ErrorType::Cancel, StanzaErrorCondition::UndefinedCondition)
-    })
 }
 
 /// `<auth/>` with its initial response: `=` marks a present but empty one
@@ -61,158 +48,54 @@ fn response_element(data: &[u8]) -> Element {
 }
 
 impl Stream {
-    /// Reads framer events until more input is needed or the stream stops.
-    pub(super) fn process_frames(&mut self, now: Instant) {
-        loop {
-            if matches!(self.phase, Phase::Closed | Phase::AwaitTls) {
-                break;
-            }
-            let event = match self.framer.next_event() {
-                Ok(Some(event)) => event,
-                Ok(None) => break,
-                Err(e) => {
-                    // Nothing more can be read from this input (and, after
-                    // another failure, this one is not reported).
-                    self.input_unreadable = true;
-                    self.fail(Error::Xml(e));
-                    break;
-                }
-            };
-            if self.error.is_some() {
-                // Failed, or the peer sent a stream error: read on for the
-                // peer's closing tag only (RFC 6120 §4.4).
-                if matches!(event, FrameEvent::StreamEnd) {
-                    self.finish_close();
-                }
-                continue;
-            }
-            match event {
-                FrameEvent::StreamStart(header) => self.on_header(*header, now),
-                FrameEvent::Element(el) => self.on_element(el, now),
-                FrameEvent::StreamEnd => self.on_stream_end(now),
-            }
-            if matches!(self.phase, Phase::AwaitTls) && self.framer.unconsumed() > 0 {
-                // Bytes after <proceed/> in the same read were sent in
-                // plaintext after the switch: never process them.
-                self.fail(Error::DataAfterProceed);
-            }
-        }
+    /// The client's own state (the only role so far).
+    pub(super) fn client_side(&self) -> &ClientSide {
+        let Role::Client(c) = &self.role;
+        c
     }
 
-    fn on_header(&mut self, header: StreamHeader, _now: Instant) {
-        // Every header is reported, in order, before its stream's features
-        // (and before a failure it causes).
-        self.events
-            .push_back(Event::StreamHeader(Box::new(header.clone())));
-        if matches!(self.phase, Phase::Closing) {
-            // We closed before the server's header arrived: record it, and
-            // keep waiting for its closing tag.
-            self.header = Some(header);
-            return;
-        }
-        if !matches!(self.phase, Phase::AwaitHeader) {
-            return self.fail(protocol(
-                StreamErrorCondition::BadFormat,
-                "unexpected stream header",
-            ));
-        }
-        if header.content_ns.as_deref() != Some(ns::JABBER_CLIENT) {
-            return self.fail(protocol(
-                StreamErrorCondition::InvalidNamespace,
-                format!(
-                    "content namespace {:?}, expected jabber:client",
-                    header.content_ns.as_deref().unwrap_or("")
-                ),
-            ));
-        }
-        // RFC 6120 §4.7.5: we speak 1.x; an absent version means pre-1.0.
-        let major = header
-            .version
-            .as_deref()
-            .and_then(|v| v.split('.').next())
-            .and_then(|m| m.parse::<u32>().ok());
-        if major != Some(1) {
-            return self.fail(protocol(
-                StreamErrorCondition::UnsupportedVersion,
-                format!(
-                    "stream version {:?}",
-                    header.version.as_deref().unwrap_or("(none)")
-                ),
-            ));
-        }
-        self.header = Some(header);
-        self.phase = Phase::AwaitFeatures;
+    pub(super) fn client_side_mut(&mut self) -> &mut ClientSide {
+        let Role::Client(c) = &mut self.role;
+        c
     }
 
-    /// The peer's `</stream:stream>`: answered with ours (RFC 6120 §4.4).
-    /// Orderly once online or after our own close; before that, the
-    /// negotiation never finished, and that is an error.
-    fn on_stream_end(&mut self, now: Instant) {
-        match self.phase {
-            Phase::Online | Phase::Closing => {
-                self.closed_by.get_or_insert(ClosedBy::Peer);
-                self.write_close(now);
-                self.finish_close();
+    /// Whether the negotiator waits for the peer's stream header.
+    pub(super) fn awaits_header(&self) -> bool {
+        matches!(self.client_side().step, ClientStep::AwaitHeader)
+    }
+
+    /// The peer's header passed the shared checks: features come next.
+    pub(super) fn header_accepted(&mut self, _now: Instant) {
+        self.client_side_mut().step = ClientStep::AwaitFeatures;
+    }
+
+    /// While closing: `<proceed/>` or `<success/>` means the server has
+    /// moved to a new stream (TLS, or the SASL restart) that we will never
+    /// open, so no closing tag will come for this one.
+    pub(super) fn peer_restarts_stream(&self, el: &Element) -> bool {
+        el.is("proceed", ns::TLS) || el.is("success", ns::SASL)
+    }
+
+    /// One element during negotiation; handed back if it is none of the
+    /// negotiator's (a stanza while binding, or a violation).
+    pub(super) fn negotiate(&mut self, el: Element, now: Instant) -> Result<(), Element> {
+        match self.client_side().step {
+            ClientStep::AwaitFeatures if el.is("features", ns::STREAM) => {
+                self.on_features(&el, now)
             }
-            _ => self.fail(Error::ClosedByPeer),
+            ClientStep::AwaitProceed if el.ns() == ns::TLS => self.on_tls(&el),
+            ClientStep::Sasl(_) if el.ns() == ns::SASL => self.on_sasl(&el, now),
+            _ => return Err(el),
         }
-    }
-
-    fn on_element(&mut self, el: Element, now: Instant) {
-        if el.is("error", ns::STREAM) {
-            let error = StreamError::from_element(&el)
-                .unwrap_or_else(|_| StreamError::new(StreamErrorCondition::UndefinedCondition));
-            // Reported as it arrives; Event::Closed follows once the peer's
-            // closing tag (or its end of file) does.
-            self.events.push_back(Event::PeerStreamError(error.clone()));
-            return self.fail(Error::PeerStreamError(error));
-        }
-        match self.phase {
-            Phase::Closing => self.on_element_while_closing(el, now),
-            Phase::AwaitFeatures if el.is("features", ns::STREAM) => self.on_features(&el, now),
-            Phase::AwaitProceed if el.ns() == ns::TLS => self.on_tls(&el),
-            Phase::Sasl(_) if el.ns() == ns::SASL => self.on_sasl(&el, now),
-            Phase::BindReady | Phase::AwaitBind | Phase::AwaitSession | Phase::Online
-                if el.ns() == ns::JABBER_CLIENT
-                    && matches!(el.name(), "message" | "presence" | "iq") =>
-            {
-                self.on_stanza(el, now)
-            }
-            _ => self.fail(protocol(
-                StreamErrorCondition::UnsupportedStanzaType,
-                format!("unexpected <{}/> in {:?}", el.name(), el.ns()),
-            )),
-        }
-    }
-
-    /// After our `</stream:stream>`: RFC 6120 §4.4 has us keep processing
-    /// what the peer sends until its closing tag, writing nothing. Stanzas
-    /// are reported as usual once a resource was bound; before that they
-    /// cannot be legitimate (the stream may still be unauthenticated, even
-    /// unencrypted) and are [`Event::Unhandled`]. `<proceed/>` or `<success/>` means the peer
-    /// has moved to a new stream (TLS, or the SASL restart) that we will
-    /// never open, so no closing tag will come for this one: the stream
-    /// ends now. Other negotiation elements no longer apply and are
-    /// reported as [`Event::Unhandled`], not treated as violations.
-    fn on_element_while_closing(&mut self, el: Element, now: Instant) {
-        if el.ns() == ns::JABBER_CLIENT
-            && matches!(el.name(), "message" | "presence" | "iq")
-            && self.bound_jid.is_some()
-        {
-            return self.on_stanza(el, now);
-        }
-        if el.is("proceed", ns::TLS) || el.is("success", ns::SASL) {
-            return self.finish_close();
-        }
-        self.events.push_back(Event::Unhandled(el));
+        Ok(())
     }
 
     fn on_features(&mut self, el: &Element, now: Instant) {
         let features = StreamFeatures::from_element(el);
-        self.features = Some(features.clone());
+        self.client_side_mut().features = Some(features.clone());
         self.events
             .push_back(Event::Features(Box::new(features.clone())));
-        if self.authenticated {
+        if self.client_side().authenticated {
             if !features.bind {
                 return self.cannot_negotiate(
                     &features,
@@ -225,10 +108,10 @@ impl Stream {
             return self.begin_binding(now);
         }
         if !self.tls_active {
-            match (features.starttls, self.config.tls) {
+            match (features.starttls, self.client_side().config.tls) {
                 (Some(_), TlsPolicy::Required | TlsPolicy::Preferred) => {
-                    self.write_element(&Element::new("starttls", ns::TLS), now);
-                    self.phase = Phase::AwaitProceed;
+                    self.write_nonza(&Element::new("starttls", ns::TLS), now);
+                    self.client_side_mut().step = ClientStep::AwaitProceed;
                     return;
                 }
                 (None, TlsPolicy::Required) => {
@@ -279,21 +162,25 @@ impl Stream {
     }
 
     fn start_sasl(&mut self, features: &StreamFeatures, now: Instant) {
+        let tls_active = self.tls_active;
+        let c = self.client_side();
         // A domain-only account has no username to authenticate with a
         // password: only the mechanisms without one (ANONYMOUS, EXTERNAL)
         // remain, never PLAIN or SCRAM with an empty authcid.
-        let username_less = self.config.username().is_empty();
+        let username_less = c.config.username().is_empty();
         let offered: Vec<&str> = features
             .mechanisms
             .iter()
             .map(String::as_str)
-            .filter(|m| !username_less || matches!(*m, "ANONYMOUS" | "EXTERNAL"))
+            .filter(|m| {
+                !username_less || Mechanism::from_name(m).is_some_and(|m| !m.uses_password())
+            })
             .collect();
-        let allow_plain = self.tls_active || self.config.allow_plaintext_auth;
+        let allow_plain = tls_active || c.config.allow_plaintext_auth;
         let Some(mechanism) = select_mechanism(
             &offered,
-            self.config.mechanisms.as_deref(),
-            &self.channel_binding,
+            c.config.mechanisms.as_deref(),
+            &c.channel_binding,
             features.channel_binding_types.as_deref(),
             allow_plain,
         ) else {
@@ -305,23 +192,24 @@ impl Stream {
             );
         };
         let credentials = Credentials {
-            username: self.config.username().to_owned(),
-            password: self.config.password.clone(),
-            authzid: self.config.authzid.clone(),
+            username: c.config.username().to_owned(),
+            password: c.config.password.clone(),
+            authzid: c.config.authzid.clone(),
         };
         let server_offered_plus = offered.iter().any(|m| m.ends_with("-PLUS"));
         // Drawn even when a fixed nonce is configured, so the rest of the
         // stream's randomness does not depend on that test setting.
         let drawn = self.rng.alphanumeric(24);
-        let nonce = self.config.scram_client_nonce.clone().unwrap_or(drawn);
+        let c = self.client_side();
+        let nonce = c.config.scram_client_nonce.clone().unwrap_or(drawn);
         let mut auth = match ClientAuth::new(
             mechanism,
             &credentials,
-            &self.channel_binding,
+            &c.channel_binding,
             &nonce,
             server_offered_plus,
         ) {
-            Ok(auth) => auth.with_max_iterations(self.config.max_scram_iterations),
+            Ok(auth) => auth.with_max_iterations(c.config.max_scram_iterations),
             Err(e) => return self.fail(Error::Sasl(e)),
         };
         let initial = match auth.initial_response() {
@@ -329,12 +217,12 @@ impl Stream {
             Err(e) => return self.fail(Error::Sasl(e)),
         };
         let el = auth_element(mechanism.name(), initial.as_deref());
-        self.write_element(&el, now);
-        self.phase = Phase::Sasl(Box::new(auth));
+        self.write_nonza(&el, now);
+        self.client_side_mut().step = ClientStep::Sasl(Box::new(auth));
     }
 
     fn on_sasl(&mut self, el: &Element, now: Instant) {
-        let Phase::Sasl(auth) = &mut self.phase else {
+        let ClientStep::Sasl(auth) = &mut self.client_side_mut().step else {
             return;
         };
         match el.name() {
@@ -343,10 +231,10 @@ impl Stream {
                     .ok_or(SaslError::MalformedChallenge("not base64"))
                     .and_then(|data| auth.respond(&data));
                 match response {
-                    Ok(data) => self.write_element(&response_element(&data), now),
+                    Ok(data) => self.write_nonza(&response_element(&data), now),
                     Err(e) => {
                         // RFC 6120 §6.4.4: the client aborts the handshake.
-                        self.write_element(&Element::new("abort", ns::SASL), now);
+                        self.write_nonza(&Element::new("abort", ns::SASL), now);
                         self.fail(Error::Sasl(e));
                     }
                 }
@@ -364,13 +252,14 @@ impl Stream {
                     return self.fail(Error::Sasl(e));
                 }
                 let mechanism: Mechanism = auth.mechanism();
-                self.authenticated = true;
+                let c = self.client_side_mut();
+                c.authenticated = true;
+                c.step = ClientStep::AwaitHeader;
                 self.events.push_back(Event::Authenticated { mechanism });
                 // RFC 6120 §6.4.6: a new stream, with any bytes after
                 // <success/> (the server may pipeline its header) kept.
                 self.framer.restart();
                 self.send_header(now);
-                self.phase = Phase::AwaitHeader;
             }
             "failure" => self.fail(Error::AuthFailed(SaslFailure::from_element(el))),
             other => self.fail(protocol(
@@ -384,8 +273,9 @@ impl Stream {
     /// ([`super::ClientConfig::auto_bind`]), or when the application calls
     /// [`Stream::bind`].
     fn begin_binding(&mut self, now: Instant) {
-        if self.config.auto_bind {
-            let resource = self.config.requested_resource().map(str::to_owned);
+        let config = &self.client_side().config;
+        if config.auto_bind {
+            let resource = config.requested_resource().map(str::to_owned);
             self.send_bind(resource, now);
         } else {
             self.await_bind_command();
@@ -394,17 +284,15 @@ impl Stream {
 
     /// Waits for [`Stream::bind`], telling the application so.
     fn await_bind_command(&mut self) {
-        self.phase = Phase::BindReady;
+        self.client_side_mut().step = ClientStep::BindReady;
         let attempts_left = self.bind_attempts_left();
         self.events.push_back(Event::ReadyToBind { attempts_left });
     }
 
     /// How many more bind requests [`super::ClientConfig::bind_attempts`] allows.
     fn bind_attempts_left(&self) -> u32 {
-        self.config
-            .bind_attempts
-            .max(1)
-            .saturating_sub(self.binds_sent)
+        let c = self.client_side();
+        c.config.bind_attempts.max(1).saturating_sub(c.binds_sent)
     }
 
     /// Sends a bind request for `resource` (`None`: the server chooses).
@@ -417,11 +305,12 @@ impl Stream {
                     .build(),
             );
         }
-        let timeout = self.config.iq_timeout;
+        let timeout = self.settings.iq_timeout;
         self.send_iq_internal(IqType::Set, None, bind.build(), Purpose::Bind, timeout, now);
-        self.binds_sent = self.binds_sent.saturating_add(1);
-        self.bind_resource = resource;
-        self.phase = Phase::AwaitBind;
+        let c = self.client_side_mut();
+        c.binds_sent = c.binds_sent.saturating_add(1);
+        c.bind_resource = resource;
+        c.step = ClientStep::AwaitBind;
     }
 
     /// A bind error (RFC 6120 §7.6.2, §7.7.2) is reported as
@@ -431,7 +320,7 @@ impl Stream {
     /// `conflict` or `bad-request` (with `auto_bind`). Otherwise the stream
     /// fails with [`Error::BindFailed`].
     fn on_bind_error(&mut self, error: StanzaError, now: Instant) {
-        let resource = self.bind_resource.take();
+        let resource = self.client_side_mut().bind_resource.take();
         self.events.push_back(Event::BindFailed {
             error: error.clone(),
             resource: resource.clone(),
@@ -439,7 +328,7 @@ impl Stream {
         if self.bind_attempts_left() == 0 {
             return self.fail(Error::BindFailed(error));
         }
-        if !self.config.auto_bind {
+        if !self.client_side().config.auto_bind {
             return self.await_bind_command();
         }
         let resource_refused = matches!(
@@ -452,7 +341,8 @@ impl Stream {
         self.fail(Error::BindFailed(error))
     }
 
-    fn on_bind_reply(&mut self, iq: &Iq, now: Instant) {
+    /// The answer to our bind request (routed here by the dispatcher).
+    pub(super) fn on_bind_reply(&mut self, iq: &Iq, now: Instant) {
         if iq.type_() == IqType::Error {
             return self.on_bind_error(error_of(iq), now);
         }
@@ -479,12 +369,15 @@ impl Stream {
         // The server names our address: with ANONYMOUS, an authzid or a
         // server that rewrites the username, it is not the configured one,
         // and pushes, replies and the keepalive ping follow it.
-        self.own.bare = bare.to_owned();
-        self.own.domain = domain.to_owned();
-        self.bound_jid = Some(jid);
+        let (bare, domain) = (bare.to_owned(), domain.to_owned());
+        let c = self.client_side_mut();
+        c.own.bare = bare;
+        c.own.domain = domain;
+        c.bound_jid = Some(jid);
         // RFC 6121 Appendix E: the session request only when not optional.
-        if self.features.as_ref().and_then(|f| f.session) == Some(false) {
-            let timeout = self.config.iq_timeout;
+        if c.features.as_ref().and_then(|f| f.session) == Some(false) {
+            c.step = ClientStep::AwaitSession;
+            let timeout = self.settings.iq_timeout;
             self.send_iq_internal(
                 IqType::Set,
                 None,
@@ -493,182 +386,8 @@ impl Stream {
                 timeout,
                 now,
             );
-            self.phase = Phase::AwaitSession;
         } else {
             self.go_online();
         }
     }
-
-    fn go_online(&mut self) {
-        self.phase = Phase::Online;
-        self.negotiation_deadline = None;
-        let jid = self.bound_jid.clone().unwrap_or_default();
-        self.events.push_back(Event::Online { jid });
-    }
-
-    fn on_stanza(&mut self, el: Element, now: Instant) {
-        match el.name() {
-            "message" => match Message::from_element(el.clone()) {
-                Ok(m) => self.events.push_back(Event::Message(m)),
-                Err(_) => self.events.push_back(Event::Unhandled(el)),
-            },
-            "presence" => match Presence::from_element(el.clone()) {
-                Ok(p) if p.type_() == crate::stanza::PresenceType::Subscribe => {
-                    self.events.push_back(Event::SubscriptionRequest(p))
-                }
-                Ok(p) => self.events.push_back(Event::Presence(p)),
-                Err(_) => self.events.push_back(Event::Unhandled(el)),
-            },
-            _ => self.on_iq(el, now),
-        }
-    }
-
-    fn on_iq(&mut self, el: Element, now: Instant) {
-        let is_reply = matches!(el.attr("type"), Some("result" | "error"));
-        if !is_reply && let Some(from) = el.attr("from").filter(|f| !is_valid_address(f)) {
-            // A request (or what may be one) from something that is not
-            // an address: a reply would go nowhere meant (`juliet@`).
-            // Reported, never answered, whatever it asks.
-            let error = StanzaParseError::JidMalformed {
-                attr: "from",
-                value: from.to_owned(),
-            };
-            return self.events.push_back(Event::MalformedRequest {
-                request: el,
-                error,
-                replied: false,
-            });
-        }
-        let iq = match Iq::from_element(el.clone()) {
-            Ok(iq) => iq,
-            Err(e) if !is_reply => {
-                // RFC 6120 §8.2.3: a request that cannot be processed, an
-                // unknown or missing type included, gets an error reply
-                // (`bad-request`) when it can be answered at all: it has
-                // an id, and its sender may be addressed now (§7.1).
-                let reply = self
-                    .may_answer(el.attr("from"))
-                    .then(|| Iq::error_reply_to_element(&el, e.stanza_error()))
-                    .flatten();
-                if let Some(reply) = &reply {
-                    self.write_element(reply, now);
-                }
-                return self.events.push_back(Event::MalformedRequest {
-                    request: el,
-                    error: e,
-                    replied: reply.is_some(),
-                });
-            }
-            // A malformed result or error is never answered (§8.2.3).
-            Err(_) => return self.events.push_back(Event::Unhandled(el)),
-        };
-        match iq.type_() {
-            IqType::Get | IqType::Set => self.on_iq_request(iq, now),
-            IqType::Result | IqType::Error => {
-                let id = iq.id().to_owned();
-                let from = iq.element().attr("from").map(str::to_owned);
-                let Some(pending) = self.iq.take_reply(&id, from.as_deref(), &self.own) else {
-                    // Not a reply to anything we asked, or from the wrong
-                    // sender (RFC 6120 §8.1.2.1): never answer a result or error.
-                    self.events.push_back(Event::Unhandled(el));
-                    return;
-                };
-                match pending.purpose {
-                    // Too late to bind: we are closing.
-                    Purpose::Bind | Purpose::Session if matches!(self.phase, Phase::Closing) => {
-                        self.events.push_back(Event::Unhandled(el))
-                    }
-                    Purpose::Bind => self.on_bind_reply(&iq, now),
-                    Purpose::Session => {
-                        if iq.type_() == IqType::Error {
-                            self.fail(Error::SessionFailed(error_of(&iq)));
-                        } else {
-                            self.go_online();
-                        }
-                    }
-                    // Any answer, even an error, shows the server is alive.
-                    Purpose::Ping => self.ping_outstanding = false,
-                    Purpose::UserPing { .. } if iq.type_() == IqType::Error => {
-                        self.events.push_back(Event::IqError {
-                            id,
-                            from,
-                            error: error_of(&iq),
-                        })
-                    }
-                    Purpose::UserPing { sent } => self.events.push_back(Event::Pong {
-                        id,
-                        from,
-                        rtt: now.saturating_duration_since(sent),
-                    }),
-                    Purpose::Roster { ver } => self.on_roster_reply(id, from, &iq, ver),
-                    Purpose::Application => {
-                        let event = if iq.type_() == IqType::Error {
-                            Event::IqError {
-                                id,
-                                from,
-                                error: error_of(&iq),
-                            }
-                        } else {
-                            Event::IqResult {
-                                id,
-                                from,
-                                payload: iq.payload(),
-                            }
-                        };
-                        self.events.push_back(event);
-                    }
-                }
-            }
-        }
-    }
-
-    fn on_iq_request(&mut self, iq: Iq, now: Instant) {
-        // Before binding nobody but the server and the account can reach
-        // us, and we could not answer anyone else (RFC 6120 §7.1): such a
-        // request is reported, not answered.
-        if self.bound_jid.is_none() && !self.addressable_unbound(iq.element().attr("from")) {
-            return self
-                .events
-                .push_back(Event::Unhandled(iq.element().clone()));
-        }
-        let payload_ns = iq.payload().map(|p| p.ns().to_owned()).unwrap_or_default();
-        if payload_ns == ns::ROSTER && iq.type_() == IqType::Set {
-            return self.on_roster_push(&iq, now);
-        }
-        if payload_ns == ns::PING && self.config.answer_pings && iq.type_() == IqType::Get {
-            if let Some(reply) = iq.result_reply(None) {
-                self.write_element(&reply, now);
-            }
-            return;
-        }
-        let wanted = match &self.config.iq_requests {
-            IqRequestPolicy::All => true,
-            IqRequestPolicy::Namespaces(list) => list.contains(&payload_ns),
-        };
-        let refusal = if !wanted {
-            // RFC 6120 §8.4: a request for a namespace we do not serve.
-            StanzaError::new(ErrorType::Cancel, StanzaErrorCondition::ServiceUnavailable)
-        } else if self.inbound.len() >= self.config.max_unanswered_requests {
-            // The application has this many requests to answer already.
-            StanzaError::new(ErrorType::Wait, StanzaErrorCondition::ResourceConstraint)
-        } else {
-            self.inbound.insert(iq.element().attr("from"), iq.id());
-            return self.events.push_back(Event::IqRequest(iq));
-        };
-        if let Some(reply) = iq.error_reply(refusal) {
-            self.write_element(&reply, now);
-        }
-    }
-}
-
-/// The bare JID and domain of a full JID `[local@]domain/resource`, each
-/// part non-empty; `None` if `jid` is not one.
-fn full_jid_parts(jid: &str) -> Option<(&str, &str)> {
-    let (bare, resource) = jid.split_once('/')?;
-    let domain = match bare.split_once('@') {
-        Some((local, domain)) if !local.is_empty() => domain,
-        Some(_) => return None,
-        None => bare,
-    };
-    (!domain.is_empty() && !resource.is_empty() && !domain.contains('@')).then_some((bare, domain))
 }

@@ -403,3 +403,36 @@ impl ClientConfig {
             .filter(|r| !r.is_empty())
     }
 }
+
+/// What the shared part of a stream (timers, limits, inbound requests)
+/// takes from its role's configuration, whatever the role.
+#[derive(Debug, Clone)]
+pub(super) struct Settings {
+    pub(super) limits: Limits,
+    pub(super) iq_timeout: Duration,
+    pub(super) negotiation_timeout: Option<Duration>,
+    pub(super) keepalive: Option<Duration>,
+    pub(super) ping_interval: Option<Duration>,
+    pub(super) ping_timeout: Duration,
+    pub(super) iq_requests: IqRequestPolicy,
+    pub(super) max_unanswered_requests: usize,
+    pub(super) answer_pings: bool,
+    pub(super) close_timeout: Duration,
+}
+
+impl Settings {
+    pub(super) fn of_client(c: &ClientConfig) -> Self {
+        Self {
+            limits: c.limits.clone(),
+            iq_timeout: c.iq_timeout,
+            negotiation_timeout: c.negotiation_timeout,
+            keepalive: c.keepalive,
+            ping_interval: c.ping_interval,
+            ping_timeout: c.ping_timeout,
+            iq_requests: c.iq_requests.clone(),
+            max_unanswered_requests: c.max_unanswered_requests,
+            answer_pings: c.answer_pings,
+            close_timeout: c.close_timeout,
+        }
+    }
+}

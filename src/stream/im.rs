@@ -2,7 +2,8 @@
 //! pushes (validated, then acknowledged or refused), roster changes.
 
 use crate::im::{Roster, RosterItem, RosterPushRejection, Subscription};
-use crate::iq::{Purpose, same_address};
+use crate::iq::Purpose;
+use crate::stanza::same_address;
 use crate::stanza::{ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, StanzaView};
 use crate::time::Instant;
 use crate::xml::{Element, ns};
@@ -24,12 +25,16 @@ impl Stream {
         now: Instant,
     ) -> Result<String, UsageError> {
         self.check_online()?;
-        let versioning = self.features.as_ref().is_some_and(|f| f.roster_versioning);
+        let versioning = self
+            .client_side()
+            .features
+            .as_ref()
+            .is_some_and(|f| f.roster_versioning);
         let ver = cached_ver.filter(|_| versioning);
         let query = Element::builder("query", ns::ROSTER)
             .attr_opt("ver", ver)
             .build();
-        let timeout = self.config.iq_timeout;
+        let timeout = self.settings.iq_timeout;
         let purpose = Purpose::Roster {
             ver: ver.map(str::to_owned),
         };
@@ -119,13 +124,14 @@ impl Stream {
     ) -> Result<String, UsageError> {
         self.check_online()?;
         let presence = presence.into();
-        if !presence.is("presence", ns::JABBER_CLIENT) {
+        let content_ns = self.role.content_ns();
+        if !presence.is("presence", content_ns) {
             return Err(UsageError::InvalidStanza(InvalidStanzaReason::NotAPresence));
         }
         if presence.attr("type") == Some("unavailable")
             && presence
                 .children()
-                .any(|c| c.ns() == ns::JABBER_CLIENT && matches!(c.name(), "show" | "priority"))
+                .any(|c| c.ns() == content_ns && matches!(c.name(), "show" | "priority"))
         {
             return Err(UsageError::InvalidStanza(
                 InvalidStanzaReason::UnavailableWithShowOrPriority,
@@ -139,7 +145,7 @@ impl Stream {
                 (presence.to_builder().attr("id", id.clone()).build(), id)
             }
         };
-        self.write_element(&presence, now);
+        self.write_stanza(&presence, now);
         Ok(id)
     }
 
@@ -183,7 +189,7 @@ impl Stream {
     pub(super) fn on_roster_push(&mut self, iq: &Iq, now: Instant) {
         let from_server = iq
             .from()
-            .is_none_or(|f| same_address(f.as_str(), &self.own.bare));
+            .is_none_or(|f| same_address(f.as_str(), &self.role.own().bare));
         let push = if from_server {
             RosterPushRejection::read_push(iq.payload().as_ref())
         } else {
@@ -192,13 +198,13 @@ impl Stream {
         match push {
             Ok((item, ver)) => {
                 if let Some(reply) = iq.result_reply(None) {
-                    self.write_element(&reply, now);
+                    self.write_stanza(&reply, now);
                 }
                 self.events.push_back(Event::RosterPush { item, ver });
             }
             Err(reason) => {
                 if let Some(reply) = iq.error_reply(reason.stanza_error()) {
-                    self.write_element(&reply, now);
+                    self.write_stanza(&reply, now);
                 }
                 self.events.push_back(Event::RosterPushRejected {
                     push: iq.clone(),

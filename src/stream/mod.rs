@@ -2,28 +2,37 @@
 
 mod client;
 mod config;
+mod dispatch;
 mod error;
 mod event;
 mod im;
+mod input;
 mod output;
+mod role;
+mod timers;
 
 use std::collections::VecDeque;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 pub use config::{ClientConfig, ConfigError, IqRequestPolicy, TlsPolicy};
 pub use error::{Error, ErrorKind, InvalidStanzaReason, TimeoutKind, UsageError};
 pub use event::{ClosedBy, Event};
 
-use crate::iq::{
-    InboundRequests, IqTracker, OwnAddress, Pending, Purpose, is_valid_address, same_address,
-};
+use crate::iq::{InboundRequests, IqTracker, Pending, Purpose};
 use crate::negotiation::StreamFeatures;
 use crate::rng::Rng;
-use crate::sasl::{ChannelBinding, ClientAuth};
-use crate::stanza::{Iq, IqType, StanzaError, StanzaView};
+use crate::sasl::ChannelBinding;
+use crate::stanza::is_valid_address;
+use crate::stanza::{Iq, IqType, StanzaError, StanzaView, StreamErrorCondition};
 use crate::time::{Duration, Instant, deadline};
 use crate::xml::{Element, Framer, StreamHeader, ns};
+
+use config::Settings;
+use dispatch::is_stanza;
+use output::Output;
+use role::{ClientSide, ClientStep, Role};
+use timers::{Timer, TimerTable};
 
 /// Where a stream is in its life.
 ///
@@ -49,22 +58,31 @@ pub enum State {
     Closed,
 }
 
-/// The negotiation step, in order (RFC 6120 §4–§7).
-#[derive(Debug)]
+/// Where a stream is in its life, for every role; the role's negotiator
+/// keeps its own step while [`Phase::Negotiating`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Idle,
-    AwaitHeader,
-    AwaitFeatures,
-    AwaitProceed,
+    /// Headers, features, authentication, binding: the role's negotiator
+    /// runs (`client.rs`).
+    Negotiating,
+    /// `<proceed/>` passed: the caller establishes TLS.
     AwaitTls,
-    Sasl(Box<ClientAuth>),
-    /// Authenticated, binding offered: waiting for [`Stream::bind`].
-    BindReady,
-    AwaitBind,
-    AwaitSession,
     Online,
-    Closing,
+    /// Our closing tag is out; reading on until the peer's. `bound`: a
+    /// resource was bound, so stanzas that still arrive are delivered.
+    Closing {
+        bound: bool,
+    },
     Closed,
+}
+
+/// A protocol violation that earns the peer a stream error.
+fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error {
+    Error::Protocol {
+        condition,
+        reason: reason.into(),
+    }
 }
 
 /// One client-to-server XMPP stream, as a pure state machine.
@@ -121,32 +139,25 @@ enum Phase {
 /// ```
 #[derive(Debug)]
 pub struct Stream {
-    config: ClientConfig,
+    /// Which end this is, with the state only that end keeps.
+    role: Role,
+    /// What the shared part takes from the role's configuration.
+    settings: Settings,
     phase: Phase,
     framer: Framer,
-    out: BytesMut,
+    out: Output,
     events: VecDeque<Event>,
     error: Option<Error>,
     rng: Rng,
     iq: IqTracker,
     inbound: InboundRequests,
-    own: OwnAddress,
+    timers: TimerTable,
     tls_active: bool,
-    channel_binding: ChannelBinding,
-    authenticated: bool,
+    /// The peer's most recent stream header.
     header: Option<StreamHeader>,
-    features: Option<StreamFeatures>,
-    bound_jid: Option<String>,
-    /// Bind requests sent on this stream (against `ClientConfig::bind_attempts`).
-    binds_sent: u32,
-    /// The resource the bind request in flight asked for.
-    bind_resource: Option<String>,
-    header_sent: bool,
-    close_sent: bool,
-    negotiation_deadline: Option<Instant>,
-    close_deadline: Option<Instant>,
     last_input: Option<Instant>,
     last_output: Option<Instant>,
+    /// A keepalive ping is in flight (the ping timer is stopped meanwhile).
     ping_outstanding: bool,
     /// Who ended the stream, once one side has.
     closed_by: Option<ClosedBy>,
@@ -160,33 +171,21 @@ impl Stream {
     pub fn client(config: ClientConfig) -> Self {
         let mut rng = Rng::new(config.rng_seed);
         let iq = IqTracker::new(rng.alphanumeric(8));
-        let own = OwnAddress {
-            bare: config.bare_jid().to_owned(),
-            domain: config.domain().to_owned(),
-        };
+        let settings = Settings::of_client(&config);
         Self {
-            framer: Framer::new(config.limits.clone()),
+            framer: Framer::new(settings.limits.clone()),
             tls_active: config.direct_tls,
-            config,
+            role: Role::Client(ClientSide::new(config)),
+            settings,
             phase: Phase::Idle,
-            out: BytesMut::new(),
+            out: Output::default(),
             events: VecDeque::new(),
             error: None,
             rng,
             iq,
             inbound: InboundRequests::default(),
-            own,
-            channel_binding: ChannelBinding::None,
-            authenticated: false,
+            timers: TimerTable::default(),
             header: None,
-            features: None,
-            bound_jid: None,
-            binds_sent: 0,
-            bind_resource: None,
-            header_sent: false,
-            close_sent: false,
-            negotiation_deadline: None,
-            close_deadline: None,
             last_input: None,
             last_output: None,
             ping_outstanding: false,
@@ -200,7 +199,7 @@ impl Stream {
     pub fn client_over_tls(mut config: ClientConfig, binding: ChannelBinding) -> Self {
         config.direct_tls = true;
         let mut stream = Self::client(config);
-        stream.channel_binding = binding;
+        stream.client_side_mut().channel_binding = binding;
         stream
     }
 
@@ -210,22 +209,22 @@ impl Stream {
     pub fn state(&self) -> State {
         match self.phase {
             Phase::Idle => State::Idle,
+            Phase::Negotiating => State::Negotiating,
             Phase::AwaitTls => State::AwaitingTls,
             Phase::Online => State::Online,
-            Phase::Closing => State::Closing,
+            Phase::Closing { .. } => State::Closing,
             Phase::Closed => State::Closed,
-            _ => State::Negotiating,
         }
     }
 
     /// The full JID bound to this stream, once online.
     pub fn bound_jid(&self) -> Option<&str> {
-        self.bound_jid.as_deref()
+        self.role.bound_jid()
     }
 
     /// The most recent stream features.
     pub fn features(&self) -> Option<&StreamFeatures> {
-        self.features.as_ref()
+        self.client_side().features.as_ref()
     }
 
     /// The server's most recent stream header (each one is also reported
@@ -244,6 +243,20 @@ impl Stream {
     /// ([`State::Closing`]) before [`Event::Closed`] reports it.
     pub fn error(&self) -> Option<&Error> {
         self.error.as_ref()
+    }
+
+    /// How many stanzas (`<message/>`, `<presence/>`, `<iq/>`, automatic
+    /// replies included) this stream has queued for the transport; stream
+    /// headers, negotiation elements, keepalives and stream errors are not
+    /// counted.
+    ///
+    /// ```
+    /// use xmpp_sansio::{ClientConfig, Stream};
+    /// let s = Stream::client(ClientConfig::new("a@example.com", "pw", [0; 32]));
+    /// assert_eq!(s.stanzas_sent(), 0);
+    /// ```
+    pub fn stanzas_sent(&self) -> u64 {
+        self.out.stanzas_sent()
     }
 
     /// Which side ended the stream, once one has (it is known while
@@ -266,6 +279,7 @@ impl Stream {
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         if !data.is_empty() && !matches!(self.phase, Phase::Closed) {
             self.last_input = Some(now);
+            self.arm_ping();
             if matches!(self.phase, Phase::AwaitTls) {
                 self.fail(Error::DataAfterProceed);
             } else if !self.input_unreadable {
@@ -286,7 +300,7 @@ impl Stream {
     pub fn handle_eof(&mut self, _now: Instant) {
         match self.phase {
             Phase::Closed => {}
-            Phase::Closing => self.finish_close(),
+            Phase::Closing { .. } => self.finish_close(),
             _ => self.fail(Error::UnexpectedEof),
         }
     }
@@ -303,10 +317,12 @@ impl Stream {
             return Err(UsageError::NotAwaitingTls);
         }
         self.tls_active = true;
-        self.channel_binding = binding;
-        self.framer = Framer::new(self.config.limits.clone());
+        let client = self.client_side_mut();
+        client.channel_binding = binding;
+        client.step = ClientStep::AwaitHeader;
+        self.framer = Framer::new(self.settings.limits.clone());
+        self.phase = Phase::Negotiating;
         self.send_header(now);
-        self.phase = Phase::AwaitHeader;
         Ok(())
     }
 
@@ -324,22 +340,15 @@ impl Stream {
         if matches!(self.phase, Phase::Closed | Phase::Idle) {
             return;
         }
-        if self.close_deadline.is_some_and(|d| d <= now) {
+        if self.timers.expired(Timer::Close, now) {
             self.finish_close();
             return;
         }
-        if self.error.is_some() {
-            // Failed, and waiting for the peer's closing tag: no request
-            // can be answered any more, so none times out.
-            return;
-        }
-        let closing = matches!(self.phase, Phase::Closing);
-        if self.negotiation_deadline.is_some_and(|d| d <= now)
-            && !matches!(self.phase, Phase::Online | Phase::Closing)
-        {
+        if self.timers.expired(Timer::Negotiation, now) {
             self.fail(Error::Timeout(TimeoutKind::Negotiation));
             return;
         }
+        let closing = matches!(self.phase, Phase::Closing { .. });
         for (id, pending) in self.iq.expire(now) {
             match pending.purpose {
                 Purpose::Application | Purpose::Roster { .. } | Purpose::UserPing { .. } => {
@@ -357,18 +366,10 @@ impl Stream {
                 }
             }
         }
-        if !matches!(self.phase, Phase::Online) {
-            return;
-        }
-        if let (Some(interval), Some(last)) = (self.config.ping_interval, self.last_input)
-            && !self.ping_outstanding
-            && deadline(last, interval).is_some_and(|t| t <= now)
-        {
+        if self.timers.expired(Timer::Ping, now) {
             self.send_ping(now);
         }
-        if let (Some(interval), Some(last)) = (self.config.keepalive, self.last_output)
-            && deadline(last, interval).is_some_and(|t| t <= now)
-        {
+        if self.timers.expired(Timer::Keepalive, now) {
             self.write_raw(b" ", now);
         }
     }
@@ -383,13 +384,14 @@ impl Stream {
         if !matches!(self.phase, Phase::Idle) {
             return Err(UsageError::AlreadyStarted);
         }
-        self.config.validate()?;
-        self.negotiation_deadline = self
-            .config
-            .negotiation_timeout
-            .and_then(|t| deadline(now, t));
+        self.client_side().config.validate()?;
+        let negotiation = self.settings.negotiation_timeout;
+        self.timers.set(
+            Timer::Negotiation,
+            negotiation.and_then(|t| deadline(now, t)),
+        );
+        self.phase = Phase::Negotiating;
         self.send_header(now);
-        self.phase = Phase::AwaitHeader;
         Ok(())
     }
 
@@ -402,15 +404,13 @@ impl Stream {
     pub fn send(&mut self, stanza: impl Into<Element>, now: Instant) -> Result<(), UsageError> {
         self.check_online()?;
         let stanza = stanza.into();
-        if stanza.ns() != ns::JABBER_CLIENT
-            || !matches!(stanza.name(), "message" | "presence" | "iq")
-        {
+        if !is_stanza(&stanza, self.role.content_ns()) {
             return Err(UsageError::InvalidStanza(InvalidStanzaReason::NotAStanza));
         }
         if stanza.name() == "iq" && matches!(stanza.attr("type"), Some("result" | "error")) {
             return self.send_reply(&stanza, now);
         }
-        self.write_element(&stanza, now);
+        self.write_stanza(&stanza, now);
         Ok(())
     }
 
@@ -431,7 +431,7 @@ impl Stream {
                 InvalidStanzaReason::NotARequestType,
             ));
         }
-        let timeout = self.config.iq_timeout;
+        let timeout = self.settings.iq_timeout;
         Ok(self.send_iq_internal(kind, to, payload, Purpose::Application, timeout, now))
     }
 
@@ -462,8 +462,8 @@ impl Stream {
     /// ```
     pub fn bind(&mut self, resource: Option<&str>, now: Instant) -> Result<(), UsageError> {
         match self.phase {
-            Phase::BindReady => {}
-            Phase::Closing | Phase::Closed => return Err(UsageError::Closed),
+            Phase::Negotiating if matches!(self.client_side().step, ClientStep::BindReady) => {}
+            Phase::Closing { .. } | Phase::Closed => return Err(UsageError::Closed),
             _ => return Err(UsageError::NotAwaitingBind),
         }
         if let Some(resource) = resource {
@@ -496,8 +496,8 @@ impl Stream {
         if let Some(to) = to.filter(|t| !is_valid_address(t)) {
             return Err(UsageError::InvalidAddress(to.to_owned()));
         }
-        let to = to.map_or_else(|| self.own.domain.clone(), str::to_owned);
-        let timeout = self.config.iq_timeout;
+        let to = to.map_or_else(|| self.role.own().domain.clone(), str::to_owned);
+        let timeout = self.settings.iq_timeout;
         Ok(self.send_iq_internal(
             IqType::Get,
             Some(&to),
@@ -585,16 +585,15 @@ impl Stream {
     /// between plaintext and TLS) and the stream ends at once.
     pub fn close(&mut self, now: Instant) {
         match self.phase {
-            Phase::Closed | Phase::Closing => {}
+            Phase::Closed | Phase::Closing { .. } => {}
             Phase::Idle | Phase::AwaitTls => {
                 self.closed_by = Some(ClosedBy::Local);
                 self.finish_close();
             }
-            _ => {
+            Phase::Negotiating | Phase::Online => {
                 self.closed_by = Some(ClosedBy::Local);
-                self.write_close(now);
-                self.phase = Phase::Closing;
-                self.close_deadline = deadline(now, self.config.close_timeout);
+                self.out.close();
+                self.enter_closing(deadline(now, self.settings.close_timeout));
             }
         }
     }
@@ -604,11 +603,7 @@ impl Stream {
     /// Bytes to write to the transport, all queued so far in one buffer.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(self.out.split().freeze())
-        }
+        self.out.take()
     }
 
     /// The next event.
@@ -617,51 +612,22 @@ impl Stream {
         self.events.pop_front()
     }
 
-    /// When [`Stream::handle_timeout`] should next be called.
+    /// When [`Stream::handle_timeout`] should next be called: the earliest
+    /// of the stream's timers and its IQ requests' deadlines.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if matches!(self.phase, Phase::Closed | Phase::Idle) {
-            return None;
+        match (self.timers.next(), self.iq.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        let mut next = if self.error.is_some() {
-            None // failed: only the close deadline is left
-        } else {
-            self.iq.next_deadline()
-        };
-        let mut consider = |t: Option<Instant>| {
-            if let Some(t) = t {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
-        };
-        consider(self.close_deadline);
-        if !matches!(self.phase, Phase::Online | Phase::Closing) {
-            consider(self.negotiation_deadline);
-        }
-        if matches!(self.phase, Phase::Online) {
-            if !self.ping_outstanding {
-                consider(
-                    self.config
-                        .ping_interval
-                        .zip(self.last_input)
-                        .and_then(|(i, l)| deadline(l, i)),
-                );
-            }
-            consider(
-                self.config
-                    .keepalive
-                    .zip(self.last_output)
-                    .and_then(|(i, l)| deadline(l, i)),
-            );
-        }
-        next
     }
 
-    // ---- internals shared by the client steps ----
+    // ---- internals shared by every role ----
 
     fn check_online(&self) -> Result<(), UsageError> {
         match self.phase {
             Phase::Online => Ok(()),
-            Phase::Closing | Phase::Closed => Err(UsageError::Closed),
+            Phase::Closing { .. } | Phase::Closed => Err(UsageError::Closed),
             _ => Err(UsageError::NotOnline),
         }
     }
@@ -670,29 +636,17 @@ impl Stream {
     fn check_can_reply(&self, request: &Iq) -> Result<(), UsageError> {
         match self.phase {
             Phase::Online => Ok(()),
-            Phase::Closing | Phase::Closed => Err(UsageError::Closed),
+            Phase::Closing { .. } | Phase::Closed => Err(UsageError::Closed),
             // RFC 6120 §7.1: before binding, only the server and the
             // account itself may be addressed.
-            Phase::BindReady | Phase::AwaitBind | Phase::AwaitSession
-                if self.addressable_unbound(request.element().attr("from")) =>
+            Phase::Negotiating
+                if self.role.stanzas_before_online()
+                    && self.role.may_address(request.element().attr("from")) =>
             {
                 Ok(())
             }
             _ => Err(UsageError::NotOnline),
         }
-    }
-
-    /// RFC 6120 §7.1: before binding, a client may address only the server
-    /// and its own account (no `from`, our bare JID, or our domain).
-    fn addressable_unbound(&self, from: Option<&str>) -> bool {
-        from.is_none_or(|f| same_address(f, &self.own.bare) || same_address(f, &self.own.domain))
-    }
-
-    /// Whether an automatic reply to a request from `from` may be written
-    /// now: our closing tag is not out, and the sender can be addressed
-    /// (anyone once bound; before that, RFC 6120 §7.1).
-    fn may_answer(&self, from: Option<&str>) -> bool {
-        !self.close_sent && (self.bound_jid.is_some() || self.addressable_unbound(from))
     }
 
     /// Sends the IQ `reply` if it answers (by `to` and `id`, which a reply
@@ -708,7 +662,7 @@ impl Stream {
         {
             return Err(UsageError::UnknownRequest);
         }
-        self.write_element(reply, now);
+        self.write_stanza(reply, now);
         Ok(())
     }
 
@@ -722,7 +676,7 @@ impl Stream {
         now: Instant,
     ) -> String {
         let id = self.iq.next_id();
-        let iq = Element::builder("iq", ns::JABBER_CLIENT)
+        let iq = Element::builder("iq", self.role.content_ns())
             .attr("type", kind.as_str())
             .attr("id", id.clone())
             .attr_opt("to", to)
@@ -736,13 +690,13 @@ impl Stream {
                 purpose,
             },
         );
-        self.write_element(&iq, now);
+        self.write_stanza(&iq, now);
         id
     }
 
     fn send_ping(&mut self, now: Instant) {
-        let domain = self.own.domain.clone();
-        let timeout = self.config.ping_timeout;
+        let domain = self.role.own().domain.clone();
+        let timeout = self.settings.ping_timeout;
         self.send_iq_internal(
             IqType::Get,
             Some(&domain),
@@ -752,6 +706,7 @@ impl Stream {
             now,
         );
         self.ping_outstanding = true;
+        self.timers.stop(Timer::Ping);
     }
 
     /// Ends the stream because of `error`: sends the stream error it calls
@@ -776,34 +731,47 @@ impl Stream {
         };
         self.closed_by.get_or_insert(by);
         if let Some(condition) = error.condition()
-            && self.header_sent
-            && !self.close_sent
+            && self.out.header_sent()
         {
             let text = match &error {
                 Error::Protocol { reason, .. } => Some(reason.clone()),
                 Error::Xml(e) => Some(e.to_string()),
                 _ => None,
             };
-            self.write_stream_error(condition, text.as_deref());
+            let content_ns = self.role.content_ns();
+            self.out
+                .stream_error(condition, text.as_deref(), content_ns);
         }
-        if self.header_sent && !self.close_sent && !matches!(self.phase, Phase::AwaitTls) {
-            self.write_close_now();
+        if self.out.header_sent() && !matches!(self.phase, Phase::AwaitTls) {
+            self.out.close();
         }
         let peer_done_or_silent = matches!(
             error,
             Error::UnexpectedEof | Error::ClosedByPeer | Error::Timeout(_)
         );
         self.error = Some(error);
-        if self.close_sent && !peer_done_or_silent {
-            self.phase = Phase::Closing;
-            if self.close_deadline.is_none() {
-                self.close_deadline = self
+        // Failed: no request can be answered any more, so none times out.
+        self.iq.clear();
+        if self.out.close_sent() && !peer_done_or_silent {
+            let close = match self.phase {
+                // Closing already: its deadline stands.
+                Phase::Closing { .. } => self.timers.get(Timer::Close),
+                _ => self
                     .last_input
-                    .and_then(|t| deadline(t, self.config.close_timeout));
-            }
+                    .and_then(|t| deadline(t, self.settings.close_timeout)),
+            };
+            self.enter_closing(close);
         } else {
             self.finish_close();
         }
+    }
+
+    /// Our closing tag is out: read on until the peer's, or until `close`.
+    fn enter_closing(&mut self, close: Option<Instant>) {
+        let bound = self.role.bound_jid().is_some();
+        self.phase = Phase::Closing { bound };
+        self.timers.stop_all_but(None);
+        self.timers.set(Timer::Close, close);
     }
 
     /// The stream is over: reports [`Event::Closed`] with the failure
@@ -813,10 +781,77 @@ impl Stream {
             return;
         }
         self.phase = Phase::Closed;
-        self.close_deadline = None;
+        self.timers.stop_all_but(None);
+        self.iq.clear();
         self.events.push_back(Event::Closed {
             by: self.closed_by.unwrap_or(ClosedBy::Local),
             error: self.error.clone(),
         });
+    }
+
+    /// Negotiation is over: stanzas flow both ways.
+    fn go_online(&mut self) {
+        self.phase = Phase::Online;
+        self.timers.stop(Timer::Negotiation);
+        self.arm_ping();
+        self.arm_keepalive();
+        let jid = self.role.bound_jid().unwrap_or_default().to_owned();
+        self.events.push_back(Event::Online { jid });
+    }
+
+    /// Online with no keepalive ping in flight: a ping falls due
+    /// `ping_interval` after the last input.
+    fn arm_ping(&mut self) {
+        if matches!(self.phase, Phase::Online) && !self.ping_outstanding {
+            let at = self.settings.ping_interval.zip(self.last_input);
+            self.timers
+                .set(Timer::Ping, at.and_then(|(i, last)| deadline(last, i)));
+        }
+    }
+
+    /// Online: a whitespace keepalive falls due `keepalive` after the last
+    /// output.
+    fn arm_keepalive(&mut self) {
+        if matches!(self.phase, Phase::Online) {
+            let at = self.settings.keepalive.zip(self.last_output);
+            self.timers
+                .set(Timer::Keepalive, at.and_then(|(k, last)| deadline(last, k)));
+        }
+    }
+
+    /// Output happened at `now`.
+    fn wrote(&mut self, now: Instant) {
+        self.last_output = Some(now);
+        self.arm_keepalive();
+    }
+
+    /// Queues whitespace (a keepalive), unless our closing tag is out.
+    fn write_raw(&mut self, bytes: &[u8], now: Instant) {
+        if self.out.raw(bytes) {
+            self.wrote(now);
+        }
+    }
+
+    /// Queues a stanza (counted), unless our closing tag is out.
+    fn write_stanza(&mut self, el: &Element, now: Instant) {
+        if self.out.stanza(el, self.role.content_ns()) {
+            self.wrote(now);
+        }
+    }
+
+    /// Queues an element that is no stanza (negotiation), unless our
+    /// closing tag is out.
+    fn write_nonza(&mut self, el: &Element, now: Instant) {
+        if self.out.nonza(el, self.role.content_ns()) {
+            self.wrote(now);
+        }
+    }
+
+    /// Queues our stream header, as the role writes it.
+    fn send_header(&mut self, now: Instant) {
+        let header = self.role.header(self.tls_active);
+        if self.out.header(&header) {
+            self.wrote(now);
+        }
     }
 }

@@ -1,4 +1,11 @@
-//! Everything the stream writes: headers, elements, stream errors, closes.
+//! Everything the stream writes: headers, stanzas, other elements
+//! (nonzas: negotiation, stream errors), the closing tag.
+//!
+//! [`Output`] tells stanzas (`<message/>`, `<presence/>`, `<iq/>`) from
+//! nonzas: stanzas go through one counted path, [`Output::stanza`], which
+//! stream management will build on (counting what was sent and keeping it
+//! until acknowledged). Both are serialized straight into the one output
+//! buffer, with no intermediate copy.
 //!
 //! Once our `</stream:stream>` is out, nothing more is written (RFC 6120
 //! §4.4: the closing entity "MUST NOT send any further data"). The check
@@ -7,84 +14,125 @@
 //! acknowledgements) cannot slip out after it; commands fail earlier with
 //! [`super::UsageError::Closed`].
 
+use bytes::Bytes;
+
 use crate::stanza::{StreamError, StreamErrorCondition};
-use crate::time::Instant;
-use crate::xml::{Element, ns, writer};
+use crate::xml::{Element, writer};
 
-use super::Stream;
+/// The bytes queued for the transport, and what has been written.
+#[derive(Debug, Default)]
+pub(super) struct Output {
+    buf: Vec<u8>,
+    header_sent: bool,
+    close_sent: bool,
+    stanzas_sent: u64,
+}
 
-impl Stream {
-    /// Queues `bytes`, unless our closing tag is already out.
-    pub(super) fn write_raw(&mut self, bytes: &[u8], now: Instant) {
-        if self.close_sent {
-            return;
-        }
-        self.out.extend_from_slice(bytes);
-        self.last_output = Some(now);
+impl Output {
+    /// Whether our closing tag is out (nothing more is written).
+    pub(super) fn close_sent(&self) -> bool {
+        self.close_sent
     }
 
-    /// Queues `el` in stream context, unless our closing tag is already out.
-    pub(super) fn write_element(&mut self, el: &Element, now: Instant) {
-        if self.close_sent {
-            return;
-        }
-        let mut buf = Vec::new();
-        writer::write_stream_child(el, &mut buf, ns::JABBER_CLIENT);
-        self.write_raw(&buf, now);
+    /// Whether our stream header is out.
+    pub(super) fn header_sent(&self) -> bool {
+        self.header_sent
     }
 
-    /// Our stream header (RFC 6120 §4.7). `from` is included once the
-    /// stream is encrypted, as §4.7.1 recommends.
-    pub(super) fn send_header(&mut self, now: Instant) {
-        let mut h = Vec::with_capacity(256);
-        h.extend_from_slice(b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='");
-        writer::escape_attr(self.config.domain(), &mut h);
-        h.extend_from_slice(b"' version='1.0'");
-        if self.tls_active {
-            h.extend_from_slice(b" from='");
-            writer::escape_attr(self.config.bare_jid(), &mut h);
-            h.push(b'\'');
+    /// How many stanzas were queued.
+    pub(super) fn stanzas_sent(&self) -> u64 {
+        self.stanzas_sent
+    }
+
+    /// Queues `bytes` (whitespace); `false` if our closing tag is out.
+    pub(super) fn raw(&mut self, bytes: &[u8]) -> bool {
+        if self.close_sent {
+            return false;
         }
-        if let Some(lang) = &self.config.lang {
-            h.extend_from_slice(b" xml:lang='");
-            writer::escape_attr(lang, &mut h);
-            h.push(b'\'');
+        self.buf.extend_from_slice(bytes);
+        true
+    }
+
+    /// Queues our stream header, written by the role.
+    pub(super) fn header(&mut self, header: &[u8]) -> bool {
+        let written = self.raw(header);
+        self.header_sent |= written;
+        written
+    }
+
+    /// Queues a stanza in stream context (`content_ns` needs no
+    /// declaration) and counts it.
+    pub(super) fn stanza(&mut self, el: &Element, content_ns: &str) -> bool {
+        let written = self.nonza(el, content_ns);
+        if written {
+            self.stanzas_sent += 1;
         }
-        h.push(b'>');
-        self.write_raw(&h, now);
-        self.header_sent = true;
+        written
+    }
+
+    /// Queues an element that is no stanza (negotiation, stream errors).
+    pub(super) fn nonza(&mut self, el: &Element, content_ns: &str) -> bool {
+        if self.close_sent {
+            return false;
+        }
+        writer::write_stream_child(el, &mut self.buf, content_ns);
+        true
     }
 
     /// `<stream:error>` with `condition` and optional text (RFC 6120 §4.9.2).
-    pub(super) fn write_stream_error(
+    pub(super) fn stream_error(
         &mut self,
         condition: StreamErrorCondition,
         text: Option<&str>,
+        content_ns: &str,
     ) {
-        if self.close_sent {
-            return;
-        }
         let mut error = StreamError::new(condition);
         if let Some(text) = text {
             error = error.with_text(Some("en"), text);
         }
-        let mut buf = Vec::new();
-        writer::write_stream_child(&error.to_element(), &mut buf, ns::JABBER_CLIENT);
-        self.out.extend_from_slice(&buf);
+        self.nonza(&error.to_element(), content_ns);
     }
 
-    pub(super) fn write_close(&mut self, now: Instant) {
-        if !self.close_sent {
-            self.write_raw(b"</stream:stream>", now);
-            self.close_sent = true;
-        }
+    /// Our `</stream:stream>`, once; nothing is written after it.
+    pub(super) fn close(&mut self) -> bool {
+        let written = self.raw(b"</stream:stream>");
+        self.close_sent = true;
+        written
     }
 
-    /// The closing tag when no `now` is at hand (failure paths).
-    pub(super) fn write_close_now(&mut self) {
-        if !self.close_sent {
-            self.out.extend_from_slice(b"</stream:stream>");
-            self.close_sent = true;
-        }
+    /// Everything queued so far; the buffer goes with it, so an idle
+    /// stream holds none.
+    pub(super) fn take(&mut self) -> Option<Bytes> {
+        (!self.buf.is_empty()).then(|| Bytes::from(std::mem::take(&mut self.buf)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::ns;
+
+    #[test]
+    fn stanzas_are_counted_and_nothing_follows_the_close() {
+        let mut out = Output::default();
+        assert!(out.header(b"<stream:stream>"));
+        let message = Element::new("message", ns::JABBER_CLIENT);
+        assert!(out.stanza(&message, ns::JABBER_CLIENT));
+        assert!(out.nonza(&Element::new("starttls", ns::TLS), ns::JABBER_CLIENT));
+        assert_eq!(out.stanzas_sent(), 1);
+        out.stream_error(StreamErrorCondition::BadFormat, None, ns::JABBER_CLIENT);
+        assert!(out.close());
+        assert!(!out.close(), "one closing tag");
+        assert!(!out.stanza(&message, ns::JABBER_CLIENT));
+        assert!(!out.raw(b" "));
+        assert_eq!(out.stanzas_sent(), 1);
+        let bytes = out.take().unwrap_or_default();
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap_or_default(),
+            "<stream:stream><message/><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\
+             <stream:error><bad-format xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>\
+             </stream:stream>"
+        );
+        assert_eq!(out.take(), None);
     }
 }

@@ -1,0 +1,165 @@
+//! The input loop: framer events to the handler of the current phase.
+//! Headers and the stream's end are handled here for every role; elements
+//! go to the role's negotiator while negotiating (`client.rs`), to the
+//! dispatcher (`dispatch.rs`) once stanzas flow, and are read on, writing
+//! nothing, while closing.
+
+use crate::stanza::{StreamError, StreamErrorCondition};
+use crate::time::Instant;
+use crate::xml::{Element, FrameEvent, StreamHeader, ns};
+
+use super::dispatch::is_stanza;
+use super::{ClosedBy, Error, Event, Phase, Stream, protocol};
+
+impl Stream {
+    /// Reads framer events until more input is needed or the stream stops.
+    pub(super) fn process_frames(&mut self, now: Instant) {
+        loop {
+            if matches!(self.phase, Phase::Closed | Phase::AwaitTls) {
+                break;
+            }
+            let event = match self.framer.next_event() {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(e) => {
+                    // Nothing more can be read from this input (and, after
+                    // another failure, this one is not reported).
+                    self.input_unreadable = true;
+                    self.fail(Error::Xml(e));
+                    break;
+                }
+            };
+            if self.error.is_some() {
+                // Failed, or the peer sent a stream error: read on for the
+                // peer's closing tag only (RFC 6120 §4.4).
+                if matches!(event, FrameEvent::StreamEnd) {
+                    self.finish_close();
+                }
+                continue;
+            }
+            match event {
+                FrameEvent::StreamStart(header) => self.on_header(*header, now),
+                FrameEvent::Element(el) => self.on_element(el, now),
+                FrameEvent::StreamEnd => self.on_stream_end(),
+            }
+            if matches!(self.phase, Phase::AwaitTls) && self.framer.unconsumed() > 0 {
+                // Bytes after <proceed/> in the same read were sent in
+                // plaintext after the switch: never process them.
+                self.fail(Error::DataAfterProceed);
+            }
+        }
+    }
+
+    /// The peer's stream header: checked here for every role (content
+    /// namespace, version), then handed to the role's negotiator.
+    fn on_header(&mut self, header: StreamHeader, now: Instant) {
+        // Every header is reported, in order, before its stream's features
+        // (and before a failure it causes).
+        self.events
+            .push_back(Event::StreamHeader(Box::new(header.clone())));
+        if matches!(self.phase, Phase::Closing { .. }) {
+            // We closed before the peer's header arrived: record it, and
+            // keep waiting for its closing tag.
+            self.header = Some(header);
+            return;
+        }
+        if !(matches!(self.phase, Phase::Negotiating) && self.awaits_header()) {
+            return self.fail(protocol(
+                StreamErrorCondition::BadFormat,
+                "unexpected stream header",
+            ));
+        }
+        let content_ns = self.role.content_ns();
+        if header.content_ns.as_deref() != Some(content_ns) {
+            return self.fail(protocol(
+                StreamErrorCondition::InvalidNamespace,
+                format!(
+                    "content namespace {:?}, expected {content_ns}",
+                    header.content_ns.as_deref().unwrap_or("")
+                ),
+            ));
+        }
+        // RFC 6120 §4.7.5: we speak 1.x; an absent version means pre-1.0.
+        let major = header
+            .version
+            .as_deref()
+            .and_then(|v| v.split('.').next())
+            .and_then(|m| m.parse::<u32>().ok());
+        if major != Some(1) {
+            return self.fail(protocol(
+                StreamErrorCondition::UnsupportedVersion,
+                format!(
+                    "stream version {:?}",
+                    header.version.as_deref().unwrap_or("(none)")
+                ),
+            ));
+        }
+        self.header = Some(header);
+        self.header_accepted(now);
+    }
+
+    /// The peer's `</stream:stream>`: answered with ours (RFC 6120 §4.4).
+    /// Orderly once online or after our own close; before that, the
+    /// negotiation never finished, and that is an error.
+    fn on_stream_end(&mut self) {
+        match self.phase {
+            Phase::Online | Phase::Closing { .. } => {
+                self.closed_by.get_or_insert(ClosedBy::Peer);
+                self.out.close();
+                self.finish_close();
+            }
+            _ => self.fail(Error::ClosedByPeer),
+        }
+    }
+
+    fn on_element(&mut self, el: Element, now: Instant) {
+        if el.is("error", ns::STREAM) {
+            let error = StreamError::from_element(&el)
+                .unwrap_or_else(|_| StreamError::new(StreamErrorCondition::UndefinedCondition));
+            // Reported as it arrives; Event::Closed follows once the peer's
+            // closing tag (or its end of file) does.
+            self.events.push_back(Event::PeerStreamError(error.clone()));
+            return self.fail(Error::PeerStreamError(error));
+        }
+        let stanza = is_stanza(&el, self.role.content_ns());
+        let unexpected = match self.phase {
+            Phase::Closing { bound } => return self.on_element_while_closing(el, bound, now),
+            Phase::Online if stanza => return self.on_stanza(el, now),
+            Phase::Negotiating => match self.negotiate(el, now) {
+                Ok(()) => return,
+                Err(el) if stanza && self.role.stanzas_before_online() => {
+                    return self.on_stanza(el, now);
+                }
+                Err(el) => el,
+            },
+            _ => el,
+        };
+        self.fail(protocol(
+            StreamErrorCondition::UnsupportedStanzaType,
+            format!(
+                "unexpected <{}/> in {:?}",
+                unexpected.name(),
+                unexpected.ns()
+            ),
+        ))
+    }
+
+    /// After our `</stream:stream>`: RFC 6120 §4.4 has us keep processing
+    /// what the peer sends until its closing tag, writing nothing. Stanzas
+    /// are reported as usual once a resource was bound (`bound`); before
+    /// that they cannot be legitimate (the stream may still be
+    /// unauthenticated, even unencrypted) and are [`Event::Unhandled`]. An
+    /// element that moves the peer to a new stream we will never open
+    /// (`<proceed/>`, `<success/>`) means no closing tag will come for this
+    /// one: the stream ends now. Other negotiation elements no longer apply
+    /// and are reported as [`Event::Unhandled`], not treated as violations.
+    fn on_element_while_closing(&mut self, el: Element, bound: bool, now: Instant) {
+        if bound && is_stanza(&el, self.role.content_ns()) {
+            return self.on_stanza(el, now);
+        }
+        if self.peer_restarts_stream(&el) {
+            return self.finish_close();
+        }
+        self.events.push_back(Event::Unhandled(el));
+    }
+}
