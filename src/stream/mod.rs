@@ -9,6 +9,7 @@ mod im;
 mod input;
 mod output;
 mod role;
+mod server;
 mod timers;
 
 use std::collections::VecDeque;
@@ -18,6 +19,7 @@ use bytes::Bytes;
 pub use config::{ClientConfig, ConfigError, IqRequestPolicy, TlsPolicy};
 pub use error::{Error, ErrorKind, InvalidStanzaReason, TimeoutKind, UsageError};
 pub use event::{ClosedBy, Event};
+pub use server::config::{MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig};
 
 use crate::iq::{InboundRequests, IqTracker, Pending, Purpose};
 use crate::negotiation::StreamFeatures;
@@ -169,13 +171,22 @@ pub struct Stream {
 impl Stream {
     /// A client stream for `config`. Nothing is sent until [`Stream::start`].
     pub fn client(config: ClientConfig) -> Self {
-        let mut rng = Rng::new(config.rng_seed);
+        Self::new_with_role(
+            config.rng_seed,
+            Settings::of_client(&config),
+            config.direct_tls,
+            Role::Client(ClientSide::new(config)),
+        )
+    }
+
+    /// A stream in [`Phase::Idle`] for the role `role` makes.
+    fn new_with_role(rng_seed: [u8; 32], settings: Settings, tls_active: bool, role: Role) -> Self {
+        let mut rng = Rng::new(rng_seed);
         let iq = IqTracker::new(rng.alphanumeric(8));
-        let settings = Settings::of_client(&config);
         Self {
             framer: Framer::new(settings.limits.clone()),
-            tls_active: config.direct_tls,
-            role: Role::Client(ClientSide::new(config)),
+            tls_active,
+            role,
             settings,
             phase: Phase::Idle,
             out: Output::default(),
@@ -223,8 +234,12 @@ impl Stream {
     }
 
     /// The most recent stream features.
+    /// On a server stream, `None`: it offers features, it reads none.
     pub fn features(&self) -> Option<&StreamFeatures> {
-        self.client_side().features.as_ref()
+        match &self.role {
+            Role::Client(c) => c.features.as_ref(),
+            Role::Server(_) => None,
+        }
     }
 
     /// The server's most recent stream header (each one is also reported
@@ -317,12 +332,17 @@ impl Stream {
             return Err(UsageError::NotAwaitingTls);
         }
         self.tls_active = true;
-        let client = self.client_side_mut();
-        client.channel_binding = binding;
-        client.step = ClientStep::AwaitHeader;
         self.framer = Framer::new(self.settings.limits.clone());
         self.phase = Phase::Negotiating;
-        self.send_header(now);
+        match &mut self.role {
+            Role::Client(client) => {
+                client.channel_binding = binding;
+                client.step = ClientStep::AwaitHeader;
+                self.send_header(now);
+            }
+            // The client speaks first on the new stream.
+            Role::Server(_) => self.server_tls_established(binding),
+        }
         Ok(())
     }
 
@@ -384,14 +404,19 @@ impl Stream {
         if !matches!(self.phase, Phase::Idle) {
             return Err(UsageError::AlreadyStarted);
         }
-        self.client_side().config.validate()?;
+        if let Role::Client(c) = &self.role {
+            c.config.validate()?;
+        }
         let negotiation = self.settings.negotiation_timeout;
         self.timers.set(
             Timer::Negotiation,
             negotiation.and_then(|t| deadline(now, t)),
         );
         self.phase = Phase::Negotiating;
-        self.send_header(now);
+        // A client speaks first; a server answers the client's header.
+        if matches!(self.role, Role::Client(_)) {
+            self.send_header(now);
+        }
         Ok(())
     }
 
@@ -462,7 +487,8 @@ impl Stream {
     /// ```
     pub fn bind(&mut self, resource: Option<&str>, now: Instant) -> Result<(), UsageError> {
         match self.phase {
-            Phase::Negotiating if matches!(self.client_side().step, ClientStep::BindReady) => {}
+            Phase::Negotiating if matches!(&self.role, Role::Client(c) if matches!(c.step, ClientStep::BindReady)) =>
+                {}
             Phase::Closing { .. } | Phase::Closed => return Err(UsageError::Closed),
             _ => return Err(UsageError::NotAwaitingBind),
         }
@@ -730,6 +756,10 @@ impl Stream {
             _ => ClosedBy::Local,
         };
         self.closed_by.get_or_insert(by);
+        if error.condition().is_some() && !matches!(self.phase, Phase::AwaitTls) {
+            // A server's stream error follows its header (RFC 6120 §4.9.1.2).
+            self.server_header_before_error();
+        }
         if let Some(condition) = error.condition()
             && self.out.header_sent()
         {

@@ -1,6 +1,8 @@
 //! Test helpers: a virtual clock and a transcript runner for client streams.
 #![allow(dead_code, unreachable_pub, clippy::disallowed_methods)]
 
+pub mod pair;
+
 use std::time::{Duration, Instant};
 
 use xmpp_sansio::sasl::ChannelBinding;
