@@ -499,7 +499,8 @@ impl Stream {
         Ok(())
     }
 
-    /// Pings `to` (XEP-0199), or our server with `to: None`, and returns
+    /// Pings `to` (XEP-0199), or with `to: None` our server (on a server
+    /// stream: its client's full JID), and returns
     /// the request's id. The answer arrives as [`Event::Pong`] with the
     /// round-trip time (from `now` to the `now` of the call that read the
     /// reply); an error reply as [`Event::IqError`] (the entity was
@@ -522,7 +523,7 @@ impl Stream {
         if let Some(to) = to.filter(|t| !is_valid_address(t)) {
             return Err(UsageError::InvalidAddress(to.to_owned()));
         }
-        let to = to.map_or_else(|| self.role.own().domain.clone(), str::to_owned);
+        let to = to.map_or_else(|| self.role.ping_target().to_owned(), str::to_owned);
         let timeout = self.settings.iq_timeout;
         Ok(self.send_iq_internal(
             IqType::Get,
@@ -721,7 +722,7 @@ impl Stream {
     }
 
     fn send_ping(&mut self, now: Instant) {
-        let domain = self.role.own().domain.clone();
+        let domain = self.role.ping_target().to_owned();
         let timeout = self.settings.ping_timeout;
         self.send_iq_internal(
             IqType::Get,

@@ -111,6 +111,15 @@ impl Role {
         }
     }
 
+    /// Whom a keepalive ping (or [`super::Stream::ping`] without `to`)
+    /// goes to: a client pings its server's domain, a server its client.
+    pub(super) fn ping_target(&self) -> &str {
+        match self {
+            Role::Client(c) => &c.own.domain,
+            Role::Server(s) => s.bound_jid.as_deref().unwrap_or(&s.own.domain),
+        }
+    }
+
     /// The full JID this end is bound to, once it is.
     pub(super) fn bound_jid(&self) -> Option<&str> {
         match self {

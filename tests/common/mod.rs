@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub, clippy::disallowed_methods)]
 
 pub mod pair;
+pub mod server_side;
 
 use std::time::{Duration, Instant};
 

@@ -101,8 +101,10 @@ pub struct Pair {
     /// Answer credential requests from `accounts` at once.
     pub auto_credentials: bool,
     pub bind_policy: BindPolicy,
-    /// The channel binding both sides' TLS layers give.
+    /// The channel binding both sides' TLS layers give…
     pub binding: ChannelBinding,
+    /// …unless the server's differs (a man in the middle).
+    pub server_binding: Option<ChannelBinding>,
 }
 
 impl Pair {
@@ -134,6 +136,7 @@ impl Pair {
             auto_credentials: true,
             bind_policy: BindPolicy::Accept,
             binding: ChannelBinding::None,
+            server_binding: None,
         }
     }
 
@@ -148,6 +151,21 @@ impl Pair {
 
     /// Collects what either side queued.
     fn collect(&mut self) {
+        // Handling an event can queue output (the TLS hand-off restarts
+        // the client's stream), so collect until both sides are quiet.
+        loop {
+            let before = (self.client_sent.len(), self.server_sent.len());
+            let events = self.client_events.len() + self.server_events.len();
+            self.collect_once();
+            if before == (self.client_sent.len(), self.server_sent.len())
+                && events == self.client_events.len() + self.server_events.len()
+            {
+                return;
+            }
+        }
+    }
+
+    fn collect_once(&mut self) {
         while let Some(bytes) = self.client.poll_transmit() {
             self.client_sent.push_str(&String::from_utf8_lossy(&bytes));
             self.to_server.extend_from_slice(&bytes);
@@ -175,8 +193,9 @@ impl Pair {
         let now = self.now;
         match event {
             Event::StartTls => {
+                let binding = self.server_binding.clone();
                 self.server
-                    .tls_established(self.binding.clone(), now)
+                    .tls_established(binding.unwrap_or_else(|| self.binding.clone()), now)
                     .expect("server TLS hand-off");
             }
             Event::CredentialsRequest { username, .. } if self.auto_credentials => {
