@@ -121,6 +121,14 @@
 //! assert!(socket.seen.ends_with(" </stream:stream>"), "the keepalive, then our closing tag");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Changes
+//!
+//! - [`Error::Timeout`] carries a [`TimeoutKind`] and
+//!   [`UsageError::InvalidStanza`] an [`InvalidStanzaReason`], in place of
+//!   `&'static str`, so they can be matched; the `Display` text is
+//!   unchanged.
+//! - [`Stream::stanzas_sent`] counts the stanzas the stream has written.
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1667,6 +1667,34 @@ fn keepalive_and_pings_are_driven_by_poll_timeout() {
     );
 }
 
+/// The writer counts stanzas (automatic replies included) and nothing
+/// else: not the header, negotiation elements, keepalives or the close.
+#[test]
+fn the_stream_counts_the_stanzas_it_writes() {
+    let now = epoch();
+    let mut config = plain_config();
+    config.keepalive = Some(Duration::from_secs(30));
+    let mut s = Stream::client(config.clone());
+    s.start(now).ok();
+    assert_eq!(s.stanzas_sent(), 0, "the header is no stanza");
+    let (mut s, _) = online_stream(config, now);
+    let bound = s.stanzas_sent();
+    assert!(bound >= 1, "the bind request is one: {bound}");
+    s.send(Element::new("message", ns::JABBER_CLIENT), now).ok();
+    assert_eq!(s.stanzas_sent(), bound + 1);
+    s.handle_input(
+        b"<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>",
+        now,
+    )
+    .ok();
+    assert!(s.poll_transmit().is_some(), "the ping answered");
+    assert_eq!(s.stanzas_sent(), bound + 2, "an automatic reply is one");
+    s.handle_timeout(now + Duration::from_secs(30));
+    assert_eq!(s.poll_transmit().as_deref(), Some(&b" "[..]));
+    s.close(now);
+    assert_eq!(s.stanzas_sent(), bound + 2, "keepalive and close are none");
+}
+
 #[test]
 fn negotiation_timeout_and_orderly_close() {
     let now = epoch();

@@ -667,8 +667,9 @@ impl Stream {
             // RFC 6120 §7.1: before binding, only the server and the
             // account itself may be addressed.
             Phase::Negotiating
-                if self.role.stanzas_before_online()
-                    && self.role.may_address(request.element().attr("from")) =>
+                if self
+                    .role
+                    .may_reply_before_online(request.element().attr("from")) =>
             {
                 Ok(())
             }

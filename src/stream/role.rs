@@ -138,6 +138,17 @@ impl Role {
         }
     }
 
+    /// Whether the application may answer a request from `from` before
+    /// the stream is online: a client binding its resource, to the server
+    /// or its own account only (RFC 6120 §7.1).
+    pub(super) fn may_reply_before_online(&self, from: Option<&str>) -> bool {
+        match self {
+            Role::Client(c) => c.binding() && c.addressable_unbound(from),
+            // Nothing reaches a server's application before binding.
+            Role::Server(_) => false,
+        }
+    }
+
     /// Whether a stanza from `from` may be answered now: anyone once
     /// bound; before that, RFC 6120 §7.1.
     pub(super) fn may_address(&self, from: Option<&str>) -> bool {
