@@ -5,8 +5,9 @@
 //! same code runs in any runtime, in a blocking loop, under a fuzzer, or
 //! behind a language binding. Start with [`Stream`].
 //!
-//! - [`Stream`]: one client connection as a state machine (negotiation,
-//!   STARTTLS hand-off, SASL, binding, IQ tracking, timers).
+//! - [`Stream`]: one connection as a state machine, client or server
+//!   ([`Stream::client`], [`Stream::server`]): negotiation, STARTTLS
+//!   hand-off, SASL, binding, IQ tracking, timers.
 //! - [`xml`]: incremental framing of the inbound stream (any chunking, linear
 //!   cost, restricted XML, limits), owned [`xml::Element`]s, serialization.
 //! - [`stanza`]: typed views (`Message`, `Presence`, `Iq`) and RFC 6120

@@ -87,10 +87,15 @@ fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error
     }
 }
 
-/// One client-to-server XMPP stream, as a pure state machine.
+/// One client-to-server XMPP stream, as a pure state machine: either end
+/// of it, the client ([`Stream::client`]) or the server
+/// ([`Stream::server`], one per accepted connection), with the same
+/// inputs, outputs and events.
 ///
 /// A `Stream` owns no socket, TLS session, clock or thread. Methods fall in
-/// four groups:
+/// four groups (the server's own commands:
+/// [`provide_credentials`](Stream::provide_credentials),
+/// [`accept_bind`](Stream::accept_bind), [`refuse_bind`](Stream::refuse_bind)):
 ///
 /// - **(A) getters**: [`state`](Stream::state), [`bound_jid`](Stream::bound_jid),
 ///   [`features`](Stream::features), [`header`](Stream::header);
