@@ -177,7 +177,7 @@ impl ServerConfig {
     }
 
     /// [`ServerConfig::sasl_attempts`] within what RFC 6120 §6.4.5 allows.
-    pub(crate) fn sasl_attempts(&self) -> u32 {
+    pub(crate) fn effective_sasl_attempts(&self) -> u32 {
         self.sasl_attempts
             .clamp(MIN_SASL_ATTEMPTS, MAX_SASL_ATTEMPTS)
     }
