@@ -13,7 +13,7 @@ use crate::sasl::{ChannelBinding, ClientAuth};
 use crate::stanza::same_address;
 use crate::xml::{ns, writer};
 
-use super::ClientConfig;
+use super::config::ClientConfig;
 use super::server::ServerSide;
 
 /// The role of a stream, with its own state.
