@@ -681,7 +681,10 @@ impl Stream {
         };
         s.sasl_failures = s.sasl_failures.saturating_add(1);
         s.step = Step::AwaitAuth;
-        let attempts_left = s.config.effective_sasl_attempts().saturating_sub(s.sasl_failures);
+        let attempts_left = s
+            .config
+            .effective_sasl_attempts()
+            .saturating_sub(s.sasl_failures);
         self.events.push_back(Event::AuthFailed {
             mechanism,
             reason,
