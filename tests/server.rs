@@ -740,6 +740,38 @@ fn the_server_sends_to_its_client_and_closes() {
 }
 
 #[test]
+fn limits_and_iq_rules_apply_to_what_the_client_sends() {
+    let mut config = plain_server_config();
+    config.limits.max_stanza_bytes = 300;
+    let (out, ()) = assert_chunking_invariant(server_setup(config.clone()), |d| {
+        bound(d);
+        // An IQ of unknown type is a request that cannot be processed.
+        d.feed("<iq type='fetch' id='u1' to='example.com'><query xmlns='jabber:iq:version'/></iq>")
+            .ok();
+        // A stanza over the limit ends the stream.
+        d.feed(format!(
+            "<message to='romeo@example.net'><body>{}</body></message>",
+            "x".repeat(400)
+        ))
+        .ok();
+    });
+    assert!(out.sent.contains("<iq type='error' id='u1' to='juliet@example.com/balcony'><error type='modify'><bad-request "), "{}", out.sent);
+    assert!(
+        out.events
+            .iter()
+            .any(|e| matches!(e, Event::MalformedRequest { replied: true, .. }))
+    );
+    assert!(
+        out.sent.contains(&format!(
+            "<stream:error><policy-violation {STREAM_ERROR_NS}/>"
+        )),
+        "{}",
+        out.sent
+    );
+    assert!(!out.events.iter().any(|e| matches!(e, Event::Message(_))));
+}
+
+#[test]
 fn negotiation_times_out_on_the_server_too() {
     let now = epoch();
     let mut s = started_server(&plain_server_config(), now);
