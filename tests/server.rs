@@ -1123,3 +1123,60 @@ proptest! {
         prop_assert_eq!(got_down, sent_down);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
+
+    /// Whatever a client sends, in whatever order and chunking, the server
+    /// never panics, answers requests when asked, and ends in a state the
+    /// chunking does not change.
+    #[test]
+    fn any_client_input_is_handled_the_same_in_any_chunking(
+        pieces in proptest::collection::vec(0usize..14, 0..12),
+        cut in 1usize..40,
+    ) {
+        let vocabulary = [
+            CLIENT_HEADER.to_owned(),
+            plain_auth("juliet", "r0m30"),
+            plain_auth("juliet", "nope"),
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>biwsbj1qdWxpZXQscj1hYmM=</auth>".to_owned(),
+            "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>Yz1iaXdzLHI9YWJj</response>".to_owned(),
+            "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>".to_owned(),
+            "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>".to_owned(),
+            bind_request(Some("balcony")),
+            bind_request(None),
+            "<message to='romeo@example.net'><body>hi</body></message>".to_owned(),
+            "<iq type='get' id='q' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>".to_owned(),
+            "<presence from='mallory@evil.example'/>".to_owned(),
+            "</stream:stream>".to_owned(),
+            "<bogus/>".to_owned(),
+        ];
+        // Each piece is one write of the client's, cut into reads of
+        // `chunk` bytes; the application answers between pieces.
+        let run = |chunk: usize| {
+            let now = epoch();
+            let mut s = started_server(&plain_server_config(), now);
+            let mut out = Outcome { sent: String::new(), events: Vec::new() };
+            for &i in std::iter::once(&0).chain(&pieces) {
+                let seen = out.events.len();
+                for read in vocabulary[i].as_bytes().chunks(chunk) {
+                    let _ = s.handle_input(read, now);
+                }
+                drain(&mut s, &mut out);
+                match out.events[seen..].last() {
+                    Some(Event::CredentialsRequest { .. }) => {
+                        s.provide_credentials(Some(&juliet()), now).unwrap();
+                    }
+                    Some(Event::BindRequest { .. }) => s.accept_bind(None, now).unwrap(),
+                    Some(Event::StartTls) => s.tls_established(ChannelBinding::None, now).unwrap(),
+                    _ => {}
+                }
+                drain(&mut s, &mut out);
+            }
+            (out, s.state(), s.error().cloned())
+        };
+        let whole = run(usize::MAX);
+        prop_assert_eq!(run(cut), whole.clone());
+        prop_assert_eq!(run(1), whole);
+    }
+}
