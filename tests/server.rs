@@ -944,6 +944,31 @@ fn pair_bind_with_and_without_a_resource_and_after_a_conflict() {
     );
 }
 
+#[test]
+fn pair_anonymous_login_gets_a_generated_account_when_enabled() {
+    let mut c = ClientConfig::new("example.com", "", [3; 32]);
+    c.tls = TlsPolicy::Disabled;
+    c.mechanisms = Some(vec![Mechanism::Anonymous]);
+    let mut s = pair_server_config(TlsPolicy::Disabled);
+    s.mechanisms.push(Mechanism::Anonymous);
+    let mut p = Pair::new(c.clone(), s);
+    assert!(p.online(), "{:?}", p.client.error());
+    let jid = p.server.bound_jid().unwrap().to_owned();
+    let (local, rest) = jid.split_once('@').unwrap();
+    assert_eq!(local.len(), 16);
+    assert!(rest.starts_with("example.com/"));
+    assert_eq!(p.client.bound_jid(), Some(jid.as_str()));
+    assert!(
+        !p.server_events
+            .iter()
+            .any(|e| matches!(e, Event::CredentialsRequest { .. }))
+    );
+    // Not offered unless configured.
+    let mut p = Pair::new(c, pair_server_config(TlsPolicy::Disabled));
+    p.drive();
+    assert!(matches!(p.client.error(), Some(Error::NoMechanism { .. })));
+}
+
 /// A pair bound and online, over plaintext SCRAM.
 fn online_pair() -> Pair {
     let mut c = pair_client_config(TlsPolicy::Disabled);
