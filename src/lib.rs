@@ -5,8 +5,9 @@
 //! same code runs in any runtime, in a blocking loop, under a fuzzer, or
 //! behind a language binding. Start with [`Stream`].
 //!
-//! - [`Stream`]: one client connection as a state machine (negotiation,
-//!   STARTTLS hand-off, SASL, binding, IQ tracking, timers).
+//! - [`Stream`]: one connection as a state machine, client or server
+//!   ([`Stream::client`], [`Stream::server`]): negotiation, STARTTLS
+//!   hand-off, SASL, binding, IQ tracking, timers.
 //! - [`xml`]: incremental framing of the inbound stream (any chunking, linear
 //!   cost, restricted XML, limits), owned [`xml::Element`]s, serialization.
 //! - [`stanza`]: typed views (`Message`, `Presence`, `Iq`) and RFC 6120
@@ -129,6 +130,10 @@
 //!   `&'static str`, so they can be matched; the `Display` text is
 //!   unchanged.
 //! - [`Stream::stanzas_sent`] counts the stanzas the stream has written.
+//! - The server role: [`Stream::server`] with a [`ServerConfig`], the
+//!   receiving end of a client connection; [`Stream::provide_credentials`],
+//!   [`Stream::accept_bind`] and [`Stream::refuse_bind`] answer its
+//!   [`Event::CredentialsRequest`] and [`Event::BindRequest`].
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
@@ -147,7 +152,8 @@ pub mod xml;
 pub use stanza::StreamErrorCondition;
 pub use stream::{
     ClientConfig, ClosedBy, ConfigError, Error, ErrorKind, Event, InvalidStanzaReason,
-    IqRequestPolicy, State, Stream, TimeoutKind, TlsPolicy, UsageError,
+    IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig, State, Stream,
+    TimeoutKind, TlsPolicy, UsageError,
 };
 
 /// The README's examples, compiled and run as doctests.

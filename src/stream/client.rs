@@ -16,6 +16,7 @@ use crate::xml::{Element, ns};
 
 use super::dispatch::error_of;
 use super::role::{ClientSide, ClientStep, Role};
+use super::server::Step as ServerStep;
 use super::{Error, Event, Phase, Stream, TlsPolicy, protocol};
 
 /// SASL payloads are base64; `=` is an explicitly empty one (RFC 6120
@@ -48,38 +49,57 @@ fn response_element(data: &[u8]) -> Element {
 }
 
 impl Stream {
-    /// The client's own state (the only role so far).
+    /// The client's own state. Only the client's negotiator (which the
+    /// hooks below run for a client stream only) and client commands
+    /// (which check the role first) call it.
     pub(super) fn client_side(&self) -> &ClientSide {
-        let Role::Client(c) = &self.role;
-        c
+        match &self.role {
+            Role::Client(c) => c,
+            Role::Server(_) => unreachable!("the client negotiator runs on client streams only"),
+        }
     }
 
     pub(super) fn client_side_mut(&mut self) -> &mut ClientSide {
-        let Role::Client(c) = &mut self.role;
-        c
+        match &mut self.role {
+            Role::Client(c) => c,
+            Role::Server(_) => unreachable!("the client negotiator runs on client streams only"),
+        }
     }
 
     /// Whether the negotiator waits for the peer's stream header.
     pub(super) fn awaits_header(&self) -> bool {
-        matches!(self.client_side().step, ClientStep::AwaitHeader)
+        match &self.role {
+            Role::Client(c) => matches!(c.step, ClientStep::AwaitHeader),
+            Role::Server(s) => matches!(s.step, ServerStep::AwaitHeader),
+        }
     }
 
-    /// The peer's header passed the shared checks: features come next.
-    pub(super) fn header_accepted(&mut self, _now: Instant) {
-        self.client_side_mut().step = ClientStep::AwaitFeatures;
+    /// The peer's header passed the shared checks: features come next
+    /// (the server writes its header and features now).
+    pub(super) fn header_accepted(&mut self, now: Instant) {
+        match &mut self.role {
+            Role::Client(c) => c.step = ClientStep::AwaitFeatures,
+            Role::Server(_) => self.server_header_accepted(now),
+        }
     }
 
     /// While closing: `<proceed/>` or `<success/>` means the server has
     /// moved to a new stream (TLS, or the SASL restart) that we will never
-    /// open, so no closing tag will come for this one.
+    /// open, so no closing tag will come for this one. (Nothing the client
+    /// sends does that to a server.)
     pub(super) fn peer_restarts_stream(&self, el: &Element) -> bool {
-        el.is("proceed", ns::TLS) || el.is("success", ns::SASL)
+        matches!(self.role, Role::Client(_))
+            && (el.is("proceed", ns::TLS) || el.is("success", ns::SASL))
     }
 
     /// One element during negotiation; handed back if it is none of the
     /// negotiator's (a stanza while binding, or a violation).
     pub(super) fn negotiate(&mut self, el: Element, now: Instant) -> Result<(), Element> {
-        match self.client_side().step {
+        let step = match &self.role {
+            Role::Client(c) => &c.step,
+            Role::Server(_) => return self.server_negotiate(el, now),
+        };
+        match step {
             ClientStep::AwaitFeatures if el.is("features", ns::STREAM) => {
                 self.on_features(&el, now)
             }

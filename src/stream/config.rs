@@ -438,4 +438,19 @@ impl Settings {
             close_timeout: c.close_timeout,
         }
     }
+
+    pub(super) fn of_server(c: &super::ServerConfig) -> Self {
+        Self {
+            limits: c.limits.clone(),
+            iq_timeout: c.iq_timeout,
+            negotiation_timeout: c.negotiation_timeout,
+            keepalive: c.keepalive,
+            ping_interval: c.ping_interval,
+            ping_timeout: c.ping_timeout,
+            iq_requests: c.iq_requests.clone(),
+            max_unanswered_requests: c.max_unanswered_requests,
+            answer_pings: c.answer_pings,
+            close_timeout: c.close_timeout,
+        }
+    }
 }

@@ -14,6 +14,7 @@ use crate::stanza::{
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
+use super::role::Role;
 use super::{Error, Event, IqRequestPolicy, Phase, Stream};
 
 /// Whether `el` is a stanza (RFC 6120 §8): `<message/>`, `<presence/>` or
@@ -32,13 +33,20 @@ pub(super) fn error_of(iq: &Iq) -> StanzaError {
 impl Stream {
     /// One inbound stanza (`is_stanza` holds).
     pub(super) fn on_stanza(&mut self, el: Element, now: Instant) {
+        // A server stamps `from` on what its client sends (RFC 6120 §8.1.2.1).
+        let Some(el) = self.server_inbound(el, now) else {
+            return;
+        };
+        let server = matches!(self.role, Role::Server(_));
         match el.name() {
             "message" => match Message::from_element(el.clone()) {
                 Ok(m) => self.events.push_back(Event::Message(m)),
                 Err(_) => self.events.push_back(Event::Unhandled(el)),
             },
             "presence" => match Presence::from_element(el.clone()) {
-                Ok(p) if p.type_() == PresenceType::Subscribe => {
+                // To a server, the client's request is outbound: its
+                // router handles it as any presence.
+                Ok(p) if p.type_() == PresenceType::Subscribe && !server => {
                     self.events.push_back(Event::SubscriptionRequest(p))
                 }
                 Ok(p) => self.events.push_back(Event::Presence(p)),
@@ -99,7 +107,13 @@ impl Stream {
         let Some(pending) = self.iq.take_reply(&id, from.as_deref(), self.role.own()) else {
             // Not a reply to anything we asked, or from the wrong
             // sender (RFC 6120 §8.1.2.1): never answer a result or error.
-            self.events.push_back(Event::Unhandled(el));
+            // A server's client answers requests routed to it: those
+            // replies are for the application to route on.
+            let event = match self.role {
+                Role::Server(_) => Event::IqReply(iq),
+                Role::Client(_) => Event::Unhandled(el),
+            };
+            self.events.push_back(event);
             return;
         };
         match pending.purpose {
@@ -162,10 +176,21 @@ impl Stream {
                 .push_back(Event::Unhandled(iq.element().clone()));
         }
         let payload_ns = iq.payload().map(|p| p.ns().to_owned()).unwrap_or_default();
-        if payload_ns == ns::ROSTER && iq.type_() == IqType::Set {
+        let (client, to_us) = match &self.role {
+            Role::Client(_) => (true, true),
+            Role::Server(s) => (false, s.addressed_to_server(iq.element().attr("to"))),
+        };
+        if client && payload_ns == ns::ROSTER && iq.type_() == IqType::Set {
             return self.on_roster_push(&iq, now);
         }
-        if payload_ns == ns::PING && self.settings.answer_pings && iq.type_() == IqType::Get {
+        if !client && self.server_answers_session(&iq, now) {
+            return;
+        }
+        if to_us
+            && payload_ns == ns::PING
+            && self.settings.answer_pings
+            && iq.type_() == IqType::Get
+        {
             if let Some(reply) = iq.result_reply(None) {
                 self.write_stanza(&reply, now);
             }

@@ -181,6 +181,10 @@ pub enum UsageError {
     /// or once bound.
     #[error("no resource binding is awaited")]
     NotAwaitingBind,
+    /// [`crate::Stream::provide_credentials`] without a pending
+    /// [`crate::Event::CredentialsRequest`] (or on a client stream).
+    #[error("no credentials are awaited")]
+    NotAwaitingCredentials,
     /// An address that does not have the form `[localpart@]domainpart[/resourcepart]`
     /// (RFC 7622 §3.1, each part present when its separator is, 1 to 1023
     /// bytes): a reply to a request from it, or a ping to it. Nothing was sent.

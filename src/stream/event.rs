@@ -2,7 +2,7 @@
 
 use crate::im::{Roster, RosterItem, RosterPushRejection};
 use crate::negotiation::StreamFeatures;
-use crate::sasl::Mechanism;
+use crate::sasl::{FailureReason, Mechanism};
 use crate::stanza::{Iq, Message, Presence, StanzaError, StanzaParseError, StreamError};
 use crate::time::Duration;
 use crate::xml::{Element, StreamHeader};
@@ -197,6 +197,52 @@ pub enum Event {
     /// reported too, before the failure. [`crate::Stream::header`] holds
     /// the most recent one.
     StreamHeader(Box<StreamHeader>),
+    /// **Server role.** The client authenticates with `mechanism` as
+    /// `username`: look the account up, then call
+    /// [`crate::Stream::provide_credentials`] with its stored keys (or
+    /// `None` when there is no such account), now or later.
+    CredentialsRequest {
+        /// The mechanism the client chose.
+        mechanism: Mechanism,
+        /// The authentication identity (SASLprep'd).
+        username: String,
+        /// The authorization identity the client asks for, as sent: unless
+        /// it is the username or `username@domain`, it is refused
+        /// (`invalid-authzid`) once the credentials verify.
+        authzid: Option<String>,
+    },
+    /// **Server role.** A SASL exchange failed; `<failure/>` with
+    /// [`FailureReason::condition`] was sent. The client may try again
+    /// while `attempts_left` is not 0 ([`crate::ServerConfig::sasl_attempts`]);
+    /// at 0 the stream ends with `not-authorized`.
+    AuthFailed {
+        /// The mechanism, if the client named one the server runs.
+        mechanism: Option<Mechanism>,
+        /// Why (for logs: a wrong password and an unknown account are the
+        /// same reason, and the same condition on the wire).
+        reason: FailureReason,
+        /// Exchanges the client may still start.
+        attempts_left: u32,
+    },
+    /// **Server role.** The client asks to bind a resource (RFC 6120 §7):
+    /// answer with [`crate::Stream::accept_bind`] (the one it asked for,
+    /// another, or one the stream generates) or
+    /// [`crate::Stream::refuse_bind`] (`conflict` when the resource is in
+    /// use and the server does not replace sessions, §7.7.2.2).
+    BindRequest {
+        /// The bind request's id.
+        id: String,
+        /// The bare JID the client authenticated as.
+        account: String,
+        /// The resource asked for (`None`: the server chooses, §7.6).
+        resource: Option<String>,
+    },
+    /// **Server role.** An IQ `result` or `error` from the client that
+    /// answers no request this stream sent with
+    /// [`crate::Stream::send_iq`]: its answer to a request routed to it
+    /// with [`crate::Stream::send`], for the application to route on (to
+    /// its `to`). `from` is stamped.
+    IqReply(Iq),
     /// The peer sent a stream error (RFC 6120 §4.9), with every `<text/>`
     /// and its language. Reported once, as it arrives: the stream then
     /// reads on until the peer's closing tag or its end of file, and

@@ -25,11 +25,7 @@ impl Stream {
         now: Instant,
     ) -> Result<String, UsageError> {
         self.check_online()?;
-        let versioning = self
-            .client_side()
-            .features
-            .as_ref()
-            .is_some_and(|f| f.roster_versioning);
+        let versioning = self.features().is_some_and(|f| f.roster_versioning);
         let ver = cached_ver.filter(|_| versioning);
         let query = Element::builder("query", ns::ROSTER)
             .attr_opt("ver", ver)

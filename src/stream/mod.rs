@@ -9,6 +9,7 @@ mod im;
 mod input;
 mod output;
 mod role;
+mod server;
 mod timers;
 
 use std::collections::VecDeque;
@@ -18,6 +19,7 @@ use bytes::Bytes;
 pub use config::{ClientConfig, ConfigError, IqRequestPolicy, TlsPolicy};
 pub use error::{Error, ErrorKind, InvalidStanzaReason, TimeoutKind, UsageError};
 pub use event::{ClosedBy, Event};
+pub use server::config::{MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig};
 
 use crate::iq::{InboundRequests, IqTracker, Pending, Purpose};
 use crate::negotiation::StreamFeatures;
@@ -85,10 +87,15 @@ fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error
     }
 }
 
-/// One client-to-server XMPP stream, as a pure state machine.
+/// One client-to-server XMPP stream, as a pure state machine: either end
+/// of it, the client ([`Stream::client`]) or the server
+/// ([`Stream::server`], one per accepted connection), with the same
+/// inputs, outputs and events.
 ///
 /// A `Stream` owns no socket, TLS session, clock or thread. Methods fall in
-/// four groups:
+/// four groups (the server's own commands:
+/// [`provide_credentials`](Stream::provide_credentials),
+/// [`accept_bind`](Stream::accept_bind), [`refuse_bind`](Stream::refuse_bind)):
 ///
 /// - **(A) getters**: [`state`](Stream::state), [`bound_jid`](Stream::bound_jid),
 ///   [`features`](Stream::features), [`header`](Stream::header);
@@ -169,13 +176,22 @@ pub struct Stream {
 impl Stream {
     /// A client stream for `config`. Nothing is sent until [`Stream::start`].
     pub fn client(config: ClientConfig) -> Self {
-        let mut rng = Rng::new(config.rng_seed);
+        Self::new_with_role(
+            config.rng_seed,
+            Settings::of_client(&config),
+            config.direct_tls,
+            Role::Client(ClientSide::new(config)),
+        )
+    }
+
+    /// A stream in [`Phase::Idle`] for the role `role` makes.
+    fn new_with_role(rng_seed: [u8; 32], settings: Settings, tls_active: bool, role: Role) -> Self {
+        let mut rng = Rng::new(rng_seed);
         let iq = IqTracker::new(rng.alphanumeric(8));
-        let settings = Settings::of_client(&config);
         Self {
             framer: Framer::new(settings.limits.clone()),
-            tls_active: config.direct_tls,
-            role: Role::Client(ClientSide::new(config)),
+            tls_active,
+            role,
             settings,
             phase: Phase::Idle,
             out: Output::default(),
@@ -222,13 +238,18 @@ impl Stream {
         self.role.bound_jid()
     }
 
-    /// The most recent stream features.
+    /// The most recent stream features the server offered. On a server
+    /// stream, `None`: it offers features and reads none.
     pub fn features(&self) -> Option<&StreamFeatures> {
-        self.client_side().features.as_ref()
+        match &self.role {
+            Role::Client(c) => c.features.as_ref(),
+            Role::Server(_) => None,
+        }
     }
 
-    /// The server's most recent stream header (each one is also reported
-    /// as [`Event::StreamHeader`]).
+    /// The peer's most recent stream header (each one is also reported
+    /// as [`Event::StreamHeader`]): the server's on a client stream, the
+    /// client's on a server stream.
     pub fn header(&self) -> Option<&StreamHeader> {
         self.header.as_ref()
     }
@@ -307,7 +328,9 @@ impl Stream {
 
     /// The caller finished the TLS handshake after [`Event::StartTls`].
     /// `binding` is the channel-binding data its TLS library gave (or
-    /// [`ChannelBinding::None`]); SCRAM-PLUS uses it. The stream restarts.
+    /// [`ChannelBinding::None`]); SCRAM-PLUS uses it. The stream restarts:
+    /// a client writes its new header, a server waits for the client's
+    /// (and then offers the -PLUS mechanisms if `binding` has data).
     pub fn tls_established(
         &mut self,
         binding: ChannelBinding,
@@ -317,12 +340,17 @@ impl Stream {
             return Err(UsageError::NotAwaitingTls);
         }
         self.tls_active = true;
-        let client = self.client_side_mut();
-        client.channel_binding = binding;
-        client.step = ClientStep::AwaitHeader;
         self.framer = Framer::new(self.settings.limits.clone());
         self.phase = Phase::Negotiating;
-        self.send_header(now);
+        match &mut self.role {
+            Role::Client(client) => {
+                client.channel_binding = binding;
+                client.step = ClientStep::AwaitHeader;
+                self.send_header(now);
+            }
+            // The client speaks first on the new stream.
+            Role::Server(_) => self.server_tls_established(binding),
+        }
         Ok(())
     }
 
@@ -379,19 +407,25 @@ impl Stream {
     /// Queues our stream header: the first thing to write to the transport.
     /// A configuration [`ClientConfig::validate`] refuses (an invalid JID,
     /// a resource over 1023 bytes) is [`UsageError::InvalidConfig`], and
-    /// nothing is written.
+    /// nothing is written. A server stream writes nothing yet (its header
+    /// answers the client's) and starts its negotiation timer.
     pub fn start(&mut self, now: Instant) -> Result<(), UsageError> {
         if !matches!(self.phase, Phase::Idle) {
             return Err(UsageError::AlreadyStarted);
         }
-        self.client_side().config.validate()?;
+        if let Role::Client(c) = &self.role {
+            c.config.validate()?;
+        }
         let negotiation = self.settings.negotiation_timeout;
         self.timers.set(
             Timer::Negotiation,
             negotiation.and_then(|t| deadline(now, t)),
         );
         self.phase = Phase::Negotiating;
-        self.send_header(now);
+        // A client speaks first; a server answers the client's header.
+        if matches!(self.role, Role::Client(_)) {
+            self.send_header(now);
+        }
         Ok(())
     }
 
@@ -469,7 +503,8 @@ impl Stream {
     /// ```
     pub fn bind(&mut self, resource: Option<&str>, now: Instant) -> Result<(), UsageError> {
         match self.phase {
-            Phase::Negotiating if matches!(self.client_side().step, ClientStep::BindReady) => {}
+            Phase::Negotiating if matches!(&self.role, Role::Client(c) if matches!(c.step, ClientStep::BindReady)) =>
+                {}
             Phase::Closing { .. } | Phase::Closed => return Err(UsageError::Closed),
             _ => return Err(UsageError::NotAwaitingBind),
         }
@@ -480,7 +515,8 @@ impl Stream {
         Ok(())
     }
 
-    /// Pings `to` (XEP-0199), or our server with `to: None`, and returns
+    /// Pings `to` (XEP-0199), or with `to: None` our server (on a server
+    /// stream: its client's full JID), and returns
     /// the request's id. The answer arrives as [`Event::Pong`] with the
     /// round-trip time (from `now` to the `now` of the call that read the
     /// reply); an error reply as [`Event::IqError`] (the entity was
@@ -503,7 +539,7 @@ impl Stream {
         if let Some(to) = to.filter(|t| !is_valid_address(t)) {
             return Err(UsageError::InvalidAddress(to.to_owned()));
         }
-        let to = to.map_or_else(|| self.role.own().domain.clone(), str::to_owned);
+        let to = to.map_or_else(|| self.role.ping_target().to_owned(), str::to_owned);
         let timeout = self.settings.iq_timeout;
         Ok(self.send_iq_internal(
             IqType::Get,
@@ -703,7 +739,7 @@ impl Stream {
     }
 
     fn send_ping(&mut self, now: Instant) {
-        let domain = self.role.own().domain.clone();
+        let domain = self.role.ping_target().to_owned();
         let timeout = self.settings.ping_timeout;
         self.send_iq_internal(
             IqType::Get,
@@ -738,6 +774,10 @@ impl Stream {
             _ => ClosedBy::Local,
         };
         self.closed_by.get_or_insert(by);
+        if error.condition().is_some() && !matches!(self.phase, Phase::AwaitTls) {
+            // A server's stream error follows its header (RFC 6120 §4.9.1.2).
+            self.server_header_before_error();
+        }
         if let Some(condition) = error.condition()
             && self.out.header_sent()
         {

@@ -5,7 +5,7 @@
 //!
 //! The role decides the content namespace, the header we write, the
 //! addresses we answer for, and which negotiator runs (`client.rs` for the
-//! initiating entity).
+//! initiating entity, `server/` for the receiving entity).
 
 use crate::iq::OwnAddress;
 use crate::negotiation::StreamFeatures;
@@ -14,12 +14,15 @@ use crate::stanza::same_address;
 use crate::xml::{ns, writer};
 
 use super::config::ClientConfig;
+use super::server::ServerSide;
 
 /// The role of a stream, with its own state.
 #[derive(Debug)]
 pub(super) enum Role {
     /// The initiating entity of a client-to-server stream (RFC 6120 §2.1).
     Client(ClientSide),
+    /// The receiving entity of a client-to-server stream (RFC 6120 §2.1).
+    Server(ServerSide),
 }
 
 /// The client's negotiation step (RFC 6120 §4–§7), while the shared
@@ -96,7 +99,7 @@ impl Role {
     /// The namespace of stanzas on this stream (RFC 6120 §4.8.2).
     pub(super) fn content_ns(&self) -> &'static str {
         match self {
-            Role::Client(_) => ns::JABBER_CLIENT,
+            Role::Client(_) | Role::Server(_) => ns::JABBER_CLIENT,
         }
     }
 
@@ -104,6 +107,16 @@ impl Role {
     pub(super) fn own(&self) -> &OwnAddress {
         match self {
             Role::Client(c) => &c.own,
+            Role::Server(s) => &s.own,
+        }
+    }
+
+    /// Whom a keepalive ping (or [`super::Stream::ping`] without `to`)
+    /// goes to: a client pings its server's domain, a server its client.
+    pub(super) fn ping_target(&self) -> &str {
+        match self {
+            Role::Client(c) => &c.own.domain,
+            Role::Server(s) => s.bound_jid.as_deref().unwrap_or(&s.own.domain),
         }
     }
 
@@ -111,6 +124,7 @@ impl Role {
     pub(super) fn bound_jid(&self) -> Option<&str> {
         match self {
             Role::Client(c) => c.bound_jid.as_deref(),
+            Role::Server(s) => s.bound_jid.as_deref(),
         }
     }
 
@@ -119,6 +133,8 @@ impl Role {
     pub(super) fn stanzas_before_online(&self) -> bool {
         match self {
             Role::Client(c) => c.binding(),
+            // The server's negotiator deals with them itself.
+            Role::Server(_) => false,
         }
     }
 
@@ -128,6 +144,8 @@ impl Role {
     pub(super) fn may_reply_before_online(&self, from: Option<&str>) -> bool {
         match self {
             Role::Client(c) => c.binding() && c.addressable_unbound(from),
+            // Nothing reaches a server's application before binding.
+            Role::Server(_) => false,
         }
     }
 
@@ -136,6 +154,7 @@ impl Role {
     pub(super) fn may_address(&self, from: Option<&str>) -> bool {
         match self {
             Role::Client(c) => c.bound_jid.is_some() || c.addressable_unbound(from),
+            Role::Server(s) => s.bound_jid.is_some(),
         }
     }
 
@@ -162,6 +181,7 @@ impl Role {
                 }
                 h.push(b'>');
             }
+            Role::Server(s) => h = s.header(),
         }
         h
     }

@@ -1,6 +1,9 @@
 //! Test helpers: a virtual clock and a transcript runner for client streams.
 #![allow(dead_code, unreachable_pub, clippy::disallowed_methods)]
 
+pub mod pair;
+pub mod server_side;
+
 use std::time::{Duration, Instant};
 
 use xmpp_sansio::sasl::ChannelBinding;
