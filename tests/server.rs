@@ -1205,3 +1205,30 @@ proptest! {
         prop_assert_eq!(run(1), whole);
     }
 }
+
+/// The roster requests of RFC 6121 §2 are a client's: on a server stream
+/// they are refused and nothing is written.
+#[test]
+fn client_only_commands_are_refused_on_a_server_stream() {
+    let mut p = online_pair();
+    let now = p.now;
+    p.drive();
+    let before = p.server.stanzas_sent();
+    assert_eq!(
+        p.server.request_roster(None, now),
+        Err(UsageError::ClientOnly)
+    );
+    assert_eq!(
+        p.server
+            .set_roster_item(&xmpp_sansio::im::RosterItem::new("romeo@example.net"), now),
+        Err(UsageError::ClientOnly)
+    );
+    assert_eq!(
+        p.server.remove_roster_item("romeo@example.net", now),
+        Err(UsageError::ClientOnly)
+    );
+    assert_eq!(p.server.poll_transmit(), None);
+    assert_eq!(p.server.stanzas_sent(), before);
+    // The client's own requests still work.
+    assert!(p.client.request_roster(None, now).is_ok());
+}

@@ -190,6 +190,11 @@ pub enum UsageError {
     /// bytes): a reply to a request from it, or a ping to it. Nothing was sent.
     #[error("not a valid address: {0:?}")]
     InvalidAddress(String),
+    /// A command only a client stream has (the roster requests of RFC 6121
+    /// §2, which a client sends to its server), called on a server stream.
+    /// Nothing was sent.
+    #[error("only a client stream can do this")]
+    ClientOnly,
     /// [`crate::Stream::start`]: the configuration cannot start a stream
     /// ([`crate::ClientConfig::validate`]). Nothing was written.
     #[error(transparent)]

@@ -24,6 +24,7 @@ impl Stream {
         cached_ver: Option<&str>,
         now: Instant,
     ) -> Result<String, UsageError> {
+        self.check_client()?;
         self.check_online()?;
         let versioning = self.features().is_some_and(|f| f.roster_versioning);
         let ver = cached_ver.filter(|_| versioning);
@@ -45,6 +46,7 @@ impl Stream {
         item: &RosterItem,
         now: Instant,
     ) -> Result<String, UsageError> {
+        self.check_client()?;
         if item.subscription == Subscription::Remove {
             return Err(UsageError::InvalidStanza(
                 InvalidStanzaReason::RemoveWithSetRosterItem,
@@ -66,6 +68,7 @@ impl Stream {
     }
 
     fn roster_set(&mut self, item: RosterItem, now: Instant) -> Result<String, UsageError> {
+        self.check_client()?;
         let query = Element::builder("query", ns::ROSTER)
             .child(item.to_element())
             .build();
@@ -207,6 +210,14 @@ impl Stream {
                     reason,
                 });
             }
+        }
+    }
+
+    /// Refuses a client-only command on a server stream.
+    fn check_client(&self) -> Result<(), UsageError> {
+        match self.role {
+            super::role::Role::Client(_) => Ok(()),
+            super::role::Role::Server(_) => Err(UsageError::ClientOnly),
         }
     }
 }
