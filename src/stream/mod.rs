@@ -652,7 +652,14 @@ impl Stream {
     /// The next event.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            // Drained: the queue's memory goes back, so an idle stream
+            // holds none, whatever burst it has seen (one allocation per
+            // read that reports something).
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// When [`Stream::handle_timeout`] should next be called: the earliest
