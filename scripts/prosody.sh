@@ -30,8 +30,10 @@ cmd_install() {
   if command -v prosody >/dev/null && command -v prosodyctl >/dev/null; then
     return 0
   fi
-  # Installing the package would start a system-wide service listening on
-  # all interfaces: forbid service starts while installing (INTEROP.md).
+  # Installing Debian's package starts a system-wide Prosody listening on
+  # all interfaces with the packaged configuration: forbid service starts
+  # while installing (a policy-rc.d that exits 101 tells the package's
+  # scripts not to start anything), and run our own instance instead.
   # The policy file we make is removed whatever apt-get does: the install
   # runs as one `||`-guarded list, so `set -e` cannot skip the cleanup, and
   # an EXIT trap covers an interrupt.

@@ -992,6 +992,54 @@ fn bad_xml_from_the_server_is_answered_with_the_right_stream_error_and_is_sticky
     );
 }
 
+/// XML 1.0 §3 at the stream: a wrong end tag fails the stream with
+/// `not-well-formed` when it is read, and the stanzas after it are not
+/// swallowed into the open one (nor delivered).
+#[test]
+fn a_mismatched_end_tag_is_not_well_formed_at_once() {
+    let from = "from='romeo@example.net/orchard' to='juliet@example.com/balcony'";
+    let input =
+        format!("<message {from}><body>x</message><message {from}><body>second</body></message>");
+    let (out, (err, state)) = assert_chunking_invariant(online(plain_config()), |d| {
+        (d.feed(&input), d.stream.state())
+    });
+    let Err(Error::Xml(e)) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.condition(), StreamErrorCondition::NotWellFormed);
+    assert!(matches!(state, State::Closing | State::Closed), "{state:?}");
+    assert!(
+        out.sent.contains(
+            "<stream:error><not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+        ),
+        "{}",
+        out.sent
+    );
+    assert!(!out.events.iter().any(|e| matches!(e, Event::Message(_))));
+}
+
+/// RFC 6120 §4.8.5: a stanza qualified by the content namespace through a
+/// prefix is not surfaced; the stream ends with `bad-namespace-prefix`
+/// (§4.9.3.2). Prefixed stream-namespace elements are not concerned.
+#[test]
+fn a_prefixed_stanza_in_the_content_namespace_is_bad_namespace_prefix() {
+    let input = "<foo:message xmlns:foo='jabber:client' from='romeo@example.net/orchard' to='juliet@example.com/balcony'><foo:body>hi</foo:body></foo:message>";
+    let (out, err) = assert_chunking_invariant(online(plain_config()), |d| d.feed(input));
+    assert_eq!(
+        err,
+        Err(Error::Xml(XmlError::BadNamespacePrefix("foo".into())))
+    );
+    assert!(
+        out.sent.contains(
+            "<stream:error><bad-namespace-prefix xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+        ),
+        "{}",
+        out.sent
+    );
+    assert!(out.sent.ends_with("</stream:stream>"));
+    assert!(!out.events.iter().any(|e| matches!(e, Event::Message(_))));
+}
+
 #[test]
 fn a_received_stream_error_ends_the_stream_with_its_details() {
     let transcript = format!(

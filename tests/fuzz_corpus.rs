@@ -1,19 +1,21 @@
-//! The committed fuzz corpora (`fuzz/corpus/<target>/`), replayed through
-//! the fuzz targets' own oracles on every `cargo test`: each seed and each
+//! The committed fuzz corpora (`tests/fuzz/corpus/<target>/`), replayed
+//! through the fuzz targets' own oracles (`tests/fuzz/oracles/`, which the
+//! targets in `fuzz/` include) on every `cargo test`: each seed and each
 //! input a campaign kept as a regression must keep passing, with no
-//! fuzzer installed.
+//! fuzzer installed. Both live under `tests/` so that the published
+//! package, which cannot ship the `fuzz/` crate, still replays them.
 
 use std::path::Path;
 
-#[path = "../fuzz/oracles/client_stream.rs"]
+#[path = "fuzz/oracles/client_stream.rs"]
 mod client_stream;
-#[path = "../fuzz/oracles/framer.rs"]
+#[path = "fuzz/oracles/framer.rs"]
 mod framer;
 
-/// Runs `check` on every file of `fuzz/corpus/<target>`; returns how many.
+/// Runs `check` on every file of `tests/fuzz/corpus/<target>`; returns how many.
 fn replay(target: &str, check: fn(&[u8])) -> usize {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
+        .join("tests/fuzz/corpus")
         .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

@@ -1,8 +1,8 @@
 //! A client `Stream` on arbitrary server bytes; the oracles are in
-//! `oracles/client_stream.rs`.
+//! `tests/fuzz/oracles/client_stream.rs`, shared with `tests/fuzz_corpus.rs`.
 #![no_main]
 
-#[path = "../oracles/client_stream.rs"]
+#[path = "../../tests/fuzz/oracles/client_stream.rs"]
 mod oracle;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| oracle::check(data));

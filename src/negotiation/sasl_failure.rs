@@ -42,7 +42,7 @@ conditions! {
 ///
 /// Every `<text/>` is kept with its language, its own `xml:lang` or the one
 /// it inherits from the stream (RFC 6120 §6.5: the failure "MAY contain a
-/// <text/> element"; like stream and stanza errors, one per language).
+/// `<text/>` element"; like stream and stanza errors, one per language).
 ///
 /// ```
 /// use xmpp_sansio::negotiation::{SaslCondition, SaslFailure};

@@ -269,7 +269,8 @@ pub enum SaslError {
 /// - when the server lists its types (XEP-0440 `server_cb_types`), ours must
 ///   be among them, even if `preferences` names the -PLUS form: a binding
 ///   the server says it cannot check is a certain login failure, and a
-///   login must never fail for want of channel binding (INTEROP.md);
+///   login must never fail for want of channel binding: plain SCRAM is
+///   always the fallback;
 /// - when it lists none, only `tls-unique` (RFC 5802's default) qualifies,
 ///   unless `preferences` names the -PLUS form (the caller knows its
 ///   server). Real servers (ejabberd 23.01) offer -PLUS without a list and

@@ -56,7 +56,7 @@ pub enum JidProblem {
     #[error("the resourcepart is longer than 1023 bytes")]
     ResourceTooLong,
     /// The localpart has characters its preparation refuses: nodeprep
-    /// (RFC 6122 §A), or with [`Address::enforce_rfc7622`] the
+    /// (RFC 6122 §A), or with `Address::enforce_rfc7622` (feature `precis`) the
     /// UsernameCaseMapped profile and RFC 7622 §3.3.1.
     #[error("the localpart has characters that are not allowed")]
     Localpart,
@@ -64,7 +64,7 @@ pub enum JidProblem {
     #[error("the domainpart is not a valid domain name or IP address")]
     Domain,
     /// The resourcepart has characters its preparation refuses:
-    /// resourceprep (RFC 6122 §B), or with [`Address::enforce_rfc7622`]
+    /// resourceprep (RFC 6122 §B), or with `Address::enforce_rfc7622` (feature `precis`)
     /// the OpaqueString profile.
     #[error("the resourcepart has characters that are not allowed")]
     Resource,

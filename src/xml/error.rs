@@ -65,6 +65,13 @@ pub enum XmlError {
     /// is not `stream`, or text appears between stanzas).
     #[error("bad format: {0}")]
     BadFormat(&'static str),
+    /// A top-level element qualified by the stream's content namespace
+    /// (`jabber:client`, `jabber:server` or `jabber:component:accept`)
+    /// through a prefix, as in `<foo:message xmlns:foo='jabber:client'>`:
+    /// RFC 6120 §4.8.5 forbids it, so it is not read as a stanza but ends
+    /// the stream with `bad-namespace-prefix` (§4.9.3.2). The prefix.
+    #[error("namespace prefix {0:?} on a top-level element in the content namespace")]
+    BadNamespacePrefix(String),
     /// A configured limit was exceeded.
     #[error("limit exceeded: {kind:?} (limit {limit})")]
     LimitExceeded {
@@ -93,6 +100,7 @@ impl XmlError {
             XmlError::NotWellFormed(_) => StreamErrorCondition::NotWellFormed,
             XmlError::InvalidNamespace(_) => StreamErrorCondition::InvalidNamespace,
             XmlError::BadFormat(_) => StreamErrorCondition::BadFormat,
+            XmlError::BadNamespacePrefix(_) => StreamErrorCondition::BadNamespacePrefix,
             XmlError::LimitExceeded { .. } => StreamErrorCondition::PolicyViolation,
         }
     }

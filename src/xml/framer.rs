@@ -22,6 +22,8 @@ pub enum FrameEvent {
     /// keeping the event small keeps every `next_event` call cheap).
     StreamStart(Box<StreamHeader>),
     /// One complete top-level element (a stanza, features, SASL, TLS…).
+    /// Never one in the content namespace written with a prefix: that
+    /// fails the stream instead (see [`Framer`]).
     Element(Element),
     /// The stream element's end tag (`</stream:stream>`), or a header that
     /// closed itself (`<stream:stream/>`).
@@ -37,6 +39,23 @@ pub enum FrameEvent {
 /// whatever the chunking: once by the boundary scan, and once more when the
 /// complete element is tokenized. Errors are sticky: after one, every call
 /// returns it again.
+///
+/// Besides what XML 1.0 and RFC 6120 §11 forbid, the framer refuses, as
+/// early as the bytes allow:
+/// - an end tag that does not match its start tag (prefix included), at
+///   its first wrong byte, `not-well-formed`, whatever the depth: the
+///   stanzas after it are never read as part of the open one;
+/// - anything past a [`Limits`] value, on the byte that passes it (a name
+///   within `max_name_len` bytes of its start), `policy-violation`;
+/// - RFC 6120 §4.8.5: a top-level element qualified by the stream's content
+///   namespace (`jabber:client`, `jabber:server`,
+///   `jabber:component:accept`) through a prefix, as in
+///   `<foo:message xmlns:foo='jabber:client'>`. It is not returned as an
+///   element: the stream fails with [`XmlError::BadNamespacePrefix`]
+///   (`bad-namespace-prefix`, §4.9.3.2) rather than ignoring the stanza.
+///   Stream-namespace elements (`<stream:features>`, `<stream:error>`) keep
+///   their prefix, other namespaces may use any, and elements nested in a
+///   stanza are read by namespace whatever their prefix.
 ///
 /// ```
 /// use xmpp_sansio::xml::{FrameEvent, Framer, Limits};
@@ -59,6 +78,26 @@ pub enum FrameEvent {
 /// assert_eq!(msg.get_child("body", "jabber:client").unwrap().text(), "h&llo");
 /// assert_eq!(events[2], FrameEvent::StreamEnd);
 /// # Ok::<(), xmpp_sansio::xml::XmlError>(())
+/// ```
+///
+/// ```
+/// use xmpp_sansio::StreamErrorCondition;
+/// use xmpp_sansio::xml::{FrameEvent, Framer, Limits, XmlError};
+///
+/// let header = "<stream:stream xmlns='jabber:client' \
+///     xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+/// let refused = |stanza: &str| {
+///     let mut framer = Framer::new(Limits::default());
+///     framer.push(format!("{header}{stanza}").as_bytes());
+///     assert!(matches!(framer.next_event(), Ok(Some(FrameEvent::StreamStart(_)))));
+///     framer.next_event().err().map(|e| e.condition())
+/// };
+/// assert_eq!(refused("<message><body>x</message>"), Some(StreamErrorCondition::NotWellFormed));
+/// assert_eq!(
+///     refused("<foo:message xmlns:foo='jabber:client'/>"),
+///     Some(StreamErrorCondition::BadNamespacePrefix)
+/// );
+/// assert_eq!(refused("<stream:features/>"), None);
 /// ```
 #[derive(Debug)]
 pub struct Framer {
@@ -117,7 +156,10 @@ impl Framer {
             self.buf.drain(..keep);
             self.scanner.shift(keep);
         }
-        if bytes.len() <= 16 {
+        if let [b] = bytes {
+            // A byte at a time: one push, no loop.
+            self.buf.push(*b);
+        } else if bytes.len() <= 16 {
             // Tiny reads (a byte at a time, say): a plain loop beats a
             // call into memcpy, which dominated one-byte feeding.
             self.buf.reserve(bytes.len());
@@ -213,26 +255,8 @@ impl Framer {
                     self.parsed_bytes += (end - start) as u64;
                     return Ok(Some(FrameEvent::Element(element)));
                 }
-                Boundary::StreamEnd { start, end } => {
-                    let text = self.text(start, end)?;
-                    let name = text
-                        .strip_prefix("</")
-                        .and_then(|t| t.strip_suffix('>'))
-                        .unwrap_or_default()
-                        .trim_end();
-                    let expected_prefix = self
-                        .header
-                        .as_ref()
-                        .map_or("", |h| h.stream_prefix.as_str());
-                    let matches = match name.split_once(':') {
-                        Some((p, l)) => p == expected_prefix && l == "stream",
-                        None => expected_prefix.is_empty() && name == "stream",
-                    };
-                    if !matches {
-                        return Err(XmlError::not_well_formed(format!(
-                            "end tag </{name}> does not match the stream element"
-                        )));
-                    }
+                // The scanner matched the end tag against the header's name.
+                Boundary::StreamEnd { .. } => {
                     return Ok(Some(FrameEvent::StreamEnd));
                 }
             }

@@ -26,6 +26,12 @@ pub use parser::StreamHeader;
 
 /// Limits on inbound XML, each failing with `policy-violation` when exceeded.
 ///
+/// Each holds while the bytes arrive: the framer fails on the byte that
+/// passes it (a name, for one, within `max_name_len` bytes of its first),
+/// so neither what is buffered nor the wait for the error grows past it.
+/// Text, attribute values and whitespace inside tags have no limit of
+/// their own: the byte limit of the element they are in bounds them.
+///
 /// ```
 /// use xmpp_sansio::xml::{Element, LimitKind, Limits, XmlError};
 /// use xmpp_sansio::StreamErrorCondition;
@@ -44,7 +50,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Attributes on one element, namespace declarations included (default 64).
     pub max_attributes: usize,
-    /// Bytes of one qualified element or attribute name (default 256).
+    /// Bytes of one qualified element or attribute name, prefix included
+    /// (default 256). End tags are bounded by the name they must match.
     pub max_name_len: usize,
 }
 
@@ -52,6 +59,7 @@ impl Limits {
     /// The largest stanza limit honoured (1 GiB).
     pub const MAX_STANZA_BYTES: usize = 1 << 30;
 
+    #[inline]
     pub(crate) fn stanza_bytes(&self) -> usize {
         self.max_stanza_bytes.min(Self::MAX_STANZA_BYTES)
     }

@@ -1,7 +1,10 @@
 //! Builds an [`Element`] from the text of one complete top-level element,
 //! and a [`StreamHeader`] from the stream's start tag, with xmlparser doing
 //! the tokenizing. Namespaces and `xml:lang` are resolved against the
-//! header's declarations; every limit but the byte limit is enforced here.
+//! header's declarations. The scanner has already enforced every limit as
+//! the bytes arrived and matched every end tag; the parser checks names,
+//! depth, attributes and end tags again on the complete element (cheaply),
+//! so it does not depend on the scan for them.
 
 use std::ops::Range;
 
@@ -159,6 +162,16 @@ fn check_name(len: usize, limits: &Limits) -> Result<(), XmlError> {
         });
     }
     Ok(())
+}
+
+/// Whether `ns` is the stream's content namespace, one of those RFC 6120
+/// §4.8.5 and XEP-0114 reserve for stanzas (and forbid prefixes for).
+fn is_content_ns(header: &StreamHeader, ns: &str) -> bool {
+    header.content_ns.as_deref() == Some(ns)
+        && matches!(
+            ns,
+            ns::JABBER_CLIENT | ns::JABBER_SERVER | ns::COMPONENT_ACCEPT
+        )
 }
 
 /// Checks a namespace declaration against XML Namespaces 1.0 §3.
@@ -394,6 +407,11 @@ impl Parser {
             ));
         }
         let ns = self.resolve(src, prefix, header, w)?;
+        // RFC 6120 §4.8.5: no prefix for the content namespace on a stanza.
+        // Nested elements are read by namespace whatever their prefix.
+        if !prefix.is_empty() && self.open.len() == 1 && is_content_ns(header, w.str(ns)) {
+            return Err(XmlError::BadNamespacePrefix(prefix.to_owned()));
+        }
         let name = w.source_span(open.local.clone());
         let mut lang = None;
         let mark = w.attrs_mark();

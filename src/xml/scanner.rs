@@ -2,17 +2,22 @@
 //! top-level element and the stream's end tag begin and end, in one pass
 //! over the bytes however they are chunked.
 //!
-//! The scanner keeps its state between calls (inside a tag, inside a quoted
-//! attribute value, inside CDATA, how deep), so a byte is examined once when
-//! it arrives and never again while the element around it grows. Markup that
-//! restricted XML forbids (comments, processing instructions, DTDs) is
-//! rejected the moment it is recognised, and so are too many attributes in
-//! one start tag (each has one quoted value, which the scan finds anyway).
-//! Tokenizing, UTF-8 validation and well-formedness are the parser's job,
-//! once per complete element. The name-length limit is the parser's too:
-//! checking it here would mean looking at every name byte the word-at-a-time
-//! search now skips, and the byte limit already bounds what is buffered
-//! before the parser sees a long name (one stanza, at most).
+//! The scanner keeps its state between calls (where in a tag, inside a
+//! quoted attribute value, inside CDATA, which elements are open), so a byte
+//! is examined once when it arrives and never again while the element
+//! around it grows. Markup that restricted XML forbids (comments,
+//! processing instructions, DTDs) is rejected the moment it is recognised.
+//! Every limit holds while the bytes arrive, not once the element is
+//! complete: a name (element or attribute) fails in the call that brings
+//! the byte making it longer than the limit (a byte at a time, on that
+//! byte), an attribute on its value's opening quote, depth on the start
+//! tag's `>`, and the byte limit on the first byte past it.
+//! Each end tag is matched byte by byte against the name of the element it
+//! closes (the names of open elements are ranges of the buffered element,
+//! the stream's own is kept aside), so a mismatch fails at its first wrong
+//! byte instead of leaving the element open. Tokenizing, UTF-8 validation
+//! and the rest of well-formedness are the parser's job, once per complete
+//! element.
 
 use super::Limits;
 use super::error::{LimitKind, XmlError};
@@ -34,21 +39,25 @@ pub(crate) enum Boundary {
     StreamEnd { start: usize, end: usize },
 }
 
+// `repr(u8)`: a plain tag byte, so the hot tests of the state (is it
+// `Between`?) stay one comparison instead of decoding a niche layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum State {
     /// Outside any markup: prolog or epilog (depth 0), between stanzas
     /// (depth 1), or character data inside a stanza.
     Between,
     /// Just after `<`.
     Lt,
-    /// Inside a start tag, outside attribute values.
-    StartTag,
+    /// Inside a start tag, at the given place.
+    Tag(Tag),
     /// Inside a start tag after `/`: only `>` may follow.
     StartTagSlash,
-    /// Inside a quoted attribute value (the quote byte).
-    AttrValue(u8),
-    /// Inside an end tag.
+    /// Inside an end tag's name, matching it against the open element's
+    /// (the bytes from [`Scanner::end_name_start`] on have matched).
     EndTag,
+    /// After an end tag's name: whitespace, then `>`.
+    EndTagTail,
     /// After `<!`, having matched this many bytes of `[CDATA[`.
     Bang(u8),
     /// Inside CDATA, having seen this many `]` in a row (at most 2).
@@ -60,6 +69,39 @@ enum State {
     /// After the stream's end tag.
     Closed,
 }
+
+/// Where in a start tag the scan is (outside [`State::StartTagSlash`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Tag {
+    /// In the element's name (started at [`Scanner::name_start`]).
+    Name,
+    /// After the name or an attribute value: whitespace, an attribute's
+    /// name, `>` or `/`.
+    Space,
+    /// In an attribute's name (started at [`Scanner::name_start`]).
+    AttrName,
+    /// After an attribute's name and whitespace: `=` is next.
+    BeforeEq,
+    /// After `=`: whitespace, then the value's opening quote.
+    AfterEq,
+    /// Inside a value quoted with this byte.
+    Value(u8),
+}
+
+/// Whether a byte may be part of a name, as far as the scan cares: any byte
+/// but whitespace and the ones that end or cannot be in a name (what else
+/// a name may not hold is the parser's to refuse).
+const NAME_BYTE: [bool; 256] = {
+    let mut t = [true; 256];
+    let mut i = 0;
+    let stops = b" \t\r\n>/='\"<&";
+    while i < stops.len() {
+        t[stops[i] as usize] = false;
+        i += 1;
+    }
+    t
+};
 
 /// The boundary scanner; see the module docs.
 #[derive(Debug, Clone)]
@@ -76,6 +118,18 @@ pub(crate) struct Scanner {
     /// Quoted values seen in the current start tag: its attributes and
     /// namespace declarations, one value each.
     attrs_in_tag: usize,
+    /// Offset of the first byte of the element or attribute name being read.
+    name_start: usize,
+    /// The current start tag's element name: offset and length.
+    tag_name: (usize, usize),
+    /// Offset of the first byte of the current end tag's name.
+    end_name_start: usize,
+    /// Names of the open elements below the stream element, outermost
+    /// first, as (offset from `element_start`, length): they lie in the
+    /// buffered top-level element, which is kept until it is complete.
+    open: Vec<(usize, usize)>,
+    /// The stream element's qualified name, for its end tag.
+    stream_name: Vec<u8>,
     examined: u64,
 }
 
@@ -88,6 +142,11 @@ impl Scanner {
             pos: 0,
             declaration_allowed: true,
             attrs_in_tag: 0,
+            name_start: 0,
+            tag_name: (0, 0),
+            end_name_start: 0,
+            open: Vec::new(),
+            stream_name: Vec::new(),
             examined: 0,
         }
     }
@@ -100,6 +159,7 @@ impl Scanner {
         Self {
             depth: 1,
             declaration_allowed: false,
+            stream_name: b"stream:stream".to_vec(),
             ..Self::new()
         }
     }
@@ -139,11 +199,29 @@ impl Scanner {
     pub(crate) fn shift(&mut self, n: usize) {
         self.pos -= n;
         self.element_start = self.element_start.saturating_sub(n);
+        self.name_start = self.name_start.saturating_sub(n);
+        self.tag_name.0 = self.tag_name.0.saturating_sub(n);
+        self.end_name_start = self.end_name_start.saturating_sub(n);
+    }
+
+    /// The name the current end tag must have: the innermost open
+    /// element's, or the stream's at depth 1; `None` outside the stream.
+    fn expected_name<'a>(&'a self, buf: &'a [u8]) -> Option<&'a [u8]> {
+        match self.depth {
+            0 => None,
+            1 => Some(&self.stream_name),
+            _ => {
+                let &(at, len) = self.open.last()?;
+                let start = self.element_start + at;
+                buf.get(start..start + len)
+            }
+        }
     }
 
     /// Consumes the bytes from the scan position on while each is one that
-    /// cannot change the state (ordinary text, attribute-value or name
-    /// bytes), and returns whether that reached the end of `buf`. This is
+    /// needs no more than a step of the state (ordinary text, bytes of a
+    /// start tag up to its end, an end tag's name as it matches), and
+    /// returns whether that reached the end of `buf`. This is
     /// the whole work of most calls when input arrives a byte at a time;
     /// it never consumes a byte [`Scanner::scan`] would treat differently,
     /// and it stops at the byte limit so `scan` reports that.
@@ -151,19 +229,31 @@ impl Scanner {
     pub(crate) fn skip_plain(&mut self, buf: &[u8], limits: &Limits) -> bool {
         // Only for a few pending bytes: longer runs go faster through the
         // word-at-a-time searches of `scan`.
-        if buf.len().saturating_sub(self.pos) > 8 {
+        let start = self.pos;
+        let Some(pending) = buf.get(start..) else {
+            return false;
+        };
+        if pending.len() > 8 {
             return false;
         }
-        let limit = self.element_start.saturating_add(limits.stanza_bytes());
-        let end = buf.len().min(limit);
-        let start = self.pos;
-        while self.pos < end {
-            let b = buf[self.pos];
+        // The byte limit: `scan` reports the byte that passes it.
+        let room = (self.element_start.saturating_add(limits.stanza_bytes())).saturating_sub(start);
+        let pending = pending.get(..room).unwrap_or(pending);
+        let mut n = 0;
+        for &b in pending {
             let plain = match self.state {
                 State::Between => self.depth >= 2 && b != b'<',
-                State::AttrValue(q) => b != q,
-                State::StartTag => !matches!(b, b'>' | b'"' | b'\'' | b'/'),
-                State::EndTag => b != b'>',
+                State::Tag(tag) => match self.tag_step(tag, b, limits) {
+                    Some(next) => {
+                        self.state = State::Tag(next);
+                        true
+                    }
+                    None => false,
+                },
+                State::EndTagTail => is_space(b),
+                State::EndTag => self
+                    .expected_name(buf)
+                    .is_some_and(|name| name.get(self.pos - self.end_name_start) == Some(&b)),
                 State::Cdata(0) => b != b']',
                 _ => false,
             };
@@ -171,9 +261,45 @@ impl Scanner {
                 break;
             }
             self.pos += 1;
+            n += 1;
         }
-        self.examined += (self.pos - start) as u64;
+        self.examined += n as u64;
         self.pos == buf.len()
+    }
+
+    /// One byte of a start tag at the scan position, as
+    /// [`Scanner::scan_tag`] takes it, when all the byte does is move the
+    /// tag's state: the next state. `None` for a byte `scan` must see (the
+    /// end of the tag, the end of the element's name, a limit reached,
+    /// malformed markup), which then stays unconsumed.
+    #[inline]
+    fn tag_step(&mut self, tag: Tag, b: u8, limits: &Limits) -> Option<Tag> {
+        let name = NAME_BYTE[b as usize];
+        let name_fits = || self.pos - self.name_start < limits.max_name_len;
+        match tag {
+            Tag::Name => (name && name_fits()).then_some(Tag::Name),
+            Tag::AttrName if name => name_fits().then_some(Tag::AttrName),
+            Tag::AttrName | Tag::BeforeEq if b == b'=' => Some(Tag::AfterEq),
+            Tag::AttrName | Tag::BeforeEq | Tag::Space | Tag::AfterEq if is_space(b) => {
+                Some(if tag == Tag::AttrName {
+                    Tag::BeforeEq
+                } else {
+                    tag
+                })
+            }
+            Tag::Space if name && limits.max_name_len > 0 => {
+                self.name_start = self.pos;
+                Some(Tag::AttrName)
+            }
+            Tag::AfterEq
+                if matches!(b, b'"' | b'\'') && self.attrs_in_tag < limits.max_attributes =>
+            {
+                self.attrs_in_tag += 1;
+                Some(Tag::Value(b))
+            }
+            Tag::Value(quote) => Some(if b == quote { Tag::Space } else { tag }),
+            _ => None,
+        }
     }
 
     /// Scans `buf` from where the last call stopped. Returns the next
@@ -221,12 +347,14 @@ impl Scanner {
                                 self.state = match window.get(i + 1) {
                                     Some(b'/') => {
                                         self.pos += 1;
+                                        self.end_name_start = self.pos;
                                         State::EndTag
                                     }
                                     Some(b'!' | b'?') | None => State::Lt,
                                     Some(_) => {
                                         self.attrs_in_tag = 0;
-                                        State::StartTag
+                                        self.name_start = self.pos;
+                                        State::Tag(Tag::Name)
                                     }
                                 };
                             }
@@ -257,6 +385,7 @@ impl Scanner {
                     match b {
                         b'/' => {
                             self.pos += 1;
+                            self.end_name_start = self.pos;
                             self.state = State::EndTag;
                         }
                         b'!' => {
@@ -269,69 +398,20 @@ impl Scanner {
                         }
                         _ => {
                             self.attrs_in_tag = 0;
-                            self.state = State::StartTag;
+                            self.name_start = self.pos;
+                            self.state = State::Tag(Tag::Name);
                         }
                     }
                 }
-                State::StartTag => {
-                    // Run through attribute values here rather than via the
-                    // outer dispatch: a tag has several, each costs a trip.
-                    let mut at = 0;
-                    let found = loop {
-                        match find_tag_byte(&window[at..]) {
-                            Some(i) if matches!(window[at + i], b'"' | b'\'') => {
-                                // One value per attribute: the count limit
-                                // holds before the element is buffered.
-                                self.attrs_in_tag += 1;
-                                if self.attrs_in_tag > limits.max_attributes {
-                                    self.pos += at + i;
-                                    return Err(XmlError::LimitExceeded {
-                                        kind: LimitKind::Attributes,
-                                        limit: limits.max_attributes,
-                                    });
-                                }
-                                let quote = window[at + i];
-                                match find_byte(&window[at + i + 1..], quote) {
-                                    Some(j) => at += i + 1 + j + 1,
-                                    None => {
-                                        self.pos = bound;
-                                        self.state = State::AttrValue(quote);
-                                        break None;
-                                    }
-                                }
-                            }
-                            Some(i) => break Some(at + i),
-                            None => {
-                                self.pos = bound;
-                                break None;
-                            }
+                State::Tag(tag) => match self.scan_tag(tag, window, limits)? {
+                    Some(b'>') => {
+                        if let Some(header) = self.start_tag_closed(buf, limits)? {
+                            return Ok(Some(header));
                         }
-                    };
-                    let Some(i) = found else { continue };
-                    self.pos += i + 1;
-                    match window[i] {
-                        b'>' => {
-                            self.state = State::Between;
-                            if self.depth == 0 {
-                                self.depth = 1;
-                                self.declaration_allowed = false;
-                                return Ok(Some(Boundary::Header {
-                                    start: self.element_start,
-                                    end: self.pos,
-                                    empty: false,
-                                }));
-                            }
-                            self.depth += 1;
-                            if self.depth > limits.max_depth {
-                                return Err(XmlError::LimitExceeded {
-                                    kind: LimitKind::Depth,
-                                    limit: limits.max_depth,
-                                });
-                            }
-                        }
-                        _ => self.state = State::StartTagSlash,
                     }
-                }
+                    Some(_) => self.state = State::StartTagSlash,
+                    None => {}
+                },
                 State::StartTagSlash => {
                     if window[0] != b'>' {
                         return Err(XmlError::not_well_formed("'/' inside a start tag"));
@@ -357,44 +437,49 @@ impl Scanner {
                         _ => {}
                     }
                 }
-                State::AttrValue(quote) => match find_byte(window, quote) {
-                    Some(i) => {
-                        self.pos += i + 1;
-                        self.state = State::StartTag;
+                State::EndTag => {
+                    let done = self.pos - self.end_name_start;
+                    let Some(name) = self.expected_name(buf) else {
+                        return Err(XmlError::not_well_formed(
+                            "end tag outside the stream element",
+                        ));
+                    };
+                    let rest = name.get(done..).unwrap_or_default();
+                    let n = rest.len().min(window.len());
+                    if let Some(i) = window[..n].iter().zip(rest).position(|(a, b)| a != b) {
+                        let error = mismatched_end_tag(name);
+                        self.pos += i;
+                        return Err(error);
                     }
-                    None => self.pos = bound,
-                },
-                State::EndTag => match find_byte(window, b'>') {
-                    Some(i) => {
-                        self.pos += i + 1;
-                        self.state = State::Between;
-                        match self.depth {
-                            0 => {
-                                return Err(XmlError::not_well_formed(
-                                    "end tag outside the stream element",
-                                ));
-                            }
-                            1 => {
-                                self.depth = 0;
-                                self.state = State::Closed;
-                                return Ok(Some(Boundary::StreamEnd {
-                                    start: self.element_start,
-                                    end: self.pos,
-                                }));
-                            }
-                            d => {
-                                self.depth = d - 1;
-                                if self.depth == 1 {
-                                    return Ok(Some(Boundary::Element {
-                                        start: self.element_start,
-                                        end: self.pos,
-                                    }));
-                                }
-                            }
+                    let complete = n == rest.len();
+                    self.pos += n;
+                    if !complete {
+                        continue;
+                    }
+                    self.state = State::EndTagTail;
+                    // The usual `</name>`: close it here, saving a trip.
+                    if window.get(n) == Some(&b'>') {
+                        self.pos += 1;
+                        if let Some(boundary) = self.end_tag_closed() {
+                            return Ok(Some(boundary));
                         }
                     }
-                    None => self.pos = bound,
-                },
+                }
+                State::EndTagTail => {
+                    let ws = window.iter().take_while(|b| is_space(**b)).count();
+                    self.pos += ws;
+                    let Some(&b) = window.get(ws) else { continue };
+                    if b != b'>' {
+                        // More name (`</bodyx>`) or anything else.
+                        return Err(mismatched_end_tag(
+                            self.expected_name(buf).unwrap_or_default(),
+                        ));
+                    }
+                    self.pos += 1;
+                    if let Some(boundary) = self.end_tag_closed() {
+                        return Ok(Some(boundary));
+                    }
+                }
                 State::Bang(matched) => {
                     let b = window[0];
                     if matched == 0 {
@@ -496,6 +581,210 @@ impl Scanner {
     }
 }
 
+impl Scanner {
+    /// Runs through a start tag from `tag`, over `window` (which starts at
+    /// the scan position): names are checked against the name limit byte
+    /// by byte, values are skipped eight bytes at a time, and each value's
+    /// opening quote counts one attribute. Returns the `>` or `/` that ends
+    /// the tag's attributes (consumed), or `None` with the state saved when
+    /// the window ends first.
+    #[inline]
+    fn scan_tag(
+        &mut self,
+        mut tag: Tag,
+        window: &[u8],
+        limits: &Limits,
+    ) -> Result<Option<u8>, XmlError> {
+        let base = self.pos;
+        let mut i = 0;
+        let result = loop {
+            let Some(&b) = window.get(i) else {
+                break Ok(None);
+            };
+            match tag {
+                Tag::Name | Tag::AttrName => {
+                    // The limit is checked once the run ends: within this
+                    // call, so a name fails before more bytes are pushed.
+                    while let Some(&b) = window.get(i) {
+                        if !NAME_BYTE[b as usize] {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    let len = base + i - self.name_start;
+                    if len > limits.max_name_len {
+                        break Err(XmlError::LimitExceeded {
+                            kind: LimitKind::NameLength,
+                            limit: limits.max_name_len,
+                        });
+                    }
+                    let Some(&b) = window.get(i) else {
+                        break Ok(None);
+                    };
+                    if tag == Tag::Name {
+                        if len == 0 {
+                            break Err(XmlError::not_well_formed("a tag without a name"));
+                        }
+                        self.tag_name = (self.name_start, len);
+                        match b {
+                            b'>' | b'/' => {
+                                i += 1;
+                                break Ok(Some(b));
+                            }
+                            _ if is_space(b) => {
+                                i += 1;
+                                tag = Tag::Space;
+                            }
+                            _ => break Err(XmlError::not_well_formed("malformed element name")),
+                        }
+                    } else {
+                        i += 1;
+                        match b {
+                            // `name='`, the usual form: straight to the value.
+                            b'=' if matches!(window.get(i), Some(b'"' | b'\'')) => {
+                                tag = Tag::AfterEq;
+                            }
+                            b'=' => {
+                                tag = Tag::AfterEq;
+                                continue;
+                            }
+                            _ if is_space(b) => {
+                                tag = Tag::BeforeEq;
+                                continue;
+                            }
+                            _ => break Err(XmlError::not_well_formed("attribute without a value")),
+                        }
+                        // The value's opening quote, as `Tag::AfterEq` takes it.
+                        let quote = window[i];
+                        self.attrs_in_tag += 1;
+                        if self.attrs_in_tag > limits.max_attributes {
+                            break Err(XmlError::LimitExceeded {
+                                kind: LimitKind::Attributes,
+                                limit: limits.max_attributes,
+                            });
+                        }
+                        i += 1;
+                        tag = Tag::Value(quote);
+                    }
+                }
+                Tag::Space => match b {
+                    b'>' | b'/' => {
+                        i += 1;
+                        break Ok(Some(b));
+                    }
+                    _ if is_space(b) => i += 1,
+                    _ if NAME_BYTE[b as usize] => {
+                        self.name_start = base + i;
+                        tag = Tag::AttrName;
+                    }
+                    _ => break Err(XmlError::not_well_formed("malformed start tag")),
+                },
+                Tag::BeforeEq => match b {
+                    b'=' => {
+                        i += 1;
+                        tag = Tag::AfterEq;
+                    }
+                    _ if is_space(b) => i += 1,
+                    _ => break Err(XmlError::not_well_formed("attribute without a value")),
+                },
+                Tag::AfterEq => match b {
+                    b'"' | b'\'' => {
+                        // One value per attribute: the count limit holds
+                        // before the element is buffered.
+                        self.attrs_in_tag += 1;
+                        if self.attrs_in_tag > limits.max_attributes {
+                            break Err(XmlError::LimitExceeded {
+                                kind: LimitKind::Attributes,
+                                limit: limits.max_attributes,
+                            });
+                        }
+                        i += 1;
+                        tag = Tag::Value(b);
+                    }
+                    _ if is_space(b) => i += 1,
+                    _ => break Err(XmlError::not_well_formed("unquoted attribute value")),
+                },
+                Tag::Value(quote) => match find_byte(&window[i..], quote) {
+                    Some(j) => {
+                        i += j + 1;
+                        tag = Tag::Space;
+                    }
+                    None => i = window.len(),
+                },
+            }
+        };
+        self.pos = base + i;
+        self.state = State::Tag(tag);
+        result
+    }
+
+    /// An end tag's `>` was read (the scan position is past it): one
+    /// element fewer is open. Returns the boundary it completes, if any.
+    #[inline]
+    fn end_tag_closed(&mut self) -> Option<Boundary> {
+        self.state = State::Between;
+        match self.depth {
+            // Unreachable: no end tag is matched outside the stream.
+            0 => None,
+            1 => {
+                self.depth = 0;
+                self.state = State::Closed;
+                Some(Boundary::StreamEnd {
+                    start: self.element_start,
+                    end: self.pos,
+                })
+            }
+            d => {
+                self.depth = d - 1;
+                self.open.pop();
+                (self.depth == 1).then_some(Boundary::Element {
+                    start: self.element_start,
+                    end: self.pos,
+                })
+            }
+        }
+    }
+
+    /// A start tag's `>` was read: the stream header is complete, or one
+    /// more element is open (its name kept for its end tag).
+    fn start_tag_closed(
+        &mut self,
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<Option<Boundary>, XmlError> {
+        self.state = State::Between;
+        let (at, len) = self.tag_name;
+        if self.depth == 0 {
+            self.depth = 1;
+            self.declaration_allowed = false;
+            self.stream_name.clear();
+            self.stream_name
+                .extend_from_slice(buf.get(at..at + len).unwrap_or_default());
+            return Ok(Some(Boundary::Header {
+                start: self.element_start,
+                end: self.pos,
+                empty: false,
+            }));
+        }
+        self.depth += 1;
+        if self.depth > limits.max_depth {
+            return Err(XmlError::LimitExceeded {
+                kind: LimitKind::Depth,
+                limit: limits.max_depth,
+            });
+        }
+        self.open.push((at - self.element_start, len));
+        Ok(None)
+    }
+}
+
+fn mismatched_end_tag(expected: &[u8]) -> XmlError {
+    XmlError::not_well_formed(format!(
+        "end tag does not match the start tag <{}>",
+        String::from_utf8_lossy(expected)
+    ))
+}
+
 /// The error for data where only whitespace or markup may be (`rest`
 /// starts with it): `error` for a character, but `unsupported-encoding`
 /// (RFC 6120 §4.9.3.22) for bytes that are not UTF-8. A character split
@@ -518,34 +807,6 @@ fn data_outside_markup(rest: &[u8], error: XmlError) -> Result<Option<Boundary>,
 
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-/// The index of the first byte that matters inside a start tag (`>`, a
-/// quote, or `/`), eight bytes at a time.
-fn find_tag_byte(hay: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let mut words = hay.chunks_exact(8);
-    for (k, word) in words.by_ref().enumerate() {
-        let mut bytes = [0u8; 8];
-        bytes.copy_from_slice(word);
-        let w = u64::from_le_bytes(bytes);
-        let found = has_zero(w ^ (LO * u64::from(b'>')))
-            | has_zero(w ^ (LO * u64::from(b'"')))
-            | has_zero(w ^ (LO * u64::from(b'\'')))
-            | has_zero(w ^ (LO * u64::from(b'/')));
-        if found != 0 {
-            // Each flag's lowest set byte is a true match; bytes above a
-            // match may be false positives, so take the exact position.
-            let first = (found.trailing_zeros() / 8) as usize;
-            return Some(k * 8 + first);
-        }
-    }
-    let tail = words.remainder();
-    tail.iter()
-        .position(|&b| matches!(b, b'>' | b'"' | b'\'' | b'/'))
-        .map(|i| hay.len() - tail.len() + i)
 }
 
 /// The index of the first `needle` in `hay`, eight bytes at a time.
@@ -573,18 +834,6 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn find_tag_byte_agrees_with_position() {
-        let hay = b"message to='a' from=\"b\"/><x>y";
-        for start in 0..hay.len() {
-            let h = &hay[start..];
-            let want = h
-                .iter()
-                .position(|&b| matches!(b, b'>' | b'"' | b'\'' | b'/'));
-            assert_eq!(find_tag_byte(h), want, "from {start}");
-        }
-    }
 
     #[test]
     fn find_byte_agrees_with_position() {

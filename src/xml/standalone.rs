@@ -11,7 +11,10 @@ impl Element {
     /// Reads exactly one element from `xml`, with the checks and `limits`
     /// of inbound stanzas (restricted XML, namespaces, sizes; `max_depth`
     /// counts a stream element around it, as for a stanza). Nothing is
-    /// inherited: no default namespace, no prefix, no `xml:lang`.
+    /// inherited: no default namespace, no prefix, no `xml:lang`. With no
+    /// stream there is no content namespace either, so RFC 6120 §4.8.5 (no
+    /// prefix for it, see [`Framer`]) does not apply:
+    /// `<a:message xmlns:a='jabber:client'/>` reads back.
     /// Surrounding whitespace is allowed; an XML declaration, text or a
     /// second element is not.
     ///

@@ -35,7 +35,7 @@ fn decode(raw: &str, out: &mut String, attr: bool) -> Result<(), XmlError> {
     decode_from(raw, first_stop(raw, attr), out, attr)
 }
 
-/// Decodes `raw` like [`decode_text`] (or, with `attr`, [`decode_attr`]),
+/// Decodes `raw` as character data (or, with `attr`, as [`decode_attr`] does),
 /// given `first`, the index of its first byte that needs decoding, as
 /// [`first_stop`] found it: the bytes before it are not looked at again.
 pub(crate) fn decode_from(
@@ -82,14 +82,15 @@ pub(crate) fn decode_from(
 
 /// Whether `b` may be part of a reference body (between `&` and `;`): the
 /// ASCII name characters, `#`, and any byte of a non-ASCII character (a
-/// name may hold those; [`reference`] checks the whole body).
+/// name may hold those; [`reference()`] checks the whole body).
 fn in_reference(b: u8) -> bool {
     b >= 0x80 || b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-' | b'#')
 }
 
-/// Whether `raw` needs [`decode_text`] (or, with `attr`, [`decode_attr`]):
-/// whether it holds `&` or `\r` (and, for attributes, `\t` or `\n`).
-/// Most text and values do not; this checks eight bytes at a time.
+/// Whether `raw` needs decoding as character data (or, with `attr`, as
+/// [`decode_attr`] does): whether it holds `&` or `\r` (and, for
+/// attributes, `\t` or `\n`). Most text and values do not; this checks
+/// eight bytes at a time.
 pub(crate) fn needs_decoding(raw: &str, attr: bool) -> bool {
     first_stop(raw, attr).is_some()
 }

@@ -1,4 +1,4 @@
-//! The framer's fuzz oracles, shared by `fuzz_targets/framer.rs` and by
+//! The framer's fuzz oracles, shared by `fuzz/fuzz_targets/framer.rs` and by
 //! `tests/fuzz_corpus.rs`, which replays the committed corpus under
 //! `cargo test`. Oracles:
 //! - no panic, whatever the input;

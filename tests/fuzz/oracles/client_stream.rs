@@ -1,4 +1,4 @@
-//! The client stream's fuzz oracles, shared by `fuzz_targets/client_stream.rs`
+//! The client stream's fuzz oracles, shared by `fuzz/fuzz_targets/client_stream.rs`
 //! and by `tests/fuzz_corpus.rs` (the committed corpus under `cargo test`).
 //! A client `Stream` on arbitrary server bytes, after a scripted prefix
 //! chosen by the first byte (fresh stream, after the header, after SASL,
