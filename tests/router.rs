@@ -192,7 +192,11 @@ impl Net {
         if !self.take(i, pred) {
             panic!(
                 "client {i}: expected {what}; has {:#?}\nrouter log:\n{}",
-                self.clients[i].events,
+                self.clients[i]
+                    .events
+                    .iter()
+                    .filter(|e| !matches!(e, Event::StreamHeader(_) | Event::Features(_)))
+                    .collect::<Vec<_>>(),
                 self.log.join("\n")
             );
         }
@@ -440,4 +444,443 @@ fn im_scenario_odd_chunks() {
     for chunk in [2, 7, 64, 1000] {
         scenario(chunk);
     }
+}
+
+/// alice and bob logged in, available, subscribed both ways.
+fn friends(chunk: usize) -> (Net, usize, usize) {
+    let mut net = Net::new(chunk);
+    let a = net.login("alice", "desk");
+    let b = net.login("bob", "phone");
+    net.roster(a);
+    net.roster(b);
+    net.presence(a, PresenceBuilder::available().build());
+    net.presence(b, PresenceBuilder::available().build());
+    for (x, y, yj, xj) in [(a, b, BOB, ALICE), (b, a, ALICE, BOB)] {
+        net.presence(x, subscription::subscribe(yj));
+        net.presence(y, subscription::subscribed(xj));
+    }
+    assert_eq!(
+        net.router.roster("alice")[0].subscription,
+        Subscription::Both
+    );
+    assert_eq!(net.router.roster("bob")[0].subscription, Subscription::Both);
+    net.clear();
+    (net, a, b)
+}
+
+#[test]
+fn messages_nobody_can_take_bounce_with_the_rfc_conditions() {
+    let mut net = Net::new(0);
+    let a = net.login("alice", "desk");
+    let b = net.login("bob", "phone");
+    // RFC 6121 §8.5.1: no such account.
+    net.send(a, Message::chat("nobody@example.com", "hi"));
+    net.expect(
+        a,
+        "service-unavailable (no account)",
+        message_error(StanzaErrorCondition::ServiceUnavailable),
+    );
+    // §8.5.2.2.1: bob exists but sent no presence (no offline storage).
+    net.send(a, Message::chat(BOB, "hi"));
+    net.expect(
+        a,
+        "service-unavailable (not available)",
+        message_error(StanzaErrorCondition::ServiceUnavailable),
+    );
+    net.expect_none(b, "a message", |e| matches!(e, Event::Message(_)));
+    // §8.5.3.2.1: a normal message to a resource that is not there.
+    net.send(
+        a,
+        Message::new(
+            MessageType::Normal,
+            Some("bob@example.com/nowhere"),
+            Some("hi"),
+        ),
+    );
+    net.expect(
+        a,
+        "service-unavailable (no resource)",
+        message_error(StanzaErrorCondition::ServiceUnavailable),
+    );
+    // …while a full JID that is connected gets it, available or not (§8.5.3.1).
+    net.send(a, Message::chat(BOB_FULL, "direct"));
+    net.expect(b, "direct chat", chat_from(ALICE_FULL, "direct"));
+    // Groupchat to a bare JID is never delivered (§8.5.2.1.1).
+    net.presence(b, PresenceBuilder::available().build());
+    net.send(
+        a,
+        Message::new(MessageType::Groupchat, Some(BOB), Some("room?")),
+    );
+    net.expect(
+        a,
+        "service-unavailable (groupchat)",
+        message_error(StanzaErrorCondition::ServiceUnavailable),
+    );
+    // No server-to-server: another domain is not found.
+    net.send(a, Message::chat("romeo@example.net", "hi"));
+    net.expect(
+        a,
+        "remote-server-not-found",
+        message_error(StanzaErrorCondition::RemoteServerNotFound),
+    );
+    // An error is never answered with an error.
+    net.clear();
+    net.send(
+        a,
+        Message::new(MessageType::Error, Some("nobody@example.com"), None),
+    );
+    net.expect_none(a, "a bounce of an error", |e| {
+        matches!(e, Event::Message(_))
+    });
+}
+
+#[test]
+fn a_chat_to_a_missing_resource_goes_to_the_bare_jid() {
+    let mut net = Net::new(0);
+    let a = net.login("alice", "desk");
+    let b = net.login("bob", "phone");
+    net.presence(b, PresenceBuilder::available().build());
+    net.send(a, Message::chat("bob@example.com/gone", "anyone?"));
+    net.expect(b, "the chat", chat_from(ALICE_FULL, "anyone?"));
+}
+
+#[test]
+fn bare_jid_messages_go_to_the_highest_priority_and_never_to_negative_ones() {
+    let mut net = Net::new(3);
+    let a = net.login("alice", "desk");
+    let b1 = net.login("bob", "phone");
+    let b2 = net.login("bob", "laptop");
+    let b3 = net.login("bob", "pager");
+    net.presence(
+        b1,
+        PresenceBuilder::available().priority(1).unwrap().build(),
+    );
+    net.presence(
+        b2,
+        PresenceBuilder::available().priority(5).unwrap().build(),
+    );
+    net.presence(
+        b3,
+        PresenceBuilder::available().priority(-1).unwrap().build(),
+    );
+    net.clear();
+    net.send(a, Message::chat(BOB, "to the most available"));
+    net.expect(
+        b2,
+        "the chat",
+        chat_from(ALICE_FULL, "to the most available"),
+    );
+    net.expect_none(b1, "the chat", |e| matches!(e, Event::Message(_)));
+    // Headlines go to every non-negative resource.
+    net.send(
+        a,
+        Message::new(MessageType::Headline, Some(BOB), Some("news")),
+    );
+    net.expect(
+        b1,
+        "headline",
+        |e| matches!(e, Event::Message(m) if m.type_() == MessageType::Headline),
+    );
+    net.expect(
+        b2,
+        "headline",
+        |e| matches!(e, Event::Message(m) if m.type_() == MessageType::Headline),
+    );
+    net.expect_none(b3, "anything", |e| matches!(e, Event::Message(_)));
+    // Only negative resources left: as if none were available.
+    let now = net.now;
+    net.s(b1).close(now);
+    net.s(b2).close(now);
+    net.drive();
+    net.send(a, Message::chat(BOB, "hello?"));
+    net.expect(
+        a,
+        "service-unavailable",
+        message_error(StanzaErrorCondition::ServiceUnavailable),
+    );
+    net.expect_none(b3, "the chat", |e| matches!(e, Event::Message(_)));
+}
+
+#[test]
+fn a_resource_in_use_is_refused_with_conflict() {
+    let mut net = Net::new(0);
+    let first = net.login("alice", "desk");
+    let second = net.connect("alice", Some("desk"));
+    net.drive();
+    assert!(
+        net.take(second, |e| matches!(e, Event::BindFailed { error, .. }
+            if error.condition == StanzaErrorCondition::Conflict)),
+        "{:?}",
+        net.clients[second].events
+    );
+    // The first session is untouched.
+    assert_eq!(net.s(first).state(), State::Online);
+    // The stream's default: retry with a server-generated resource.
+    assert_eq!(net.s(second).state(), State::Online);
+    assert_ne!(net.s(second).bound_jid(), Some(ALICE_FULL));
+}
+
+#[test]
+fn removing_an_item_not_in_the_roster_is_item_not_found() {
+    let mut net = Net::new(0);
+    let a = net.login("alice", "desk");
+    let now = net.now;
+    let id = net.s(a).remove_roster_item(BOB, now).unwrap();
+    net.expect(a, "item-not-found", move |e| {
+        matches!(e, Event::IqError { id: i, error, .. }
+            if *i == id && error.condition == StanzaErrorCondition::ItemNotFound)
+    });
+}
+
+#[test]
+fn roster_sets_are_checked() {
+    let mut net = Net::new(0);
+    let a = net.login("alice", "desk");
+    let b = net.login("bob", "phone");
+    net.roster(b);
+    let now = net.now;
+    // Two items: bad-request (RFC 6121 §2.3.3).
+    let two = Element::builder("query", "jabber:iq:roster")
+        .child(RosterItem::new(BOB).to_element())
+        .child(RosterItem::new("carol@example.com").to_element())
+        .build();
+    let id = net
+        .s(a)
+        .send_iq(xmpp_sansio::stanza::IqType::Set, None, two, now)
+        .unwrap();
+    net.expect(a, "bad-request", move |e| {
+        matches!(e, Event::IqError { id: i, error, .. } if *i == id && error.condition == StanzaErrorCondition::BadRequest)
+    });
+    // Someone else's roster: forbidden (§2.1.5 security note, §2.3.3).
+    let one = Element::builder("query", "jabber:iq:roster")
+        .child(RosterItem::new("carol@example.com").to_element())
+        .build();
+    let id = net
+        .s(a)
+        .send_iq(xmpp_sansio::stanza::IqType::Set, Some(BOB), one, now)
+        .unwrap();
+    net.expect(a, "forbidden", move |e| {
+        matches!(e, Event::IqError { id: i, error, .. } if *i == id && error.condition == StanzaErrorCondition::Forbidden)
+    });
+    net.expect_none(b, "a push", |e| matches!(e, Event::RosterPush { .. }));
+    assert!(net.router.roster("bob").is_empty());
+}
+
+#[test]
+fn roster_versioning_answers_a_current_version_with_an_empty_result() {
+    let mut net = Net::new(0);
+    let a = net.login("alice", "desk");
+    assert!(net.s(a).features().unwrap().roster_versioning);
+    let now = net.now;
+    net.s(a)
+        .set_roster_item(&RosterItem::new(BOB), now)
+        .unwrap();
+    net.drive();
+    let id = net.s(a).request_roster(Some(""), now).unwrap();
+    net.drive();
+    let ver = net.clients[a]
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Roster {
+                id: i,
+                roster: Some(r),
+                ..
+            } if *i == id => r.ver.clone(),
+            _ => None,
+        })
+        .expect("a versioned roster");
+    let id = net.s(a).request_roster(Some(&ver), now).unwrap();
+    net.expect(
+        a,
+        "the empty result",
+        move |e| matches!(e, Event::Roster { id: i, roster: None, .. } if *i == id),
+    );
+}
+
+#[test]
+fn pushes_reach_every_interested_resource_and_only_those() {
+    let mut net = Net::new(0);
+    let a1 = net.login("alice", "desk");
+    let a2 = net.login("alice", "phone");
+    let a3 = net.login("alice", "watch"); // never asks for the roster
+    net.roster(a1);
+    net.roster(a2);
+    let now = net.now;
+    net.s(a1)
+        .set_roster_item(&RosterItem::new(BOB), now)
+        .unwrap();
+    net.expect(a1, "push", push_of(BOB, Subscription::None, false));
+    net.expect(a2, "push", push_of(BOB, Subscription::None, false));
+    net.expect_none(a3, "push", |e| matches!(e, Event::RosterPush { .. }));
+}
+
+#[test]
+fn initial_presence_probes_contacts_and_redelivers_pending_requests() {
+    let (mut net, a, b) = friends(5);
+    // bob leaves; alice sees him go (§4.5.2: the server says so for him).
+    net.clients[b].to_server.clear();
+    let session = net.clients[b].session;
+    net.router.handle_eof(session, net.now);
+    net.expect(
+        a,
+        "bob unavailable",
+        presence_from(BOB_FULL, PresenceType::Unavailable),
+    );
+    // carol asks alice while alice's second resource is offline.
+    let c = net.login("carol", "home");
+    net.presence(c, subscription::subscribe(ALICE));
+    net.expect(
+        a,
+        "carol's request",
+        subscription_request("carol@example.com"),
+    );
+    // bob comes back: his initial presence probes alice (§4.3).
+    let b2 = net.login("bob", "tablet");
+    net.presence(b2, PresenceBuilder::available().build());
+    net.expect(
+        b2,
+        "alice's presence, probed",
+        presence_from(ALICE_FULL, PresenceType::Available),
+    );
+    net.expect(
+        a,
+        "bob's presence",
+        presence_from("bob@example.com/tablet", PresenceType::Available),
+    );
+    // A second resource of alice: carol's request again (§3.1.3).
+    let a2 = net.login("alice", "phone");
+    net.presence(a2, PresenceBuilder::available().build());
+    net.expect(
+        a2,
+        "carol's request again",
+        subscription_request("carol@example.com"),
+    );
+    net.expect(
+        a2,
+        "bob's presence, probed",
+        presence_from("bob@example.com/tablet", PresenceType::Available),
+    );
+    // alice's first resource sees the second come online (§4.2.2).
+    net.expect(
+        a,
+        "own other resource",
+        presence_from("alice@example.com/phone", PresenceType::Available),
+    );
+}
+
+#[test]
+fn a_denied_request_leaves_no_subscription() {
+    let mut net = Net::new(0);
+    let a = net.login("alice", "desk");
+    let b = net.login("bob", "phone");
+    net.roster(a);
+    net.presence(a, PresenceBuilder::available().build());
+    net.presence(b, PresenceBuilder::available().build());
+    net.presence(a, subscription::subscribe(BOB));
+    net.expect(a, "ask push", push_of(BOB, Subscription::None, true));
+    net.presence(b, subscription::unsubscribed(ALICE));
+    net.expect(a, "ask cleared", push_of(BOB, Subscription::None, false));
+    net.expect(
+        a,
+        "unsubscribed",
+        presence_from(BOB, PresenceType::Unsubscribed),
+    );
+    // An approval now, with no request pending, changes nothing (§3.1.5).
+    net.presence(b, subscription::subscribed(ALICE));
+    net.expect_none(a, "a push", |e| matches!(e, Event::RosterPush { .. }));
+    assert_eq!(
+        net.router.roster("alice")[0].subscription,
+        Subscription::None
+    );
+    assert!(net.router.roster("bob").is_empty());
+}
+
+#[test]
+fn unsubscribe_and_unsubscribed_cancel_one_direction_each() {
+    let (mut net, a, b) = friends(0);
+    // alice stops watching bob (§3.3): both → from at alice, both → to at bob.
+    net.presence(a, subscription::unsubscribe(BOB));
+    net.expect(a, "from push", push_of(BOB, Subscription::From, false));
+    net.expect(b, "to push", push_of(ALICE, Subscription::To, false));
+    net.expect(
+        b,
+        "the unsubscribe",
+        presence_from(ALICE, PresenceType::Unsubscribe),
+    );
+    net.expect(
+        a,
+        "bob unavailable to alice",
+        presence_from(BOB_FULL, PresenceType::Unavailable),
+    );
+    // bob's presence no longer reaches alice; alice's still reaches bob.
+    net.presence(b, PresenceBuilder::available().status(None, "x").build());
+    net.expect_none(
+        a,
+        "bob's update",
+        presence_from(BOB_FULL, PresenceType::Available),
+    );
+    net.presence(a, PresenceBuilder::available().status(None, "y").build());
+    net.expect(
+        b,
+        "alice's update",
+        presence_from(ALICE_FULL, PresenceType::Available),
+    );
+    // alice cancels bob's subscription (§3.2): none both sides.
+    net.presence(a, subscription::unsubscribed(BOB));
+    net.expect(a, "none push", push_of(BOB, Subscription::None, false));
+    net.expect(b, "none push", push_of(ALICE, Subscription::None, false));
+    net.expect(
+        b,
+        "alice unavailable to bob",
+        presence_from(ALICE_FULL, PresenceType::Unavailable),
+    );
+    net.expect(
+        b,
+        "unsubscribed",
+        presence_from(ALICE, PresenceType::Unsubscribed),
+    );
+}
+
+#[test]
+fn iqs_route_to_full_jids_that_share_presence_and_back() {
+    let (mut net, a, b) = friends(4);
+    let c = net.login("carol", "home");
+    let now = net.now;
+    // alice pings bob's resource; bob's client answers; alice gets the pong.
+    let id = net.s(a).ping(Some(BOB_FULL), now).unwrap();
+    net.expect(
+        a,
+        "pong from bob",
+        move |e| matches!(e, Event::Pong { id: i, from: Some(f), .. } if *i == id && f == BOB_FULL),
+    );
+    // carol shares nothing with bob: service-unavailable (§8.5.3.1).
+    let id = net.s(c).ping(Some(BOB_FULL), now).unwrap();
+    net.expect(c, "service-unavailable", move |e| {
+        matches!(e, Event::IqError { id: i, error, .. }
+            if *i == id && error.condition == StanzaErrorCondition::ServiceUnavailable)
+    });
+    // A bare JID: the server answers for the account (§8.5.2.1.3).
+    let id = net.s(a).ping(Some(BOB), now).unwrap();
+    net.expect(a, "service-unavailable", move |e| {
+        matches!(e, Event::IqError { id: i, error, .. }
+            if *i == id && error.condition == StanzaErrorCondition::ServiceUnavailable)
+    });
+    net.expect_none(b, "a request", |e| matches!(e, Event::IqRequest(_)));
+    // The server itself answers pings and disco#info.
+    let id = net.s(a).ping(None, now).unwrap();
+    net.expect(
+        a,
+        "pong from the server",
+        move |e| matches!(e, Event::Pong { id: i, .. } if *i == id),
+    );
+    let disco = Element::new("query", "http://jabber.org/protocol/disco#info");
+    let id = net
+        .s(a)
+        .send_iq(xmpp_sansio::stanza::IqType::Get, Some(DOMAIN), disco, now)
+        .unwrap();
+    net.expect(a, "disco#info", move |e| {
+        matches!(e, Event::IqResult { id: i, payload: Some(p), .. }
+            if *i == id && p.children().any(|c| c.attr("var") == Some("urn:xmpp:ping")))
+    });
 }

@@ -537,6 +537,27 @@ impl Router {
         }
     }
 
+    /// Answers `iq` (from session `id`) with `reply`, from whom it was
+    /// addressed to: a reply on behalf of an account or the domain comes
+    /// from that address, so the client matches it to its request.
+    fn answer(&mut self, id: SessionId, iq: &Iq, reply: Option<Element>, now: Instant) {
+        let Some(mut reply) = reply else { return };
+        if let Some(to) = iq.element().attr("to") {
+            reply = with_attr(&reply, "from", to);
+        }
+        if let Some(s) = self.stream(id) {
+            let _ = s.send(reply, now);
+        }
+    }
+
+    fn iq_result(&mut self, id: SessionId, iq: &Iq, payload: Option<Element>, now: Instant) {
+        self.answer(id, iq, iq.result_reply(payload), now);
+    }
+
+    fn iq_error(&mut self, id: SessionId, iq: &Iq, err: StanzaError, now: Instant) {
+        self.answer(id, iq, iq.error_reply(err), now);
+    }
+
     // ---- messages (RFC 6121 §8.5, Table 1) ----
 
     fn on_message(&mut self, id: SessionId, el: Element, now: Instant) {
@@ -609,11 +630,7 @@ impl Router {
             .map(|p| p.ns().to_owned())
             .unwrap_or_default();
         let to = el.attr("to").map(str::to_owned);
-        let refuse = |r: &mut Self, c: StanzaErrorCondition| {
-            if let Some(s) = r.stream(id) {
-                let _ = s.reply_iq_error(&iq, error(c), now);
-            }
-        };
+        let refuse = |r: &mut Self, c: StanzaErrorCondition| r.iq_error(id, &iq, error(c), now);
         let Some(to) = to else {
             return self.server_iq(id, &iq, now);
         };
@@ -684,21 +701,10 @@ impl Router {
                             .build(),
                     );
                 }
-                if let Some(s) = self.stream(id) {
-                    let _ = s.reply_iq_result(iq, Some(query.build()), now);
-                }
+                self.iq_result(id, iq, Some(query.build()), now);
             }
-            (Some(p), _) if p.is("ping", ns::PING) => {
-                if let Some(s) = self.stream(id) {
-                    let _ = s.reply_iq_result(iq, None, now);
-                }
-            }
-            _ => {
-                if let Some(s) = self.stream(id) {
-                    let _ =
-                        s.reply_iq_error(iq, error(StanzaErrorCondition::ServiceUnavailable), now);
-                }
-            }
+            (Some(p), _) if p.is("ping", ns::PING) => self.iq_result(id, iq, None, now),
+            _ => self.iq_error(id, iq, error(StanzaErrorCondition::ServiceUnavailable), now),
         }
     }
 
@@ -726,8 +732,8 @@ impl Router {
                 };
                 if let Some(s) = self.sessions.get_mut(&id) {
                     s.interested = true;
-                    let _ = s.stream.reply_iq_result(iq, payload, now);
                 }
+                self.iq_result(id, iq, payload, now);
             }
             _ => self.roster_set(id, iq, &query, user, now),
         }
@@ -735,9 +741,7 @@ impl Router {
 
     fn roster_set(&mut self, id: SessionId, iq: &Iq, query: &Element, user: &str, now: Instant) {
         let refuse = |r: &mut Self, c: StanzaErrorCondition, text: &str| {
-            if let Some(s) = r.stream(id) {
-                let _ = s.reply_iq_error(iq, error(c).with_text(Some("en"), text), now);
-            }
+            r.iq_error(id, iq, error(c).with_text(Some("en"), text), now)
         };
         // §2.3.3: exactly one item, with a valid address.
         let items: Vec<Element> = query
@@ -775,9 +779,7 @@ impl Router {
             .or_insert_with(|| RosterItem::new(contact.clone()));
         entry.name = item.name.clone();
         entry.groups = item.groups.clone();
-        if let Some(s) = self.stream(id) {
-            let _ = s.reply_iq_result(iq, None, now);
-        }
+        self.iq_result(id, iq, None, now);
         self.log(id, format!("roster set {contact}"));
         self.push(user, &contact, now);
     }
@@ -788,15 +790,10 @@ impl Router {
         };
         let Some(old) = account.roster.remove(contact) else {
             // §2.5.3: not in the roster.
-            if let Some(s) = self.stream(id) {
-                let _ = s.reply_iq_error(iq, error(StanzaErrorCondition::ItemNotFound), now);
-            }
-            return;
+            return self.iq_error(id, iq, error(StanzaErrorCondition::ItemNotFound), now);
         };
         account.pending_in.remove(contact);
-        if let Some(s) = self.stream(id) {
-            let _ = s.reply_iq_result(iq, None, now);
-        }
+        self.iq_result(id, iq, None, now);
         self.log(id, format!("roster remove {contact}"));
         let me = format!("{user}@{}", self.domain);
         // §2.5.2: cancel both ways, as if unsubscribe and unsubscribed were sent.
