@@ -472,6 +472,18 @@ fn scenario(n: &Narrator, port: u16, ca: &CertificateDer<'static>) -> Result<(),
 }
 
 fn main() -> ExitCode {
+    let usage = "usage: cargo run --example demo --   (no options: it needs no setup)";
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("-h" | "--help") => {
+            println!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprintln!("demo: unknown argument {other}\n{usage}");
+            return ExitCode::from(2);
+        }
+    }
     let n = Narrator { t0: Instant::now() };
     match run(&n) {
         Ok(()) => {

@@ -66,7 +66,6 @@ fn parse() -> Result<Args, String> {
                     .ok_or(format!("--user {v:?}: NAME:PASSWORD"))?;
                 a.users.push((u.to_owned(), p.to_owned()));
             }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
@@ -135,6 +134,10 @@ fn run(a: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    if std::env::args().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     match parse().and_then(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
