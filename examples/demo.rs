@@ -14,6 +14,7 @@
 //! subscription handshake both ways, presence, a chat message each way,
 //! the close. Each expected event is awaited with a timeout; any step
 //! that does not happen exits with status 1, naming it.
+#![allow(clippy::disallowed_methods)] // a real program reads the real clock
 
 #[path = "support/blocking.rs"]
 mod blocking;

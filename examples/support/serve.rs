@@ -28,6 +28,9 @@ struct Conn {
     closing: bool,
 }
 
+/// Where log lines go: the session and the line.
+pub type LogSink = Box<dyn FnMut(SessionId, &str) + Send>;
+
 /// A listening router.
 pub struct Server {
     listener: TcpListener,
@@ -35,7 +38,7 @@ pub struct Server {
     tls: Option<Arc<rustls::ServerConfig>>,
     conns: BTreeMap<SessionId, Conn>,
     /// Each log line goes here (`None`: dropped).
-    pub log: Option<Box<dyn FnMut(SessionId, &str) + Send>>,
+    pub log: Option<LogSink>,
 }
 
 /// 32 bytes from the operating system's random source (per-connection seeds).
