@@ -47,6 +47,9 @@ pub struct Options {
     pub port: u16,
     /// Trust this CA (PEM) instead of the public web PKI roots.
     pub ca_pem: Option<PathBuf>,
+    /// Trust these CA certificates (DER) instead of the public web PKI
+    /// roots (a CA made at start-up, as `examples/demo.rs` does).
+    pub ca_der: Vec<CertificateDer<'static>>,
     /// Trust exactly this server certificate (PEM or DER) and nothing else,
     /// e.g. a self-signed one. Takes precedence over `ca_pem`.
     pub pinned_cert: Option<PathBuf>,
@@ -433,7 +436,16 @@ fn tls_config(options: &Options) -> Result<Arc<rustls::ClientConfig>, DriverErro
         ));
     }
     let mut roots = rustls::RootCertStore::empty();
+    for cert in &options.ca_der {
+        roots.add(cert.clone()).map_err(|e| {
+            DriverError::Tls(format!(
+                "a CA certificate rustls refuses: {}",
+                tls_in_words(&e)
+            ))
+        })?;
+    }
     match &options.ca_pem {
+        None if !options.ca_der.is_empty() => {}
         Some(path) => {
             for cert in read_ca_file(path)? {
                 roots.add(cert).map_err(|e| {

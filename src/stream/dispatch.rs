@@ -192,6 +192,12 @@ impl Stream {
             && iq.type_() == IqType::Get
         {
             if let Some(reply) = iq.result_reply(None) {
+                // A server answers from the address the ping was sent to
+                // (its domain), as the client matches replies by sender.
+                let reply = match iq.element().attr("to") {
+                    Some(to) if !client => reply.to_builder().attr("from", to).build(),
+                    _ => reply,
+                };
                 self.write_stanza(&reply, now);
             }
             return;
