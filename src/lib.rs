@@ -148,8 +148,8 @@ pub mod xml;
 pub use stanza::StreamErrorCondition;
 pub use stream::{
     ClientConfig, ClosedBy, ConfigError, Error, ErrorKind, Event, InvalidStanzaReason,
-    IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig, State, Stream,
-    TimeoutKind, TlsPolicy, UsageError,
+    IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig, SmConfig, SmState,
+    SmStateError, State, Stream, TimeoutKind, TlsPolicy, UsageError,
 };
 
 /// The README's examples, compiled and run as doctests.

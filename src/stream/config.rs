@@ -5,6 +5,8 @@ use crate::stanza::{JidProblem, prepare_jid};
 use crate::time::Duration;
 use crate::xml::Limits;
 
+use super::sm::SmConfig;
+
 /// When to use TLS.
 ///
 /// ```
@@ -151,6 +153,9 @@ pub struct ClientConfig {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub scram_client_nonce: Option<String>,
+    /// Stream management (XEP-0198): off by default; see [`SmConfig`].
+    /// To resume a session, see [`crate::Stream::client_resuming`].
+    pub stream_management: SmConfig,
 }
 
 /// Why a [`ClientConfig`] cannot start a stream ([`ClientConfig::validate`]).
@@ -296,6 +301,7 @@ impl ClientConfig {
             close_timeout: Duration::from_secs(10),
             max_scram_iterations: DEFAULT_MAX_ITERATIONS,
             scram_client_nonce: None,
+            stream_management: SmConfig::default(),
         }
     }
 
@@ -418,6 +424,7 @@ pub(super) struct Settings {
     pub(super) max_unanswered_requests: usize,
     pub(super) answer_pings: bool,
     pub(super) close_timeout: Duration,
+    pub(super) sm: SmConfig,
 }
 
 impl Settings {
@@ -433,6 +440,7 @@ impl Settings {
             max_unanswered_requests: c.max_unanswered_requests,
             answer_pings: c.answer_pings,
             close_timeout: c.close_timeout,
+            sm: c.stream_management.clone(),
         }
     }
 
@@ -448,6 +456,7 @@ impl Settings {
             max_unanswered_requests: c.max_unanswered_requests,
             answer_pings: c.answer_pings,
             close_timeout: c.close_timeout,
+            sm: c.stream_management.clone(),
         }
     }
 }

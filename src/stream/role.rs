@@ -15,6 +15,7 @@ use crate::xml::{ns, writer};
 
 use super::config::ClientConfig;
 use super::server::ServerSide;
+use super::sm::SmState;
 
 /// The role of a stream, with its own state.
 #[derive(Debug)]
@@ -39,6 +40,8 @@ pub(super) enum ClientStep {
     BindReady,
     AwaitBind,
     AwaitSession,
+    /// `<resume/>` sent (XEP-0198 §5) for this state.
+    AwaitResumed(Box<SmState>),
 }
 
 /// What only the client end keeps.
@@ -57,6 +60,8 @@ pub(super) struct ClientSide {
     pub(super) binds_sent: u32,
     /// The resource the bind request in flight asked for.
     pub(super) bind_resource: Option<String>,
+    /// A stream-managed session to resume instead of binding.
+    pub(super) resume: Option<SmState>,
 }
 
 impl ClientSide {
@@ -75,6 +80,7 @@ impl ClientSide {
             bound_jid: None,
             binds_sent: 0,
             bind_resource: None,
+            resume: None,
         }
     }
 

@@ -1,0 +1,631 @@
+//! Stream management (XEP-0198) on a client stream: transcripts fed whole,
+//! cut at every byte offset and one byte at a time
+//! (`assert_chunking_invariant`): enabling, acks both ways, the ack
+//! request policy, `h` wrapping at 2^32, a count too high, resumption that
+//! succeeds (exactly the unacknowledged stanzas resent) and that fails
+//! (the stanzas handed back, then a fresh bind); and the saved state's
+//! XML form (a property test).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use proptest::prelude::*;
+use xmpp_sansio::stanza::StanzaErrorCondition;
+use xmpp_sansio::xml::Element;
+use xmpp_sansio::{
+    ClientConfig, ClosedBy, Error, Event, SmConfig, SmState, SmStateError, State, Stream,
+    StreamErrorCondition,
+};
+
+const SM_NS: &str = "urn:xmpp:sm:3";
+
+/// The login up to the bind features, which offer stream management.
+fn pre_bind() -> String {
+    format!(
+        "{SERVER_HEADER}<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>\
+         <success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>\
+         {SERVER_HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/></stream:features>"
+    )
+}
+
+fn bind_result(id: &str) -> String {
+    format!(
+        "<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>juliet@example.com/balcony</jid></bind></iq>"
+    )
+}
+
+/// Stream management on; an ack asked for after 3 stanzas or 10 s.
+fn sm_config() -> ClientConfig {
+    let mut c = plain_config();
+    c.stream_management = SmConfig::enabled();
+    c.stream_management.ack_after_stanzas = Some(3);
+    c.stream_management.ack_after = Some(Duration::from_secs(10));
+    c.stream_management.max_resume = Some(Duration::from_secs(300));
+    c
+}
+
+fn msg(n: u32) -> Element {
+    Element::builder("message", "jabber:client")
+        .attr("to", "romeo@example.net")
+        .attr("id", format!("m{n}"))
+        .child(
+            Element::builder("body", "jabber:client")
+                .text(format!("message {n}"))
+                .build(),
+        )
+        .build()
+}
+
+fn incoming(n: u32) -> String {
+    format!(
+        "<message from='romeo@example.net/orchard' to='juliet@example.com/balcony' id='in{n}'><body>hi {n}</body></message>"
+    )
+}
+
+/// Logs in, binds and gets `<enabled/>`; returns what was sent meanwhile.
+fn online_with_sm(d: &mut Driver) -> Outcome {
+    d.feed(pre_bind()).ok();
+    let id = bind_request_id(&d.total.sent).unwrap_or_default();
+    d.feed(bind_result(&id)).ok();
+    d.feed("<enabled xmlns='urn:xmpp:sm:3' id='sm-1' resume='true' max='120'/>")
+        .ok();
+    d.recent()
+}
+
+fn acknowledged(events: &[Event]) -> Vec<Vec<Element>> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Acknowledged { stanzas } => Some(stanzas.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn enable_after_bind_when_offered_then_counts_and_acks() {
+    let (out, state) = assert_chunking_invariant(
+        |now| started(&sm_config(), now),
+        |d| {
+            let login = online_with_sm(d);
+            let now = d.now;
+            for n in 1..=2 {
+                d.stream.send(msg(n), now).ok();
+            }
+            let two = d.recent();
+            d.stream.send(msg(3), now).ok();
+            let three = d.recent();
+            d.feed("<a xmlns='urn:xmpp:sm:3' h='2'/>").ok();
+            let acked = d.recent();
+            d.feed(format!(
+                "{}{}<r xmlns='urn:xmpp:sm:3'/>",
+                incoming(1),
+                incoming(2)
+            ))
+            .ok();
+            let answer = d.recent();
+            (login, two, three, acked, answer, d.stream.sm_state())
+        },
+    );
+    let (login, two, three, acked, answer, state) = state;
+    assert!(
+        login
+            .sent
+            .ends_with("<enable xmlns='urn:xmpp:sm:3' resume='true' max='300'/>"),
+        "{}",
+        login.sent
+    );
+    assert!(login.events.contains(&Event::SmEnabled {
+        id: Some("sm-1".into()),
+        location: None,
+        max: Some(120)
+    }));
+    // Online is reported before stream management is enabled.
+    let online = login
+        .events
+        .iter()
+        .position(|e| matches!(e, Event::Online { .. }));
+    let enabled = login
+        .events
+        .iter()
+        .position(|e| matches!(e, Event::SmEnabled { .. }));
+    assert!(online < enabled);
+    assert!(!two.sent.contains("<r "), "no request before 3 stanzas");
+    assert!(
+        three.sent.ends_with("<r xmlns='urn:xmpp:sm:3'/>"),
+        "{}",
+        three.sent
+    );
+    assert_eq!(acknowledged(&acked.events), vec![vec![msg(1), msg(2)]]);
+    assert_eq!(answer.sent, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+    let state = state.expect("a state once enabled");
+    assert_eq!(state.id.as_deref(), Some("sm-1"));
+    assert_eq!(state.jid.as_deref(), Some("juliet@example.com/balcony"));
+    assert_eq!((state.inbound, state.acked, state.sent()), (2, 2, 3));
+    assert_eq!(state.unacked, vec![msg(3)]);
+    assert!(
+        out.events
+            .iter()
+            .all(|e| !matches!(e, Event::Closed { .. }))
+    );
+}
+
+#[test]
+fn sm_is_not_enabled_unless_configured_and_offered() {
+    // Configured, not offered.
+    let (stream, out) = online_stream(sm_config(), epoch());
+    assert!(!out.sent.contains(SM_NS));
+    assert_eq!(stream.sm_state(), None);
+    // Offered, not configured.
+    let (out, state) = assert_chunking_invariant(
+        |now| started(&plain_config(), now),
+        |d| {
+            d.feed(pre_bind()).ok();
+            let id = bind_request_id(&d.total.sent).unwrap_or_default();
+            d.feed(bind_result(&id)).ok();
+            d.stream.send(msg(1), d.now).ok();
+            d.stream.sm_state()
+        },
+    );
+    assert!(!out.sent.contains(SM_NS), "{}", out.sent);
+    assert_eq!(state, None);
+}
+
+#[test]
+fn stanzas_sent_between_enable_and_enabled_are_counted() {
+    let (_, (state, events)) = assert_chunking_invariant(
+        |now| started(&sm_config(), now),
+        |d| {
+            d.feed(pre_bind()).ok();
+            let id = bind_request_id(&d.total.sent).unwrap_or_default();
+            d.feed(bind_result(&id)).ok();
+            d.stream.send(msg(1), d.now).ok();
+            // Inbound counting starts with <enabled/>: this one is not counted.
+            d.feed(incoming(1)).ok();
+            d.feed("<enabled xmlns='urn:xmpp:sm:3'/>").ok();
+            d.feed(format!("{}<a xmlns='urn:xmpp:sm:3' h='1'/>", incoming(2)))
+                .ok();
+            (d.stream.sm_state(), d.recent().events)
+        },
+    );
+    let state = state.expect("enabled");
+    assert_eq!((state.inbound, state.acked), (1, 1));
+    assert_eq!(state.id, None, "not resumable without resume='true'");
+    assert!(!state.resumable());
+    assert_eq!(acknowledged(&events), vec![vec![msg(1)]]);
+}
+
+#[test]
+fn a_refused_enable_turns_stream_management_off() {
+    let (out, state) = assert_chunking_invariant(
+        |now| started(&sm_config(), now),
+        |d| {
+            d.feed(pre_bind()).ok();
+            let id = bind_request_id(&d.total.sent).unwrap_or_default();
+            d.feed(bind_result(&id)).ok();
+            d.stream.send(msg(1), d.now).ok();
+            d.feed("<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>").ok();
+            for n in 2..=5 {
+                d.stream.send(msg(n), d.now).ok();
+            }
+            d.stream.sm_state()
+        },
+    );
+    assert!(out.events.contains(&Event::SmFailed {
+        condition: Some(StanzaErrorCondition::UnexpectedRequest)
+    }));
+    assert_eq!(state, None);
+    assert!(!out.sent.contains("<r "), "{}", out.sent);
+    assert_eq!(stream_state(&out), None);
+}
+
+/// The last state reported, for a scenario that closes (none here).
+fn stream_state(out: &Outcome) -> Option<ClosedBy> {
+    out.events.iter().find_map(|e| match e {
+        Event::Closed { by, .. } => Some(*by),
+        _ => None,
+    })
+}
+
+#[test]
+fn an_ack_is_requested_after_the_interval_through_poll_timeout() {
+    let (_, (first, after, fired, again)) = assert_chunking_invariant(
+        |now| {
+            let mut c = sm_config();
+            c.keepalive = None;
+            started(&c, now)
+        },
+        |d| {
+            online_with_sm(d);
+            let t0 = d.now;
+            let before = d.stream.poll_timeout();
+            d.stream.send(msg(1), t0).ok();
+            let first = d.stream.poll_timeout().map(|t| t - t0);
+            // A later stanza does not move the deadline.
+            d.stream.send(msg(2), t0 + Duration::from_secs(4)).ok();
+            let after = d.stream.poll_timeout().map(|t| t - t0);
+            d.recent();
+            d.stream.handle_timeout(t0 + Duration::from_secs(9));
+            let early = d.recent().sent;
+            d.stream.handle_timeout(t0 + Duration::from_secs(10));
+            let fired = d.recent().sent;
+            assert_eq!(before, None);
+            assert_eq!(early, "");
+            (first, after, fired, d.stream.poll_timeout())
+        },
+    );
+    assert_eq!(first, Some(Duration::from_secs(10)));
+    assert_eq!(after, Some(Duration::from_secs(10)));
+    assert_eq!(fired, "<r xmlns='urn:xmpp:sm:3'/>");
+    assert_eq!(again, None, "nothing uncovered: no timer");
+}
+
+#[test]
+fn an_ack_beyond_what_was_sent_fails_with_handled_count_too_high() {
+    let (out, error) = assert_chunking_invariant(
+        |now| started(&sm_config(), now),
+        |d| {
+            online_with_sm(d);
+            d.stream.send(msg(1), d.now).ok();
+            d.stream.send(msg(2), d.now).ok();
+            d.recent();
+            d.feed("<a xmlns='urn:xmpp:sm:3' h='3'/>").err()
+        },
+    );
+    assert_eq!(
+        error,
+        Some(Error::HandledCountTooHigh {
+            h: 3,
+            send_count: 2
+        })
+    );
+    assert_eq!(
+        error.and_then(|e| e.condition()),
+        Some(StreamErrorCondition::UndefinedCondition)
+    );
+    assert!(
+        out.sent.ends_with(
+            "<stream:error><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>\
+             <handled-count-too-high xmlns='urn:xmpp:sm:3' h='3' send-count='2'/></stream:error></stream:stream>"
+        ),
+        "{}",
+        out.sent
+    );
+}
+
+#[test]
+fn a_malformed_h_is_bad_format() {
+    for h in ["x", "-1", "4294967296", ""] {
+        let (out, error) = assert_chunking_invariant(
+            |now| started(&sm_config(), now),
+            |d| {
+                online_with_sm(d);
+                d.feed(format!("<a xmlns='urn:xmpp:sm:3' h='{h}'/>")).err()
+            },
+        );
+        assert!(
+            matches!(
+                error,
+                Some(Error::Protocol {
+                    condition: StreamErrorCondition::BadFormat,
+                    ..
+                })
+            ),
+            "{h:?}: {error:?}"
+        );
+        assert!(out.sent.contains("<bad-format "), "{}", out.sent);
+    }
+}
+
+fn saved(inbound: u32, acked: u32, unacked: Vec<Element>) -> SmState {
+    SmState {
+        id: Some("sm-1".into()),
+        location: None,
+        max: Some(120),
+        jid: Some("juliet@example.com/balcony".into()),
+        inbound,
+        acked,
+        unacked,
+    }
+}
+
+fn resuming(state: SmState) -> impl Fn(std::time::Instant) -> Stream {
+    move |now| {
+        let mut s = Stream::client_resuming(sm_config(), state.clone());
+        s.start(now).ok();
+        s
+    }
+}
+
+#[test]
+fn resumption_resends_exactly_the_unacknowledged_once_each_in_order() {
+    let state = saved(5, 10, vec![msg(11), msg(12), msg(13)]);
+    let (out, (login, resumed, after)) = assert_chunking_invariant(resuming(state), |d| {
+        d.feed(pre_bind()).ok();
+        let login = d.recent();
+        d.feed("<resumed xmlns='urn:xmpp:sm:3' previd='sm-1' h='11'/>")
+            .ok();
+        let resumed = d.recent();
+        d.feed(format!(
+            "{}<r xmlns='urn:xmpp:sm:3'/><a xmlns='urn:xmpp:sm:3' h='13'/>",
+            incoming(6)
+        ))
+        .ok();
+        let after = d.recent();
+        (
+            login,
+            resumed,
+            (
+                after,
+                d.stream.state(),
+                d.stream.bound_jid().map(str::to_owned),
+                d.stream.sm_state(),
+            ),
+        )
+    });
+    assert!(
+        login
+            .sent
+            .ends_with("<resume xmlns='urn:xmpp:sm:3' previd='sm-1' h='5'/>"),
+        "{}",
+        login.sent
+    );
+    assert!(!out.sent.contains("xmpp-bind"), "no bind: {}", out.sent);
+    assert_eq!(
+        resumed.sent,
+        format!(
+            "{}{}<r xmlns='urn:xmpp:sm:3'/>",
+            "<message to='romeo@example.net' id='m12'><body>message 12</body></message>",
+            "<message to='romeo@example.net' id='m13'><body>message 13</body></message>"
+        )
+    );
+    assert_eq!(
+        resumed.events,
+        vec![
+            Event::Acknowledged {
+                stanzas: vec![msg(11)]
+            },
+            Event::Resumed {
+                jid: "juliet@example.com/balcony".into(),
+                resent: 2
+            }
+        ]
+    );
+    assert!(!out.events.iter().any(|e| matches!(e, Event::Online { .. })));
+    let (after, state, jid, sm) = after;
+    assert_eq!(after.sent, "<a xmlns='urn:xmpp:sm:3' h='6'/>");
+    assert_eq!(acknowledged(&after.events), vec![vec![msg(12), msg(13)]]);
+    assert_eq!(state, State::Online);
+    assert_eq!(jid.as_deref(), Some("juliet@example.com/balcony"));
+    let sm = sm.expect("resumed");
+    assert_eq!((sm.inbound, sm.acked, sm.unacked.len()), (6, 13, 0));
+}
+
+#[test]
+fn counters_wrap_at_two_to_the_32() {
+    let state = saved(u32::MAX, u32::MAX - 1, vec![msg(1), msg(2), msg(3)]);
+    let (_, (events, answer, sm)) = assert_chunking_invariant(resuming(state), |d| {
+        d.feed(pre_bind()).ok();
+        // h=0 acknowledges u32::MAX and 0: two stanzas.
+        d.feed("<resumed xmlns='urn:xmpp:sm:3' previd='sm-1' h='0'/>")
+            .ok();
+        let events = d.recent().events;
+        d.feed(format!("{}<r xmlns='urn:xmpp:sm:3'/>", incoming(1)))
+            .ok();
+        (events, d.recent().sent, d.stream.sm_state())
+    });
+    assert_eq!(acknowledged(&events), vec![vec![msg(1), msg(2)]]);
+    assert_eq!(answer, "<a xmlns='urn:xmpp:sm:3' h='0'/>");
+    let sm = sm.expect("resumed");
+    assert_eq!((sm.inbound, sm.acked, sm.sent()), (0, 0, 1));
+}
+
+#[test]
+fn a_resumed_h_too_high_fails_the_stream() {
+    let state = saved(0, 10, vec![msg(11)]);
+    let (out, error) = assert_chunking_invariant(resuming(state), |d| {
+        d.feed(pre_bind()).ok();
+        d.feed("<resumed xmlns='urn:xmpp:sm:3' previd='sm-1' h='13'/>")
+            .err()
+    });
+    assert_eq!(
+        error,
+        Some(Error::HandledCountTooHigh {
+            h: 13,
+            send_count: 11
+        })
+    );
+    assert!(
+        out.sent
+            .contains("<handled-count-too-high xmlns='urn:xmpp:sm:3' h='13' send-count='11'/>")
+    );
+}
+
+#[test]
+fn a_failed_resumption_hands_the_stanzas_back_then_binds_afresh() {
+    let state = saved(5, 10, vec![msg(11), msg(12), msg(13)]);
+    let (out, (failed, bound, sm)) = assert_chunking_invariant(resuming(state), |d| {
+        d.feed(pre_bind()).ok();
+        d.recent();
+        d.feed("<failed xmlns='urn:xmpp:sm:3' h='11'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>").ok();
+        let failed = d.recent();
+        let id = bind_request_id(&failed.sent).unwrap_or_default();
+        d.feed(bind_result(&id)).ok();
+        d.feed("<enabled xmlns='urn:xmpp:sm:3' id='sm-2' resume='true'/>")
+            .ok();
+        let bound = d.recent();
+        (failed, bound, d.stream.sm_state())
+    });
+    assert_eq!(
+        failed.events,
+        vec![
+            Event::Acknowledged {
+                stanzas: vec![msg(11)]
+            },
+            Event::ResumeFailed {
+                unacked: vec![msg(12), msg(13)]
+            }
+        ]
+    );
+    assert!(
+        failed.sent.contains(
+            "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>balcony</resource></bind>"
+        ),
+        "{}",
+        failed.sent
+    );
+    assert!(
+        !out.sent.contains("message 12"),
+        "nothing resent by the stream"
+    );
+    assert!(bound.events.contains(&Event::Online {
+        jid: "juliet@example.com/balcony".into()
+    }));
+    assert!(
+        bound
+            .sent
+            .contains("<enable xmlns='urn:xmpp:sm:3' resume='true' max='300'/>")
+    );
+    let sm = sm.expect("enabled anew");
+    assert_eq!(sm.id.as_deref(), Some("sm-2"));
+    assert_eq!(
+        (sm.inbound, sm.acked, sm.unacked.len()),
+        (0, 0, 0),
+        "fresh counters"
+    );
+}
+
+#[test]
+fn without_stream_management_offered_the_stanzas_are_handed_back() {
+    let state = saved(5, 10, vec![msg(11)]);
+    let (out, ()) = assert_chunking_invariant(resuming(state), |d| {
+        d.feed(plain_login_script().pre_bind).ok();
+    });
+    assert!(out.events.contains(&Event::ResumeFailed {
+        unacked: vec![msg(11)]
+    }));
+    assert!(!out.sent.contains("<resume "));
+    assert!(out.sent.contains("xmpp-bind"));
+}
+
+#[test]
+fn an_unresumable_state_is_handed_back() {
+    let mut state = saved(5, 10, vec![msg(11)]);
+    state.id = None;
+    let (out, ()) = assert_chunking_invariant(resuming(state), |d| {
+        d.feed(pre_bind()).ok();
+    });
+    assert!(out.events.contains(&Event::ResumeFailed {
+        unacked: vec![msg(11)]
+    }));
+    assert!(!out.sent.contains("<resume "));
+}
+
+#[test]
+fn acks_still_release_while_closing() {
+    let (_, events) = assert_chunking_invariant(
+        |now| started(&sm_config(), now),
+        |d| {
+            online_with_sm(d);
+            d.stream.send(msg(1), d.now).ok();
+            d.stream.close(d.now);
+            d.recent();
+            d.feed("<a xmlns='urn:xmpp:sm:3' h='1'/><r xmlns='urn:xmpp:sm:3'/></stream:stream>")
+                .ok();
+            d.recent()
+        },
+    );
+    assert_eq!(events.sent, "", "nothing written after our close");
+    assert_eq!(acknowledged(&events.events), vec![vec![msg(1)]]);
+}
+
+#[test]
+fn the_state_survives_the_end_of_the_stream() {
+    let (_, sm) = assert_chunking_invariant(
+        |now| started(&sm_config(), now),
+        |d| {
+            online_with_sm(d);
+            d.stream.send(msg(1), d.now).ok();
+            d.stream.handle_eof(d.now);
+            d.stream.sm_state()
+        },
+    );
+    let sm = sm.expect("kept after the end");
+    assert!(sm.resumable());
+    assert_eq!(sm.unacked, vec![msg(1)]);
+    let back = SmState::from_xml(&sm.to_xml());
+    assert_eq!(back, Ok(sm));
+}
+
+#[test]
+fn saved_state_errors() {
+    assert!(matches!(SmState::from_xml("<a"), Err(SmStateError::Xml(_))));
+    assert_eq!(
+        SmState::from_xml("<sm-state xmlns='urn:xmpp-sansio:sm-state:0' acked='1'/>"),
+        Err(SmStateError::BadCount("inbound"))
+    );
+    assert_eq!(
+        SmState::from_xml(
+            "<sm-state xmlns='urn:xmpp-sansio:sm-state:0' inbound='1' acked='4294967296'/>"
+        ),
+        Err(SmStateError::BadCount("acked"))
+    );
+}
+
+fn arb_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just('<'),
+            Just('&'),
+            Just('\''),
+            Just('"'),
+            Just('\r'),
+            Just('\n'),
+            Just('\t'),
+            Just('é'),
+            Just('🚀'),
+            proptest::char::range('a', 'z'),
+        ],
+        0..12,
+    )
+    .prop_map(|v| v.into_iter().collect())
+}
+
+fn arb_stanza() -> impl Strategy<Value = Element> {
+    (
+        prop_oneof![Just("message"), Just("presence"), Just("iq")],
+        arb_text(),
+        arb_text(),
+    )
+        .prop_map(|(name, id, body)| {
+            Element::builder(name, "jabber:client")
+                .attr("id", id)
+                .child(Element::builder("body", "jabber:client").text(body).build())
+                .child(
+                    Element::builder("x", "urn:example:ext")
+                        .attr("a", "1")
+                        .build(),
+                )
+                .build()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn the_saved_state_parses_back_to_itself(
+        id in proptest::option::of(arb_text()),
+        location in proptest::option::of(arb_text()),
+        max in proptest::option::of(any::<u32>()),
+        jid in proptest::option::of(arb_text()),
+        inbound in any::<u32>(),
+        acked in any::<u32>(),
+        unacked in proptest::collection::vec(arb_stanza(), 0..5),
+    ) {
+        let state = SmState { id, location, max, jid, inbound, acked, unacked };
+        prop_assert_eq!(SmState::from_xml(&state.to_xml()), Ok(state));
+    }
+}
