@@ -130,6 +130,10 @@
 //!   `&'static str`, so they can be matched; the `Display` text is
 //!   unchanged.
 //! - [`Stream::stanzas_sent`] counts the stanzas the stream has written.
+//! - The server role: [`Stream::server`] with a [`ServerConfig`], the
+//!   receiving end of a client connection; [`Stream::provide_credentials`],
+//!   [`Stream::accept_bind`] and [`Stream::refuse_bind`] answer its
+//!   [`Event::CredentialsRequest`] and [`Event::BindRequest`].
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 

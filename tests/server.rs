@@ -740,6 +740,38 @@ fn the_server_sends_to_its_client_and_closes() {
 }
 
 #[test]
+fn limits_and_iq_rules_apply_to_what_the_client_sends() {
+    let mut config = plain_server_config();
+    config.limits.max_stanza_bytes = 300;
+    let (out, ()) = assert_chunking_invariant(server_setup(config.clone()), |d| {
+        bound(d);
+        // An IQ of unknown type is a request that cannot be processed.
+        d.feed("<iq type='fetch' id='u1' to='example.com'><query xmlns='jabber:iq:version'/></iq>")
+            .ok();
+        // A stanza over the limit ends the stream.
+        d.feed(format!(
+            "<message to='romeo@example.net'><body>{}</body></message>",
+            "x".repeat(400)
+        ))
+        .ok();
+    });
+    assert!(out.sent.contains("<iq type='error' id='u1' to='juliet@example.com/balcony'><error type='modify'><bad-request "), "{}", out.sent);
+    assert!(
+        out.events
+            .iter()
+            .any(|e| matches!(e, Event::MalformedRequest { replied: true, .. }))
+    );
+    assert!(
+        out.sent.contains(&format!(
+            "<stream:error><policy-violation {STREAM_ERROR_NS}/>"
+        )),
+        "{}",
+        out.sent
+    );
+    assert!(!out.events.iter().any(|e| matches!(e, Event::Message(_))));
+}
+
+#[test]
 fn negotiation_times_out_on_the_server_too() {
     let now = epoch();
     let mut s = started_server(&plain_server_config(), now);
@@ -910,6 +942,31 @@ fn pair_bind_with_and_without_a_resource_and_after_a_conflict() {
         events_of(&p.server_events, |e| matches!(e, Event::BindRequest { .. })).len(),
         2
     );
+}
+
+#[test]
+fn pair_anonymous_login_gets_a_generated_account_when_enabled() {
+    let mut c = ClientConfig::new("example.com", "", [3; 32]);
+    c.tls = TlsPolicy::Disabled;
+    c.mechanisms = Some(vec![Mechanism::Anonymous]);
+    let mut s = pair_server_config(TlsPolicy::Disabled);
+    s.mechanisms.push(Mechanism::Anonymous);
+    let mut p = Pair::new(c.clone(), s);
+    assert!(p.online(), "{:?}", p.client.error());
+    let jid = p.server.bound_jid().unwrap().to_owned();
+    let (local, rest) = jid.split_once('@').unwrap();
+    assert_eq!(local.len(), 16);
+    assert!(rest.starts_with("example.com/"));
+    assert_eq!(p.client.bound_jid(), Some(jid.as_str()));
+    assert!(
+        !p.server_events
+            .iter()
+            .any(|e| matches!(e, Event::CredentialsRequest { .. }))
+    );
+    // Not offered unless configured.
+    let mut p = Pair::new(c, pair_server_config(TlsPolicy::Disabled));
+    p.drive();
+    assert!(matches!(p.client.error(), Some(Error::NoMechanism { .. })));
 }
 
 /// A pair bound and online, over plaintext SCRAM.
@@ -1089,5 +1146,62 @@ proptest! {
         }).collect();
         prop_assert_eq!(got_up, sent_up);
         prop_assert_eq!(got_down, sent_down);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
+
+    /// Whatever a client sends, in whatever order and chunking, the server
+    /// never panics, answers requests when asked, and ends in a state the
+    /// chunking does not change.
+    #[test]
+    fn any_client_input_is_handled_the_same_in_any_chunking(
+        pieces in proptest::collection::vec(0usize..14, 0..12),
+        cut in 1usize..40,
+    ) {
+        let vocabulary = [
+            CLIENT_HEADER.to_owned(),
+            plain_auth("juliet", "r0m30"),
+            plain_auth("juliet", "nope"),
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>biwsbj1qdWxpZXQscj1hYmM=</auth>".to_owned(),
+            "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>Yz1iaXdzLHI9YWJj</response>".to_owned(),
+            "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>".to_owned(),
+            "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>".to_owned(),
+            bind_request(Some("balcony")),
+            bind_request(None),
+            "<message to='romeo@example.net'><body>hi</body></message>".to_owned(),
+            "<iq type='get' id='q' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>".to_owned(),
+            "<presence from='mallory@evil.example'/>".to_owned(),
+            "</stream:stream>".to_owned(),
+            "<bogus/>".to_owned(),
+        ];
+        // Each piece is one write of the client's, cut into reads of
+        // `chunk` bytes; the application answers between pieces.
+        let run = |chunk: usize| {
+            let now = epoch();
+            let mut s = started_server(&plain_server_config(), now);
+            let mut out = Outcome { sent: String::new(), events: Vec::new() };
+            for &i in std::iter::once(&0).chain(&pieces) {
+                let seen = out.events.len();
+                for read in vocabulary[i].as_bytes().chunks(chunk) {
+                    let _ = s.handle_input(read, now);
+                }
+                drain(&mut s, &mut out);
+                match out.events[seen..].last() {
+                    Some(Event::CredentialsRequest { .. }) => {
+                        s.provide_credentials(Some(&juliet()), now).unwrap();
+                    }
+                    Some(Event::BindRequest { .. }) => s.accept_bind(None, now).unwrap(),
+                    Some(Event::StartTls) => s.tls_established(ChannelBinding::None, now).unwrap(),
+                    _ => {}
+                }
+                drain(&mut s, &mut out);
+            }
+            (out, s.state(), s.error().cloned())
+        };
+        let whole = run(usize::MAX);
+        prop_assert_eq!(run(cut), whole.clone());
+        prop_assert_eq!(run(1), whole);
     }
 }

@@ -49,7 +49,6 @@ fn response_element(data: &[u8]) -> Element {
 }
 
 impl Stream {
-    /// The client's own state (the only role so far).
     /// The client's own state. Only the client's negotiator (which the
     /// hooks below run for a client stream only) and client commands
     /// (which check the role first) call it.

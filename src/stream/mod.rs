@@ -245,8 +245,8 @@ impl Stream {
         self.role.bound_jid()
     }
 
-    /// The most recent stream features.
-    /// On a server stream, `None`: it offers features, it reads none.
+    /// The most recent stream features the server offered. On a server
+    /// stream, `None`: it offers features and reads none.
     pub fn features(&self) -> Option<&StreamFeatures> {
         match &self.role {
             Role::Client(c) => c.features.as_ref(),
@@ -254,8 +254,9 @@ impl Stream {
         }
     }
 
-    /// The server's most recent stream header (each one is also reported
-    /// as [`Event::StreamHeader`]).
+    /// The peer's most recent stream header (each one is also reported
+    /// as [`Event::StreamHeader`]): the server's on a client stream, the
+    /// client's on a server stream.
     pub fn header(&self) -> Option<&StreamHeader> {
         self.header.as_ref()
     }
@@ -334,7 +335,9 @@ impl Stream {
 
     /// The caller finished the TLS handshake after [`Event::StartTls`].
     /// `binding` is the channel-binding data its TLS library gave (or
-    /// [`ChannelBinding::None`]); SCRAM-PLUS uses it. The stream restarts.
+    /// [`ChannelBinding::None`]); SCRAM-PLUS uses it. The stream restarts:
+    /// a client writes its new header, a server waits for the client's
+    /// (and then offers the -PLUS mechanisms if `binding` has data).
     pub fn tls_established(
         &mut self,
         binding: ChannelBinding,
@@ -414,7 +417,8 @@ impl Stream {
     /// Queues our stream header: the first thing to write to the transport.
     /// A configuration [`ClientConfig::validate`] refuses (an invalid JID,
     /// a resource over 1023 bytes) is [`UsageError::InvalidConfig`], and
-    /// nothing is written.
+    /// nothing is written. A server stream writes nothing yet (its header
+    /// answers the client's) and starts its negotiation timer.
     pub fn start(&mut self, now: Instant) -> Result<(), UsageError> {
         if !matches!(self.phase, Phase::Idle) {
             return Err(UsageError::AlreadyStarted);

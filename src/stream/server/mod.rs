@@ -251,6 +251,51 @@ impl Stream {
     /// assert!(matches!(server.poll_event(), Some(Event::StreamHeader(h)) if h.to.as_deref() == Some("example.com")));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// A whole login, the application answering the stream's requests
+    /// (here at once; a real one when its account store replies):
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use xmpp_sansio::sasl::StoredCredentials;
+    /// use xmpp_sansio::stanza::StanzaView;
+    /// use xmpp_sansio::{Event, ServerConfig, Stream, TlsPolicy};
+    ///
+    /// let mut config = ServerConfig::new("example.com", *b"fake-salt secret", [1; 32]);
+    /// config.tls = TlsPolicy::Disabled;
+    /// config.allow_plaintext_auth = true;                  // PLAIN in the clear: tests only
+    /// let now = Instant::now();
+    /// let mut server = Stream::server(config);
+    /// server.start(now)?;
+    /// let header = "<stream:stream xmlns='jabber:client' \
+    ///     xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0'>";
+    /// // "\0juliet\0r0m30", base64:
+    /// let auth = "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGp1bGlldAByMG0zMA==</auth>";
+    /// server.handle_input(format!("{header}{auth}").as_bytes(), now)?;
+    /// let mut events = std::iter::from_fn(|| server.poll_event()).skip(1); // the header
+    /// assert!(matches!(events.next(), Some(Event::CredentialsRequest { username, .. }) if username == "juliet"));
+    /// drop(events);
+    /// // The account store keeps salted keys, never the password:
+    /// let keys = StoredCredentials::derive("r0m30", b"0123456789abcdef", 4096)?;
+    /// server.provide_credentials(Some(&keys), now)?;
+    /// assert!(String::from_utf8(server.poll_transmit().unwrap().to_vec())?.ends_with("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"));
+    ///
+    /// // The client restarts the stream and asks for a resource.
+    /// let bind = "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+    ///     <resource>balcony</resource></bind></iq>";
+    /// server.handle_input(format!("{header}{bind}").as_bytes(), now)?;
+    /// let request = std::iter::from_fn(|| server.poll_event()).find(|e| matches!(e, Event::BindRequest { .. }));
+    /// assert!(matches!(request, Some(Event::BindRequest { account, resource: Some(r), .. })
+    ///     if account == "juliet@example.com" && r == "balcony"));
+    /// server.accept_bind(Some("balcony"), now)?;             // or refuse_bind(conflict)
+    /// assert_eq!(server.poll_event(), Some(Event::Online { jid: "juliet@example.com/balcony".into() }));
+    ///
+    /// // What the client sends now comes from its full JID.
+    /// server.handle_input(b"<message to='romeo@example.net'><body>hi</body></message>", now)?;
+    /// let Some(Event::Message(m)) = server.poll_event() else { panic!() };
+    /// assert_eq!(m.element().attr("from"), Some("juliet@example.com/balcony"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn server(config: ServerConfig) -> Self {
         Self::new_with_role(
             config.rng_seed,
