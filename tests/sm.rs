@@ -629,3 +629,225 @@ proptest! {
         prop_assert_eq!(SmState::from_xml(&state.to_xml()), Ok(state));
     }
 }
+
+// ---- back to back: a client against the server role ----
+
+use common::pair::{Dir, Pair, pair_client_config, pair_server_config};
+use xmpp_sansio::TlsPolicy;
+
+/// Both sides with stream management, plaintext PLAIN, an ack asked for
+/// after every 2 stanzas.
+fn sm_pair() -> Pair {
+    Pair::from_streams(Stream::client(pair_client(None).0), sm_server())
+}
+
+fn pair_client(_: Option<()>) -> (ClientConfig, ()) {
+    let mut c = pair_client_config(TlsPolicy::Disabled);
+    c.allow_plaintext_auth = true;
+    c.mechanisms = Some(vec![xmpp_sansio::sasl::Mechanism::Plain]);
+    c.resource = Some("balcony".into());
+    c.stream_management = SmConfig::enabled();
+    c.stream_management.ack_after_stanzas = Some(2);
+    (c, ())
+}
+
+fn sm_server() -> Stream {
+    let mut s = pair_server_config(TlsPolicy::Disabled);
+    s.allow_plaintext_auth = true;
+    s.stream_management = SmConfig::enabled();
+    s.stream_management.ack_after_stanzas = Some(2);
+    Stream::server(s)
+}
+
+fn chat(from_server: bool, n: u32) -> Element {
+    let (to, body) = if from_server {
+        ("juliet@example.com/balcony", format!("s{n}"))
+    } else {
+        ("romeo@example.net", format!("c{n}"))
+    };
+    Element::builder("message", "jabber:client")
+        .attr("to", to)
+        .attr("id", body.clone())
+        .child(Element::builder("body", "jabber:client").text(body).build())
+        .build()
+}
+
+/// The bodies of the messages in `events`.
+fn bodies(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => m.body(None),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether stanzas sent now are protected by stream management: enabled
+/// or resumed.
+fn protected(events: &[Event]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, Event::SmEnabled { .. } | Event::Resumed { .. }))
+}
+
+/// Each application sends its messages once its stream is protected,
+/// one at a time, the pair driven between; the ones not taken stay
+/// pending.
+fn exchange(pair: &mut Pair, client: &mut Vec<Element>, server: &mut Vec<Element>) {
+    pair.drive();
+    for _ in 0..8 {
+        if protected(&pair.client_events) && !client.is_empty() {
+            if pair.client.send(client[0].clone(), pair.now).is_ok() {
+                client.remove(0);
+            }
+        }
+        if protected(&pair.server_events) && !server.is_empty() {
+            if pair.server.send(server[0].clone(), pair.now).is_ok() {
+                server.remove(0);
+            }
+        }
+        pair.drive();
+    }
+}
+
+/// The scripted session, killed at `cut`, then resumed on a new pair;
+/// returns what each side received (message bodies, in order), and the
+/// bytes each side wrote on the first connection.
+fn session(cut: Option<(Dir, usize)>) -> (Vec<String>, Vec<String>, usize, usize, bool) {
+    let mut client_out: Vec<Element> = (1..=5).map(|n| chat(false, n)).collect();
+    let mut server_out: Vec<Element> = (1..=5).map(|n| chat(true, n)).collect();
+    let mut pair = sm_pair();
+    pair.cut = cut;
+    exchange(&mut pair, &mut client_out, &mut server_out);
+    let up = pair.client_sent.len();
+    let down = pair.server_sent.len();
+    let mut server_got = bodies(&pair.server_events);
+    let mut client_got = bodies(&pair.client_events);
+    if !pair.dead {
+        return (server_got, client_got, up, down, false);
+    }
+    pair.both_eof();
+    let client_state = pair.client.sm_state();
+    let server_state = pair.server.sm_state();
+    // The client resumes when it can; otherwise it starts afresh, and
+    // what it had not had acknowledged would go again (nothing here: it
+    // sends only once protected, so a state it cannot resume holds none).
+    let resumable = client_state.as_ref().is_some_and(SmState::resumable);
+    let client = match client_state {
+        Some(state) if state.resumable() => Stream::client_resuming(pair_client(None).0, state),
+        other => {
+            assert!(other.is_none_or(|s| s.unacked.is_empty()), "{cut:?}");
+            Stream::client(pair_client(None).0)
+        }
+    };
+    let mut next = Pair::from_streams(client, sm_server());
+    next.drive();
+    let request = next.server_events.iter().find_map(|e| match e {
+        Event::ResumeRequest { previd, .. } => Some(previd.clone()),
+        _ => None,
+    });
+    let mut resumed = false;
+    if let Some(previd) = request {
+        let state = server_state
+            .clone()
+            .filter(|s| s.id.as_deref() == Some(&previd));
+        match state {
+            Some(state) => {
+                next.server
+                    .accept_resume(state, next.now)
+                    .expect("resume awaited");
+                resumed = true;
+            }
+            None => next.server.refuse_resume(next.now).expect("resume awaited"),
+        }
+    }
+    assert_eq!(
+        resumable, resumed,
+        "{cut:?}: the server keeps every session the client can resume"
+    );
+    if !resumed {
+        // The old session is gone: what the server had sent and not had
+        // acknowledged goes on the new one first (the client had none of
+        // it: it never saw <enabled/>, which comes before).
+        if let Some(state) = &server_state {
+            server_out.splice(0..0, state.unacked.iter().cloned());
+        }
+    }
+    exchange(&mut next, &mut client_out, &mut server_out);
+    assert!(
+        client_out.is_empty() && server_out.is_empty(),
+        "{cut:?}: all sent"
+    );
+    assert!(
+        !next
+            .client_events
+            .iter()
+            .any(|e| matches!(e, Event::Closed { .. })),
+        "{cut:?}: {:?}",
+        next.client_events
+    );
+    server_got.extend(bodies(&next.server_events));
+    client_got.extend(bodies(&next.client_events));
+    (server_got, client_got, up, down, resumed)
+}
+
+#[test]
+fn back_to_back_stream_management_enables_counts_and_acks() {
+    let mut pair = sm_pair();
+    let mut client_out: Vec<Element> = (1..=5).map(|n| chat(false, n)).collect();
+    let mut server_out: Vec<Element> = (1..=5).map(|n| chat(true, n)).collect();
+    exchange(&mut pair, &mut client_out, &mut server_out);
+    assert_eq!(bodies(&pair.server_events), ["c1", "c2", "c3", "c4", "c5"]);
+    assert_eq!(bodies(&pair.client_events), ["s1", "s2", "s3", "s4", "s5"]);
+    assert!(pair.server_sent.contains("<sm xmlns='urn:xmpp:sm:3'/>"));
+    let (c, s) = (
+        pair.client.sm_state().expect("client"),
+        pair.server.sm_state().expect("server"),
+    );
+    assert_eq!(c.id, s.id, "the server's resumption id");
+    assert!(c.id.as_ref().is_some_and(|id| id.len() >= 16));
+    // Each side's inbound count is the other's sent count.
+    assert_eq!((c.inbound, s.inbound), (s.sent(), c.sent()));
+    assert_eq!((c.sent(), s.sent()), (5, 5));
+    // Acks were asked for after every 2: all but the last one released.
+    assert_eq!((c.acked, s.acked), (4, 4));
+    let acked: usize = pair
+        .client_events
+        .iter()
+        .map(|e| match e {
+            Event::Acknowledged { stanzas } => stanzas.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(acked, 4);
+}
+
+#[test]
+fn a_connection_cut_anywhere_then_resumed_delivers_every_stanza_once_in_order() {
+    let (server_got, client_got, up, down, _) = session(None);
+    let want_server: Vec<String> = (1..=5).map(|n| format!("c{n}")).collect();
+    let want_client: Vec<String> = (1..=5).map(|n| format!("s{n}")).collect();
+    assert_eq!(server_got, want_server);
+    assert_eq!(client_got, want_client);
+    let (mut resumed, mut fresh) = (0, 0);
+    for cut in (0..=up)
+        .map(|k| (Dir::Up, k))
+        .chain((0..=down).map(|k| (Dir::Down, k)))
+    {
+        let (server_got, client_got, _, _, was_resumed) = session(Some(cut));
+        assert_eq!(server_got, want_server, "client → server, cut at {cut:?}");
+        assert_eq!(client_got, want_client, "server → client, cut at {cut:?}");
+        resumed += usize::from(was_resumed);
+        fresh += usize::from(!was_resumed);
+    }
+    // Cuts before <enabled/> reached the client start afresh; the rest resume.
+    assert!(
+        resumed > 500 && fresh > 0,
+        "{resumed} resumed, {fresh} afresh"
+    );
+    eprintln!(
+        "{resumed} resumed, {fresh} afresh, of {} bytes up and {} down",
+        up, down
+    );
+}
