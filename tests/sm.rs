@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::*;
 use proptest::prelude::*;
-use xmpp_sansio::stanza::StanzaErrorCondition;
+use xmpp_sansio::stanza::{StanzaErrorCondition, StanzaView};
 use xmpp_sansio::xml::Element;
 use xmpp_sansio::{
     ClientConfig, ClosedBy, Error, Event, SmConfig, SmState, SmStateError, State, Stream,
@@ -850,4 +850,250 @@ fn a_connection_cut_anywhere_then_resumed_delivers_every_stanza_once_in_order() 
         "{resumed} resumed, {fresh} afresh, of {} bytes up and {} down",
         up, down
     );
+}
+
+// ---- the server role, transcripts at every split ----
+
+use common::server_side::{
+    CLIENT_HEADER, bind_request, juliet, plain_auth, plain_server_config, started_server,
+};
+use xmpp_sansio::{ServerConfig, UsageError};
+
+fn sm_server_config() -> ServerConfig {
+    let mut c = plain_server_config();
+    c.stream_management = SmConfig::enabled();
+    c.stream_management.ack_after_stanzas = Some(2);
+    c.stream_management.max_resume = Some(Duration::from_secs(600));
+    c
+}
+
+fn server_setup(config: ServerConfig) -> impl Fn(std::time::Instant) -> Stream {
+    move |now| started_server(&config, now)
+}
+
+/// Authenticated as juliet over PLAIN, the stream restarted.
+fn authenticated(d: &mut Driver) {
+    d.feed(format!("{CLIENT_HEADER}{}", plain_auth("juliet", "r0m30")))
+        .ok();
+    d.stream.provide_credentials(Some(&juliet()), d.now).ok();
+    d.drain();
+    d.feed(CLIENT_HEADER).ok();
+}
+
+/// … and bound as juliet@example.com/balcony.
+fn bound(d: &mut Driver) {
+    authenticated(d);
+    d.feed(bind_request(Some("balcony"))).ok();
+    d.stream.accept_bind(Some("balcony"), d.now).ok();
+    d.drain();
+}
+
+fn from_client(n: u32) -> String {
+    format!("<message to='romeo@example.net' id='c{n}'><body>c{n}</body></message>")
+}
+
+#[test]
+fn the_server_offers_sm_answers_enable_counts_and_asks_for_acks() {
+    let (out, (enabled, acks, requested, released, sm)) =
+        assert_chunking_invariant(server_setup(sm_server_config()), |d| {
+            bound(d);
+            d.recent();
+            d.feed("<enable xmlns='urn:xmpp:sm:3' resume='true' max='900'/>")
+                .ok();
+            let enabled = d.recent();
+            d.feed(format!(
+                "{}{}<r xmlns='urn:xmpp:sm:3'/>",
+                from_client(1),
+                from_client(2)
+            ))
+            .ok();
+            let acks = d.recent().sent;
+            d.stream.send(chat(true, 1), d.now).ok();
+            d.stream.send(chat(true, 2), d.now).ok();
+            let requested = d.recent().sent;
+            d.feed("<a xmlns='urn:xmpp:sm:3' h='1'/>").ok();
+            let released = d.recent().events;
+            (enabled, acks, requested, released, d.stream.sm_state())
+        });
+    assert!(out.sent.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session><sm xmlns='urn:xmpp:sm:3'/></stream:features>"), "{}", out.sent);
+    let sm = sm.expect("enabled");
+    let id = sm.id.clone().unwrap_or_default();
+    assert_eq!(id.len(), 24);
+    // The server's max is its own, not the client's.
+    assert_eq!(
+        enabled.sent,
+        format!("<enabled xmlns='urn:xmpp:sm:3' id='{id}' resume='true' max='600'/>")
+    );
+    assert_eq!(
+        enabled.events,
+        vec![Event::SmEnabled {
+            id: Some(id.clone()),
+            location: None,
+            max: Some(600)
+        }]
+    );
+    assert_eq!(acks, "<a xmlns='urn:xmpp:sm:3' h='2'/>");
+    assert!(
+        requested.ends_with("</message><r xmlns='urn:xmpp:sm:3'/>"),
+        "{requested}"
+    );
+    assert_eq!(acknowledged(&released), vec![vec![chat(true, 1)]]);
+    assert_eq!(sm.jid.as_deref(), Some("juliet@example.com/balcony"));
+    assert_eq!(
+        (sm.inbound, sm.acked, sm.unacked.clone()),
+        (2, 1, vec![chat(true, 2)])
+    );
+}
+
+#[test]
+fn the_server_refuses_enable_before_binding_twice_or_when_off() {
+    const UNEXPECTED: &str = "<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>";
+    let (_, (early, twice)) = assert_chunking_invariant(server_setup(sm_server_config()), |d| {
+        authenticated(d);
+        d.recent();
+        d.feed("<enable xmlns='urn:xmpp:sm:3'/>").ok();
+        let early = d.recent().sent;
+        d.feed(bind_request(Some("balcony"))).ok();
+        d.stream.accept_bind(Some("balcony"), d.now).ok();
+        d.feed("<enable xmlns='urn:xmpp:sm:3'/>").ok();
+        d.recent();
+        d.feed("<enable xmlns='urn:xmpp:sm:3'/>").ok();
+        (early, d.recent().sent)
+    });
+    assert_eq!(early, UNEXPECTED);
+    assert_eq!(twice, UNEXPECTED);
+    let (out, sm) = assert_chunking_invariant(server_setup(plain_server_config()), |d| {
+        bound(d);
+        d.recent();
+        d.feed("<enable xmlns='urn:xmpp:sm:3'/>").ok();
+        d.stream.sm_state()
+    });
+    assert!(!out.sent.contains("<sm xmlns"), "not offered");
+    assert!(out.sent.ends_with(UNEXPECTED));
+    assert_eq!(sm, None);
+}
+
+fn server_saved() -> SmState {
+    SmState {
+        id: Some("prev-1".into()),
+        location: None,
+        max: None,
+        jid: Some("juliet@example.com/balcony".into()),
+        inbound: 3,
+        acked: 0,
+        unacked: vec![chat(true, 1), chat(true, 2), chat(true, 3)],
+    }
+}
+
+#[test]
+fn the_server_resumes_a_session_the_application_kept_and_replays() {
+    let (out, (request, misuse, resumed, after, sm)) =
+        assert_chunking_invariant(server_setup(sm_server_config()), |d| {
+            authenticated(d);
+            d.recent();
+            let early = d.stream.accept_resume(server_saved(), d.now);
+            d.feed("<resume xmlns='urn:xmpp:sm:3' previd='prev-1' h='1'/>")
+                .ok();
+            let request = d.recent();
+            let mut other = server_saved();
+            other.id = Some("prev-2".into());
+            let wrong_id = d.stream.accept_resume(other, d.now);
+            let mut other = server_saved();
+            other.jid = Some("romeo@example.com/orchard".into());
+            let wrong_account = d.stream.accept_resume(other, d.now);
+            d.stream.accept_resume(server_saved(), d.now).ok();
+            let resumed = d.recent();
+            let again = d.stream.refuse_resume(d.now);
+            d.feed(format!("{}<r xmlns='urn:xmpp:sm:3'/>", from_client(4)))
+                .ok();
+            let after = d.recent();
+            (
+                request,
+                (early, wrong_id, wrong_account, again),
+                resumed,
+                after,
+                (
+                    d.stream.state(),
+                    d.stream.bound_jid().map(str::to_owned),
+                    d.stream.sm_state(),
+                ),
+            )
+        });
+    assert_eq!(
+        request.events,
+        vec![Event::ResumeRequest {
+            previd: "prev-1".into(),
+            h: 1
+        }]
+    );
+    assert_eq!(request.sent, "", "the application decides");
+    assert_eq!(
+        misuse,
+        (
+            Err(UsageError::NotAwaitingResume),
+            Err(UsageError::ResumeStateMismatch),
+            Err(UsageError::ResumeStateMismatch),
+            Err(UsageError::NotAwaitingResume)
+        )
+    );
+    assert_eq!(
+        resumed.sent,
+        "<resumed xmlns='urn:xmpp:sm:3' previd='prev-1' h='3'/>\
+         <message to='juliet@example.com/balcony' id='s2'><body>s2</body></message>\
+         <message to='juliet@example.com/balcony' id='s3'><body>s3</body></message>\
+         <r xmlns='urn:xmpp:sm:3'/>"
+    );
+    assert_eq!(
+        resumed.events,
+        vec![
+            Event::Acknowledged {
+                stanzas: vec![chat(true, 1)]
+            },
+            Event::Resumed {
+                jid: "juliet@example.com/balcony".into(),
+                resent: 2
+            }
+        ]
+    );
+    assert!(!out.sent.contains("xmpp-bind'><jid>"), "no bind");
+    // The resumed session goes on: stanzas stamped and counted.
+    assert_eq!(after.sent, "<a xmlns='urn:xmpp:sm:3' h='4'/>");
+    assert_eq!(
+        after.events.iter().find_map(|e| match e {
+            Event::Message(m) => m.element().attr("from").map(str::to_owned),
+            _ => None,
+        }),
+        Some("juliet@example.com/balcony".into())
+    );
+    let (state, jid, sm) = sm;
+    assert_eq!(state, State::Online);
+    assert_eq!(jid.as_deref(), Some("juliet@example.com/balcony"));
+    assert_eq!(
+        sm.map(|s| (s.inbound, s.acked, s.unacked.len())),
+        Some((4, 1, 2))
+    );
+}
+
+#[test]
+fn a_refused_resumption_is_item_not_found_and_binding_goes_on() {
+    let (out, (refused, online)) =
+        assert_chunking_invariant(server_setup(sm_server_config()), |d| {
+            authenticated(d);
+            d.recent();
+            d.feed("<resume xmlns='urn:xmpp:sm:3' previd='gone' h='0'/>")
+                .ok();
+            d.stream.refuse_resume(d.now).ok();
+            let refused = d.recent().sent;
+            d.feed(bind_request(Some("balcony"))).ok();
+            d.stream.accept_bind(Some("balcony"), d.now).ok();
+            (refused, d.stream.state())
+        });
+    assert_eq!(
+        refused,
+        "<failed xmlns='urn:xmpp:sm:3'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"
+    );
+    assert_eq!(online, State::Online);
+    assert!(out.events.contains(&Event::Online {
+        jid: "juliet@example.com/balcony".into()
+    }));
 }
