@@ -134,6 +134,12 @@
 //!   receiving end of a client connection; [`Stream::provide_credentials`],
 //!   [`Stream::accept_bind`] and [`Stream::refuse_bind`] answer its
 //!   [`Event::CredentialsRequest`] and [`Event::BindRequest`].
+//! - Stream management (XEP-0198) for both roles, opt-in with [`SmConfig`]
+//!   ([`ClientConfig::stream_management`],
+//!   [`ServerConfig::stream_management`]): acknowledged stanzas reported
+//!   ([`Event::Acknowledged`]), the resumable state as plain data
+//!   ([`Stream::sm_state`], [`SmState`]), resumption
+//!   ([`Stream::client_resuming`], [`Stream::accept_resume`]).
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 

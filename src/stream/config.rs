@@ -5,7 +5,7 @@ use crate::stanza::{JidProblem, prepare_jid};
 use crate::time::Duration;
 use crate::xml::Limits;
 
-use super::sm::SmConfig;
+use super::sm::{SmConfig, SmState};
 
 /// When to use TLS.
 ///
@@ -154,8 +154,12 @@ pub struct ClientConfig {
     /// ```
     pub scram_client_nonce: Option<String>,
     /// Stream management (XEP-0198): off by default; see [`SmConfig`].
-    /// To resume a session, see [`crate::Stream::client_resuming`].
+    /// To resume a session, see [`ClientConfig::resume`].
     pub stream_management: SmConfig,
+    /// A stream-managed session to resume (XEP-0198 §5) instead of
+    /// binding a resource: what [`crate::Stream::sm_state`] returned on
+    /// the old stream. See [`crate::Stream::client_resuming`], which sets it.
+    pub resume: Option<SmState>,
 }
 
 /// Why a [`ClientConfig`] cannot start a stream ([`ClientConfig::validate`]).
@@ -302,6 +306,7 @@ impl ClientConfig {
             max_scram_iterations: DEFAULT_MAX_ITERATIONS,
             scram_client_nonce: None,
             stream_management: SmConfig::default(),
+            resume: None,
         }
     }
 

@@ -65,7 +65,8 @@ pub(super) struct ClientSide {
 }
 
 impl ClientSide {
-    pub(super) fn new(config: ClientConfig) -> Self {
+    pub(super) fn new(mut config: ClientConfig) -> Self {
+        let resume = config.resume.take();
         let own = OwnAddress {
             bare: config.bare_jid().to_owned(),
             domain: config.domain().to_owned(),
@@ -80,7 +81,7 @@ impl ClientSide {
             bound_jid: None,
             binds_sent: 0,
             bind_resource: None,
-            resume: None,
+            resume,
         }
     }
 

@@ -427,10 +427,11 @@ impl Stream {
     /// let stream = Stream::client_resuming(config, saved.clone());
     /// assert_eq!(stream.sm_state(), None); // nothing resumed yet
     /// ```
-    pub fn client_resuming(config: ClientConfig, state: SmState) -> Self {
-        let mut stream = Self::client(config);
-        stream.client_side_mut().resume = Some(state);
-        stream
+    /// The same as [`Stream::client`] with [`ClientConfig::resume`] set
+    /// (which works with [`Stream::client_over_tls`] too).
+    pub fn client_resuming(mut config: ClientConfig, state: SmState) -> Self {
+        config.resume = Some(state);
+        Self::client(config)
     }
 
     /// The stream-management state as plain data, to persist for
