@@ -638,17 +638,17 @@ use xmpp_sansio::TlsPolicy;
 /// Both sides with stream management, plaintext PLAIN, an ack asked for
 /// after every 2 stanzas.
 fn sm_pair() -> Pair {
-    Pair::from_streams(Stream::client(pair_client(None).0), sm_server())
+    Pair::from_streams(Stream::client(pair_client()), sm_server())
 }
 
-fn pair_client(_: Option<()>) -> (ClientConfig, ()) {
+fn pair_client() -> ClientConfig {
     let mut c = pair_client_config(TlsPolicy::Disabled);
     c.allow_plaintext_auth = true;
     c.mechanisms = Some(vec![xmpp_sansio::sasl::Mechanism::Plain]);
     c.resource = Some("balcony".into());
     c.stream_management = SmConfig::enabled();
     c.stream_management.ack_after_stanzas = Some(2);
-    (c, ())
+    c
 }
 
 fn sm_server() -> Stream {
@@ -697,15 +697,17 @@ fn protected(events: &[Event]) -> bool {
 fn exchange(pair: &mut Pair, client: &mut Vec<Element>, server: &mut Vec<Element>) {
     pair.drive();
     for _ in 0..8 {
-        if protected(&pair.client_events) && !client.is_empty() {
-            if pair.client.send(client[0].clone(), pair.now).is_ok() {
-                client.remove(0);
-            }
+        if protected(&pair.client_events)
+            && !client.is_empty()
+            && pair.client.send(client[0].clone(), pair.now).is_ok()
+        {
+            client.remove(0);
         }
-        if protected(&pair.server_events) && !server.is_empty() {
-            if pair.server.send(server[0].clone(), pair.now).is_ok() {
-                server.remove(0);
-            }
+        if protected(&pair.server_events)
+            && !server.is_empty()
+            && pair.server.send(server[0].clone(), pair.now).is_ok()
+        {
+            server.remove(0);
         }
         pair.drive();
     }
@@ -735,10 +737,10 @@ fn session(cut: Option<(Dir, usize)>) -> (Vec<String>, Vec<String>, usize, usize
     // sends only once protected, so a state it cannot resume holds none).
     let resumable = client_state.as_ref().is_some_and(SmState::resumable);
     let client = match client_state {
-        Some(state) if state.resumable() => Stream::client_resuming(pair_client(None).0, state),
+        Some(state) if state.resumable() => Stream::client_resuming(pair_client(), state),
         other => {
             assert!(other.is_none_or(|s| s.unacked.is_empty()), "{cut:?}");
-            Stream::client(pair_client(None).0)
+            Stream::client(pair_client())
         }
     };
     let mut next = Pair::from_streams(client, sm_server());

@@ -61,12 +61,12 @@ pub(super) struct ClientSide {
     /// The resource the bind request in flight asked for.
     pub(super) bind_resource: Option<String>,
     /// A stream-managed session to resume instead of binding.
-    pub(super) resume: Option<SmState>,
+    pub(super) resume: Option<Box<SmState>>,
 }
 
 impl ClientSide {
     pub(super) fn new(mut config: ClientConfig) -> Self {
-        let resume = config.resume.take();
+        let resume = config.resume.take().map(Box::new);
         let own = OwnAddress {
             bare: config.bare_jid().to_owned(),
             domain: config.domain().to_owned(),

@@ -673,7 +673,7 @@ impl Stream {
         };
         let offered = c.features.as_ref().is_some_and(|f| f.stream_management);
         if !offered || !state.resumable() {
-            self.resume_failed(state, None);
+            self.resume_failed(*state, None);
             return false;
         }
         let resume = Element::builder("resume", ns::SM)
@@ -681,7 +681,7 @@ impl Stream {
             .attr("h", state.inbound.to_string())
             .build();
         self.write_nonza(&resume, now);
-        self.client_side_mut().step = ClientStep::AwaitResumed(Box::new(state));
+        self.client_side_mut().step = ClientStep::AwaitResumed(state);
         true
     }
 
