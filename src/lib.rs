@@ -134,6 +134,12 @@
 //!   receiving end of a client connection; [`Stream::provide_credentials`],
 //!   [`Stream::accept_bind`] and [`Stream::refuse_bind`] answer its
 //!   [`Event::CredentialsRequest`] and [`Event::BindRequest`].
+//! - Stream management (XEP-0198) for both roles, opt-in with [`SmConfig`]
+//!   ([`ClientConfig::stream_management`],
+//!   [`ServerConfig::stream_management`]): acknowledged stanzas reported
+//!   ([`Event::Acknowledged`]), the resumable state as plain data
+//!   ([`Stream::sm_state`], [`SmState`]), resumption
+//!   ([`Stream::client_resuming`], [`Stream::accept_resume`]).
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
@@ -152,8 +158,8 @@ pub mod xml;
 pub use stanza::StreamErrorCondition;
 pub use stream::{
     ClientConfig, ClosedBy, ConfigError, Error, ErrorKind, Event, InvalidStanzaReason,
-    IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig, State, Stream,
-    TimeoutKind, TlsPolicy, UsageError,
+    IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig, SmConfig, SmState,
+    SmStateError, State, Stream, TimeoutKind, TlsPolicy, UsageError,
 };
 
 /// The README's examples, compiled and run as doctests.

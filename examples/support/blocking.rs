@@ -27,7 +27,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 use xmpp_sansio::im::Roster;
 use xmpp_sansio::sasl::ChannelBinding;
-use xmpp_sansio::{ClientConfig, Event, State, Stream};
+use xmpp_sansio::{ClientConfig, Event, SmState, State, Stream};
 
 /// The stream's seed (SCRAM nonces, IQ ids): 32 bytes from the operating
 /// system's CSPRNG, through the crypto provider rustls already uses.
@@ -509,6 +509,20 @@ fn handshake(
 impl Connection {
     /// Connects, (for direct TLS) handshakes, and starts the stream.
     pub fn connect(config: ClientConfig, options: &Options) -> Result<Self, DriverError> {
+        Self::connect_resuming(config, None, options)
+    }
+
+    /// Like [`Connection::connect`], resuming the stream-managed session
+    /// `resume` (XEP-0198) when given.
+    pub fn connect_resuming(
+        config: ClientConfig,
+        resume: Option<SmState>,
+        options: &Options,
+    ) -> Result<Self, DriverError> {
+        let mut config = config;
+        if resume.is_some() {
+            config.resume = resume;
+        }
         let domain = config.domain().to_owned();
         let tls_config = tls_config(options)?;
         let sock = TcpStream::connect((options.host.as_str(), options.port)).map_err(|error| {
