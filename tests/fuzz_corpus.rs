@@ -187,3 +187,18 @@ fn the_oracles_refuse_what_they_are_for() {
     }
     assert_eq!(chunks(data, 0).len(), data.len());
 }
+
+#[test]
+fn the_limit_seeds_straddle_the_stanza_limit() {
+    use xmpp_sansio::{Event, StreamErrorCondition};
+    let (_, events) = client_stream::transcript_of(&seed("gen-online-at-limit"));
+    assert!(events.iter().any(|e| matches!(e, Event::Message(_))), "{events:?}");
+    assert!(events.iter().any(|e| matches!(e, Event::Presence(_))), "{events:?}");
+    let (_, events) = client_stream::transcript_of(&seed("gen-online-over-limit"));
+    assert!(!events.iter().any(|e| matches!(e, Event::Message(_))), "{events:?}");
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Closed { error: Some(err), .. }
+            if err.condition() == Some(StreamErrorCondition::PolicyViolation))),
+        "{events:?}"
+    );
+}

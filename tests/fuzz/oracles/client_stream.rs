@@ -77,8 +77,16 @@ pub(crate) fn config() -> ClientConfig {
     c.scram_client_nonce = Some(CLIENT_NONCE.to_owned());
     // A hostile iteration count must not make executions slow.
     c.max_scram_iterations = 4096;
+    // Small limits, so that inputs of a few KiB reach them.
+    c.limits.max_stanza_bytes = LIMIT;
+    c.limits.max_depth = 8;
+    c.limits.max_attributes = 12;
+    c.limits.max_name_len = 64;
     c
 }
+
+/// The stanza limit of [`config`].
+pub(crate) const LIMIT: usize = 1024;
 
 fn features(inner: &str) -> String {
     format!("<stream:features>{inner}</stream:features>")
@@ -383,6 +391,15 @@ pub(crate) fn seeds() -> Vec<(String, Vec<u8>)> {
         (name, bytes)
     })
     .collect::<Vec<_>>();
+    // Stanzas of exactly the limit, and one byte over.
+    for (name, extra) in [("gen-online-at-limit", 0), ("gen-online-over-limit", 1)] {
+        let head = "<message from='a@example.net/x'><body>";
+        let tail = "</body></message>";
+        let body = "x".repeat(LIMIT + extra - head.len() - tail.len());
+        let mut bytes = vec![stage("online") | 0x50];
+        bytes.extend_from_slice(format!("{head}{body}{tail}<presence/>").as_bytes());
+        seeds.push((name.to_owned(), bytes));
+    }
     // One byte at a time, through the whole SCRAM exchange.
     let mut one = vec![stage("scram-first")];
     one.extend_from_slice(
