@@ -21,7 +21,6 @@
 #![allow(clippy::disallowed_methods)]
 // Each includer (fuzz target, corpus test) uses a part.
 #![allow(dead_code)]
-#![allow(unexpected_cfgs)] // `fuzzing`: set by cargo-fuzz
 
 #[path = "client_stream.rs"]
 mod stages;
@@ -37,7 +36,7 @@ use stages::common::{self, Transcript};
 
 /// A script: the stage to start from (as in the `client_stream` target),
 /// whether binding waits for the `Bind` operation, and the operations.
-#[cfg_attr(fuzzing, derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Script {
     pub(crate) stage: u8,
@@ -46,7 +45,7 @@ pub(crate) struct Script {
 }
 
 /// One operation.
-#[cfg_attr(fuzzing, derive(arbitrary::Arbitrary))]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Op {
     /// Server bytes (`@@` stands for the last id a command returned), cut
