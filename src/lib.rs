@@ -151,7 +151,7 @@ pub mod xml;
 
 pub use stanza::StreamErrorCondition;
 pub use stream::{
-    ClientConfig, ClosedBy, ConfigError, Error, ErrorKind, Event, InvalidStanzaReason,
+    ClientConfig, ClosedBy, ComponentConfig, ComponentServerConfig, ConfigError, Error, ErrorKind, Event, InvalidStanzaReason,
     IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig, State, Stream,
     TimeoutKind, TlsPolicy, UsageError,
 };
