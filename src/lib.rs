@@ -151,9 +151,9 @@ pub mod xml;
 
 pub use stanza::StreamErrorCondition;
 pub use stream::{
-    ClientConfig, ClosedBy, ComponentConfig, ComponentServerConfig, ConfigError, Error, ErrorKind, Event, InvalidStanzaReason,
-    IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig, State, Stream,
-    TimeoutKind, TlsPolicy, UsageError,
+    ClientConfig, ClosedBy, ComponentConfig, ComponentServerConfig, ConfigError, Error, ErrorKind,
+    Event, InvalidStanzaReason, IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS,
+    ServerConfig, State, Stream, TimeoutKind, TlsPolicy, UsageError,
 };
 
 /// The README's examples, compiled and run as doctests.

@@ -14,9 +14,9 @@ use crate::stanza::{Iq, IqType, StanzaError, StanzaErrorCondition, StreamErrorCo
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
+use super::component::{AcceptStep, ComponentStep};
 use super::dispatch::error_of;
 use super::role::{ClientSide, ClientStep, Role};
-use super::component::{AcceptStep, ComponentStep};
 use super::server::Step as ServerStep;
 use super::{Error, Event, Phase, Stream, TlsPolicy, protocol};
 

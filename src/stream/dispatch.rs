@@ -6,11 +6,11 @@
 //! delivered to the application, each allowed exactly one reply.
 
 use crate::iq::Purpose;
-use crate::stanza::{is_valid_address, same_address};
 use crate::stanza::{
     ErrorType, Iq, IqType, Message, Presence, PresenceType, StanzaError, StanzaErrorCondition,
     StanzaParseError, StanzaView,
 };
+use crate::stanza::{is_valid_address, same_address};
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 

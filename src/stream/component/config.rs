@@ -6,8 +6,8 @@ use crate::stanza::is_valid_address;
 use crate::time::Duration;
 use crate::xml::Limits;
 
-use super::super::config::{ConfigError, Settings};
 use super::super::IqRequestPolicy;
+use super::super::config::{ConfigError, Settings};
 
 /// Configuration of a component [`crate::Stream`]: an external component
 /// (XEP-0114) that connects to a server and authenticates with a shared
