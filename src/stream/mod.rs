@@ -92,12 +92,16 @@ fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error
 /// One client-to-server XMPP stream, as a pure state machine: either end
 /// of it, the client ([`Stream::client`]) or the server
 /// ([`Stream::server`], one per accepted connection), with the same
-/// inputs, outputs and events.
+/// inputs, outputs and events. A XEP-0114 component stream, too: the
+/// component ([`Stream::component`]) or the server end that accepts it
+/// ([`Stream::component_server`]).
 ///
 /// A `Stream` owns no socket, TLS session, clock or thread. Methods fall in
 /// four groups (the server's own commands:
 /// [`provide_credentials`](Stream::provide_credentials),
-/// [`accept_bind`](Stream::accept_bind), [`refuse_bind`](Stream::refuse_bind)):
+/// [`accept_bind`](Stream::accept_bind), [`refuse_bind`](Stream::refuse_bind);
+/// a component server's: [`accept_component`](Stream::accept_component),
+/// [`refuse_component`](Stream::refuse_component)):
 ///
 /// - **(A) getters**: [`state`](Stream::state), [`bound_jid`](Stream::bound_jid),
 ///   [`features`](Stream::features), [`header`](Stream::header);
