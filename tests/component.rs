@@ -251,6 +251,11 @@ fn component_refuses_what_the_exchange_does_not_allow() {
             format!("{SERVER_HEADER_0114}<message from='juliet@example.com' to='plays.shakespeare.lit'><body>early</body></message>"),
             StreamErrorCondition::UnsupportedStanzaType,
         ),
+        // The shared rules hold once online: restricted XML (RFC 6120 §11.1).
+        (
+            format!("{SERVER_HEADER_0114}<handshake/><!-- hi -->"),
+            StreamErrorCondition::RestrictedXml,
+        ),
     ];
     for (input, expected) in cases {
         let (whole, ()) = assert_chunking_invariant(component, |d| {
@@ -263,12 +268,11 @@ fn component_refuses_what_the_exchange_does_not_allow() {
             "{expected:?}: {}",
             whole.sent
         );
-        assert!(
-            !whole
-                .events
-                .iter()
-                .any(|e| matches!(e, Event::Online { .. }))
-        );
+        let online = whole
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Online { .. }));
+        assert_eq!(online, expected == StreamErrorCondition::RestrictedXml);
     }
 }
 
@@ -667,6 +671,8 @@ fn component_server_checks_what_the_component_sends() {
             "<message from='@plays.shakespeare.lit' to='juliet@example.com'/>",
             StreamErrorCondition::InvalidFrom,
         ),
+        // The shared rules hold: restricted XML (RFC 6120 §11.1).
+        ("<?pi x?>", StreamErrorCondition::RestrictedXml),
     ];
     for (input, expected) in cases {
         let (whole, ()) = assert_chunking_invariant(component_server, |d| {
