@@ -135,6 +135,12 @@
 //!   receiving end of a client connection; [`Stream::provide_credentials`],
 //!   [`Stream::accept_bind`] and [`Stream::refuse_bind`] answer its
 //!   [`Event::CredentialsRequest`] and [`Event::BindRequest`].
+//! - Stream management (XEP-0198) for both roles, opt-in with [`SmConfig`]
+//!   ([`ClientConfig::stream_management`],
+//!   [`ServerConfig::stream_management`]): acknowledged stanzas reported
+//!   ([`Event::Acknowledged`]), the resumable state as plain data
+//!   ([`Stream::sm_state`], [`SmState`]), resumption
+//!   ([`Stream::client_resuming`], [`Stream::accept_resume`]).
 //! - The component roles (XEP-0114): [`Stream::component`] with a
 //!   [`ComponentConfig`], and [`Stream::component_server`] with a
 //!   [`ComponentServerConfig`], whose [`Event::ComponentRequest`] is
@@ -160,7 +166,8 @@ pub use stanza::StreamErrorCondition;
 pub use stream::{
     ClientConfig, ClosedBy, ComponentConfig, ComponentServerConfig, ConfigError, Error, ErrorKind,
     Event, InvalidStanzaReason, IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS,
-    ServerConfig, State, Stream, TimeoutKind, TlsPolicy, UsageError,
+    ServerConfig, SmConfig, SmState, SmStateError, State, Stream, TimeoutKind, TlsPolicy,
+    UsageError,
 };
 
 /// The README's examples, compiled and run as doctests.

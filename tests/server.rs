@@ -1099,6 +1099,25 @@ fn pair_keepalive_pings_from_the_server_are_answered() {
     let _: Option<ClientConfig> = None;
 }
 
+#[test]
+fn pair_a_client_ping_to_its_server_gets_a_pong() {
+    // The client sends its ping to the domain and takes the reply only
+    // from there (RFC 6120 §8.1.2.1): the server's answer names it.
+    let mut c = pair_client_config(TlsPolicy::Disabled);
+    c.resource = Some("balcony".into());
+    let mut p = Pair::new(c, pair_server_config(TlsPolicy::Disabled));
+    assert!(p.online());
+    let id = p.client.ping(None, p.now).unwrap();
+    p.drive();
+    assert!(
+        p.client_events
+            .iter()
+            .any(|e| matches!(e, Event::Pong { id: i, .. } if *i == id)),
+        "{:?}",
+        p.client_events
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
 

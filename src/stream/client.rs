@@ -112,6 +112,7 @@ impl Stream {
             }
             ClientStep::AwaitProceed if el.ns() == ns::TLS => self.on_tls(&el),
             ClientStep::Sasl(_) if el.ns() == ns::SASL => self.on_sasl(&el, now),
+            ClientStep::AwaitResumed(_) if el.ns() == ns::SM => self.on_resume_answer(&el, now),
             _ => return Err(el),
         }
         Ok(())
@@ -123,6 +124,13 @@ impl Stream {
         self.events
             .push_back(Event::Features(Box::new(features.clone())));
         if self.client_side().authenticated {
+            // XEP-0198 §5: resume instead of binding, when asked to.
+            if self.client_side().resume.is_some() && self.client_try_resume(now) {
+                return;
+            }
+            if self.error.is_some() {
+                return;
+            }
             if !features.bind {
                 return self.cannot_negotiate(
                     &features,
@@ -299,7 +307,7 @@ impl Stream {
     /// After authentication, bind: at once with the configured resource
     /// ([`super::ClientConfig::auto_bind`]), or when the application calls
     /// [`Stream::bind`].
-    fn begin_binding(&mut self, now: Instant) {
+    pub(super) fn begin_binding(&mut self, now: Instant) {
         let config = &self.client_side().config;
         if config.auto_bind {
             let resource = config.requested_resource().map(str::to_owned);
@@ -414,7 +422,7 @@ impl Stream {
                 now,
             );
         } else {
-            self.go_online();
+            self.go_online(now);
         }
     }
 }

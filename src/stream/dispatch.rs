@@ -33,6 +33,8 @@ pub(super) fn error_of(iq: &Iq) -> StanzaError {
 impl Stream {
     /// One inbound stanza (`is_stanza` holds).
     pub(super) fn on_stanza(&mut self, el: Element, now: Instant) {
+        // XEP-0198: every stanza that reaches here is handled.
+        self.sm.on_inbound();
         // A server stamps `from` on what its client sends (RFC 6120 §8.1.2.1).
         let Some(el) = self.server_inbound(el, now) else {
             return;
@@ -131,7 +133,7 @@ impl Stream {
                 if iq.type_() == IqType::Error {
                     self.fail(Error::SessionFailed(error_of(&iq)));
                 } else {
-                    self.go_online();
+                    self.go_online(now);
                 }
             }
             // Any answer, even an error, shows the server is alive.
@@ -205,6 +207,12 @@ impl Stream {
             && iq.type_() == IqType::Get
         {
             if let Some(reply) = iq.result_reply(None) {
+                // A server answers from the address the ping was sent to
+                // (its domain), as the client matches replies by sender.
+                let reply = match iq.element().attr("to") {
+                    Some(to) if !client => reply.to_builder().attr("from", to).build(),
+                    _ => reply,
+                };
                 self.write_stanza(&reply, now);
             }
             return;

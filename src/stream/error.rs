@@ -81,6 +81,16 @@ pub enum Error {
     /// [`crate::Stream::close`], is orderly and reports no error.
     #[error("the peer closed the stream before negotiation finished")]
     ClosedByPeer,
+    /// Stream management (XEP-0198 §4): the peer acknowledged more
+    /// stanzas than were sent. The stream error sent is
+    /// `undefined-condition` with `<handled-count-too-high/>`.
+    #[error("the peer acknowledged {h} stanzas, but {send_count} were sent")]
+    HandledCountTooHigh {
+        /// The peer's `h`.
+        h: u32,
+        /// Stanzas sent (modulo 2^32).
+        send_count: u32,
+    },
 }
 
 impl Error {
@@ -90,6 +100,7 @@ impl Error {
         match self {
             Error::Xml(e) => Some(e.condition()),
             Error::Protocol { condition, .. } => Some(*condition),
+            Error::HandledCountTooHigh { .. } => Some(StreamErrorCondition::UndefinedCondition),
             _ => None,
         }
     }
@@ -99,7 +110,7 @@ impl Error {
         match self {
             Error::Xml(_) => ErrorKind::Xml,
             Error::PeerStreamError(_) => ErrorKind::PeerStreamError,
-            Error::Protocol { .. } => ErrorKind::Protocol,
+            Error::Protocol { .. } | Error::HandledCountTooHigh { .. } => ErrorKind::Protocol,
             Error::TlsUnavailable
             | Error::TlsRequiredByServer
             | Error::TlsFailed
@@ -205,6 +216,14 @@ pub enum UsageError {
     /// ([`crate::ClientConfig::validate`]). Nothing was written.
     #[error(transparent)]
     InvalidConfig(#[from] ConfigError),
+    /// [`crate::Stream::accept_resume`] or [`crate::Stream::refuse_resume`]
+    /// without a pending [`crate::Event::ResumeRequest`].
+    #[error("no resumption request is awaited")]
+    NotAwaitingResume,
+    /// [`crate::Stream::accept_resume`] with a state that is not the one
+    /// asked for: another id, no JID, or another account's.
+    #[error("the stream-management state is not the session asked for")]
+    ResumeStateMismatch,
 }
 
 /// Which deadline ended a stream ([`Error::Timeout`]).

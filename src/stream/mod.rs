@@ -11,6 +11,7 @@ mod input;
 mod output;
 mod role;
 mod server;
+mod sm;
 mod timers;
 
 use std::collections::VecDeque;
@@ -22,6 +23,7 @@ pub use config::{ClientConfig, ConfigError, IqRequestPolicy, TlsPolicy};
 pub use error::{Error, ErrorKind, InvalidStanzaReason, TimeoutKind, UsageError};
 pub use event::{ClosedBy, Event};
 pub use server::config::{MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig};
+pub use sm::{SmConfig, SmState, SmStateError};
 
 use crate::iq::{InboundRequests, IqTracker, Pending, Purpose};
 use crate::negotiation::StreamFeatures;
@@ -36,6 +38,7 @@ use config::Settings;
 use dispatch::is_stanza;
 use output::Output;
 use role::{ClientSide, ClientStep, Role};
+use sm::Sm;
 use timers::{Timer, TimerTable};
 
 /// Where a stream is in its life.
@@ -177,6 +180,8 @@ pub struct Stream {
     /// The inbound XML can no longer be read (the framer failed): after a
     /// failure, only the end of file or the close timeout can end the stream.
     input_unreadable: bool,
+    /// Stream management (XEP-0198).
+    sm: Sm,
 }
 
 impl Stream {
@@ -194,6 +199,7 @@ impl Stream {
     fn new_with_role(rng_seed: [u8; 32], settings: Settings, tls_active: bool, role: Role) -> Self {
         let mut rng = Rng::new(rng_seed);
         let iq = IqTracker::new(rng.alphanumeric(8));
+        let settings_sm = settings.sm.clone();
         Self {
             framer: Framer::new(settings.limits.clone()),
             tls_active,
@@ -213,6 +219,7 @@ impl Stream {
             ping_outstanding: false,
             closed_by: None,
             input_unreadable: false,
+            sm: Sm::new(settings_sm),
         }
     }
 
@@ -407,6 +414,9 @@ impl Stream {
         }
         if self.timers.expired(Timer::Keepalive, now) {
             self.write_raw(b" ", now);
+        }
+        if self.timers.expired(Timer::SmAck, now) {
+            self.request_ack(now);
         }
     }
 
@@ -818,9 +828,15 @@ impl Stream {
                 Error::Xml(e) => Some(e.to_string()),
                 _ => None,
             };
+            let app = match &error {
+                Error::HandledCountTooHigh { h, send_count } => {
+                    Some(sm::handled_count_too_high(*h, *send_count))
+                }
+                _ => None,
+            };
             let content_ns = self.role.content_ns();
             self.out
-                .stream_error(condition, text.as_deref(), content_ns);
+                .stream_error(condition, text.as_deref(), app, content_ns);
         }
         if self.out.header_sent() && !matches!(self.phase, Phase::AwaitTls) {
             self.out.close();
@@ -869,14 +885,21 @@ impl Stream {
         });
     }
 
-    /// Negotiation is over: stanzas flow both ways.
-    fn go_online(&mut self) {
+    /// Negotiation is over: stanzas flow both ways. A client then enables
+    /// stream management, when configured and offered.
+    fn go_online(&mut self, now: Instant) {
+        self.enter_online();
+        let jid = self.role.bound_jid().unwrap_or_default().to_owned();
+        self.events.push_back(Event::Online { jid });
+        self.maybe_enable_sm(now);
+    }
+
+    /// The phase and timers of a stream that is online (bound or resumed).
+    fn enter_online(&mut self) {
         self.phase = Phase::Online;
         self.timers.stop(Timer::Negotiation);
         self.arm_ping();
         self.arm_keepalive();
-        let jid = self.role.bound_jid().unwrap_or_default().to_owned();
-        self.events.push_back(Event::Online { jid });
     }
 
     /// Online with no keepalive ping in flight: a ping falls due
@@ -916,6 +939,7 @@ impl Stream {
     fn write_stanza(&mut self, el: &Element, now: Instant) {
         if self.out.stanza(el, self.role.content_ns()) {
             self.wrote(now);
+            self.sm_on_written(el, now);
         }
     }
 

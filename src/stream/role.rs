@@ -16,6 +16,7 @@ use crate::xml::{ns, writer};
 use super::component::{ComponentServerSide, ComponentSide};
 use super::config::ClientConfig;
 use super::server::ServerSide;
+use super::sm::SmState;
 
 /// The role of a stream, with its own state.
 #[derive(Debug)]
@@ -44,6 +45,8 @@ pub(super) enum ClientStep {
     BindReady,
     AwaitBind,
     AwaitSession,
+    /// `<resume/>` sent (XEP-0198 §5) for this state.
+    AwaitResumed(Box<SmState>),
 }
 
 /// What only the client end keeps.
@@ -62,10 +65,13 @@ pub(super) struct ClientSide {
     pub(super) binds_sent: u32,
     /// The resource the bind request in flight asked for.
     pub(super) bind_resource: Option<String>,
+    /// A stream-managed session to resume instead of binding.
+    pub(super) resume: Option<Box<SmState>>,
 }
 
 impl ClientSide {
-    pub(super) fn new(config: ClientConfig) -> Self {
+    pub(super) fn new(mut config: ClientConfig) -> Self {
+        let resume = config.resume.take().map(Box::new);
         let own = OwnAddress {
             bare: config.bare_jid().to_owned(),
             domain: config.domain().to_owned(),
@@ -80,6 +86,7 @@ impl ClientSide {
             bound_jid: None,
             binds_sent: 0,
             bind_resource: None,
+            resume,
         }
     }
 

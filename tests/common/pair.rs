@@ -86,6 +86,15 @@ impl Chunking {
 pub const COMPONENT: &str = "muc.example.com";
 pub const COMPONENT_SECRET: &str = "s3cr3t";
 
+/// Which way bytes move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Client → server.
+    Up,
+    /// Server → client.
+    Down,
+}
+
 /// A client (or component) and a server stream connected back to back:
 /// `client` is the initiating end.
 pub struct Pair {
@@ -116,6 +125,13 @@ pub struct Pair {
     /// Component names the server end serves, with their secrets
     /// (component pairs); any other name is refused with `host-unknown`.
     pub components: HashMap<String, String>,
+    /// Kill the connection once this many bytes went this way: what
+    /// follows, either way, is lost ([`Pair::dead`]).
+    pub cut: Option<(Dir, usize)>,
+    /// The connection was killed (by `cut`).
+    pub dead: bool,
+    delivered_up: usize,
+    delivered_down: usize,
 }
 
 impl Pair {
@@ -149,6 +165,10 @@ impl Pair {
             binding: ChannelBinding::None,
             server_binding: None,
             components: HashMap::from([(COMPONENT.to_owned(), COMPONENT_SECRET.to_owned())]),
+            cut: None,
+            dead: false,
+            delivered_up: 0,
+            delivered_down: 0,
         }
     }
 
@@ -264,22 +284,56 @@ impl Pair {
     pub fn drive(&mut self) {
         for _ in 0..1_000_000 {
             self.collect();
+            if self.dead {
+                self.to_server.clear();
+                self.to_client.clear();
+            }
             if self.to_server.is_empty() && self.to_client.is_empty() {
                 return;
             }
             if !self.to_server.is_empty() {
                 let n = self.up.take(self.to_server.len());
+                let n = self.budget(Dir::Up, n);
                 let chunk: Vec<u8> = self.to_server.drain(..n).collect();
                 let _ = self.server.handle_input(&chunk, self.now);
             }
             self.collect();
-            if !self.to_client.is_empty() {
+            if !self.to_client.is_empty() && !self.dead {
                 let n = self.down.take(self.to_client.len());
+                let n = self.budget(Dir::Down, n);
                 let chunk: Vec<u8> = self.to_client.drain(..n).collect();
                 let _ = self.client.handle_input(&chunk, self.now);
             }
         }
         panic!("the pair never went quiet");
+    }
+
+    /// How many of `n` bytes may go `dir` before the cut; the connection
+    /// dies when the cut is reached.
+    fn budget(&mut self, dir: Dir, n: usize) -> usize {
+        if self.dead {
+            return 0;
+        }
+        let delivered = match dir {
+            Dir::Up => &mut self.delivered_up,
+            Dir::Down => &mut self.delivered_down,
+        };
+        let n = match self.cut {
+            Some((d, at)) if d == dir => n.min(at.saturating_sub(*delivered)),
+            _ => n,
+        };
+        *delivered += n;
+        if matches!(self.cut, Some((d, at)) if d == dir && *delivered >= at) {
+            self.dead = true;
+        }
+        n
+    }
+
+    /// Both sides see the end of the transport (after a cut).
+    pub fn both_eof(&mut self) {
+        self.client.handle_eof(self.now);
+        self.server.handle_eof(self.now);
+        self.collect();
     }
 
     /// Advances the virtual clock by `d`, firing both sides' timers that

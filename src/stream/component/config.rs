@@ -8,6 +8,7 @@ use crate::xml::Limits;
 
 use super::super::IqRequestPolicy;
 use super::super::config::{ConfigError, Settings};
+use super::super::sm::SmConfig;
 
 /// Configuration of a component [`crate::Stream`]: an external component
 /// (XEP-0114) that connects to a server and authenticates with a shared
@@ -122,6 +123,8 @@ impl ComponentConfig {
             max_unanswered_requests: self.max_unanswered_requests,
             answer_pings: self.answer_pings,
             close_timeout: self.close_timeout,
+            // XEP-0114 streams have no stream features: no XEP-0198.
+            sm: SmConfig::default(),
         }
     }
 }
@@ -216,6 +219,8 @@ impl ComponentServerConfig {
             max_unanswered_requests: self.max_unanswered_requests,
             answer_pings: self.answer_pings,
             close_timeout: self.close_timeout,
+            // XEP-0114 streams have no stream features: no XEP-0198.
+            sm: SmConfig::default(),
         }
     }
 }

@@ -472,7 +472,7 @@ impl Stream {
                 if handshake && matches!(c.step, ComponentStep::AwaitHandshake) {
                     c.step = ComponentStep::Online;
                     c.online_jid = Some(c.config.domain().to_owned());
-                    self.go_online();
+                    self.go_online(now);
                     return Ok(());
                 }
                 Err(el)
@@ -521,7 +521,7 @@ impl Stream {
         s.step = AcceptStep::Online;
         s.online_jid = s.name.clone();
         self.write_nonza(&Element::new("handshake", ns::COMPONENT_ACCEPT), now);
-        self.go_online();
+        self.go_online(now);
     }
 
     /// What [`Stream::send`] and [`Stream::send_presence`] may send on a
