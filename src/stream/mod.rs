@@ -628,6 +628,7 @@ impl Stream {
         let reply = request
             .result_reply(payload)
             .ok_or(UsageError::InvalidStanza(InvalidStanzaReason::NotARequest))?;
+        let reply = self.reply_from_addressee(request, reply);
         self.send_reply(&reply, now)
     }
 
@@ -643,7 +644,22 @@ impl Stream {
         let reply = request
             .error_reply(error)
             .ok_or(UsageError::InvalidStanza(InvalidStanzaReason::NotARequest))?;
+        let reply = self.reply_from_addressee(request, reply);
         self.send_reply(&reply, now)
+    }
+
+    /// On a server stream a reply speaks for the entity the request was
+    /// addressed to (the server's domain, an account, a routed JID): it
+    /// carries that `from`, as the client matches replies by sender (RFC
+    /// 6120 §8.1.2.1). A request without `to` was addressed to the
+    /// client's own account, and its reply has no `from`.
+    fn reply_from_addressee(&self, request: &Iq, reply: Element) -> Element {
+        match (&self.role, request.element().attr("to")) {
+            (Role::Server(_), Some(to)) if reply.attr("from").is_none() => {
+                reply.to_builder().attr("from", to).build()
+            }
+            _ => reply,
+        }
     }
 
     /// Closes the stream: sends `</stream:stream>`; [`Event::Closed`]
