@@ -14,6 +14,7 @@ use crate::stanza::{Iq, IqType, StanzaError, StanzaErrorCondition, StreamErrorCo
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
+use super::component::{AcceptStep, ComponentStep};
 use super::dispatch::error_of;
 use super::role::{ClientSide, ClientStep, Role};
 use super::server::Step as ServerStep;
@@ -55,14 +56,14 @@ impl Stream {
     pub(super) fn client_side(&self) -> &ClientSide {
         match &self.role {
             Role::Client(c) => c,
-            Role::Server(_) => unreachable!("the client negotiator runs on client streams only"),
+            _ => unreachable!("the client negotiator runs on client streams only"),
         }
     }
 
     pub(super) fn client_side_mut(&mut self) -> &mut ClientSide {
         match &mut self.role {
             Role::Client(c) => c,
-            Role::Server(_) => unreachable!("the client negotiator runs on client streams only"),
+            _ => unreachable!("the client negotiator runs on client streams only"),
         }
     }
 
@@ -71,6 +72,8 @@ impl Stream {
         match &self.role {
             Role::Client(c) => matches!(c.step, ClientStep::AwaitHeader),
             Role::Server(s) => matches!(s.step, ServerStep::AwaitHeader),
+            Role::Component(c) => matches!(c.step, ComponentStep::AwaitHeader),
+            Role::ComponentServer(s) => matches!(s.step, AcceptStep::AwaitHeader),
         }
     }
 
@@ -80,6 +83,7 @@ impl Stream {
         match &mut self.role {
             Role::Client(c) => c.step = ClientStep::AwaitFeatures,
             Role::Server(_) => self.server_header_accepted(now),
+            Role::Component(_) | Role::ComponentServer(_) => self.component_header_accepted(now),
         }
     }
 
@@ -98,6 +102,9 @@ impl Stream {
         let step = match &self.role {
             Role::Client(c) => &c.step,
             Role::Server(_) => return self.server_negotiate(el, now),
+            Role::Component(_) | Role::ComponentServer(_) => {
+                return self.component_negotiate(el, now);
+            }
         };
         match step {
             ClientStep::AwaitFeatures if el.is("features", ns::STREAM) => {

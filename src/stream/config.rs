@@ -205,6 +205,13 @@ pub enum ConfigError {
     /// SCRAM forbids (only printable ASCII without `,`).
     #[error("invalid SCRAM client nonce: it must be printable ASCII without ','")]
     InvalidScramNonce,
+    /// [`crate::ComponentConfig::domain`] is not a domainpart (XEP-0114:
+    /// a component's name is a domain, without `@` or `/`).
+    #[error("invalid component domain {domain:?}")]
+    InvalidDomain {
+        /// The domain as configured.
+        domain: String,
+    },
 }
 
 /// The longest resourcepart, in bytes (RFC 7622 §3.4).

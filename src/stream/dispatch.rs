@@ -6,11 +6,11 @@
 //! delivered to the application, each allowed exactly one reply.
 
 use crate::iq::Purpose;
-use crate::stanza::is_valid_address;
 use crate::stanza::{
     ErrorType, Iq, IqType, Message, Presence, PresenceType, StanzaError, StanzaErrorCondition,
     StanzaParseError, StanzaView,
 };
+use crate::stanza::{is_valid_address, same_address};
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
@@ -39,7 +39,11 @@ impl Stream {
         let Some(el) = self.server_inbound(el, now) else {
             return;
         };
-        let server = matches!(self.role, Role::Server(_));
+        // A component's server checks the addresses (XEP-0114 §3).
+        let Some(el) = self.component_inbound(el) else {
+            return;
+        };
+        let server = self.role.routes();
         match el.name() {
             "message" => match Message::from_element(el.clone()) {
                 Ok(m) => self.events.push_back(Event::Message(m)),
@@ -111,9 +115,10 @@ impl Stream {
             // sender (RFC 6120 §8.1.2.1): never answer a result or error.
             // A server's client answers requests routed to it: those
             // replies are for the application to route on.
-            let event = match self.role {
-                Role::Server(_) => Event::IqReply(iq),
-                Role::Client(_) => Event::Unhandled(el),
+            let event = if self.role.routes() {
+                Event::IqReply(iq)
+            } else {
+                Event::Unhandled(el)
             };
             self.events.push_back(event);
             return;
@@ -181,6 +186,14 @@ impl Stream {
         let (client, to_us) = match &self.role {
             Role::Client(_) => (true, true),
             Role::Server(s) => (false, s.addressed_to_server(iq.element().attr("to"))),
+            // Components answer pings to their domain (or, on the server
+            // end, to the server's): requests always carry `to` there.
+            Role::Component(_) | Role::ComponentServer(_) => (
+                false,
+                iq.element()
+                    .attr("to")
+                    .is_some_and(|t| same_address(t, &self.role.own().domain)),
+            ),
         };
         if client && payload_ns == ns::ROSTER && iq.type_() == IqType::Set {
             return self.on_roster_push(&iq, now);

@@ -196,6 +196,12 @@ pub enum UsageError {
     /// [`crate::Event::CredentialsRequest`] (or on a client stream).
     #[error("no credentials are awaited")]
     NotAwaitingCredentials,
+    /// [`crate::Stream::accept_component`] or
+    /// [`crate::Stream::refuse_component`] without a pending
+    /// [`crate::Event::ComponentRequest`] (or not on the server end of a
+    /// component stream).
+    #[error("no component decision is awaited")]
+    NotAwaitingComponent,
     /// An address that does not have the form `[localpart@]domainpart[/resourcepart]`
     /// (RFC 7622 §3.1, each part present when its separator is, 1 to 1023
     /// bytes): a reply to a request from it, or a ping to it. Nothing was sent.
@@ -281,4 +287,14 @@ pub enum InvalidStanzaReason {
     /// [`crate::Stream::remove_roster_item`] removes.
     #[error("use remove_roster_item to remove")]
     RemoveWithSetRosterItem,
+    /// On a component stream (XEP-0114 §3): the stanza has no `from`, or
+    /// one that is not an address, or (sent by the component) one outside
+    /// the component's domain.
+    #[error("'from' missing or not allowed on this component stream")]
+    InvalidFrom,
+    /// On a component stream (XEP-0114 §3): the stanza (or request, or
+    /// ping without a target) has no `to`, or one that is not an address,
+    /// or (sent by the server) one outside the component's domain.
+    #[error("'to' missing or not allowed on this component stream")]
+    InvalidTo,
 }

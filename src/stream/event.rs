@@ -239,7 +239,17 @@ pub enum Event {
         /// The resource asked for (`None`: the server chooses, §7.6).
         resource: Option<String>,
     },
-    /// **Server role.** An IQ `result` or `error` from the client that
+    /// **Component server role.** A component asks to be served under
+    /// `name` (its stream header's `to`, XEP-0114 §3; our header, with the
+    /// stream id, is out): call [`crate::Stream::accept_component`] with
+    /// that name's shared secret, or [`crate::Stream::refuse_component`]
+    /// (`host-unknown`, or `conflict` when another connection serves the
+    /// name), now or later. A handshake that arrives meanwhile waits.
+    ComponentRequest {
+        /// The component's name: a domain, without a final dot.
+        name: String,
+    },
+    /// **Server role** (and a component's server). An IQ `result` or `error` from the client that
     /// answers no request this stream sent with
     /// [`crate::Stream::send_iq`]: its answer to a request routed to it
     /// with [`crate::Stream::send`], for the application to route on (to

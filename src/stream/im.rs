@@ -127,6 +127,7 @@ impl Stream {
         if !presence.is("presence", content_ns) {
             return Err(UsageError::InvalidStanza(InvalidStanzaReason::NotAPresence));
         }
+        self.check_component_outbound(&presence)?;
         if presence.attr("type") == Some("unavailable")
             && presence
                 .children()
@@ -217,7 +218,7 @@ impl Stream {
     fn check_client(&self) -> Result<(), UsageError> {
         match self.role {
             super::role::Role::Client(_) => Ok(()),
-            super::role::Role::Server(_) => Err(UsageError::ClientOnly),
+            _ => Err(UsageError::ClientOnly),
         }
     }
 }

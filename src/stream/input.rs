@@ -85,7 +85,7 @@ impl Stream {
             .as_deref()
             .and_then(|v| v.split('.').next())
             .and_then(|m| m.parse::<u32>().ok());
-        if major != Some(1) {
+        if major != Some(1) && self.role.checks_version() {
             return self.fail(protocol(
                 StreamErrorCondition::UnsupportedVersion,
                 format!(

@@ -1,6 +1,7 @@
 //! The sans-IO [`Stream`]: one XMPP connection, without the connection.
 
 mod client;
+mod component;
 mod config;
 mod dispatch;
 mod error;
@@ -17,6 +18,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+pub use component::config::{ComponentConfig, ComponentServerConfig};
 pub use config::{ClientConfig, ConfigError, IqRequestPolicy, TlsPolicy};
 pub use error::{Error, ErrorKind, InvalidStanzaReason, TimeoutKind, UsageError};
 pub use event::{ClosedBy, Event};
@@ -93,12 +95,16 @@ fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error
 /// One client-to-server XMPP stream, as a pure state machine: either end
 /// of it, the client ([`Stream::client`]) or the server
 /// ([`Stream::server`], one per accepted connection), with the same
-/// inputs, outputs and events.
+/// inputs, outputs and events. A XEP-0114 component stream, too: the
+/// component ([`Stream::component`]) or the server end that accepts it
+/// ([`Stream::component_server`]).
 ///
 /// A `Stream` owns no socket, TLS session, clock or thread. Methods fall in
 /// four groups (the server's own commands:
 /// [`provide_credentials`](Stream::provide_credentials),
-/// [`accept_bind`](Stream::accept_bind), [`refuse_bind`](Stream::refuse_bind)):
+/// [`accept_bind`](Stream::accept_bind), [`refuse_bind`](Stream::refuse_bind);
+/// a component server's: [`accept_component`](Stream::accept_component),
+/// [`refuse_component`](Stream::refuse_component)):
 ///
 /// - **(A) getters**: [`state`](Stream::state), [`bound_jid`](Stream::bound_jid),
 ///   [`features`](Stream::features), [`header`](Stream::header);
@@ -250,7 +256,7 @@ impl Stream {
     pub fn features(&self) -> Option<&StreamFeatures> {
         match &self.role {
             Role::Client(c) => c.features.as_ref(),
-            Role::Server(_) => None,
+            _ => None,
         }
     }
 
@@ -357,6 +363,8 @@ impl Stream {
             }
             // The client speaks first on the new stream.
             Role::Server(_) => self.server_tls_established(binding),
+            // Component streams never hand TLS over.
+            Role::Component(_) | Role::ComponentServer(_) => {}
         }
         Ok(())
     }
@@ -423,8 +431,10 @@ impl Stream {
         if !matches!(self.phase, Phase::Idle) {
             return Err(UsageError::AlreadyStarted);
         }
-        if let Role::Client(c) = &self.role {
-            c.config.validate()?;
+        match &self.role {
+            Role::Client(c) => c.config.validate()?,
+            Role::Component(c) => c.config.validate()?,
+            _ => {}
         }
         let negotiation = self.settings.negotiation_timeout;
         self.timers.set(
@@ -432,8 +442,9 @@ impl Stream {
             negotiation.and_then(|t| deadline(now, t)),
         );
         self.phase = Phase::Negotiating;
-        // A client speaks first; a server answers the client's header.
-        if matches!(self.role, Role::Client(_)) {
+        // A client (or component) speaks first; a server answers the
+        // client's header.
+        if self.role.initiates() {
             self.send_header(now);
         }
         Ok(())
@@ -454,6 +465,7 @@ impl Stream {
         if !is_stanza(&stanza, self.role.content_ns()) {
             return Err(UsageError::InvalidStanza(InvalidStanzaReason::NotAStanza));
         }
+        self.check_component_outbound(&stanza)?;
         if stanza.name() == "iq" && matches!(stanza.attr("type"), Some("result" | "error")) {
             return self.send_reply(&stanza, now);
         }
@@ -482,6 +494,7 @@ impl Stream {
                 InvalidStanzaReason::NotARequestType,
             ));
         }
+        self.check_component_request_to(to)?;
         let timeout = self.settings.iq_timeout;
         Ok(self.send_iq_internal(kind, to, payload, Purpose::Application, timeout, now))
     }
@@ -549,7 +562,15 @@ impl Stream {
         if let Some(to) = to.filter(|t| !is_valid_address(t)) {
             return Err(UsageError::InvalidAddress(to.to_owned()));
         }
-        let to = to.map_or_else(|| self.role.ping_target().to_owned(), str::to_owned);
+        let to = match to {
+            Some(to) => to.to_owned(),
+            None => self
+                .role
+                .ping_target()
+                .ok_or(UsageError::InvalidStanza(InvalidStanzaReason::InvalidTo))?
+                .to_owned(),
+        };
+        self.check_component_request_to(Some(&to))?;
         let timeout = self.settings.iq_timeout;
         Ok(self.send_iq_internal(
             IqType::Get,
@@ -756,6 +777,7 @@ impl Stream {
         let iq = Element::builder("iq", self.role.content_ns())
             .attr("type", kind.as_str())
             .attr("id", id.clone())
+            .attr_opt("from", self.role.request_from())
             .attr_opt("to", to)
             .child(payload)
             .build();
@@ -772,7 +794,9 @@ impl Stream {
     }
 
     fn send_ping(&mut self, now: Instant) {
-        let domain = self.role.ping_target().to_owned();
+        let Some(domain) = self.role.ping_target().map(str::to_owned) else {
+            return;
+        };
         let timeout = self.settings.ping_timeout;
         self.send_iq_internal(
             IqType::Get,
@@ -810,6 +834,7 @@ impl Stream {
         if error.condition().is_some() && !matches!(self.phase, Phase::AwaitTls) {
             // A server's stream error follows its header (RFC 6120 §4.9.1.2).
             self.server_header_before_error();
+            self.component_header_before_error();
         }
         if let Some(condition) = error.condition()
             && self.out.header_sent()
