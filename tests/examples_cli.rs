@@ -37,6 +37,7 @@ const EXAMPLES: &[&str] = &[
     "set_contact_name",
     "roster_push",
     "presence_message",
+    "contact",
     "remove_contact",
     "roster_versioning",
 ];
