@@ -90,10 +90,13 @@ fn the_sm_stream_corpus_passes_its_oracles() {
     );
 }
 
+/// A target's seed generator: (file name, contents).
+type Seeds = fn() -> Vec<(String, Vec<u8>)>;
+
 #[test]
 fn the_generated_seeds_are_committed() {
     let write = std::env::var_os("XMPP_WRITE_FUZZ_SEEDS").is_some();
-    let targets: [(&str, fn() -> Vec<(String, Vec<u8>)>); 3] = [
+    let targets: [(&str, Seeds); 3] = [
         ("client_stream", client_stream::seeds),
         ("server_stream", server_stream::seeds),
         ("sm_stream", sm_stream::seeds),
@@ -262,9 +265,9 @@ fn the_server_seeds_reach_scram_final_bind_and_resumption() {
         assert!(out.contains("<success "), "{name}: {out}");
         if name == "gen-scram-final" {
             assert!(
-                events.iter().any(
-                    |e| matches!(e, Event::Online { jid } if jid == server_stream::FULL_JID)
-                ),
+                events
+                    .iter()
+                    .any(|e| matches!(e, Event::Online { jid } if jid == server_stream::FULL_JID)),
                 "{events:?}"
             );
         }
@@ -273,7 +276,9 @@ fn the_server_seeds_reach_scram_final_bind_and_resumption() {
     assert!(!out.contains("<success "), "{out}");
     let (_, events) = t("gen-resume-known");
     assert!(
-        events.iter().any(|e| matches!(e, Event::Resumed { resent: 1, .. })),
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Resumed { resent: 1, .. })),
         "{events:?}"
     );
     let (out, _) = t("gen-bind-taken-then-pipelined");
@@ -311,7 +316,10 @@ fn the_sm_seeds_reach_acks_resumption_and_the_count_error() {
         events.iter().any(|e| matches!(
             e,
             Event::Closed {
-                error: Some(Error::HandledCountTooHigh { h: 4, send_count: 3 }),
+                error: Some(Error::HandledCountTooHigh {
+                    h: 4,
+                    send_count: 3
+                }),
                 ..
             }
         )),
@@ -319,7 +327,9 @@ fn the_sm_seeds_reach_acks_resumption_and_the_count_error() {
     );
     let (out, events) = t("gen-resumed");
     assert!(
-        events.iter().any(|e| matches!(e, Event::Resumed { resent: 2, .. })),
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Resumed { resent: 2, .. })),
         "{events:?}"
     );
     assert_eq!(released(&events), 4, "{events:?}");

@@ -151,8 +151,11 @@ pub(crate) fn client_final() -> &'static str {
     F.get_or_init(|| {
         let (_, t) = staged(4, Instant::now());
         let out = common::show(&t.output);
-        let server_first =
-            common::unbase64(common::element_text(&out, "challenge").unwrap_or("").as_bytes());
+        let server_first = common::unbase64(
+            common::element_text(&out, "challenge")
+                .unwrap_or("")
+                .as_bytes(),
+        );
         let mut client = scram_client();
         let _ = client.initial_response();
         let fin = client.respond(&server_first).unwrap_or_default();
@@ -174,7 +177,9 @@ pub(crate) fn bind_asking(id: &str, resource: &str) -> String {
     } else {
         format!("<resource>{resource}</resource>")
     };
-    format!("<iq type='set' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>{resource}</bind></iq>")
+    format!(
+        "<iq type='set' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>{resource}</bind></iq>"
+    )
 }
 
 pub(crate) const BIND: &str = "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>balcony</resource></bind></iq>";
@@ -267,11 +272,7 @@ pub(crate) fn known_session() -> SmState {
         Element::builder("message", "jabber:client")
             .attr("to", FULL_JID)
             .attr("from", "romeo@example.net/orchard")
-            .child(
-                Element::builder("body", "jabber:client")
-                    .text(body)
-                    .build(),
-            )
+            .child(Element::builder("body", "jabber:client").text(body).build())
             .build()
     };
     SmState {

@@ -323,7 +323,9 @@ fn run<'a>(stage: usize, n: usize, reads: impl Iterator<Item = &'a [u8]>) -> Tra
             let acks: Vec<u32> = read_in
                 .iter()
                 .filter(|el| is_sm(el, "a"))
-                .map(|el| h_of(el).unwrap_or_else(|| panic!("an <a/> without a valid h accepted: {el:?}")))
+                .map(|el| {
+                    h_of(el).unwrap_or_else(|| panic!("an <a/> without a valid h accepted: {el:?}"))
+                })
                 .collect();
             for h in &acks {
                 assert!(
@@ -373,7 +375,12 @@ fn decode(data: &[u8]) -> Option<(usize, usize, u8, Vec<u8>)> {
     };
     let stage = usize::from(selector & 0x0f) % STAGES.len();
     let h = sent_count(stage, n).to_string();
-    Some((stage, n, selector >> 4, common::substitute(rest, h.as_bytes())))
+    Some((
+        stage,
+        n,
+        selector >> 4,
+        common::substitute(rest, h.as_bytes()),
+    ))
 }
 
 /// Checks the oracles on one input; panics where one fails.
