@@ -358,3 +358,41 @@ pub(crate) fn element_text<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
     let close = body.find(&format!("</{name}>"))?;
     body.get(open_end + 1..close)
 }
+
+/// Whether two runs of the same input, cut differently, differ only by
+/// the known ordering of UTF-8 errors: each ends the stream on an XML
+/// error, one of them `InvalidUtf8`, with the same events before and the
+/// same bytes written before the `<stream:error>`. The framer validates
+/// the UTF-8 of a whole read before it scans it, so an invalid byte later
+/// in the read is reported ahead of an earlier error (a name over the
+/// limit, a syntax error) that a cut before the byte reports instead
+/// (`tests/fuzz_corpus.rs`,
+/// `the_first_error_in_the_bytes_wins_however_they_are_cut`, ignored
+/// until the framer reports errors in byte order). Targets whose
+/// comparison would otherwise stop every campaign on it accept this pair
+/// and nothing else.
+pub(crate) fn only_utf8_error_order_differs(a: (&[u8], &[Event]), b: (&[u8], &[Event])) -> bool {
+    use xmpp_sansio::xml::XmlError;
+    let split = |(out, events): (&[u8], &[Event])| -> Option<(Vec<u8>, Vec<Event>, XmlError)> {
+        let (last, before) = events.split_last()?;
+        let Event::Closed {
+            error: Some(xmpp_sansio::Error::Xml(e)),
+            ..
+        } = last
+        else {
+            return None;
+        };
+        let text = show(out);
+        let at = text.rfind("<stream:error>")?;
+        Some((out[..at].to_vec(), before.to_vec(), e.clone()))
+    };
+    match (split(a), split(b)) {
+        (Some((oa, ea, xa)), Some((ob, eb, xb))) => {
+            oa == ob
+                && ea == eb
+                && xa != xb
+                && (matches!(xa, XmlError::InvalidUtf8) || matches!(xb, XmlError::InvalidUtf8))
+        }
+        _ => false,
+    }
+}

@@ -390,11 +390,16 @@ pub(crate) fn check(data: &[u8]) {
     };
     let chunked = run(stage, n, common::chunks(&data, pattern).into_iter());
     let whole = run(stage, n, std::iter::once(&data[..]));
-    assert_eq!(
-        (chunked.output, chunked.events),
-        (whole.output, whole.events),
-        "the outcome depends on chunking"
-    );
+    if !common::only_utf8_error_order_differs(
+        (&chunked.output, &chunked.events),
+        (&whole.output, &whole.events),
+    ) {
+        assert_eq!(
+            (chunked.output, chunked.events),
+            (whole.output, whole.events),
+            "the outcome depends on chunking"
+        );
+    }
 }
 
 /// What the stream writes (the prefix's output included) and reports (the
