@@ -619,6 +619,13 @@ impl Scanner {
                     }
                     let len = base + i - self.name_start;
                     if len > limits.max_name_len {
+                        // The error is the byte that crosses the limit:
+                        // the scan stops there, so whatever follows it
+                        // (a byte that is not UTF-8, say) is never seen,
+                        // however the bytes were cut into reads.
+                        i = (self.name_start + limits.max_name_len)
+                            .saturating_sub(base)
+                            .min(i);
                         break Err(XmlError::LimitExceeded {
                             kind: LimitKind::NameLength,
                             limit: limits.max_name_len,

@@ -1,0 +1,8 @@
+//! A server `Stream` on arbitrary client bytes; the oracles are in
+//! `tests/fuzz/oracles/server_stream.rs`, shared with `tests/fuzz_corpus.rs`.
+#![no_main]
+
+#[path = "../../tests/fuzz/oracles/server_stream.rs"]
+mod oracle;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| oracle::check(data));
