@@ -3146,3 +3146,55 @@ fn a_domain_only_account_never_authenticates_with_a_password() {
         out.sent
     );
 }
+
+/// `handle_input_some` gives what `handle_input` gives on the same read
+/// (events, automatic replies in order, the failure and what follows it,
+/// bytes after the peer's closing tag ignored), taking at most one window
+/// per call; a failed or ended stream takes the rest at once.
+#[test]
+fn handle_input_some_gives_what_handle_input_gives() {
+    let mut stanzas = String::new();
+    for i in 0..120 {
+        stanzas.push_str(&format!(
+            "<message from='romeo@example.net/orchard' type='chat' id='m{i}'><body>number {i}</body></message>\
+             <iq type='get' id='p{i}' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>\
+             <iq type='get' id='v{i}' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>"
+        ));
+    }
+    let ended = format!("{stanzas}</stream:stream><junk/>");
+    let failed = format!("{stanzas}<message><body></message>{stanzas}</stream:stream>");
+    // Not well-formed: nothing more is read. A protocol violation: the
+    // stream reads on to the peer's closing tag.
+    let violation = format!("{stanzas}<foo/>{stanzas}</stream:stream>");
+    for read in [ended, failed, violation] {
+        assert!(read.len() > 3 * Stream::INPUT_WINDOW);
+        let now = epoch();
+        let (mut whole, mut expected) = online_stream(plain_config(), now);
+        let whole_result = whole.handle_input(read.as_bytes(), now);
+        drain(&mut whole, &mut expected);
+        let (mut some, mut got) = online_stream(plain_config(), now);
+        let mut rest = read.as_bytes();
+        let mut some_result = Ok(());
+        while !rest.is_empty() {
+            match some.handle_input_some(rest, now) {
+                Ok(taken) => {
+                    assert!(taken <= Stream::INPUT_WINDOW || some.state() == State::Closed);
+                    rest = &rest[taken..];
+                }
+                Err(e) => {
+                    some_result = Err(e);
+                    rest = &[];
+                }
+            }
+            drain(&mut some, &mut got);
+        }
+        assert_eq!(some_result, whole_result);
+        assert_eq!(got, expected);
+        assert_eq!(some.state(), whole.state());
+        assert!(
+            expected
+                .sent
+                .contains("<iq type='result' id='p119' to='example.com'/>")
+        );
+    }
+}

@@ -771,3 +771,38 @@ fn very_long_text_across_many_reads_is_bounded() {
     });
     assert_eq!(c, Some(StreamErrorCondition::PolicyViolation));
 }
+
+/// One 1 MB read of ordinary stanzas, taken through `handle_input_some`
+/// and drained between calls, holds at most one window's events at once:
+/// a constant, not the read (through `handle_input` the same read peaks
+/// at about 5.5 MiB, every event queued before the caller takes any).
+#[test]
+fn a_megabyte_read_through_handle_input_some_is_bounded() {
+    let _serial = serial();
+    let mut read = String::new();
+    let mut n = 0;
+    while read.len() < 1_000_000 {
+        read.push_str(&message(&format!("message {n}, of an ordinary size")));
+        n += 1;
+    }
+    let mut p = Peer::online();
+    let ((delivered, calls), peak) = peak_of(|| {
+        let (mut delivered, mut calls) = (0, 0);
+        let mut rest = read.as_bytes();
+        while !rest.is_empty() {
+            let taken = p.stream.handle_input_some(rest, p.now).unwrap();
+            assert!(taken > 0 && taken <= Stream::INPUT_WINDOW);
+            rest = &rest[taken..];
+            calls += 1;
+            while p.stream.poll_transmit().is_some() {}
+            while let Some(e) = p.stream.poll_event() {
+                assert!(matches!(e, Event::Message(_)), "{e:?}");
+                delivered += 1;
+            }
+        }
+        (delivered, calls)
+    });
+    assert_eq!(delivered, n);
+    assert_eq!(calls, read.len().div_ceil(Stream::INPUT_WINDOW));
+    assert!(peak <= CHUNK, "peak {peak} B");
+}

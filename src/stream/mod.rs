@@ -100,7 +100,9 @@ fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error
 /// - **(A) getters**: [`state`](Stream::state), [`bound_jid`](Stream::bound_jid),
 ///   [`features`](Stream::features), [`header`](Stream::header);
 /// - **(B) inputs**: [`handle_input`](Stream::handle_input) (bytes read, in
-///   any chunking), [`handle_eof`](Stream::handle_eof),
+///   any chunking; [`handle_input_some`](Stream::handle_input_some) takes
+///   a large read a window at a time, so the caller drains between
+///   windows and memory stays bounded), [`handle_eof`](Stream::handle_eof),
 ///   [`handle_timeout`](Stream::handle_timeout),
 ///   [`tls_established`](Stream::tls_established);
 /// - **(C) commands**: [`start`](Stream::start), [`send`](Stream::send),
@@ -313,6 +315,58 @@ impl Stream {
             None => Ok(()),
         }
     }
+
+    /// Like [`Stream::handle_input`], but takes at most
+    /// [`Stream::INPUT_WINDOW`] bytes of `data` and returns how many it
+    /// took: the caller drains the outputs and events, then calls again
+    /// with the rest, until all of `data` is taken. This bounds the memory
+    /// one read costs by the stanza limit and a constant, however large
+    /// the read: [`handle_input`](Stream::handle_input) copies a whole read
+    /// and queues every event it produces before the caller can take any
+    /// (one 1 MB read of small stanzas holds about 5.5 MiB of events at
+    /// once), while here at most one window's events are queued.
+    ///
+    /// The result is the same as [`handle_input`](Stream::handle_input)
+    /// gives on the same bytes (any chunking gives the same result). Once
+    /// the stream has failed (`Err`, now or before) or ended, every byte
+    /// of `data` counts as taken: a failed stream reads on, in windows,
+    /// reporting nothing more until [`Event::Closed`], as `handle_input`
+    /// does; after the peer's closing tag the rest is ignored.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use xmpp_sansio::{ClientConfig, Stream};
+    /// let mut stream = Stream::client(ClientConfig::new("a@example.com", "pw", [0; 32]));
+    /// let now = Instant::now();
+    /// stream.start(now).unwrap();
+    /// let read = b"<stream:stream xmlns='jabber:client' \
+    ///     xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+    /// let mut rest: &[u8] = read;
+    /// while !rest.is_empty() {
+    ///     let taken = stream.handle_input_some(rest, now).unwrap();
+    ///     rest = &rest[taken..];
+    ///     while let Some(bytes) = stream.poll_transmit() { /* write them */ }
+    ///     while let Some(event) = stream.poll_event() { /* handle it */ }
+    /// }
+    /// ```
+    pub fn handle_input_some(&mut self, data: &[u8], now: Instant) -> Result<usize, Error> {
+        let (window, rest) = data.split_at(data.len().min(Self::INPUT_WINDOW));
+        match self.handle_input(window, now) {
+            Ok(()) if matches!(self.phase, Phase::Closed) => Ok(data.len()),
+            Ok(()) => Ok(window.len()),
+            Err(e) => {
+                // Reading on after the failure: nothing but Event::Closed
+                // is queued any more, so windows keep the copy small.
+                for piece in rest.chunks(Self::INPUT_WINDOW) {
+                    let _ = self.handle_input(piece, now);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The most [`Stream::handle_input_some`] takes in one call.
+    pub const INPUT_WINDOW: usize = Framer::FEED_WINDOW;
 
     /// The transport was closed by the peer (a read returned 0 bytes).
     /// Once we are closing (after [`Stream::close`], or reading on after a
