@@ -3198,3 +3198,50 @@ fn handle_input_some_gives_what_handle_input_gives() {
         );
     }
 }
+
+/// `Stream::header` is the peer's most recent accepted stream header: kept
+/// across a restart until the new stream's header arrives, and not
+/// replaced by a header the stream refuses.
+#[test]
+fn the_peers_header_is_kept_across_a_restart() {
+    let now = epoch();
+    let second = SERVER_HEADER.replace("id='s1'", "id='s2'");
+    for bad_second in [false, true] {
+        let mut s = Stream::client(plain_config());
+        s.start(now).unwrap();
+        assert!(s.header().is_none());
+        let id = |s: &Stream| s.header().and_then(|h| h.id.clone());
+        s.handle_input(SERVER_HEADER.as_bytes(), now).unwrap();
+        assert_eq!(id(&s).as_deref(), Some("s1"));
+        s.handle_input(b"<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", now).unwrap();
+        assert_eq!(id(&s).as_deref(), Some("s1"), "kept across the restart");
+        let next = if bad_second {
+            second.replace("version='1.0' from", "version='2.0' from")
+        } else {
+            second.clone()
+        };
+        let result = s.handle_input(next.as_bytes(), now);
+        assert_eq!(result.is_err(), bad_second);
+        let expected = if bad_second { "s1" } else { "s2" };
+        assert_eq!(id(&s).as_deref(), Some(expected));
+        let mut out = Outcome {
+            sent: String::new(),
+            events: Vec::new(),
+        };
+        drain(&mut s, &mut out);
+        let reported: Vec<_> = out
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::StreamHeader(h) => h.id.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            reported,
+            ["s1", "s2"],
+            "every header is reported: {:?}",
+            out.events
+        );
+    }
+}

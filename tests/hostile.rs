@@ -806,3 +806,45 @@ fn a_megabyte_read_through_handle_input_some_is_bounded() {
     assert_eq!(calls, read.len().div_ceil(Stream::INPUT_WINDOW));
     assert!(peak <= CHUNK, "peak {peak} B");
 }
+
+/// An idle online client stream holds at most 2 KiB of heap, and no more
+/// after IQ traffic both ways (requests answered, replies read) than the
+/// framer's small buffer: what the IQ bookkeeping grew (about 830 B) is
+/// given back once nothing is pending.
+#[test]
+fn an_idle_online_stream_holds_at_most_two_kib() {
+    let _serial = serial();
+    let base = live();
+    let now = common::epoch();
+    let (mut stream, outcome) = online_stream(plain_config(), now);
+    drop(outcome);
+    let idle = (live() - base) as usize;
+    assert!(idle <= 2048, "idle online: {idle} B");
+    // Our request, answered; the server's request, answered by us.
+    let id = stream
+        .send_iq(
+            xmpp_sansio::stanza::IqType::Get,
+            Some("example.com"),
+            xmpp_sansio::xml::Element::new("query", "jabber:iq:version"),
+            now,
+        )
+        .unwrap();
+    let reply = format!(
+        "<iq type='result' id='{id}' from='example.com'/><iq type='get' id='q1' from='example.com'><query xmlns='jabber:iq:version'/></iq>"
+    );
+    stream.handle_input(reply.as_bytes(), now).unwrap();
+    while stream.poll_transmit().is_some() {}
+    while let Some(e) = stream.poll_event() {
+        if let Event::IqRequest(request) = e {
+            stream.reply_iq_result(&request, None, now).unwrap();
+        }
+    }
+    while stream.poll_transmit().is_some() {}
+    drop((id, reply));
+    let after = (live() - base) as usize;
+    // The framer may keep a buffer of up to 512 B it grew for the read.
+    assert!(
+        after <= idle + 512,
+        "idle {idle} B, after IQ traffic {after} B"
+    );
+}

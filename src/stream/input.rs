@@ -9,7 +9,7 @@ use crate::time::Instant;
 use crate::xml::{Element, FrameEvent, StreamHeader, ns};
 
 use super::dispatch::is_stanza;
-use super::{ClosedBy, Error, Event, Phase, Stream, protocol};
+use super::{ClosedBy, Error, Event, PeerHeader, Phase, Stream, protocol};
 
 impl Stream {
     /// Reads framer events until more input is needed or the stream stops.
@@ -38,7 +38,7 @@ impl Stream {
                 continue;
             }
             match event {
-                FrameEvent::StreamStart(header) => self.on_header(*header, now),
+                FrameEvent::StreamStart(header) => self.on_header(header, now),
                 FrameEvent::Element(el) => self.on_element(el, now),
                 FrameEvent::StreamEnd => self.on_stream_end(),
             }
@@ -52,26 +52,39 @@ impl Stream {
 
     /// The peer's stream header: checked here for every role (content
     /// namespace, version), then handed to the role's negotiator.
-    fn on_header(&mut self, header: StreamHeader, now: Instant) {
-        // Every header is reported, in order, before its stream's features
-        // (and before a failure it causes).
-        self.events
-            .push_back(Event::StreamHeader(Box::new(header.clone())));
-        if matches!(self.phase, Phase::Closing { .. }) {
+    fn on_header(&mut self, header: Box<StreamHeader>, now: Instant) {
+        let refusal = match self.phase {
             // We closed before the peer's header arrived: record it, and
             // keep waiting for its closing tag.
-            self.header = Some(header);
-            return;
+            Phase::Closing { .. } => None,
+            _ => Some(self.header_refusal(&header)),
+        };
+        // Every header is reported, in order, before its stream's features
+        // (and before a failure it causes). The framer keeps the header
+        // (`Stream::header` reads it there), so the event takes this copy.
+        self.events.push_back(Event::StreamHeader(header));
+        match refusal {
+            Some(Some(error)) => self.fail(error),
+            Some(None) => {
+                self.header = PeerHeader::InFramer;
+                self.header_accepted(now);
+            }
+            None => self.header = PeerHeader::InFramer,
         }
+    }
+
+    /// Why `header` cannot open the peer's stream now, if it cannot: the
+    /// checks every role makes (content namespace, version).
+    fn header_refusal(&self, header: &StreamHeader) -> Option<Error> {
         if !(matches!(self.phase, Phase::Negotiating) && self.awaits_header()) {
-            return self.fail(protocol(
+            return Some(protocol(
                 StreamErrorCondition::BadFormat,
                 "unexpected stream header",
             ));
         }
         let content_ns = self.role.content_ns();
         if header.content_ns.as_deref() != Some(content_ns) {
-            return self.fail(protocol(
+            return Some(protocol(
                 StreamErrorCondition::InvalidNamespace,
                 format!(
                     "content namespace {:?}, expected {content_ns}",
@@ -86,7 +99,7 @@ impl Stream {
             .and_then(|v| v.split('.').next())
             .and_then(|m| m.parse::<u32>().ok());
         if major != Some(1) {
-            return self.fail(protocol(
+            return Some(protocol(
                 StreamErrorCondition::UnsupportedVersion,
                 format!(
                     "stream version {:?}",
@@ -94,8 +107,7 @@ impl Stream {
                 ),
             ));
         }
-        self.header = Some(header);
-        self.header_accepted(now);
+        None
     }
 
     /// The peer's `</stream:stream>`: answered with ours (RFC 6120 §4.4).

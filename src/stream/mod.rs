@@ -79,6 +79,18 @@ enum Phase {
     Closed,
 }
 
+/// Where [`Stream::header`] finds the peer's most recent stream header:
+/// the framer keeps the current stream's, so the stream keeps a copy of
+/// its own only from a restart until the new stream's header arrives.
+#[derive(Debug)]
+enum PeerHeader {
+    None,
+    /// The framer's header is the one.
+    InFramer,
+    /// The framer was restarted since: the previous stream's header.
+    Kept(Box<StreamHeader>),
+}
+
 /// A protocol violation that earns the peer a stream error.
 fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error {
     Error::Protocol {
@@ -162,8 +174,8 @@ pub struct Stream {
     inbound: InboundRequests,
     timers: TimerTable,
     tls_active: bool,
-    /// The peer's most recent stream header.
-    header: Option<StreamHeader>,
+    /// Where the peer's most recent stream header is.
+    header: PeerHeader,
     last_input: Option<Instant>,
     last_output: Option<Instant>,
     /// A keepalive ping is in flight (the ping timer is stopped meanwhile).
@@ -203,7 +215,7 @@ impl Stream {
             iq,
             inbound: InboundRequests::default(),
             timers: TimerTable::default(),
-            header: None,
+            header: PeerHeader::None,
             last_input: None,
             last_output: None,
             ping_outstanding: false,
@@ -253,7 +265,11 @@ impl Stream {
     /// as [`Event::StreamHeader`]): the server's on a client stream, the
     /// client's on a server stream.
     pub fn header(&self) -> Option<&StreamHeader> {
-        self.header.as_ref()
+        match &self.header {
+            PeerHeader::None => None,
+            PeerHeader::InFramer => self.framer.header(),
+            PeerHeader::Kept(header) => Some(header),
+        }
     }
 
     /// Whether the stream runs over TLS (STARTTLS done or direct TLS).
@@ -394,6 +410,7 @@ impl Stream {
             return Err(UsageError::NotAwaitingTls);
         }
         self.tls_active = true;
+        self.keep_peer_header();
         self.framer = Framer::new(self.settings.limits.clone());
         self.phase = Phase::Negotiating;
         match &mut self.role {
@@ -953,6 +970,24 @@ impl Stream {
     fn write_nonza(&mut self, el: &Element, now: Instant) {
         if self.out.nonza(el, self.role.content_ns()) {
             self.wrote(now);
+        }
+    }
+
+    /// The peer is to open a new stream (RFC 6120 §4.3.3) on this
+    /// transport: the framer expects a header, keeping the bytes it holds.
+    fn restart_framer(&mut self) {
+        self.keep_peer_header();
+        self.framer.restart();
+    }
+
+    /// The framer is about to forget its header: [`Stream::header`] keeps
+    /// reporting it until the next one arrives.
+    fn keep_peer_header(&mut self) {
+        if matches!(self.header, PeerHeader::InFramer) {
+            self.header = match self.framer.header() {
+                Some(header) => PeerHeader::Kept(Box::new(header.clone())),
+                None => PeerHeader::None,
+            };
         }
     }
 
