@@ -353,5 +353,48 @@ fn main() {
             ),
         );
     }
-    assert_eq!(report.rows.len(), 9);
+
+    // Allocations per request the stream answers itself (read, answered,
+    // drained), beside an ordinary message read the same way.
+    let mut s = online(now);
+    let cases = [
+        (
+            "a message (no answer)",
+            "<message from='romeo@example.net/orchard' to='juliet@example.com/balcony' type='chat' id='m{i}'><body>hi</body></message>",
+        ),
+        (
+            "a ping, answered",
+            "<iq type='get' id='p{i}' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>",
+        ),
+        (
+            "an unknown request, service-unavailable",
+            "<iq type='get' id='v{i}' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>",
+        ),
+        (
+            "a malformed request, bad-request",
+            "<iq type='get' id='b{i}' from='romeo@example.net/orchard'/>",
+        ),
+        (
+            "a roster push, acknowledged",
+            "<iq type='set' id='r{i}'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com'/></query></iq>",
+        ),
+    ];
+    for (what, template) in cases {
+        let reads: Vec<String> = (0..1000)
+            .map(|i| template.replace("{i}", &i.to_string()))
+            .collect();
+        let allocs = ALLOCS.load(Relaxed);
+        for read in &reads {
+            s.handle_input(read.as_bytes(), now).expect("request");
+            while s.poll_transmit().is_some() {}
+            while s.poll_event().is_some() {}
+        }
+        let per = (ALLOCS.load(Relaxed) - allocs) as f64 / reads.len() as f64;
+        report.row(
+            &format!("allocations per read of {what}"),
+            format!("{per:.1}"),
+            String::new(),
+        );
+    }
+    assert_eq!(report.rows.len(), 14);
 }

@@ -79,17 +79,12 @@ impl Stream {
                 // unknown or missing type included, gets an error reply
                 // (`bad-request`) when it can be answered at all: it has
                 // an id, and its sender may be addressed now (§7.1).
-                let reply = self
-                    .may_answer(el.attr("from"))
-                    .then(|| Iq::error_reply_to_element(&el, e.stanza_error()))
-                    .flatten();
-                if let Some(reply) = &reply {
-                    self.write_stanza(reply, now);
-                }
+                let replied = self.may_answer(el.attr("from"))
+                    && self.write_iq_reply(&el, Some(&e.stanza_error()), now);
                 return self.events.push_back(Event::MalformedRequest {
                     request: el,
                     error: e,
-                    replied: reply.is_some(),
+                    replied,
                 });
             }
             // A malformed result or error is never answered (§8.2.3).
@@ -191,9 +186,7 @@ impl Stream {
             && self.settings.answer_pings
             && iq.type_() == IqType::Get
         {
-            if let Some(reply) = iq.result_reply(None) {
-                self.write_stanza(&reply, now);
-            }
+            self.write_iq_reply(iq.element(), None, now);
             return;
         }
         let wanted = match &self.settings.iq_requests {
@@ -210,9 +203,7 @@ impl Stream {
             self.inbound.insert(iq.element().attr("from"), iq.id());
             return self.events.push_back(Event::IqRequest(iq));
         };
-        if let Some(reply) = iq.error_reply(refusal) {
-            self.write_stanza(&reply, now);
-        }
+        self.write_iq_reply(iq.element(), Some(&refusal), now);
     }
 
     /// Whether an automatic reply to a request from `from` may be written

@@ -196,15 +196,11 @@ impl Stream {
         };
         match push {
             Ok((item, ver)) => {
-                if let Some(reply) = iq.result_reply(None) {
-                    self.write_stanza(&reply, now);
-                }
+                self.write_iq_reply(iq.element(), None, now);
                 self.events.push_back(Event::RosterPush { item, ver });
             }
             Err(reason) => {
-                if let Some(reply) = iq.error_reply(reason.stanza_error()) {
-                    self.write_stanza(&reply, now);
-                }
+                self.write_iq_reply(iq.element(), Some(&reason.stanza_error()), now);
                 self.events.push_back(Event::RosterPushRejected {
                     push: iq.clone(),
                     reason,

@@ -8,6 +8,7 @@ mod event;
 mod im;
 mod input;
 mod output;
+mod reply;
 mod role;
 mod server;
 mod timers;
@@ -963,6 +964,24 @@ impl Stream {
         if self.out.stanza(el, self.role.content_ns()) {
             self.wrote(now);
         }
+    }
+
+    /// Answers the IQ request `request` with an empty result (`error`
+    /// `None`) or with `error`, written without building a tree, unless our
+    /// closing tag is out. `false` if it has no id to answer.
+    fn write_iq_reply(
+        &mut self,
+        request: &Element,
+        error: Option<&StanzaError>,
+        now: Instant,
+    ) -> bool {
+        let Some(reply) = reply::IqReply::to(request, error) else {
+            return false;
+        };
+        if self.out.reply(&reply, self.role.content_ns()) {
+            self.wrote(now);
+        }
+        true
     }
 
     /// Queues an element that is no stanza (negotiation), unless our
