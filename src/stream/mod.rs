@@ -316,7 +316,30 @@ impl Stream {
     /// arrives: the stream reads on, reporting nothing more, until the
     /// peer's closing tag (RFC 6120 §4.4), then [`Event::Closed`]. Bytes
     /// after the peer's closing tag are ignored.
+    #[inline]
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
+        // The fast path, for reads that complete nothing (a byte at a
+        // time, say): push, and return if the framer has no event yet.
+        // Everything else, an event included, goes to the body.
+        if !data.is_empty()
+            && self.error.is_none()
+            && !matches!(self.phase, Phase::Closed | Phase::AwaitTls)
+        {
+            self.last_input = Some(now);
+            self.arm_ping();
+            self.framer.push(data);
+            return match self.framer.next_event() {
+                Ok(None) => Ok(()),
+                first => self.handle_frames(first, now),
+            };
+        }
+        self.handle_input_slow(data, now)
+    }
+
+    /// [`Stream::handle_input`]'s body, past its fast path: every case
+    /// where the stream has failed or ended, or is between streams.
+    #[inline(never)]
+    fn handle_input_slow(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         if !data.is_empty() && !matches!(self.phase, Phase::Closed) {
             self.last_input = Some(now);
             self.arm_ping();
@@ -717,13 +740,24 @@ impl Stream {
 
     /// Bytes to write to the transport, all queued so far in one buffer.
     #[must_use]
+    #[inline]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.out.take()
     }
 
     /// The next event.
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() {
+            // Drained already (the last event out gave the memory back).
+            return None;
+        }
+        self.next_queued_event()
+    }
+
+    /// [`Stream::poll_event`] with an event queued.
+    fn next_queued_event(&mut self) -> Option<Event> {
         let event = self.events.pop_front();
         if self.events.is_empty() && self.events.capacity() > 0 {
             // Drained: the queue's memory goes back, so an idle stream
