@@ -962,6 +962,7 @@ impl Stream {
 
     /// Online with no keepalive ping in flight: a ping falls due
     /// `ping_interval` after the last input.
+    #[inline]
     fn arm_ping(&mut self) {
         if matches!(self.phase, Phase::Online) && !self.ping_outstanding {
             let at = self.settings.ping_interval.zip(self.last_input);
