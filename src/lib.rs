@@ -13,7 +13,8 @@
 //! - [`stanza`]: typed views (`Message`, `Presence`, `Iq`) and RFC 6120
 //!   stanza and stream errors.
 //! - [`sasl`]: SASL mechanisms as pure state machines, client and server side.
-//! - [`component`]: the XEP-0114 component handshake.
+//! - [`component`]: the XEP-0114 component handshake; the component roles
+//!   are [`Stream::component`] and [`Stream::component_server`].
 //! - [`negotiation`]: stream features and SASL failures as typed values.
 //! - [`hooks`]: a handler trait over the poll API, for callback-style code.
 //! - [`im`]: RFC 6121 rosters (with a versioned cache), presence and
@@ -134,6 +135,18 @@
 //!   receiving end of a client connection; [`Stream::provide_credentials`],
 //!   [`Stream::accept_bind`] and [`Stream::refuse_bind`] answer its
 //!   [`Event::CredentialsRequest`] and [`Event::BindRequest`].
+//! - Stream management (XEP-0198) for both roles, opt-in with [`SmConfig`]
+//!   ([`ClientConfig::stream_management`],
+//!   [`ServerConfig::stream_management`]): acknowledged stanzas reported
+//!   ([`Event::Acknowledged`]), the resumable state as plain data
+//!   ([`Stream::sm_state`], [`SmState`]), resumption
+//!   ([`Stream::client_resuming`], [`Stream::accept_resume`]).
+//! - The component roles (XEP-0114): [`Stream::component`] with a
+//!   [`ComponentConfig`], and [`Stream::component_server`] with a
+//!   [`ComponentServerConfig`], whose [`Event::ComponentRequest`] is
+//!   answered by [`Stream::accept_component`] or
+//!   [`Stream::refuse_component`]. Outside `jabber:client`, IQ replies the
+//!   crate builds carry `from` (the request's `to`).
 #![forbid(unsafe_code)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
@@ -151,9 +164,10 @@ pub mod xml;
 
 pub use stanza::StreamErrorCondition;
 pub use stream::{
-    ClientConfig, ClosedBy, ConfigError, Error, ErrorKind, Event, InvalidStanzaReason,
-    IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig, State, Stream,
-    TimeoutKind, TlsPolicy, UsageError,
+    ClientConfig, ClosedBy, ComponentConfig, ComponentServerConfig, ConfigError, Error, ErrorKind,
+    Event, InvalidStanzaReason, IqRequestPolicy, MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS,
+    ServerConfig, SmConfig, SmState, SmStateError, State, Stream, TimeoutKind, TlsPolicy,
+    UsageError,
 };
 
 /// The README's examples, compiled and run as doctests.

@@ -1099,6 +1099,25 @@ fn pair_keepalive_pings_from_the_server_are_answered() {
     let _: Option<ClientConfig> = None;
 }
 
+#[test]
+fn pair_a_client_ping_to_its_server_gets_a_pong() {
+    // The client sends its ping to the domain and takes the reply only
+    // from there (RFC 6120 §8.1.2.1): the server's answer names it.
+    let mut c = pair_client_config(TlsPolicy::Disabled);
+    c.resource = Some("balcony".into());
+    let mut p = Pair::new(c, pair_server_config(TlsPolicy::Disabled));
+    assert!(p.online());
+    let id = p.client.ping(None, p.now).unwrap();
+    p.drive();
+    assert!(
+        p.client_events
+            .iter()
+            .any(|e| matches!(e, Event::Pong { id: i, .. } if *i == id)),
+        "{:?}",
+        p.client_events
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
 
@@ -1231,4 +1250,69 @@ fn client_only_commands_are_refused_on_a_server_stream() {
     assert_eq!(p.server.stanzas_sent(), before);
     // The client's own requests still work.
     assert!(p.client.request_roster(None, now).is_ok());
+}
+
+/// A reply the server application sends with `reply_iq_*` speaks for
+/// whom the request was addressed to (the domain, another account): it
+/// carries that `from`, so the client, which matches replies by sender
+/// (RFC 6120 §8.1.2.1), takes it as the answer.
+#[test]
+fn pair_replies_of_the_server_application_reach_the_client_as_answers() {
+    let mut p = online_pair();
+    let now = p.now;
+    let mut asked = Vec::new();
+    for to in [
+        "example.com",
+        "romeo@example.net",
+        "romeo@example.net/orchard",
+    ] {
+        let id = p
+            .client
+            .send_iq(
+                xmpp_sansio::stanza::IqType::Get,
+                Some(to),
+                Element::new("query", "jabber:iq:version"),
+                now,
+            )
+            .unwrap();
+        asked.push((to, id));
+    }
+    p.drive();
+    let requests: Vec<_> = p
+        .server_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::IqRequest(iq) => Some(iq.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests.len(), 3, "{:?}", p.server_events);
+    for (i, request) in requests.iter().enumerate() {
+        if i == 1 {
+            let error = xmpp_sansio::stanza::StanzaError::new(
+                xmpp_sansio::stanza::ErrorType::Cancel,
+                xmpp_sansio::stanza::StanzaErrorCondition::ItemNotFound,
+            );
+            p.server.reply_iq_error(request, error, now).unwrap();
+        } else {
+            p.server.reply_iq_result(request, None, now).unwrap();
+        }
+    }
+    p.drive();
+    for (i, (to, id)) in asked.iter().enumerate() {
+        let answered = p.client_events.iter().any(|e| match e {
+            Event::IqResult { id: got, from, .. } | Event::IqError { id: got, from, .. } => {
+                got == id && from.as_deref() == Some(*to)
+            }
+            _ => false,
+        });
+        assert!(answered, "reply {i} from {to}: {:?}", p.client_events);
+    }
+    assert!(
+        !p.client_events
+            .iter()
+            .any(|e| matches!(e, Event::Unhandled(_))),
+        "{:?}",
+        p.client_events
+    );
 }

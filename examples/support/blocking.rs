@@ -27,7 +27,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
 use xmpp_sansio::im::Roster;
 use xmpp_sansio::sasl::ChannelBinding;
-use xmpp_sansio::{ClientConfig, Event, State, Stream};
+use xmpp_sansio::{ClientConfig, Event, SmState, State, Stream};
 
 /// The stream's seed (SCRAM nonces, IQ ids): 32 bytes from the operating
 /// system's CSPRNG, through the crypto provider rustls already uses.
@@ -47,6 +47,9 @@ pub struct Options {
     pub port: u16,
     /// Trust this CA (PEM) instead of the public web PKI roots.
     pub ca_pem: Option<PathBuf>,
+    /// Trust these CA certificates (DER) instead of the public web PKI
+    /// roots (a CA made at start-up, as `examples/demo.rs` does).
+    pub ca_der: Vec<CertificateDer<'static>>,
     /// Trust exactly this server certificate (PEM or DER) and nothing else,
     /// e.g. a self-signed one. Takes precedence over `ca_pem`.
     pub pinned_cert: Option<PathBuf>,
@@ -433,7 +436,16 @@ fn tls_config(options: &Options) -> Result<Arc<rustls::ClientConfig>, DriverErro
         ));
     }
     let mut roots = rustls::RootCertStore::empty();
+    for cert in &options.ca_der {
+        roots.add(cert.clone()).map_err(|e| {
+            DriverError::Tls(format!(
+                "a CA certificate rustls refuses: {}",
+                tls_in_words(&e)
+            ))
+        })?;
+    }
     match &options.ca_pem {
+        None if !options.ca_der.is_empty() => {}
         Some(path) => {
             for cert in read_ca_file(path)? {
                 roots.add(cert).map_err(|e| {
@@ -497,6 +509,20 @@ fn handshake(
 impl Connection {
     /// Connects, (for direct TLS) handshakes, and starts the stream.
     pub fn connect(config: ClientConfig, options: &Options) -> Result<Self, DriverError> {
+        Self::connect_resuming(config, None, options)
+    }
+
+    /// Like [`Connection::connect`], resuming the stream-managed session
+    /// `resume` (XEP-0198) when given.
+    pub fn connect_resuming(
+        config: ClientConfig,
+        resume: Option<SmState>,
+        options: &Options,
+    ) -> Result<Self, DriverError> {
+        let mut config = config;
+        if resume.is_some() {
+            config.resume = resume;
+        }
         let domain = config.domain().to_owned();
         let tls_config = tls_config(options)?;
         let sock = TcpStream::connect((options.host.as_str(), options.port)).map_err(|error| {

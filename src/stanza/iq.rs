@@ -175,6 +175,15 @@ fn reply_to(request: &Element, type_: IqType) -> Option<ElementBuilder> {
         Element::builder("iq", request.ns())
             .attr("type", type_.as_str())
             .attr("id", id)
+            // Outside `jabber:client` (server-to-server and component
+            // streams) every stanza carries `from`: the reply comes from
+            // whom the request was addressed to (XEP-0114 §3).
+            .attr_opt(
+                "from",
+                request
+                    .attr("to")
+                    .filter(|_| request.ns() != crate::xml::ns::JABBER_CLIENT),
+            )
             .attr_opt("to", request.attr("from")),
     )
 }

@@ -13,8 +13,6 @@ mod presence;
 mod stanza_error;
 mod stream_error;
 
-#[cfg(feature = "precis")]
-pub(crate) use address::rfc7622::enforce as enforce_rfc7622;
 pub use address::{Address, JidProblem};
 pub(crate) use address::{full_jid_parts, is_valid_address, prepare as prepare_jid, same_address};
 pub use common::StanzaView;

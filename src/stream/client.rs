@@ -14,6 +14,7 @@ use crate::stanza::{Iq, IqType, StanzaError, StanzaErrorCondition, StreamErrorCo
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
+use super::component::{AcceptStep, ComponentStep};
 use super::dispatch::error_of;
 use super::role::{ClientSide, ClientStep, Role};
 use super::server::Step as ServerStep;
@@ -55,14 +56,14 @@ impl Stream {
     pub(super) fn client_side(&self) -> &ClientSide {
         match &self.role {
             Role::Client(c) => c,
-            Role::Server(_) => unreachable!("the client negotiator runs on client streams only"),
+            _ => unreachable!("the client negotiator runs on client streams only"),
         }
     }
 
     pub(super) fn client_side_mut(&mut self) -> &mut ClientSide {
         match &mut self.role {
             Role::Client(c) => c,
-            Role::Server(_) => unreachable!("the client negotiator runs on client streams only"),
+            _ => unreachable!("the client negotiator runs on client streams only"),
         }
     }
 
@@ -71,6 +72,8 @@ impl Stream {
         match &self.role {
             Role::Client(c) => matches!(c.step, ClientStep::AwaitHeader),
             Role::Server(s) => matches!(s.step, ServerStep::AwaitHeader),
+            Role::Component(c) => matches!(c.step, ComponentStep::AwaitHeader),
+            Role::ComponentServer(s) => matches!(s.step, AcceptStep::AwaitHeader),
         }
     }
 
@@ -80,6 +83,7 @@ impl Stream {
         match &mut self.role {
             Role::Client(c) => c.step = ClientStep::AwaitFeatures,
             Role::Server(_) => self.server_header_accepted(now),
+            Role::Component(_) | Role::ComponentServer(_) => self.component_header_accepted(now),
         }
     }
 
@@ -98,6 +102,9 @@ impl Stream {
         let step = match &self.role {
             Role::Client(c) => &c.step,
             Role::Server(_) => return self.server_negotiate(el, now),
+            Role::Component(_) | Role::ComponentServer(_) => {
+                return self.component_negotiate(el, now);
+            }
         };
         match step {
             ClientStep::AwaitFeatures if el.is("features", ns::STREAM) => {
@@ -105,6 +112,7 @@ impl Stream {
             }
             ClientStep::AwaitProceed if el.ns() == ns::TLS => self.on_tls(&el),
             ClientStep::Sasl(_) if el.ns() == ns::SASL => self.on_sasl(&el, now),
+            ClientStep::AwaitResumed(_) if el.ns() == ns::SM => self.on_resume_answer(&el, now),
             _ => return Err(el),
         }
         Ok(())
@@ -116,6 +124,13 @@ impl Stream {
         self.events
             .push_back(Event::Features(Box::new(features.clone())));
         if self.client_side().authenticated {
+            // XEP-0198 §5: resume instead of binding, when asked to.
+            if self.client_side().resume.is_some() && self.client_try_resume(now) {
+                return;
+            }
+            if self.error.is_some() {
+                return;
+            }
             if !features.bind {
                 return self.cannot_negotiate(
                     &features,
@@ -292,7 +307,7 @@ impl Stream {
     /// After authentication, bind: at once with the configured resource
     /// ([`super::ClientConfig::auto_bind`]), or when the application calls
     /// [`Stream::bind`].
-    fn begin_binding(&mut self, now: Instant) {
+    pub(super) fn begin_binding(&mut self, now: Instant) {
         let config = &self.client_side().config;
         if config.auto_bind {
             let resource = config.requested_resource().map(str::to_owned);
@@ -407,7 +422,7 @@ impl Stream {
                 now,
             );
         } else {
-            self.go_online();
+            self.go_online(now);
         }
     }
 }

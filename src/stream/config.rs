@@ -5,6 +5,8 @@ use crate::stanza::{JidProblem, prepare_jid};
 use crate::time::Duration;
 use crate::xml::Limits;
 
+use super::sm::{SmConfig, SmState};
+
 /// When to use TLS.
 ///
 /// ```
@@ -154,6 +156,13 @@ pub struct ClientConfig {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub scram_client_nonce: Option<String>,
+    /// Stream management (XEP-0198): off by default; see [`SmConfig`].
+    /// To resume a session, see [`ClientConfig::resume`].
+    pub stream_management: SmConfig,
+    /// A stream-managed session to resume (XEP-0198 §5) instead of
+    /// binding a resource: what [`crate::Stream::sm_state`] returned on
+    /// the old stream. See [`crate::Stream::client_resuming`], which sets it.
+    pub resume: Option<SmState>,
 }
 
 /// Why a [`ClientConfig`] cannot start a stream ([`ClientConfig::validate`]).
@@ -196,6 +205,13 @@ pub enum ConfigError {
     /// SCRAM forbids (only printable ASCII without `,`).
     #[error("invalid SCRAM client nonce: it must be printable ASCII without ','")]
     InvalidScramNonce,
+    /// [`crate::ComponentConfig::domain`] is not a domainpart (XEP-0114:
+    /// a component's name is a domain, without `@` or `/`).
+    #[error("invalid component domain {domain:?}")]
+    InvalidDomain {
+        /// The domain as configured.
+        domain: String,
+    },
 }
 
 /// The longest resourcepart, in bytes (RFC 7622 §3.4).
@@ -299,6 +315,8 @@ impl ClientConfig {
             close_timeout: Duration::from_secs(10),
             max_scram_iterations: DEFAULT_MAX_ITERATIONS,
             scram_client_nonce: None,
+            stream_management: SmConfig::default(),
+            resume: None,
         }
     }
 
@@ -421,6 +439,7 @@ pub(super) struct Settings {
     pub(super) max_unanswered_requests: usize,
     pub(super) answer_pings: bool,
     pub(super) close_timeout: Duration,
+    pub(super) sm: SmConfig,
 }
 
 impl Settings {
@@ -436,6 +455,7 @@ impl Settings {
             max_unanswered_requests: c.max_unanswered_requests,
             answer_pings: c.answer_pings,
             close_timeout: c.close_timeout,
+            sm: c.stream_management.clone(),
         }
     }
 
@@ -451,6 +471,7 @@ impl Settings {
             max_unanswered_requests: c.max_unanswered_requests,
             answer_pings: c.answer_pings,
             close_timeout: c.close_timeout,
+            sm: c.stream_management.clone(),
         }
     }
 }

@@ -6,14 +6,15 @@
 //! delivered to the application, each allowed exactly one reply.
 
 use crate::iq::Purpose;
-use crate::stanza::is_valid_address;
 use crate::stanza::{
     ErrorType, Iq, IqType, Message, Presence, PresenceType, StanzaError, StanzaErrorCondition,
     StanzaParseError, StanzaView,
 };
+use crate::stanza::{is_valid_address, same_address};
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
+use super::reply::IqReply;
 use super::role::Role;
 use super::{Error, Event, IqRequestPolicy, Phase, Stream};
 
@@ -33,11 +34,17 @@ pub(super) fn error_of(iq: &Iq) -> StanzaError {
 impl Stream {
     /// One inbound stanza (`is_stanza` holds).
     pub(super) fn on_stanza(&mut self, el: Element, now: Instant) {
+        // XEP-0198: every stanza that reaches here is handled.
+        self.sm.on_inbound();
         // A server stamps `from` on what its client sends (RFC 6120 §8.1.2.1).
         let Some(el) = self.server_inbound(el, now) else {
             return;
         };
-        let server = matches!(self.role, Role::Server(_));
+        // A component's server checks the addresses (XEP-0114 §3).
+        let Some(el) = self.component_inbound(el) else {
+            return;
+        };
+        let server = self.role.routes();
         match el.name() {
             "message" => match Message::from_element(el.clone()) {
                 Ok(m) => self.events.push_back(Event::Message(m)),
@@ -79,8 +86,9 @@ impl Stream {
                 // unknown or missing type included, gets an error reply
                 // (`bad-request`) when it can be answered at all: it has
                 // an id, and its sender may be addressed now (§7.1).
+                let error = e.stanza_error();
                 let replied = self.may_answer(el.attr("from"))
-                    && self.write_iq_reply(&el, Some(&e.stanza_error()), now);
+                    && self.write_iq_reply(IqReply::to(&el, Some(&error)), now);
                 return self.events.push_back(Event::MalformedRequest {
                     request: el,
                     error: e,
@@ -104,9 +112,10 @@ impl Stream {
             // sender (RFC 6120 §8.1.2.1): never answer a result or error.
             // A server's client answers requests routed to it: those
             // replies are for the application to route on.
-            let event = match self.role {
-                Role::Server(_) => Event::IqReply(iq),
-                Role::Client(_) => Event::Unhandled(el),
+            let event = if self.role.routes() {
+                Event::IqReply(iq)
+            } else {
+                Event::Unhandled(el)
             };
             self.events.push_back(event);
             return;
@@ -121,7 +130,7 @@ impl Stream {
                 if iq.type_() == IqType::Error {
                     self.fail(Error::SessionFailed(error_of(&iq)));
                 } else {
-                    self.go_online();
+                    self.go_online(now);
                 }
             }
             // Any answer, even an error, shows the server is alive.
@@ -174,6 +183,14 @@ impl Stream {
         let (client, to_us) = match &self.role {
             Role::Client(_) => (true, true),
             Role::Server(s) => (false, s.addressed_to_server(iq.element().attr("to"))),
+            // Components answer pings to their domain (or, on the server
+            // end, to the server's): requests always carry `to` there.
+            Role::Component(_) | Role::ComponentServer(_) => (
+                false,
+                iq.element()
+                    .attr("to")
+                    .is_some_and(|t| same_address(t, &self.role.own().domain)),
+            ),
         };
         if client && payload_ns == ns::ROSTER && iq.type_() == IqType::Set {
             return self.on_roster_push(&iq, now);
@@ -186,7 +203,10 @@ impl Stream {
             && self.settings.answer_pings
             && iq.type_() == IqType::Get
         {
-            self.write_iq_reply(iq.element(), None, now);
+            // A server answers from the address the ping was sent to (its
+            // domain), as the client matches replies by sender.
+            let from = iq.element().attr("to").filter(|_| !client);
+            self.write_iq_reply(IqReply::to(iq.element(), None).map(|r| r.from(from)), now);
             return;
         }
         let wanted = match &self.settings.iq_requests {
@@ -203,7 +223,7 @@ impl Stream {
             self.inbound.insert(iq.element().attr("from"), iq.id());
             return self.events.push_back(Event::IqRequest(iq));
         };
-        self.write_iq_reply(iq.element(), Some(&refusal), now);
+        self.write_iq_reply(IqReply::to(iq.element(), Some(&refusal)), now);
     }
 
     /// Whether an automatic reply to a request from `from` may be written

@@ -81,6 +81,16 @@ pub enum Error {
     /// [`crate::Stream::close`], is orderly and reports no error.
     #[error("the peer closed the stream before negotiation finished")]
     ClosedByPeer,
+    /// Stream management (XEP-0198 §4): the peer acknowledged more
+    /// stanzas than were sent. The stream error sent is
+    /// `undefined-condition` with `<handled-count-too-high/>`.
+    #[error("the peer acknowledged {h} stanzas, but {send_count} were sent")]
+    HandledCountTooHigh {
+        /// The peer's `h`.
+        h: u32,
+        /// Stanzas sent (modulo 2^32).
+        send_count: u32,
+    },
 }
 
 impl Error {
@@ -90,6 +100,7 @@ impl Error {
         match self {
             Error::Xml(e) => Some(e.condition()),
             Error::Protocol { condition, .. } => Some(*condition),
+            Error::HandledCountTooHigh { .. } => Some(StreamErrorCondition::UndefinedCondition),
             _ => None,
         }
     }
@@ -99,7 +110,7 @@ impl Error {
         match self {
             Error::Xml(_) => ErrorKind::Xml,
             Error::PeerStreamError(_) => ErrorKind::PeerStreamError,
-            Error::Protocol { .. } => ErrorKind::Protocol,
+            Error::Protocol { .. } | Error::HandledCountTooHigh { .. } => ErrorKind::Protocol,
             Error::TlsUnavailable
             | Error::TlsRequiredByServer
             | Error::TlsFailed
@@ -185,6 +196,12 @@ pub enum UsageError {
     /// [`crate::Event::CredentialsRequest`] (or on a client stream).
     #[error("no credentials are awaited")]
     NotAwaitingCredentials,
+    /// [`crate::Stream::accept_component`] or
+    /// [`crate::Stream::refuse_component`] without a pending
+    /// [`crate::Event::ComponentRequest`] (or not on the server end of a
+    /// component stream).
+    #[error("no component decision is awaited")]
+    NotAwaitingComponent,
     /// An address that does not have the form `[localpart@]domainpart[/resourcepart]`
     /// (RFC 7622 §3.1, each part present when its separator is, 1 to 1023
     /// bytes): a reply to a request from it, or a ping to it. Nothing was sent.
@@ -199,6 +216,14 @@ pub enum UsageError {
     /// ([`crate::ClientConfig::validate`]). Nothing was written.
     #[error(transparent)]
     InvalidConfig(#[from] ConfigError),
+    /// [`crate::Stream::accept_resume`] or [`crate::Stream::refuse_resume`]
+    /// without a pending [`crate::Event::ResumeRequest`].
+    #[error("no resumption request is awaited")]
+    NotAwaitingResume,
+    /// [`crate::Stream::accept_resume`] with a state that is not the one
+    /// asked for: another id, no JID, or another account's.
+    #[error("the stream-management state is not the session asked for")]
+    ResumeStateMismatch,
 }
 
 /// Which deadline ended a stream ([`Error::Timeout`]).
@@ -262,4 +287,14 @@ pub enum InvalidStanzaReason {
     /// [`crate::Stream::remove_roster_item`] removes.
     #[error("use remove_roster_item to remove")]
     RemoveWithSetRosterItem,
+    /// On a component stream (XEP-0114 §3): the stanza has no `from`, or
+    /// one that is not an address, or (sent by the component) one outside
+    /// the component's domain.
+    #[error("'from' missing or not allowed on this component stream")]
+    InvalidFrom,
+    /// On a component stream (XEP-0114 §3): the stanza (or request, or
+    /// ping without a target) has no `to`, or one that is not an address,
+    /// or (sent by the server) one outside the component's domain.
+    #[error("'to' missing or not allowed on this component stream")]
+    InvalidTo,
 }

@@ -3,7 +3,9 @@
 use crate::im::{Roster, RosterItem, RosterPushRejection};
 use crate::negotiation::StreamFeatures;
 use crate::sasl::{FailureReason, Mechanism};
-use crate::stanza::{Iq, Message, Presence, StanzaError, StanzaParseError, StreamError};
+use crate::stanza::{
+    Iq, Message, Presence, StanzaError, StanzaErrorCondition, StanzaParseError, StreamError,
+};
 use crate::time::Duration;
 use crate::xml::{Element, StreamHeader};
 
@@ -237,7 +239,17 @@ pub enum Event {
         /// The resource asked for (`None`: the server chooses, §7.6).
         resource: Option<String>,
     },
-    /// **Server role.** An IQ `result` or `error` from the client that
+    /// **Component server role.** A component asks to be served under
+    /// `name` (its stream header's `to`, XEP-0114 §3; our header, with the
+    /// stream id, is out): call [`crate::Stream::accept_component`] with
+    /// that name's shared secret, or [`crate::Stream::refuse_component`]
+    /// (`host-unknown`, or `conflict` when another connection serves the
+    /// name), now or later. A handshake that arrives meanwhile waits.
+    ComponentRequest {
+        /// The component's name: a domain, without a final dot.
+        name: String,
+    },
+    /// **Server role** (and a component's server). An IQ `result` or `error` from the client that
     /// answers no request this stream sent with
     /// [`crate::Stream::send_iq`]: its answer to a request routed to it
     /// with [`crate::Stream::send`], for the application to route on (to
@@ -249,6 +261,61 @@ pub enum Event {
     /// [`Event::Closed`] follows, with [`ClosedBy::Peer`] (unless we had
     /// closed first) and [`Error::PeerStreamError`] as the reason.
     PeerStreamError(StreamError),
+    /// Stream management (XEP-0198) is on: `<enabled/>` arrived (client)
+    /// or was sent (server). From now on stanzas are counted both ways
+    /// and kept until acknowledged ([`Event::Acknowledged`]).
+    SmEnabled {
+        /// The resumption id, when the session can be resumed.
+        id: Option<String>,
+        /// Where to reconnect to resume, if the server said.
+        location: Option<String>,
+        /// The longest resumption wait in seconds, if said.
+        max: Option<u32>,
+    },
+    /// The server refused `<enable/>` (XEP-0198 §3): the stream goes on
+    /// without stream management; the stanzas sent meanwhile went out as
+    /// on any stream.
+    SmFailed {
+        /// The stanza error condition given, if any.
+        condition: Option<StanzaErrorCondition>,
+    },
+    /// The peer acknowledged these stanzas (XEP-0198 `<a h=''/>`), in the
+    /// order they were sent: it has them (a message is delivered to the
+    /// server). Each is reported once.
+    Acknowledged {
+        /// The stanzas, as sent.
+        stanzas: Vec<Element>,
+    },
+    /// The session was resumed (XEP-0198 §5): the stream is online with
+    /// the session's JID, instead of [`Event::Online`]; the session's
+    /// roster and presence are as they were. The stanzas the peer had
+    /// not received were resent.
+    Resumed {
+        /// The session's full JID.
+        jid: String,
+        /// How many stanzas were resent.
+        resent: usize,
+    },
+    /// **Client.** The session could not be resumed (`<failed/>`, or no
+    /// stream management offered): these stanzas were sent on the old
+    /// stream and never acknowledged, so the server may not have them.
+    /// Send them again if they still matter. A new resource is bound next
+    /// ([`Event::Online`]).
+    ResumeFailed {
+        /// The unacknowledged stanzas, in the order they were sent.
+        unacked: Vec<Element>,
+    },
+    /// **Server role.** The client asks to resume the session `previd`
+    /// (XEP-0198 §5) instead of binding: find its state (the old stream's
+    /// [`crate::Stream::sm_state`]) and call
+    /// [`crate::Stream::accept_resume`], or
+    /// [`crate::Stream::refuse_resume`] if there is none.
+    ResumeRequest {
+        /// The resumption id the client gives.
+        previd: String,
+        /// The client's count of our stanzas it handled.
+        h: u32,
+    },
 }
 
 /// Which side ended a stream ([`Event::Closed`]).

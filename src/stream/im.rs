@@ -8,6 +8,7 @@ use crate::stanza::{ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, St
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
+use super::reply::IqReply;
 use super::{Event, InvalidStanzaReason, Stream, UsageError};
 
 impl Stream {
@@ -127,6 +128,7 @@ impl Stream {
         if !presence.is("presence", content_ns) {
             return Err(UsageError::InvalidStanza(InvalidStanzaReason::NotAPresence));
         }
+        self.check_component_outbound(&presence)?;
         if presence.attr("type") == Some("unavailable")
             && presence
                 .children()
@@ -196,11 +198,12 @@ impl Stream {
         };
         match push {
             Ok((item, ver)) => {
-                self.write_iq_reply(iq.element(), None, now);
+                self.write_iq_reply(IqReply::to(iq.element(), None), now);
                 self.events.push_back(Event::RosterPush { item, ver });
             }
             Err(reason) => {
-                self.write_iq_reply(iq.element(), Some(&reason.stanza_error()), now);
+                let error = reason.stanza_error();
+                self.write_iq_reply(IqReply::to(iq.element(), Some(&error)), now);
                 self.events.push_back(Event::RosterPushRejected {
                     push: iq.clone(),
                     reason,
@@ -213,7 +216,7 @@ impl Stream {
     fn check_client(&self) -> Result<(), UsageError> {
         match self.role {
             super::role::Role::Client(_) => Ok(()),
-            super::role::Role::Server(_) => Err(UsageError::ClientOnly),
+            _ => Err(UsageError::ClientOnly),
         }
     }
 }

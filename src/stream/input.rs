@@ -126,7 +126,7 @@ impl Stream {
             .as_deref()
             .and_then(|v| v.split('.').next())
             .and_then(|m| m.parse::<u32>().ok());
-        if major != Some(1) {
+        if major != Some(1) && self.role.checks_version() {
             return Some(protocol(
                 StreamErrorCondition::UnsupportedVersion,
                 format!(
@@ -165,6 +165,10 @@ impl Stream {
         let unexpected = match self.phase {
             Phase::Closing { bound } => return self.on_element_while_closing(el, bound, now),
             Phase::Online if stanza => return self.on_stanza(el, now),
+            Phase::Online => match self.on_sm_element(el, now) {
+                Ok(()) => return,
+                Err(el) => el,
+            },
             Phase::Negotiating => match self.negotiate(el, now) {
                 Ok(()) => return,
                 Err(el) if stanza && self.role.stanzas_before_online() => {
@@ -197,6 +201,10 @@ impl Stream {
         if bound && is_stanza(&el, self.role.content_ns()) {
             return self.on_stanza(el, now);
         }
+        // Acks still release what they cover (nothing is written now).
+        let Err(el) = self.on_sm_element(el, now) else {
+            return;
+        };
         if self.peer_restarts_stream(&el) {
             return self.finish_close();
         }

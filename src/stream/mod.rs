@@ -1,6 +1,7 @@
 //! The sans-IO [`Stream`]: one XMPP connection, without the connection.
 
 mod client;
+mod component;
 mod config;
 mod dispatch;
 mod error;
@@ -11,16 +12,19 @@ mod output;
 mod reply;
 mod role;
 mod server;
+mod sm;
 mod timers;
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+pub use component::config::{ComponentConfig, ComponentServerConfig};
 pub use config::{ClientConfig, ConfigError, IqRequestPolicy, TlsPolicy};
 pub use error::{Error, ErrorKind, InvalidStanzaReason, TimeoutKind, UsageError};
 pub use event::{ClosedBy, Event};
 pub use server::config::{MAX_SASL_ATTEMPTS, MIN_SASL_ATTEMPTS, ServerConfig};
+pub use sm::{SmConfig, SmState, SmStateError};
 
 use crate::iq::{InboundRequests, IqTracker, Pending, Purpose};
 use crate::negotiation::StreamFeatures;
@@ -35,6 +39,7 @@ use config::Settings;
 use dispatch::is_stanza;
 use output::Output;
 use role::{ClientSide, ClientStep, Role};
+use sm::Sm;
 use timers::{Timer, TimerTable};
 
 /// Where a stream is in its life.
@@ -103,12 +108,16 @@ fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error
 /// One client-to-server XMPP stream, as a pure state machine: either end
 /// of it, the client ([`Stream::client`]) or the server
 /// ([`Stream::server`], one per accepted connection), with the same
-/// inputs, outputs and events.
+/// inputs, outputs and events. A XEP-0114 component stream, too: the
+/// component ([`Stream::component`]) or the server end that accepts it
+/// ([`Stream::component_server`]).
 ///
 /// A `Stream` owns no socket, TLS session, clock or thread. Methods fall in
 /// four groups (the server's own commands:
 /// [`provide_credentials`](Stream::provide_credentials),
-/// [`accept_bind`](Stream::accept_bind), [`refuse_bind`](Stream::refuse_bind)):
+/// [`accept_bind`](Stream::accept_bind), [`refuse_bind`](Stream::refuse_bind);
+/// a component server's: [`accept_component`](Stream::accept_component),
+/// [`refuse_component`](Stream::refuse_component)):
 ///
 /// - **(A) getters**: [`state`](Stream::state), [`bound_jid`](Stream::bound_jid),
 ///   [`features`](Stream::features), [`header`](Stream::header);
@@ -186,6 +195,8 @@ pub struct Stream {
     /// The inbound XML can no longer be read (the framer failed): after a
     /// failure, only the end of file or the close timeout can end the stream.
     input_unreadable: bool,
+    /// Stream management (XEP-0198).
+    sm: Sm,
 }
 
 impl Stream {
@@ -203,6 +214,7 @@ impl Stream {
     fn new_with_role(rng_seed: [u8; 32], settings: Settings, tls_active: bool, role: Role) -> Self {
         let mut rng = Rng::new(rng_seed);
         let iq = IqTracker::new(rng.alphanumeric(8));
+        let settings_sm = settings.sm.clone();
         Self {
             framer: Framer::new(settings.limits.clone()),
             tls_active,
@@ -222,6 +234,7 @@ impl Stream {
             ping_outstanding: false,
             closed_by: None,
             input_unreadable: false,
+            sm: Sm::new(settings_sm),
         }
     }
 
@@ -258,7 +271,7 @@ impl Stream {
     pub fn features(&self) -> Option<&StreamFeatures> {
         match &self.role {
             Role::Client(c) => c.features.as_ref(),
-            Role::Server(_) => None,
+            _ => None,
         }
     }
 
@@ -445,6 +458,8 @@ impl Stream {
             }
             // The client speaks first on the new stream.
             Role::Server(_) => self.server_tls_established(binding),
+            // Component streams never hand TLS over.
+            Role::Component(_) | Role::ComponentServer(_) => {}
         }
         Ok(())
     }
@@ -495,6 +510,9 @@ impl Stream {
         if self.timers.expired(Timer::Keepalive, now) {
             self.write_raw(b" ", now);
         }
+        if self.timers.expired(Timer::SmAck, now) {
+            self.request_ack(now);
+        }
     }
 
     // ---- (C) commands ----
@@ -508,8 +526,10 @@ impl Stream {
         if !matches!(self.phase, Phase::Idle) {
             return Err(UsageError::AlreadyStarted);
         }
-        if let Role::Client(c) = &self.role {
-            c.config.validate()?;
+        match &self.role {
+            Role::Client(c) => c.config.validate()?,
+            Role::Component(c) => c.config.validate()?,
+            _ => {}
         }
         let negotiation = self.settings.negotiation_timeout;
         self.timers.set(
@@ -517,8 +537,9 @@ impl Stream {
             negotiation.and_then(|t| deadline(now, t)),
         );
         self.phase = Phase::Negotiating;
-        // A client speaks first; a server answers the client's header.
-        if matches!(self.role, Role::Client(_)) {
+        // A client (or component) speaks first; a server answers the
+        // client's header.
+        if self.role.initiates() {
             self.send_header(now);
         }
         Ok(())
@@ -539,6 +560,7 @@ impl Stream {
         if !is_stanza(&stanza, self.role.content_ns()) {
             return Err(UsageError::InvalidStanza(InvalidStanzaReason::NotAStanza));
         }
+        self.check_component_outbound(&stanza)?;
         if stanza.name() == "iq" && matches!(stanza.attr("type"), Some("result" | "error")) {
             return self.send_reply(&stanza, now);
         }
@@ -567,6 +589,7 @@ impl Stream {
                 InvalidStanzaReason::NotARequestType,
             ));
         }
+        self.check_component_request_to(to)?;
         let timeout = self.settings.iq_timeout;
         Ok(self.send_iq_internal(kind, to, payload, Purpose::Application, timeout, now))
     }
@@ -634,7 +657,15 @@ impl Stream {
         if let Some(to) = to.filter(|t| !is_valid_address(t)) {
             return Err(UsageError::InvalidAddress(to.to_owned()));
         }
-        let to = to.map_or_else(|| self.role.ping_target().to_owned(), str::to_owned);
+        let to = match to {
+            Some(to) => to.to_owned(),
+            None => self
+                .role
+                .ping_target()
+                .ok_or(UsageError::InvalidStanza(InvalidStanzaReason::InvalidTo))?
+                .to_owned(),
+        };
+        self.check_component_request_to(Some(&to))?;
         let timeout = self.settings.iq_timeout;
         Ok(self.send_iq_internal(
             IqType::Get,
@@ -692,6 +723,7 @@ impl Stream {
         let reply = request
             .result_reply(payload)
             .ok_or(UsageError::InvalidStanza(InvalidStanzaReason::NotARequest))?;
+        let reply = self.reply_from_addressee(request, reply);
         self.send_reply(&reply, now)
     }
 
@@ -707,7 +739,22 @@ impl Stream {
         let reply = request
             .error_reply(error)
             .ok_or(UsageError::InvalidStanza(InvalidStanzaReason::NotARequest))?;
+        let reply = self.reply_from_addressee(request, reply);
         self.send_reply(&reply, now)
+    }
+
+    /// On a server stream a reply speaks for the entity the request was
+    /// addressed to (the server's domain, an account, a routed JID): it
+    /// carries that `from`, as the client matches replies by sender (RFC
+    /// 6120 §8.1.2.1). A request without `to` was addressed to the
+    /// client's own account, and its reply has no `from`.
+    fn reply_from_addressee(&self, request: &Iq, reply: Element) -> Element {
+        match (&self.role, request.element().attr("to")) {
+            (Role::Server(_), Some(to)) if reply.attr("from").is_none() => {
+                reply.to_builder().attr("from", to).build()
+            }
+            _ => reply,
+        }
     }
 
     /// Closes the stream: sends `</stream:stream>`; [`Event::Closed`]
@@ -836,6 +883,7 @@ impl Stream {
         let iq = Element::builder("iq", self.role.content_ns())
             .attr("type", kind.as_str())
             .attr("id", id.clone())
+            .attr_opt("from", self.role.request_from())
             .attr_opt("to", to)
             .child(payload)
             .build();
@@ -852,7 +900,9 @@ impl Stream {
     }
 
     fn send_ping(&mut self, now: Instant) {
-        let domain = self.role.ping_target().to_owned();
+        let Some(domain) = self.role.ping_target().map(str::to_owned) else {
+            return;
+        };
         let timeout = self.settings.ping_timeout;
         self.send_iq_internal(
             IqType::Get,
@@ -890,6 +940,7 @@ impl Stream {
         if error.condition().is_some() && !matches!(self.phase, Phase::AwaitTls) {
             // A server's stream error follows its header (RFC 6120 §4.9.1.2).
             self.server_header_before_error();
+            self.component_header_before_error();
         }
         if let Some(condition) = error.condition()
             && self.out.header_sent()
@@ -899,9 +950,15 @@ impl Stream {
                 Error::Xml(e) => Some(e.to_string()),
                 _ => None,
             };
+            let app = match &error {
+                Error::HandledCountTooHigh { h, send_count } => {
+                    Some(sm::handled_count_too_high(*h, *send_count))
+                }
+                _ => None,
+            };
             let content_ns = self.role.content_ns();
             self.out
-                .stream_error(condition, text.as_deref(), content_ns);
+                .stream_error(condition, text.as_deref(), app, content_ns);
         }
         if self.out.header_sent() && !matches!(self.phase, Phase::AwaitTls) {
             self.out.close();
@@ -950,14 +1007,21 @@ impl Stream {
         });
     }
 
-    /// Negotiation is over: stanzas flow both ways.
-    fn go_online(&mut self) {
+    /// Negotiation is over: stanzas flow both ways. A client then enables
+    /// stream management, when configured and offered.
+    fn go_online(&mut self, now: Instant) {
+        self.enter_online();
+        let jid = self.role.bound_jid().unwrap_or_default().to_owned();
+        self.events.push_back(Event::Online { jid });
+        self.maybe_enable_sm(now);
+    }
+
+    /// The phase and timers of a stream that is online (bound or resumed).
+    fn enter_online(&mut self) {
         self.phase = Phase::Online;
         self.timers.stop(Timer::Negotiation);
         self.arm_ping();
         self.arm_keepalive();
-        let jid = self.role.bound_jid().unwrap_or_default().to_owned();
-        self.events.push_back(Event::Online { jid });
     }
 
     /// Online with no keepalive ping in flight: a ping falls due
@@ -998,23 +1062,24 @@ impl Stream {
     fn write_stanza(&mut self, el: &Element, now: Instant) {
         if self.out.stanza(el, self.role.content_ns()) {
             self.wrote(now);
+            self.sm_on_written(el, now);
         }
     }
 
-    /// Answers the IQ request `request` with an empty result (`error`
-    /// `None`) or with `error`, written without building a tree, unless our
-    /// closing tag is out. `false` if it has no id to answer.
-    fn write_iq_reply(
-        &mut self,
-        request: &Element,
-        error: Option<&StanzaError>,
-        now: Instant,
-    ) -> bool {
-        let Some(reply) = reply::IqReply::to(request, error) else {
+    /// Queues an IQ reply the stream makes itself (`reply`: `None` when
+    /// the request has no id to answer), written without building a tree,
+    /// unless our closing tag is out; counted, and kept for resending as a
+    /// tree only while stream management keeps what is sent. `false` if
+    /// there is no reply.
+    fn write_iq_reply(&mut self, reply: Option<reply::IqReply<'_>>, now: Instant) -> bool {
+        let Some(reply) = reply else {
             return false;
         };
         if self.out.reply(&reply, self.role.content_ns()) {
             self.wrote(now);
+            if self.sm.keeps_outbound() {
+                self.sm_on_written(&reply.to_element(), now);
+            }
         }
         true
     }

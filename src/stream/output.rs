@@ -3,8 +3,8 @@
 //!
 //! [`Output`] tells stanzas (`<message/>`, `<presence/>`, `<iq/>`) from
 //! nonzas: stanzas go through one counted path, [`Output::stanza`], which
-//! stream management will build on (counting what was sent and keeping it
-//! until acknowledged). Both are serialized straight into the one output
+//! stream management builds on (`sm.rs` keeps each one written once
+//! counting started, until acknowledged). Both are serialized straight into the one output
 //! buffer, with no intermediate copy.
 //!
 //! Once our `</stream:stream>` is out, nothing more is written (RFC 6120
@@ -94,16 +94,19 @@ impl Output {
     }
 
     /// `<stream:error>` with `condition` and optional text (RFC 6120 §4.9.2).
+    /// `app`: an application-specific condition element.
     pub(super) fn stream_error(
         &mut self,
         condition: StreamErrorCondition,
         text: Option<&str>,
+        app: Option<Element>,
         content_ns: &str,
     ) {
         let mut error = StreamError::new(condition);
         if let Some(text) = text {
             error = error.with_text(Some("en"), text);
         }
+        error.app_condition = app;
         self.nonza(&error.to_element(), content_ns);
     }
 
@@ -134,7 +137,12 @@ mod tests {
         assert!(out.stanza(&message, ns::JABBER_CLIENT));
         assert!(out.nonza(&Element::new("starttls", ns::TLS), ns::JABBER_CLIENT));
         assert_eq!(out.stanzas_sent(), 1);
-        out.stream_error(StreamErrorCondition::BadFormat, None, ns::JABBER_CLIENT);
+        out.stream_error(
+            StreamErrorCondition::BadFormat,
+            None,
+            None,
+            ns::JABBER_CLIENT,
+        );
         assert!(out.close());
         assert!(!out.close(), "one closing tag");
         assert!(!out.stanza(&message, ns::JABBER_CLIENT));

@@ -17,8 +17,13 @@ pub(super) struct IqReply<'a> {
     /// The request's namespace (the stream's content namespace).
     ns: &'a str,
     id: &'a str,
+    /// Outside `jabber:client`, the request's `to`: whom the request was
+    /// addressed to answers (placed before `to`, as `Iq`'s replies do).
+    from_addressee: Option<&'a str>,
     /// The request's `from`, as sent.
     to: Option<&'a str>,
+    /// A `from` added after `to` (a server stream's ping reply).
+    from: Option<&'a str>,
     error: Option<&'a StanzaError>,
 }
 
@@ -32,9 +37,29 @@ impl<'a> IqReply<'a> {
         Some(Self {
             ns: request.ns(),
             id,
+            from_addressee: request
+                .attr("to")
+                .filter(|_| request.ns() != ns::JABBER_CLIENT),
             to: request.attr("from"),
+            from: None,
             error,
         })
+    }
+
+    /// The reply with `from` set, as setting it on the built reply does:
+    /// in place if it has one, else after `to`.
+    pub(super) fn from(self, from: Option<&'a str>) -> Self {
+        match (from, self.from_addressee) {
+            (None, _) => self,
+            (Some(from), Some(_)) => Self {
+                from_addressee: Some(from),
+                ..self
+            },
+            (Some(from), None) => Self {
+                from: Some(from),
+                ..self
+            },
+        }
     }
 
     /// The reply as a tree, for what the direct writer does not cover
@@ -50,7 +75,9 @@ impl<'a> IqReply<'a> {
                 },
             )
             .attr("id", self.id)
-            .attr_opt("to", self.to);
+            .attr_opt("from", self.from_addressee)
+            .attr_opt("to", self.to)
+            .attr_opt("from", self.from);
         match self.error {
             Some(error) => b.child(error.to_element_in(self.ns)).build(),
             None => b.build(),
@@ -60,7 +87,12 @@ impl<'a> IqReply<'a> {
     /// About how many bytes [`IqReply::write`] writes (escapes aside), so
     /// the buffer grows once rather than doubling its way up.
     pub(super) fn size_hint(&self) -> usize {
-        let head = 48 + self.ns.len() + self.id.len() + self.to.map_or(0, str::len);
+        let head = 56
+            + self.ns.len()
+            + self.id.len()
+            + self.from_addressee.map_or(0, str::len)
+            + self.to.map_or(0, str::len)
+            + self.from.map_or(0, str::len);
         let error = self.error.map_or(0, |e| {
             let texts: usize = e.texts.iter().map(|(_, t)| 64 + t.len()).sum();
             128 + e.by.as_deref().map_or(0, str::len) + e.uri.as_deref().map_or(0, str::len) + texts
@@ -88,8 +120,14 @@ impl<'a> IqReply<'a> {
             if error.is_some() { "error" } else { "result" },
         );
         attr(out, "id", self.id);
+        if let Some(from) = self.from_addressee {
+            attr(out, "from", from);
+        }
         if let Some(to) = self.to {
             attr(out, "to", to);
+        }
+        if let Some(from) = self.from {
+            attr(out, "from", from);
         }
         let Some(error) = error else {
             out.extend_from_slice(b"/>");
@@ -150,6 +188,7 @@ mod tests {
             .attr("type", "get")
             .attr_opt("id", id)
             .attr_opt("from", from)
+            .attr("to", "plays.shakespeare.lit")
             .child(Element::new("ping", ns::PING))
             .build()
     }
@@ -181,7 +220,11 @@ mod tests {
             ),
         ];
         let mut cases = 0;
-        for ns in [ns::JABBER_CLIENT, "jabber:server"] {
+        for ns in [
+            ns::JABBER_CLIENT,
+            "jabber:server",
+            "jabber:component:accept",
+        ] {
             for from in [
                 None,
                 Some("romeo@example.net/orchard"),
@@ -189,10 +232,14 @@ mod tests {
             ] {
                 for id in ["1", "id-'&<>\"\t\n"] {
                     let request = request(ns, Some(id), from);
-                    for error in std::iter::once(None).chain(errors.iter().map(Some)) {
+                    for (error, from) in std::iter::once(None)
+                        .chain(errors.iter().map(Some))
+                        .flat_map(|e| [(e, None), (e, Some("example.com&'"))])
+                    {
                         let Some(reply) = IqReply::to(&request, error) else {
                             panic!("no reply to {request:?}");
                         };
+                        let reply = reply.from(from);
                         let mut direct = Vec::new();
                         reply.write(&mut direct, ns::JABBER_CLIENT);
                         let tree = match error {
@@ -206,6 +253,11 @@ mod tests {
                         let Some(tree) = tree else {
                             panic!("no tree reply to {request:?}");
                         };
+                        // As the server role adds it to a built reply.
+                        let tree = match from {
+                            Some(from) => tree.to_builder().attr("from", from).build(),
+                            None => tree,
+                        };
                         let mut expected = Vec::new();
                         write_stream_child(&tree, &mut expected, ns::JABBER_CLIENT);
                         assert_eq!(
@@ -217,7 +269,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cases, 2 * 3 * 2 * 8);
+        assert_eq!(cases, 3 * 3 * 2 * 8 * 2);
     }
 
     #[test]

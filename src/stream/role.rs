@@ -13,8 +13,10 @@ use crate::sasl::{ChannelBinding, ClientAuth};
 use crate::stanza::same_address;
 use crate::xml::{ns, writer};
 
+use super::component::{ComponentServerSide, ComponentSide};
 use super::config::ClientConfig;
 use super::server::ServerSide;
+use super::sm::SmState;
 
 /// The role of a stream, with its own state.
 #[derive(Debug)]
@@ -23,6 +25,10 @@ pub(super) enum Role {
     Client(ClientSide),
     /// The receiving entity of a client-to-server stream (RFC 6120 §2.1).
     Server(ServerSide),
+    /// An external component connecting to a server (XEP-0114).
+    Component(ComponentSide),
+    /// A server accepting an external component (XEP-0114).
+    ComponentServer(ComponentServerSide),
 }
 
 /// The client's negotiation step (RFC 6120 §4–§7), while the shared
@@ -39,6 +45,8 @@ pub(super) enum ClientStep {
     BindReady,
     AwaitBind,
     AwaitSession,
+    /// `<resume/>` sent (XEP-0198 §5) for this state.
+    AwaitResumed(Box<SmState>),
 }
 
 /// What only the client end keeps.
@@ -57,10 +65,13 @@ pub(super) struct ClientSide {
     pub(super) binds_sent: u32,
     /// The resource the bind request in flight asked for.
     pub(super) bind_resource: Option<String>,
+    /// A stream-managed session to resume instead of binding.
+    pub(super) resume: Option<Box<SmState>>,
 }
 
 impl ClientSide {
-    pub(super) fn new(config: ClientConfig) -> Self {
+    pub(super) fn new(mut config: ClientConfig) -> Self {
+        let resume = config.resume.take().map(Box::new);
         let own = OwnAddress {
             bare: config.bare_jid().to_owned(),
             domain: config.domain().to_owned(),
@@ -75,6 +86,7 @@ impl ClientSide {
             bound_jid: None,
             binds_sent: 0,
             bind_resource: None,
+            resume,
         }
     }
 
@@ -100,6 +112,36 @@ impl Role {
     pub(super) fn content_ns(&self) -> &'static str {
         match self {
             Role::Client(_) | Role::Server(_) => ns::JABBER_CLIENT,
+            Role::Component(_) | Role::ComponentServer(_) => ns::COMPONENT_ACCEPT,
+        }
+    }
+
+    /// Whether the peer's header must carry version 1.x (RFC 6120
+    /// §4.7.5): not on component streams, whose protocol predates it
+    /// (XEP-0114 headers have no `version`).
+    pub(super) fn checks_version(&self) -> bool {
+        matches!(self, Role::Client(_) | Role::Server(_))
+    }
+
+    /// Whether this end writes the first header (the initiating entity).
+    pub(super) fn initiates(&self) -> bool {
+        matches!(self, Role::Client(_) | Role::Component(_))
+    }
+
+    /// Whether this end is a server that routes what its peer sends (IQ
+    /// replies to nobody's request are the application's to route,
+    /// subscription requests are presence like any other).
+    pub(super) fn routes(&self) -> bool {
+        matches!(self, Role::Server(_) | Role::ComponentServer(_))
+    }
+
+    /// The `from` of requests this end sends itself (IQs, pings): a
+    /// component stream's stanzas always carry one (XEP-0114 §3).
+    pub(super) fn request_from(&self) -> Option<&str> {
+        match self {
+            Role::Client(_) | Role::Server(_) => None,
+            Role::Component(c) => Some(c.config.domain()),
+            Role::ComponentServer(s) => Some(s.config.domain()),
         }
     }
 
@@ -108,15 +150,21 @@ impl Role {
         match self {
             Role::Client(c) => &c.own,
             Role::Server(s) => &s.own,
+            Role::Component(c) => &c.own,
+            Role::ComponentServer(s) => &s.own,
         }
     }
 
     /// Whom a keepalive ping (or [`super::Stream::ping`] without `to`)
-    /// goes to: a client pings its server's domain, a server its client.
-    pub(super) fn ping_target(&self) -> &str {
+    /// goes to: a client pings its server's domain, a server its client,
+    /// a component's server its component. A component does not know its
+    /// server's domain: `None`.
+    pub(super) fn ping_target(&self) -> Option<&str> {
         match self {
-            Role::Client(c) => &c.own.domain,
-            Role::Server(s) => s.bound_jid.as_deref().unwrap_or(&s.own.domain),
+            Role::Client(c) => Some(&c.own.domain),
+            Role::Server(s) => Some(s.bound_jid.as_deref().unwrap_or(&s.own.domain)),
+            Role::Component(_) => None,
+            Role::ComponentServer(s) => s.online_jid.as_deref(),
         }
     }
 
@@ -125,6 +173,8 @@ impl Role {
         match self {
             Role::Client(c) => c.bound_jid.as_deref(),
             Role::Server(s) => s.bound_jid.as_deref(),
+            Role::Component(c) => c.online_jid.as_deref(),
+            Role::ComponentServer(s) => s.online_jid.as_deref(),
         }
     }
 
@@ -133,8 +183,8 @@ impl Role {
     pub(super) fn stanzas_before_online(&self) -> bool {
         match self {
             Role::Client(c) => c.binding(),
-            // The server's negotiator deals with them itself.
-            Role::Server(_) => false,
+            // The negotiators of the other roles deal with them.
+            Role::Server(_) | Role::Component(_) | Role::ComponentServer(_) => false,
         }
     }
 
@@ -144,8 +194,9 @@ impl Role {
     pub(super) fn may_reply_before_online(&self, from: Option<&str>) -> bool {
         match self {
             Role::Client(c) => c.binding() && c.addressable_unbound(from),
-            // Nothing reaches a server's application before binding.
-            Role::Server(_) => false,
+            // Nothing reaches the application before binding (or the
+            // component handshake).
+            Role::Server(_) | Role::Component(_) | Role::ComponentServer(_) => false,
         }
     }
 
@@ -155,6 +206,8 @@ impl Role {
         match self {
             Role::Client(c) => c.bound_jid.is_some() || c.addressable_unbound(from),
             Role::Server(s) => s.bound_jid.is_some(),
+            Role::Component(c) => c.online_jid.is_some(),
+            Role::ComponentServer(s) => s.online_jid.is_some(),
         }
     }
 
@@ -182,6 +235,8 @@ impl Role {
                 h.push(b'>');
             }
             Role::Server(s) => h = s.header(),
+            Role::Component(c) => h = c.header(),
+            Role::ComponentServer(s) => h = s.header(),
         }
         h
     }

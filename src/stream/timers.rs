@@ -22,10 +22,13 @@ pub(super) enum Timer {
     Keepalive,
     /// Online, no keepalive ping in flight: a ping if nothing was read since.
     Ping,
+    /// Stream management: an ack request (`<r/>`) for the stanzas sent
+    /// since the last one (`SmConfig::ack_after` after the first of them).
+    SmAck,
 }
 
 impl Timer {
-    const COUNT: usize = 4;
+    const COUNT: usize = 5;
 
     fn index(self) -> usize {
         self as usize

@@ -1,4 +1,5 @@
-//! A client `Stream` and a server `Stream` back to back, in memory (after
+//! A client `Stream` and a server `Stream` (or a component and its
+//! server's end, `Pair::component`) back to back, in memory (after
 //! quinn-proto's test `Pair`): bytes move between them in configurable
 //! chunk sizes, time is a virtual clock, and the server's application
 //! side (account store, bind decisions, STARTTLS) answers automatically
@@ -10,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use xmpp_sansio::sasl::{ChannelBinding, StoredCredentials};
 use xmpp_sansio::stanza::{StanzaError, StanzaErrorCondition};
-use xmpp_sansio::{ClientConfig, Event, ServerConfig, Stream, TlsPolicy};
+use xmpp_sansio::{
+    ClientConfig, ComponentConfig, ComponentServerConfig, Event, ServerConfig, Stream, TlsPolicy,
+};
 
 /// The test account: `juliet@example.com`, password `r0m30`.
 pub const USER: &str = "juliet";
@@ -79,7 +82,21 @@ impl Chunking {
     }
 }
 
-/// A client and a server stream connected back to back.
+/// The component of `Pair::component`, and its shared secret.
+pub const COMPONENT: &str = "muc.example.com";
+pub const COMPONENT_SECRET: &str = "s3cr3t";
+
+/// Which way bytes move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Client → server.
+    Up,
+    /// Server → client.
+    Down,
+}
+
+/// A client (or component) and a server stream connected back to back:
+/// `client` is the initiating end.
 pub struct Pair {
     pub client: Stream,
     pub server: Stream,
@@ -105,6 +122,16 @@ pub struct Pair {
     pub binding: ChannelBinding,
     /// …unless the server's differs (a man in the middle).
     pub server_binding: Option<ChannelBinding>,
+    /// Component names the server end serves, with their secrets
+    /// (component pairs); any other name is refused with `host-unknown`.
+    pub components: HashMap<String, String>,
+    /// Kill the connection once this many bytes went this way: what
+    /// follows, either way, is lost ([`Pair::dead`]).
+    pub cut: Option<(Dir, usize)>,
+    /// The connection was killed (by `cut`).
+    pub dead: bool,
+    delivered_up: usize,
+    delivered_down: usize,
 }
 
 impl Pair {
@@ -137,7 +164,22 @@ impl Pair {
             bind_policy: BindPolicy::Accept,
             binding: ChannelBinding::None,
             server_binding: None,
+            components: HashMap::from([(COMPONENT.to_owned(), COMPONENT_SECRET.to_owned())]),
+            cut: None,
+            dead: false,
+            delivered_up: 0,
+            delivered_down: 0,
         }
+    }
+
+    /// A component (`muc.example.com`, `secret`) and the server end that
+    /// accepts it (`example.com`, serving `muc.example.com` with
+    /// [`COMPONENT_SECRET`]).
+    pub fn component(secret: &str) -> Self {
+        Self::from_streams(
+            Stream::component(ComponentConfig::new(COMPONENT, secret, [4; 32])),
+            Stream::component_server(ComponentServerConfig::new(DOMAIN, [8; 32])),
+        )
     }
 
     /// The default pair: plaintext, PLAIN allowed on both sides.
@@ -204,6 +246,16 @@ impl Pair {
                     .provide_credentials(creds.as_ref(), now)
                     .expect("credentials awaited");
             }
+            Event::ComponentRequest { name } => match self.components.get(name) {
+                Some(secret) => self
+                    .server
+                    .accept_component(secret, now)
+                    .expect("component decision awaited"),
+                None => self
+                    .server
+                    .refuse_component(xmpp_sansio::StreamErrorCondition::HostUnknown, now)
+                    .expect("component decision awaited"),
+            },
             Event::BindRequest { resource, .. } => match &self.bind_policy {
                 BindPolicy::Manual => {}
                 BindPolicy::Taken(taken)
@@ -232,22 +284,56 @@ impl Pair {
     pub fn drive(&mut self) {
         for _ in 0..1_000_000 {
             self.collect();
+            if self.dead {
+                self.to_server.clear();
+                self.to_client.clear();
+            }
             if self.to_server.is_empty() && self.to_client.is_empty() {
                 return;
             }
             if !self.to_server.is_empty() {
                 let n = self.up.take(self.to_server.len());
+                let n = self.budget(Dir::Up, n);
                 let chunk: Vec<u8> = self.to_server.drain(..n).collect();
                 let _ = self.server.handle_input(&chunk, self.now);
             }
             self.collect();
-            if !self.to_client.is_empty() {
+            if !self.to_client.is_empty() && !self.dead {
                 let n = self.down.take(self.to_client.len());
+                let n = self.budget(Dir::Down, n);
                 let chunk: Vec<u8> = self.to_client.drain(..n).collect();
                 let _ = self.client.handle_input(&chunk, self.now);
             }
         }
         panic!("the pair never went quiet");
+    }
+
+    /// How many of `n` bytes may go `dir` before the cut; the connection
+    /// dies when the cut is reached.
+    fn budget(&mut self, dir: Dir, n: usize) -> usize {
+        if self.dead {
+            return 0;
+        }
+        let delivered = match dir {
+            Dir::Up => &mut self.delivered_up,
+            Dir::Down => &mut self.delivered_down,
+        };
+        let n = match self.cut {
+            Some((d, at)) if d == dir => n.min(at.saturating_sub(*delivered)),
+            _ => n,
+        };
+        *delivered += n;
+        if matches!(self.cut, Some((d, at)) if d == dir && *delivered >= at) {
+            self.dead = true;
+        }
+        n
+    }
+
+    /// Both sides see the end of the transport (after a cut).
+    pub fn both_eof(&mut self) {
+        self.client.handle_eof(self.now);
+        self.server.handle_eof(self.now);
+        self.collect();
     }
 
     /// Advances the virtual clock by `d`, firing both sides' timers that

@@ -5,7 +5,7 @@ use crate::sasl::{DEFAULT_SERVER_ITERATIONS, Mechanism};
 use crate::time::Duration;
 use crate::xml::{Element, Limits};
 
-use super::super::{IqRequestPolicy, TlsPolicy};
+use super::super::{IqRequestPolicy, SmConfig, TlsPolicy};
 
 /// The fewest SASL attempts a server stream allows (RFC 6120 §6.4.5: at
 /// least two retries after a failure).
@@ -102,6 +102,11 @@ pub struct ServerConfig {
     /// How long [`crate::Stream::close`] waits for the client's
     /// `</stream:stream>`.
     pub close_timeout: Duration,
+    /// Stream management (XEP-0198): offered after authentication when
+    /// [`SmConfig::enable`] (off by default); resumption granted when
+    /// [`SmConfig::resume`], the sessions kept by the application
+    /// ([`crate::Stream::accept_resume`]).
+    pub stream_management: SmConfig,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -159,6 +164,7 @@ impl ServerConfig {
             max_unanswered_requests: 256,
             answer_pings: true,
             close_timeout: Duration::from_secs(10),
+            stream_management: SmConfig::default(),
         }
     }
 

@@ -51,6 +51,9 @@ pub(super) enum Step {
     /// A bind request was reported ([`Event::BindRequest`]); the
     /// application accepts or refuses it.
     BindDecision { request: Box<Element> },
+    /// A resumption request was reported ([`Event::ResumeRequest`]); the
+    /// application accepts or refuses it (XEP-0198 §5).
+    ResumeDecision { previd: String, h: u32 },
 }
 
 /// What only the server end keeps.
@@ -406,7 +409,7 @@ impl Stream {
         if let Some(reply) = reply {
             self.write_stanza(&reply, now);
         }
-        self.go_online();
+        self.go_online(now);
         Ok(())
     }
 
@@ -443,7 +446,7 @@ impl Stream {
     }
 
     /// Commands of the negotiation: the stream must still be negotiating.
-    fn check_negotiating(&self) -> Result<(), UsageError> {
+    pub(super) fn check_negotiating(&self) -> Result<(), UsageError> {
         match self.phase {
             Phase::Closing { .. } | Phase::Closed => Err(UsageError::Closed),
             _ => Ok(()),
@@ -533,6 +536,9 @@ impl Stream {
                         .build(),
                 );
             }
+            if s.config.stream_management.enable {
+                features = features.child(Element::new("sm", ns::SM));
+            }
             features = features.children(s.config.features.iter().cloned());
             s.step = Step::AwaitBind;
         } else {
@@ -577,6 +583,7 @@ impl Stream {
                 self.on_sasl_response(&el, now)
             }
             Step::AwaitBind if is_bind_request(&el) => self.on_bind_request(el, now),
+            Step::AwaitBind if el.ns() == ns::SM => self.server_sm_before_bind(&el, now),
             Step::AwaitBind | Step::BindDecision { .. } if is_stanza(&el, content_ns) => {
                 self.on_unbound_stanza(el, now)
             }

@@ -1,153 +1,414 @@
 //! The client stream's fuzz oracles, shared by `fuzz/fuzz_targets/client_stream.rs`
 //! and by `tests/fuzz_corpus.rs` (the committed corpus under `cargo test`).
-//! A client `Stream` on arbitrary server bytes, after a scripted prefix
-//! chosen by the first byte (fresh stream, after the header, after SASL,
-//! online, online with a roster request pending, closing). In the online
-//! stages, `@@` in the input stands for the id of the client's pending
-//! request, so replies to it are one token away. Oracles: no panic; the
-//! same bytes sent and the same events whether the input is split at NUL
-//! bytes or joined.
+//!
+//! A client `Stream` on arbitrary server bytes, after a valid prefix that
+//! brings it to one negotiation state ([`STAGES`]). The input's first byte
+//! chooses the stage (low nibble, modulo the number of stages) and how the
+//! rest is cut into reads (high nibble, [`common::chunks`]); every other
+//! byte, NUL included, is server data. `@@` in the data stands for the id
+//! of the last IQ the client wrote in the prefix (the bind request, the
+//! roster request), so replies to it are one token away.
+//!
+//! The SCRAM client nonce is fixed ([`CLIENT_NONCE`]), so the stages after
+//! `<auth/>` can be fed a server-first message that extends it, and a
+//! server-final message computed for the known password ([`scram_first`],
+//! [`scram_final`]).
+//!
+//! Oracles: no panic; the protocol properties of [`common`] on the run,
+//! then at the end of file; and the same bytes written and the same events
+//! whether the data is fed in the chosen reads or in one (unless STARTTLS
+//! happened: bytes after `<proceed/>` in its read are refused by design).
 
 // The oracle is a caller: it reads the clock, as callers do.
 #![allow(clippy::disallowed_methods)]
+// Each includer (fuzz target, corpus test) uses a part.
+#![allow(dead_code)]
+
+#[path = "common.rs"]
+pub(crate) mod common;
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use xmpp_sansio::{ClientConfig, Event, Stream, TlsPolicy};
+use xmpp_sansio::sasl::{ScramHash, ScramKeys};
+use xmpp_sansio::{ClientConfig, Stream, TlsPolicy};
 
-const HEADER: &str = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' from='example.com' id='f'>";
+use common::Transcript;
 
-fn prefix(stage: u8) -> String {
-    let auth = format!(
-        "{HEADER}<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>"
-    );
-    let bound = format!(
-        "{auth}<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>{HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><ver xmlns='urn:xmpp:features:rosterver'/></stream:features>"
-    );
-    match stage % STAGES {
-        0 => String::new(),
-        1 => HEADER.to_owned(),
-        2 => bound,
-        // The seeded client's first IQ id is fixed: answer its bind.
-        _ => format!(
-            "{bound}<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>j@example.com/r</jid></bind></iq>",
-            bind_id()
-        ),
-    }
+pub(crate) const HEADER: &str = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' from='example.com' id='f'>";
+const SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+/// The fixed SCRAM client nonce (RFC 5802 §5's).
+pub(crate) const CLIENT_NONCE: &str = "fyko+d2lbbFgONRv9qkxdawL";
+/// What the test server adds to it.
+const SERVER_NONCE: &str = "3rfcNHYJY1ZVvWVs7j";
+const SALT: &[u8] = b"pepper-salt";
+/// Low, so that every execution can afford the key derivation.
+const ITERATIONS: u32 = 64;
+const PASSWORD: &str = "pw";
+
+/// One step of a prefix.
+enum Step {
+    Input(String),
+    /// Call `tls_established` (after `<proceed/>`).
+    Tls,
+    RequestRoster,
+    Close,
 }
 
-/// Fresh, after the header, after SASL, online, online with a roster
-/// request pending, online after our close.
-const STAGES: u8 = 6;
+/// The stages, by index: the prefix that reaches each.
+pub(crate) const STAGES: &[&str] = &[
+    "fresh",          // 0: started, nothing read
+    "header",         // 1: the server's header read; features next
+    "starttls",       // 2: <starttls/> sent; <proceed/> or <failure/> next
+    "tls",            // 3: TLS established, restarted; header next
+    "scram-first",    // 4: SCRAM <auth/> sent; server-first next
+    "scram-final",    // 5: client-final sent; server-final next
+    "sasl-done",      // 6: PLAIN <success/> read; restart header next
+    "bind",           // 7: bind request sent (`@@`); its result next
+    "online",         // 8: bound
+    "roster-pending", // 9: online, roster request pending (`@@`)
+    "closing",        // 10: online, roster pending, our close sent
+];
 
-fn config() -> ClientConfig {
-    let mut c = ClientConfig::new("j@example.com", "pw", [3; 32]);
-    c.tls = TlsPolicy::Disabled;
+pub(crate) fn config() -> ClientConfig {
+    let mut c = ClientConfig::new("j@example.com", PASSWORD, [3; 32]);
+    c.tls = TlsPolicy::Preferred;
     c.allow_plaintext_auth = true;
+    c.scram_client_nonce = Some(CLIENT_NONCE.to_owned());
+    // A hostile iteration count must not make executions slow.
+    c.max_scram_iterations = 4096;
+    // Small limits, so that inputs of a few KiB reach them.
+    c.limits.max_stanza_bytes = LIMIT;
+    c.limits.max_depth = 8;
+    c.limits.max_attributes = 12;
+    c.limits.max_name_len = 64;
     c
 }
 
-/// The id the seeded client gives its bind request, learnt once.
-fn bind_id() -> &'static str {
-    static ID: OnceLock<String> = OnceLock::new();
-    ID.get_or_init(|| {
-        let now = Instant::now();
-        let mut s = Stream::client(config());
-        let _ = s.start(now);
-        let _ = s.handle_input(prefix(2).as_bytes(), now);
-        let mut sent = String::new();
-        while let Some(b) = s.poll_transmit() {
-            sent.push_str(&String::from_utf8_lossy(&b));
-        }
-        sent.split("<iq type='set' id='")
-            .nth(1)
-            .and_then(|r| r.split('\'').next())
-            .unwrap_or_default()
-            .to_owned()
+/// The stanza limit of [`config`].
+pub(crate) const LIMIT: usize = 1024;
+
+fn features(inner: &str) -> String {
+    format!("<stream:features>{inner}</stream:features>")
+}
+
+fn mechanisms(names: &[&str]) -> String {
+    let m: String = names
+        .iter()
+        .map(|n| format!("<mechanism>{n}</mechanism>"))
+        .collect();
+    format!("<mechanisms xmlns='{SASL}'>{m}</mechanisms>")
+}
+
+/// The SCRAM-SHA-256 messages for the fixed nonce: (server-first,
+/// server-final), as text before base64. The auth message is built from
+/// the client's own messages as [`scram_client_messages`] reads them.
+pub(crate) fn scram_first() -> String {
+    format!(
+        "r={CLIENT_NONCE}{SERVER_NONCE},s={},i={ITERATIONS}",
+        common::base64(SALT)
+    )
+}
+
+/// The client's first (bare) and final-without-proof messages, read from
+/// what a stream at stage `scram-final` wrote.
+fn scram_client_messages() -> &'static (String, String) {
+    static M: OnceLock<(String, String)> = OnceLock::new();
+    M.get_or_init(|| {
+        let (_, t, _) = staged(5, Instant::now());
+        let out = common::show(&t.output);
+        let first = common::unbase64(common::element_text(&out, "auth").unwrap_or("").as_bytes());
+        let fin = common::unbase64(
+            common::element_text(&out, "response")
+                .unwrap_or("")
+                .as_bytes(),
+        );
+        let first = common::show(&first);
+        // Strip the GS2 header ("n,," or "y,,"): two commas.
+        let bare = first.splitn(3, ',').nth(2).unwrap_or("").to_owned();
+        let fin = common::show(&fin);
+        let without_proof = fin.split(",p=").next().unwrap_or("").to_owned();
+        (bare, without_proof)
     })
 }
 
-/// A stream at `stage`, and the id of its pending request (if any).
-fn staged(stage: u8, now: Instant) -> (Stream, String) {
-    let mut s = Stream::client(config());
-    let _ = s.start(now);
-    let _ = s.handle_input(prefix(stage).as_bytes(), now);
-    let pending = match stage % STAGES {
-        4 => s.request_roster(Some(""), now).unwrap_or_default(),
-        5 => {
-            let id = s.request_roster(None, now).unwrap_or_default();
-            s.close(now);
-            id
-        }
-        _ => String::new(),
-    };
-    while s.poll_transmit().is_some() {}
-    while s.poll_event().is_some() {}
-    (s, pending)
+/// The server-final message (`v=…`) for the known password.
+pub(crate) fn scram_final() -> String {
+    let (bare, without_proof) = scram_client_messages();
+    let auth_message = format!("{bare},{},{without_proof}", scram_first());
+    let keys = ScramKeys::derive(ScramHash::Sha256, PASSWORD, SALT, ITERATIONS);
+    let signature = keys.server_signature(ScramHash::Sha256, auth_message.as_bytes());
+    format!("v={}", common::base64(&signature))
 }
 
-fn run<'a>(stage: u8, chunks: impl Iterator<Item = &'a [u8]>) -> (Vec<u8>, Vec<Event>) {
-    let now = Instant::now();
-    let (mut s, _) = staged(stage, now);
-    let (mut sent, mut events) = (Vec::new(), Vec::new());
-    for chunk in chunks {
-        let _ = s.handle_input(chunk, now);
-        while let Some(b) = s.poll_transmit() {
-            sent.extend_from_slice(&b);
+fn prefix(stage: usize) -> Vec<Step> {
+    let plain = format!("{HEADER}{}", features(&mechanisms(&["PLAIN"])));
+    let starttls = format!(
+        "{HEADER}{}",
+        features(&format!(
+            "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>{}",
+            mechanisms(&["PLAIN", "SCRAM-SHA-256"])
+        ))
+    );
+    let scram = format!(
+        "{HEADER}{}",
+        features(&mechanisms(&["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"]))
+    );
+    let challenge = format!(
+        "<challenge xmlns='{SASL}'>{}</challenge>",
+        common::base64(scram_first().as_bytes())
+    );
+    let success = format!("<success xmlns='{SASL}'/>");
+    let bind_features = format!(
+        "{HEADER}{}",
+        features(
+            "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><ver xmlns='urn:xmpp:features:rosterver'/>"
+        )
+    );
+    let bound = "<iq type='result' id='@@'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>j@example.com/r</jid></bind></iq>";
+    use Step::*;
+    match stage {
+        0 => vec![],
+        1 => vec![Input(HEADER.into())],
+        2 => vec![Input(starttls)],
+        3 => vec![
+            Input(starttls),
+            Input("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>".into()),
+            Tls,
+        ],
+        4 => vec![Input(scram)],
+        5 => vec![Input(scram), Input(challenge)],
+        6 => vec![Input(plain), Input(success)],
+        7 => vec![Input(plain), Input(success), Input(bind_features)],
+        _ => {
+            let mut steps = vec![
+                Input(plain),
+                Input(success),
+                Input(bind_features),
+                Input(bound.into()),
+            ];
+            if stage >= 9 {
+                steps.push(RequestRoster);
+            }
+            if stage >= 10 {
+                steps.push(Close);
+            }
+            steps
         }
-        while let Some(e) = s.poll_event() {
-            // STARTTLS: hand over at once, as a caller would.
-            if matches!(e, Event::StartTls) {
+    }
+}
+
+/// The id of the last IQ written in `out`, if any.
+fn last_iq_id(out: &[u8]) -> String {
+    let out = common::show(out);
+    out.rsplit("<iq ")
+        .next()
+        .filter(|_| out.contains("<iq "))
+        .and_then(|iq| iq.split("id='").nth(1))
+        .and_then(|r| r.split('\'').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A started stream at `stage`, its transcript so far, and the id `@@`
+/// stands for.
+pub(crate) fn staged(stage: usize, now: Instant) -> (Stream, Transcript, String) {
+    staged_with(stage, config(), now)
+}
+
+/// [`staged`] with another configuration (derived from [`config`]).
+pub(crate) fn staged_with(
+    stage: usize,
+    config: ClientConfig,
+    now: Instant,
+) -> (Stream, Transcript, String) {
+    let mut s = Stream::client(config);
+    let mut t = Transcript::default();
+    let _ = s.start(now);
+    t.drain(&mut s, now);
+    let mut id = String::new();
+    for step in prefix(stage) {
+        match step {
+            Step::Input(data) => {
+                let data = common::substitute(data.as_bytes(), id.as_bytes());
+                t.feed(&mut s, &data, now);
+            }
+            Step::Tls => {
                 let _ = s.tls_established(Default::default(), now);
             }
-            events.push(e);
+            Step::RequestRoster => {
+                let _ = s.request_roster(Some(""), now);
+            }
+            Step::Close => s.close(now),
         }
+        t.drain(&mut s, now);
+        id = last_iq_id(&t.output);
     }
-    s.handle_timeout(now + std::time::Duration::from_secs(3600));
-    while let Some(b) = s.poll_transmit() {
-        sent.extend_from_slice(&b);
-    }
-    events.extend(std::iter::from_fn(|| s.poll_event()));
-    (sent, events)
+    (s, t, id)
 }
 
-/// The id of the request pending at `stage` (fixed by the seed), learnt once.
-fn pending_id(stage: u8) -> &'static str {
+/// The id `@@` stands for at each stage, learnt once.
+pub(crate) fn pending_id(stage: usize) -> &'static str {
     static IDS: OnceLock<Vec<String>> = OnceLock::new();
-    let ids = IDS.get_or_init(|| (0..STAGES).map(|st| staged(st, Instant::now()).1).collect());
-    ids.get(usize::from(stage % STAGES))
-        .map_or("", String::as_str)
+    let ids = IDS.get_or_init(|| {
+        (0..STAGES.len())
+            .map(|st| staged(st, Instant::now()).2)
+            .collect()
+    });
+    ids.get(stage).map_or("", String::as_str)
 }
 
-/// `data` with every `@@` replaced by `id`.
-fn substitute(data: &[u8], id: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len());
-    let mut i = 0;
-    while i < data.len() {
-        if data[i..].starts_with(b"@@") {
-            out.extend_from_slice(id);
-            i += 2;
-        } else {
-            out.push(data[i]);
-            i += 1;
-        }
+fn run<'a>(stage: usize, reads: impl Iterator<Item = &'a [u8]>) -> Transcript {
+    let now = Instant::now();
+    let (mut s, mut t, _) = staged(stage, now);
+    // Only what the fuzzer chose is compared.
+    t.events.clear();
+    for read in reads {
+        t.feed(&mut s, read, now);
+        common::check_events(&t.events);
     }
-    out
+    let later = now + Duration::from_secs(3600);
+    s.handle_timeout(later);
+    t.drain(&mut s, later);
+    t.check();
+    let before_eof = t.clone();
+    common::finish(&mut s, &mut t, later);
+    before_eof
 }
 
 /// Checks the oracles on one input; panics where one fails.
 pub(crate) fn check(data: &[u8]) {
-    let Some((&stage, rest)) = data.split_first() else {
+    let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let rest = substitute(rest, pending_id(stage).as_bytes());
-    let chunked = run(stage, rest.split(|&b| b == 0));
-    let joined: Vec<u8> = rest.iter().copied().filter(|&b| b != 0).collect();
-    let whole = run(stage, std::iter::once(&joined[..]));
-    // STARTTLS is the one place where chunking legitimately matters: bytes
-    // after <proceed/> in the same read are refused by design.
-    if !whole.1.iter().any(|e| matches!(e, Event::StartTls)) {
-        assert_eq!(chunked, whole, "the outcome depends on chunking");
+    let stage = usize::from(selector & 0x0f) % STAGES.len();
+    let data = common::substitute(rest, pending_id(stage).as_bytes());
+    let chunked = run(stage, common::chunks(&data, selector >> 4).into_iter());
+    let whole = run(stage, std::iter::once(&data[..]));
+    if !whole.saw_starttls() {
+        assert_eq!(
+            (chunked.output, chunked.events),
+            (whole.output, whole.events),
+            "the outcome depends on chunking"
+        );
     }
+}
+
+/// What the stream writes (the prefix's output included) and reports (the
+/// prefix's events excluded) on one input read whole: for tests that a
+/// seed reaches what it is for.
+pub(crate) fn transcript_of(data: &[u8]) -> (String, Vec<xmpp_sansio::Event>) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return Default::default();
+    };
+    let stage = usize::from(selector & 0x0f) % STAGES.len();
+    let data = common::substitute(rest, pending_id(stage).as_bytes());
+    let t = run(stage, std::iter::once(&data[..]));
+    (common::show(&t.output), t.events)
+}
+
+/// The generated seeds: (file name, contents). `tests/fuzz_corpus.rs`
+/// checks the committed ones match (and writes them on request).
+pub(crate) fn seeds() -> Vec<(String, Vec<u8>)> {
+    let b64 = |s: &str| common::base64(s.as_bytes());
+    let stage = |name: &str| STAGES.iter().position(|s| *s == name).unwrap_or(0) as u8;
+    let mut seeds = vec![
+        (
+            "gen-scram-first".to_owned(),
+            format!("<challenge xmlns='{SASL}'>{}</challenge>", b64(&scram_first())),
+            "scram-first",
+        ),
+        (
+            "gen-scram-final-success".to_owned(),
+            format!("<success xmlns='{SASL}'>{}</success>", b64(&scram_final())),
+            "scram-final",
+        ),
+        (
+            "gen-scram-final-challenge".to_owned(),
+            format!("<challenge xmlns='{SASL}'>{}</challenge><success xmlns='{SASL}'/>{HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>", b64(&scram_final())),
+            "scram-final",
+        ),
+        (
+            "gen-scram-failure".to_owned(),
+            format!("<failure xmlns='{SASL}'><not-authorized/><text xml:lang='en'>no</text></failure></stream:stream>"),
+            "scram-final",
+        ),
+        (
+            "gen-scram-server-error".to_owned(),
+            format!("<failure xmlns='{SASL}'><not-authorized/></failure>{}", b64("e=invalid-proof")),
+            "scram-first",
+        ),
+        (
+            "gen-starttls-proceed".to_owned(),
+            "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>".to_owned(),
+            "starttls",
+        ),
+        (
+            "gen-starttls-failure".to_owned(),
+            "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>".to_owned(),
+            "starttls",
+        ),
+        (
+            "gen-tls-restart".to_owned(),
+            format!("{HEADER}<stream:features><mechanisms xmlns='{SASL}'><mechanism>SCRAM-SHA-256-PLUS</mechanism><mechanism>SCRAM-SHA-256</mechanism></mechanisms></stream:features><challenge xmlns='{SASL}'>{}</challenge>", b64(&scram_first())),
+            "tls",
+        ),
+        (
+            "gen-features-starttls-required".to_owned(),
+            "<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>".to_owned(),
+            "header",
+        ),
+        (
+            "gen-bind-result".to_owned(),
+            "<iq type='result' id='@@'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>j@example.com/r</jid></bind></iq><iq type='get' id='p1' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>".to_owned(),
+            "bind",
+        ),
+        (
+            "gen-bind-error".to_owned(),
+            "<iq type='error' id='@@'><error type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>".to_owned(),
+            "bind",
+        ),
+        (
+            "gen-online-nul".to_owned(),
+            "<message from='a@example.net'><body>a\0b</body></message>".to_owned(),
+            "online",
+        ),
+        (
+            "gen-online-duplicate-requests".to_owned(),
+            "<iq type='get' id='d' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq><iq type='get' id='d' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq><iq type='set' id='d' from='a@example.net/x'><query xmlns='jabber:iq:version'/></iq>".to_owned(),
+            "online",
+        ),
+        (
+            "gen-closing-close".to_owned(),
+            "<iq type='result' id='@@'/><message from='a@example.net'><body>late</body></message></stream:stream>".to_owned(),
+            "closing",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, data, st)| {
+        let mut bytes = vec![stage(st) | 0x30];
+        bytes.extend_from_slice(data.as_bytes());
+        (name, bytes)
+    })
+    .collect::<Vec<_>>();
+    // Stanzas of exactly the limit, and one byte over.
+    for (name, extra) in [("gen-online-at-limit", 0), ("gen-online-over-limit", 1)] {
+        let head = "<message from='a@example.net/x'><body>";
+        let tail = "</body></message>";
+        let body = "x".repeat(LIMIT + extra - head.len() - tail.len());
+        let mut bytes = vec![stage("online") | 0x50];
+        bytes.extend_from_slice(format!("{head}{body}{tail}<presence/>").as_bytes());
+        seeds.push((name.to_owned(), bytes));
+    }
+    // One byte at a time, through the whole SCRAM exchange.
+    let mut one = vec![stage("scram-first")];
+    one.extend_from_slice(
+        format!(
+            "<challenge xmlns='{SASL}'>{}</challenge>",
+            b64(&scram_first())
+        )
+        .as_bytes(),
+    );
+    seeds.push(("gen-scram-first-bytewise".to_owned(), one));
+    seeds
 }

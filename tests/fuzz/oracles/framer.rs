@@ -2,10 +2,18 @@
 //! `tests/fuzz_corpus.rs`, which replays the committed corpus under
 //! `cargo test`. Oracles:
 //! - no panic, whatever the input;
-//! - chunking does not matter: the input cut at every NUL byte (the cut
-//!   bytes dropped) gives the same events and the same error as the joined
-//!   input (rxml's fuzz oracle);
+//! - chunking does not matter: the input cut into reads (the selector's
+//!   high bits choose the cuts, [`common::chunks`]; every byte, NUL
+//!   included, is data) gives the same events and the same error as the
+//!   input in one read (rxml's fuzz oracle);
+//! - nothing more is held than the stanza limit allows: once the events
+//!   are drained, the bytes the framer keeps (a partial element) never
+//!   exceed `max_stanza_bytes` (the limit fails the stream on the byte
+//!   that passes it);
 //! - every element parsed serializes and parses back to itself.
+
+#[path = "common.rs"]
+mod common;
 
 use xmpp_sansio::xml::{FrameEvent, Framer, Limits, XmlError, ns, writer};
 
@@ -16,14 +24,21 @@ fn run<'a>(
     limits: Limits,
     chunks: impl Iterator<Item = &'a [u8]>,
 ) -> (Vec<FrameEvent>, Option<XmlError>) {
-    let mut framer = Framer::new(limits);
+    let mut framer = Framer::new(limits.clone());
     let mut events = Vec::new();
     for chunk in chunks {
         framer.push(chunk);
         loop {
             match framer.next_event() {
                 Ok(Some(ev)) => events.push(ev),
-                Ok(None) => break,
+                Ok(None) => {
+                    assert!(
+                        framer.unconsumed() <= limits.max_stanza_bytes,
+                        "{} bytes held, over the stanza limit",
+                        framer.unconsumed()
+                    );
+                    break;
+                }
                 Err(e) => return (events, Some(e)),
             }
         }
@@ -34,7 +49,8 @@ fn run<'a>(
 /// Checks the oracles on one input; panics where one fails.
 pub(crate) fn check(data: &[u8]) {
     // The first byte chooses whether a valid header precedes the input, so
-    // the fuzzer reaches stanza parsing without having to invent one.
+    // the fuzzer reaches stanza parsing without having to invent one (bit
+    // 0), and how the input is cut into reads (bits 1 to 4).
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
@@ -50,9 +66,11 @@ pub(crate) fn check(data: &[u8]) {
         max_depth: 16,
         ..Limits::default()
     };
-    let chunked = run(limits.clone(), input.split(|&b| b == 0));
-    let joined: Vec<u8> = input.iter().copied().filter(|&b| b != 0).collect();
-    let whole = run(limits, std::iter::once(&joined[..]));
+    let chunked = run(
+        limits.clone(),
+        common::chunks(&input, (selector >> 1) & 0x0f).into_iter(),
+    );
+    let whole = run(limits, std::iter::once(&input[..]));
     assert_eq!(chunked, whole, "the outcome depends on chunking");
 
     for event in &whole.0 {
