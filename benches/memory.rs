@@ -12,7 +12,12 @@
 //! - what one `Stream` holds once drained and idle again after a burst:
 //!   one ~106 KB roster result, and one 1 MB read of many stanzas;
 //! - the peak heap during one `handle_input` of a 1 MB read (and of the
-//!   roster), above what the stream held before it;
+//!   roster), above what the stream held before it, and during the same
+//!   read through `handle_input_some` (a window at a time, drained
+//!   between calls);
+//! - allocations per read of a request the stream answers itself (a
+//!   ping, a request for an unknown namespace, a malformed request, a
+//!   roster push), beside a message that needs no answer;
 //!
 //! each against its target: idle online at most 2 KiB; after any traffic,
 //! drained and idle, at most twice the idle figure; the peak during one
@@ -223,6 +228,7 @@ fn verdict(ok: bool) -> &'static str {
 /// something first (returns the request's id), which `burst` answers.
 fn after_burst(
     now: Instant,
+    windowed: bool,
     request: impl FnOnce(&mut Stream) -> Option<String>,
     burst: impl FnOnce(Option<&str>) -> String,
 ) -> Burst {
@@ -235,10 +241,21 @@ fn after_burst(
     let held_before = before - base;
     let start = reset_peak();
     let allocs = ALLOCS.load(Relaxed);
-    s.handle_input(input.as_bytes(), now).expect("burst read");
+    let mut events = 0;
+    if windowed {
+        // `handle_input_some`: a window at a time, draining between.
+        let mut rest = input.as_bytes();
+        while !rest.is_empty() {
+            let taken = s.handle_input_some(rest, now).expect("burst read");
+            rest = &rest[taken..];
+            events += drain(&mut s).1;
+        }
+    } else {
+        s.handle_input(input.as_bytes(), now).expect("burst read");
+    }
     let peak = PEAK.load(Relaxed) - start;
     let allocs = ALLOCS.load(Relaxed) - allocs;
-    let (_, events) = drain(&mut s);
+    events += drain(&mut s).1;
     let len = input.len();
     drop(input);
     let held_after = live() - base;
@@ -305,12 +322,18 @@ fn main() {
 
     let roster = after_burst(
         now,
+        false,
         |s| Some(s.request_roster(None, now).expect("roster request")),
         |id| roster_result(id.unwrap_or_default(), roster_items),
     );
-    let stanzas = after_burst(now, |_| None, |_| many_stanzas(big));
+    let stanzas = after_burst(now, false, |_| None, |_| many_stanzas(big));
+    let windowed = after_burst(now, true, |_| None, |_| many_stanzas(big));
     let bound = limit + 64 * 1024;
-    for (what, b) in [("a roster result", &roster), ("stanzas", &stanzas)] {
+    for (what, b) in [
+        ("a roster result", &roster),
+        ("stanzas", &stanzas),
+        ("stanzas, in windows", &windowed),
+    ] {
         report.row(
             &format!("held after one read of {} ({what}), drained", kib(b.len)),
             format!("{} B", b.after),
@@ -333,5 +356,48 @@ fn main() {
             ),
         );
     }
-    assert_eq!(report.rows.len(), 7);
+
+    // Allocations per request the stream answers itself (read, answered,
+    // drained), beside an ordinary message read the same way.
+    let mut s = online(now);
+    let cases = [
+        (
+            "a message (no answer)",
+            "<message from='romeo@example.net/orchard' to='juliet@example.com/balcony' type='chat' id='m{i}'><body>hi</body></message>",
+        ),
+        (
+            "a ping, answered",
+            "<iq type='get' id='p{i}' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>",
+        ),
+        (
+            "an unknown request, service-unavailable",
+            "<iq type='get' id='v{i}' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>",
+        ),
+        (
+            "a malformed request, bad-request",
+            "<iq type='get' id='b{i}' from='romeo@example.net/orchard'/>",
+        ),
+        (
+            "a roster push, acknowledged",
+            "<iq type='set' id='r{i}'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com'/></query></iq>",
+        ),
+    ];
+    for (what, template) in cases {
+        let reads: Vec<String> = (0..1000)
+            .map(|i| template.replace("{i}", &i.to_string()))
+            .collect();
+        let allocs = ALLOCS.load(Relaxed);
+        for read in &reads {
+            s.handle_input(read.as_bytes(), now).expect("request");
+            while s.poll_transmit().is_some() {}
+            while s.poll_event().is_some() {}
+        }
+        let per = (ALLOCS.load(Relaxed) - allocs) as f64 / reads.len() as f64;
+        report.row(
+            &format!("allocations per read of {what}"),
+            format!("{per:.1}"),
+            String::new(),
+        );
+    }
+    assert_eq!(report.rows.len(), 14);
 }

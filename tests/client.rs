@@ -3146,3 +3146,102 @@ fn a_domain_only_account_never_authenticates_with_a_password() {
         out.sent
     );
 }
+
+/// `handle_input_some` gives what `handle_input` gives on the same read
+/// (events, automatic replies in order, the failure and what follows it,
+/// bytes after the peer's closing tag ignored), taking at most one window
+/// per call; a failed or ended stream takes the rest at once.
+#[test]
+fn handle_input_some_gives_what_handle_input_gives() {
+    let mut stanzas = String::new();
+    for i in 0..120 {
+        stanzas.push_str(&format!(
+            "<message from='romeo@example.net/orchard' type='chat' id='m{i}'><body>number {i}</body></message>\
+             <iq type='get' id='p{i}' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>\
+             <iq type='get' id='v{i}' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>"
+        ));
+    }
+    let ended = format!("{stanzas}</stream:stream><junk/>");
+    let failed = format!("{stanzas}<message><body></message>{stanzas}</stream:stream>");
+    // Not well-formed: nothing more is read. A protocol violation: the
+    // stream reads on to the peer's closing tag.
+    let violation = format!("{stanzas}<foo/>{stanzas}</stream:stream>");
+    for read in [ended, failed, violation] {
+        assert!(read.len() > 3 * Stream::INPUT_WINDOW);
+        let now = epoch();
+        let (mut whole, mut expected) = online_stream(plain_config(), now);
+        let whole_result = whole.handle_input(read.as_bytes(), now);
+        drain(&mut whole, &mut expected);
+        let (mut some, mut got) = online_stream(plain_config(), now);
+        let mut rest = read.as_bytes();
+        let mut some_result = Ok(());
+        while !rest.is_empty() {
+            match some.handle_input_some(rest, now) {
+                Ok(taken) => {
+                    assert!(taken <= Stream::INPUT_WINDOW || some.state() == State::Closed);
+                    rest = &rest[taken..];
+                }
+                Err(e) => {
+                    some_result = Err(e);
+                    rest = &[];
+                }
+            }
+            drain(&mut some, &mut got);
+        }
+        assert_eq!(some_result, whole_result);
+        assert_eq!(got, expected);
+        assert_eq!(some.state(), whole.state());
+        assert!(
+            expected
+                .sent
+                .contains("<iq type='result' id='p119' to='example.com'/>")
+        );
+    }
+}
+
+/// `Stream::header` is the peer's most recent accepted stream header: kept
+/// across a restart until the new stream's header arrives, and not
+/// replaced by a header the stream refuses.
+#[test]
+fn the_peers_header_is_kept_across_a_restart() {
+    let now = epoch();
+    let second = SERVER_HEADER.replace("id='s1'", "id='s2'");
+    for bad_second in [false, true] {
+        let mut s = Stream::client(plain_config());
+        s.start(now).unwrap();
+        assert!(s.header().is_none());
+        let id = |s: &Stream| s.header().and_then(|h| h.id.clone());
+        s.handle_input(SERVER_HEADER.as_bytes(), now).unwrap();
+        assert_eq!(id(&s).as_deref(), Some("s1"));
+        s.handle_input(b"<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features><success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", now).unwrap();
+        assert_eq!(id(&s).as_deref(), Some("s1"), "kept across the restart");
+        let next = if bad_second {
+            second.replace("version='1.0' from", "version='2.0' from")
+        } else {
+            second.clone()
+        };
+        let result = s.handle_input(next.as_bytes(), now);
+        assert_eq!(result.is_err(), bad_second);
+        let expected = if bad_second { "s1" } else { "s2" };
+        assert_eq!(id(&s).as_deref(), Some(expected));
+        let mut out = Outcome {
+            sent: String::new(),
+            events: Vec::new(),
+        };
+        drain(&mut s, &mut out);
+        let reported: Vec<_> = out
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::StreamHeader(h) => h.id.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            reported,
+            ["s1", "s2"],
+            "every header is reported: {:?}",
+            out.events
+        );
+    }
+}

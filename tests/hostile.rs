@@ -29,6 +29,11 @@ struct Counting;
 thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
     static PEAK: Cell<isize> = const { Cell::new(0) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn allocated() {
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
 }
 
 fn count(delta: isize) {
@@ -47,6 +52,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: the caller's contract is `System`'s.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
+            allocated();
             count(layout.size() as isize);
         }
         p
@@ -60,6 +66,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: as above.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
+            allocated();
             count(new_size as isize - layout.size() as isize);
         }
         p
@@ -770,4 +777,146 @@ fn very_long_text_across_many_reads_is_bounded() {
         p.feed_until_error(over.as_bytes().chunks(1000));
     });
     assert_eq!(c, Some(StreamErrorCondition::PolicyViolation));
+}
+
+/// One 1 MB read of ordinary stanzas, taken through `handle_input_some`
+/// and drained between calls, holds at most one window's events at once:
+/// a constant, not the read (through `handle_input` the same read peaks
+/// at about 5.5 MiB, every event queued before the caller takes any).
+#[test]
+fn a_megabyte_read_through_handle_input_some_is_bounded() {
+    let _serial = serial();
+    let mut read = String::new();
+    let mut n = 0;
+    while read.len() < 1_000_000 {
+        read.push_str(&message(&format!("message {n}, of an ordinary size")));
+        n += 1;
+    }
+    let mut p = Peer::online();
+    let ((delivered, calls), peak) = peak_of(|| {
+        let (mut delivered, mut calls) = (0, 0);
+        let mut rest = read.as_bytes();
+        while !rest.is_empty() {
+            let taken = p.stream.handle_input_some(rest, p.now).unwrap();
+            assert!(taken > 0 && taken <= Stream::INPUT_WINDOW);
+            rest = &rest[taken..];
+            calls += 1;
+            while p.stream.poll_transmit().is_some() {}
+            while let Some(e) = p.stream.poll_event() {
+                assert!(matches!(e, Event::Message(_)), "{e:?}");
+                delivered += 1;
+            }
+        }
+        (delivered, calls)
+    });
+    assert_eq!(delivered, n);
+    assert_eq!(calls, read.len().div_ceil(Stream::INPUT_WINDOW));
+    assert!(peak <= CHUNK, "peak {peak} B");
+}
+
+/// An idle online client stream holds at most 2 KiB of heap, and no more
+/// after IQ traffic both ways (requests answered, replies read) than the
+/// framer's small buffer: what the IQ bookkeeping grew (about 830 B) is
+/// given back once nothing is pending.
+#[test]
+fn an_idle_online_stream_holds_at_most_two_kib() {
+    let _serial = serial();
+    let base = live();
+    let now = common::epoch();
+    let (mut stream, outcome) = online_stream(plain_config(), now);
+    drop(outcome);
+    let idle = (live() - base) as usize;
+    assert!(idle <= 2048, "idle online: {idle} B");
+    // Our request, answered; the server's request, answered by us.
+    let id = stream
+        .send_iq(
+            xmpp_sansio::stanza::IqType::Get,
+            Some("example.com"),
+            xmpp_sansio::xml::Element::new("query", "jabber:iq:version"),
+            now,
+        )
+        .unwrap();
+    let reply = format!(
+        "<iq type='result' id='{id}' from='example.com'/><iq type='get' id='q1' from='example.com'><query xmlns='jabber:iq:version'/></iq>"
+    );
+    stream.handle_input(reply.as_bytes(), now).unwrap();
+    while stream.poll_transmit().is_some() {}
+    while let Some(e) = stream.poll_event() {
+        if let Event::IqRequest(request) = e {
+            stream.reply_iq_result(&request, None, now).unwrap();
+        }
+    }
+    while stream.poll_transmit().is_some() {}
+    drop((id, reply));
+    let after = (live() - base) as usize;
+    // The framer may keep a buffer of up to 512 B it grew for the read.
+    assert!(
+        after <= idle + 512,
+        "idle {idle} B, after IQ traffic {after} B"
+    );
+}
+
+/// The replies the stream writes itself (a ping's result, a roster push's
+/// acknowledgement, `service-unavailable`, `bad-request`) are written
+/// without building a tree: reading a request and answering it costs at
+/// most a few allocations more than reading a message (a tree reply cost
+/// 23 to 88 more).
+#[test]
+fn automatic_replies_cost_a_few_allocations() {
+    let _serial = serial();
+    let mut p = Peer::online();
+    let mut per_read = |template: &str, expected: &str| {
+        let n = 50;
+        let reads: Vec<String> = (0..n)
+            .map(|i| template.replace("{i}", &i.to_string()))
+            .collect();
+        p.take();
+        let before = ALLOCATIONS.with(Cell::get);
+        for read in &reads {
+            p.stream.handle_input(read.as_bytes(), p.now).unwrap();
+            while p.stream.poll_transmit().is_some() {}
+            while p.stream.poll_event().is_some() {}
+        }
+        let per = (ALLOCATIONS.with(Cell::get) - before) / n;
+        // What was written, checked once (outside the count).
+        p.stream
+            .handle_input(template.replace("{i}", "x").as_bytes(), p.now)
+            .unwrap();
+        let (sent, _) = p.take();
+        assert_eq!(sent, expected.replace("{i}", "x"));
+        per
+    };
+    let message = per_read(
+        "<message from='romeo@example.net/orchard' type='chat' id='m{i}'><body>hi</body></message>",
+        "",
+    );
+    let stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
+    for (request, reply) in [
+        (
+            "<iq type='get' id='p{i}' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>",
+            "<iq type='result' id='p{i}' to='example.com'/>".to_owned(),
+        ),
+        (
+            "<iq type='get' id='v{i}' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>",
+            format!(
+                "<iq type='error' id='v{{i}}' to='romeo@example.net/orchard'><error type='cancel'><service-unavailable xmlns='{stanzas}'/></error></iq>"
+            ),
+        ),
+        (
+            "<iq type='get' id='b{i}' from='romeo@example.net/orchard'/>",
+            format!(
+                "<iq type='error' id='b{{i}}' to='romeo@example.net/orchard'><error type='modify'><bad-request xmlns='{stanzas}'/><text xmlns='{stanzas}' xml:lang='en'>malformed stanza: a get or set iq must have exactly one payload</text></error></iq>"
+            ),
+        ),
+        (
+            "<iq type='set' id='r{i}'><query xmlns='jabber:iq:roster'><item jid='nurse@example.com'/></query></iq>",
+            "<iq type='result' id='r{i}'/>".to_owned(),
+        ),
+    ] {
+        let answered = per_read(request, &reply);
+        assert!(
+            answered <= message + 8,
+            "{request}: {answered} allocations, a message {message}"
+        );
+    }
 }

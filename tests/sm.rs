@@ -1124,3 +1124,36 @@ fn a_refused_resumption_is_item_not_found_and_binding_goes_on() {
         jid: "juliet@example.com/balcony".into()
     }));
 }
+
+/// The replies the stream makes itself (written without a tree) are
+/// counted and kept for resending like any stanza: a ping's result and a
+/// refusal stay unacknowledged in the state until the peer's `h` covers
+/// them.
+#[test]
+fn automatic_replies_are_counted_and_kept() {
+    let (_, (sent, state)) = assert_chunking_invariant(
+        |now| started(&sm_config(), now),
+        |d| {
+            online_with_sm(d);
+            d.feed("<iq type='get' id='p1' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>\
+                    <iq type='get' id='v1' from='romeo@example.net/orchard'><query xmlns='jabber:iq:version'/></iq>")
+                .ok();
+            (d.recent().sent, d.stream.sm_state())
+        },
+    );
+    let ping = "<iq type='result' id='p1' to='example.com'/>";
+    let refusal = "<iq type='error' id='v1' to='romeo@example.net/orchard'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>";
+    assert_eq!(sent, format!("{ping}{refusal}"));
+    let state = state.expect("a state once enabled");
+    assert_eq!((state.inbound, state.acked, state.sent()), (2, 0, 2));
+    let kept: Vec<String> = state
+        .unacked
+        .iter()
+        .map(|el| {
+            let mut out = Vec::new();
+            xmpp_sansio::xml::writer::write_stream_child(el, &mut out, "jabber:client");
+            String::from_utf8(out).unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(kept, [ping, refusal]);
+}

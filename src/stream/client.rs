@@ -293,7 +293,7 @@ impl Stream {
                 self.events.push_back(Event::Authenticated { mechanism });
                 // RFC 6120 §6.4.6: a new stream, with any bytes after
                 // <success/> (the server may pipeline its header) kept.
-                self.framer.restart();
+                self.restart_framer();
                 self.send_header(now);
             }
             "failure" => self.fail(Error::AuthFailed(SaslFailure::from_element(el))),

@@ -14,6 +14,7 @@ use crate::stanza::{is_valid_address, same_address};
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
+use super::reply::IqReply;
 use super::role::Role;
 use super::{Error, Event, IqRequestPolicy, Phase, Stream};
 
@@ -85,17 +86,13 @@ impl Stream {
                 // unknown or missing type included, gets an error reply
                 // (`bad-request`) when it can be answered at all: it has
                 // an id, and its sender may be addressed now (§7.1).
-                let reply = self
-                    .may_answer(el.attr("from"))
-                    .then(|| Iq::error_reply_to_element(&el, e.stanza_error()))
-                    .flatten();
-                if let Some(reply) = &reply {
-                    self.write_stanza(reply, now);
-                }
+                let error = e.stanza_error();
+                let replied = self.may_answer(el.attr("from"))
+                    && self.write_iq_reply(IqReply::to(&el, Some(&error)), now);
                 return self.events.push_back(Event::MalformedRequest {
                     request: el,
                     error: e,
-                    replied: reply.is_some(),
+                    replied,
                 });
             }
             // A malformed result or error is never answered (§8.2.3).
@@ -206,15 +203,10 @@ impl Stream {
             && self.settings.answer_pings
             && iq.type_() == IqType::Get
         {
-            if let Some(reply) = iq.result_reply(None) {
-                // A server answers from the address the ping was sent to
-                // (its domain), as the client matches replies by sender.
-                let reply = match iq.element().attr("to") {
-                    Some(to) if !client => reply.to_builder().attr("from", to).build(),
-                    _ => reply,
-                };
-                self.write_stanza(&reply, now);
-            }
+            // A server answers from the address the ping was sent to (its
+            // domain), as the client matches replies by sender.
+            let from = iq.element().attr("to").filter(|_| !client);
+            self.write_iq_reply(IqReply::to(iq.element(), None).map(|r| r.from(from)), now);
             return;
         }
         let wanted = match &self.settings.iq_requests {
@@ -231,9 +223,7 @@ impl Stream {
             self.inbound.insert(iq.element().attr("from"), iq.id());
             return self.events.push_back(Event::IqRequest(iq));
         };
-        if let Some(reply) = iq.error_reply(refusal) {
-            self.write_stanza(&reply, now);
-        }
+        self.write_iq_reply(IqReply::to(iq.element(), Some(&refusal)), now);
     }
 
     /// Whether an automatic reply to a request from `from` may be written

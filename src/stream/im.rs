@@ -8,6 +8,7 @@ use crate::stanza::{ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, St
 use crate::time::Instant;
 use crate::xml::{Element, ns};
 
+use super::reply::IqReply;
 use super::{Event, InvalidStanzaReason, Stream, UsageError};
 
 impl Stream {
@@ -197,15 +198,12 @@ impl Stream {
         };
         match push {
             Ok((item, ver)) => {
-                if let Some(reply) = iq.result_reply(None) {
-                    self.write_stanza(&reply, now);
-                }
+                self.write_iq_reply(IqReply::to(iq.element(), None), now);
                 self.events.push_back(Event::RosterPush { item, ver });
             }
             Err(reason) => {
-                if let Some(reply) = iq.error_reply(reason.stanza_error()) {
-                    self.write_stanza(&reply, now);
-                }
+                let error = reason.stanza_error();
+                self.write_iq_reply(IqReply::to(iq.element(), Some(&error)), now);
                 self.events.push_back(Event::RosterPushRejected {
                     push: iq.clone(),
                     reason,

@@ -6,72 +6,113 @@
 
 use crate::stanza::{StreamError, StreamErrorCondition};
 use crate::time::Instant;
-use crate::xml::{Element, FrameEvent, StreamHeader, ns};
+use crate::xml::{Element, FrameEvent, StreamHeader, XmlError, ns};
 
 use super::dispatch::is_stanza;
-use super::{ClosedBy, Error, Event, Phase, Stream, protocol};
+use super::{ClosedBy, Error, Event, PeerHeader, Phase, Stream, protocol};
 
 impl Stream {
+    /// `handle_input` past its fast path, which pushed the input and took
+    /// `first` from the framer (not `Ok(None)`): handles it, reads on, and
+    /// returns what `handle_input` returns.
+    #[inline(never)]
+    pub(super) fn handle_frames(
+        &mut self,
+        first: Result<Option<FrameEvent>, XmlError>,
+        now: Instant,
+    ) -> Result<(), Error> {
+        if self.on_frame(first, now) {
+            self.process_frames(now);
+        }
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
     /// Reads framer events until more input is needed or the stream stops.
     pub(super) fn process_frames(&mut self, now: Instant) {
         loop {
             if matches!(self.phase, Phase::Closed | Phase::AwaitTls) {
                 break;
             }
-            let event = match self.framer.next_event() {
-                Ok(Some(event)) => event,
-                Ok(None) => break,
-                Err(e) => {
-                    // Nothing more can be read from this input (and, after
-                    // another failure, this one is not reported).
-                    self.input_unreadable = true;
-                    self.fail(Error::Xml(e));
-                    break;
-                }
-            };
-            if self.error.is_some() {
-                // Failed, or the peer sent a stream error: read on for the
-                // peer's closing tag only (RFC 6120 §4.4).
-                if matches!(event, FrameEvent::StreamEnd) {
-                    self.finish_close();
-                }
-                continue;
-            }
-            match event {
-                FrameEvent::StreamStart(header) => self.on_header(*header, now),
-                FrameEvent::Element(el) => self.on_element(el, now),
-                FrameEvent::StreamEnd => self.on_stream_end(),
-            }
-            if matches!(self.phase, Phase::AwaitTls) && self.framer.unconsumed() > 0 {
-                // Bytes after <proceed/> in the same read were sent in
-                // plaintext after the switch: never process them.
-                self.fail(Error::DataAfterProceed);
+            let next = self.framer.next_event();
+            if !self.on_frame(next, now) {
+                break;
             }
         }
     }
 
+    /// Handles what the framer gave; `false` if there is nothing more to
+    /// read now (more input needed, or the input is unreadable).
+    fn on_frame(&mut self, next: Result<Option<FrameEvent>, XmlError>, now: Instant) -> bool {
+        let event = match next {
+            Ok(Some(event)) => event,
+            Ok(None) => return false,
+            Err(e) => {
+                // Nothing more can be read from this input (and, after
+                // another failure, this one is not reported).
+                self.input_unreadable = true;
+                self.fail(Error::Xml(e));
+                return false;
+            }
+        };
+        if self.error.is_some() {
+            // Failed, or the peer sent a stream error: read on for the
+            // peer's closing tag only (RFC 6120 §4.4).
+            if matches!(event, FrameEvent::StreamEnd) {
+                self.finish_close();
+            }
+            return true;
+        }
+        match event {
+            FrameEvent::StreamStart(header) => self.on_header(header, now),
+            FrameEvent::Element(el) => self.on_element(el, now),
+            FrameEvent::StreamEnd => self.on_stream_end(),
+        }
+        if matches!(self.phase, Phase::AwaitTls) && self.framer.unconsumed() > 0 {
+            // Bytes after <proceed/> in the same read were sent in
+            // plaintext after the switch: never process them.
+            self.fail(Error::DataAfterProceed);
+        }
+        true
+    }
+
     /// The peer's stream header: checked here for every role (content
     /// namespace, version), then handed to the role's negotiator.
-    fn on_header(&mut self, header: StreamHeader, now: Instant) {
-        // Every header is reported, in order, before its stream's features
-        // (and before a failure it causes).
-        self.events
-            .push_back(Event::StreamHeader(Box::new(header.clone())));
-        if matches!(self.phase, Phase::Closing { .. }) {
+    fn on_header(&mut self, header: Box<StreamHeader>, now: Instant) {
+        let refusal = match self.phase {
             // We closed before the peer's header arrived: record it, and
             // keep waiting for its closing tag.
-            self.header = Some(header);
-            return;
+            Phase::Closing { .. } => None,
+            _ => Some(self.header_refusal(&header)),
+        };
+        // Every header is reported, in order, before its stream's features
+        // (and before a failure it causes). The framer keeps the header
+        // (`Stream::header` reads it there), so the event takes this copy.
+        self.events.push_back(Event::StreamHeader(header));
+        match refusal {
+            Some(Some(error)) => self.fail(error),
+            Some(None) => {
+                self.header = PeerHeader::InFramer;
+                self.header_accepted(now);
+            }
+            None => self.header = PeerHeader::InFramer,
         }
+    }
+
+    /// Why `header` cannot open the peer's stream now, if it cannot: the
+    /// checks every role makes (content namespace, version).
+    fn header_refusal(&self, header: &StreamHeader) -> Option<Error> {
         if !(matches!(self.phase, Phase::Negotiating) && self.awaits_header()) {
-            return self.fail(protocol(
+            return Some(protocol(
                 StreamErrorCondition::BadFormat,
                 "unexpected stream header",
             ));
         }
         let content_ns = self.role.content_ns();
         if header.content_ns.as_deref() != Some(content_ns) {
-            return self.fail(protocol(
+            return Some(protocol(
                 StreamErrorCondition::InvalidNamespace,
                 format!(
                     "content namespace {:?}, expected {content_ns}",
@@ -86,7 +127,7 @@ impl Stream {
             .and_then(|v| v.split('.').next())
             .and_then(|m| m.parse::<u32>().ok());
         if major != Some(1) && self.role.checks_version() {
-            return self.fail(protocol(
+            return Some(protocol(
                 StreamErrorCondition::UnsupportedVersion,
                 format!(
                     "stream version {:?}",
@@ -94,8 +135,7 @@ impl Stream {
                 ),
             ));
         }
-        self.header = Some(header);
-        self.header_accepted(now);
+        None
     }
 
     /// The peer's `</stream:stream>`: answered with ours (RFC 6120 §4.4).

@@ -9,6 +9,7 @@ mod event;
 mod im;
 mod input;
 mod output;
+mod reply;
 mod role;
 mod server;
 mod sm;
@@ -84,6 +85,18 @@ enum Phase {
     Closed,
 }
 
+/// Where [`Stream::header`] finds the peer's most recent stream header:
+/// the framer keeps the current stream's, so the stream keeps a copy of
+/// its own only from a restart until the new stream's header arrives.
+#[derive(Debug)]
+enum PeerHeader {
+    None,
+    /// The framer's header is the one.
+    InFramer,
+    /// The framer was restarted since: the previous stream's header.
+    Kept(Box<StreamHeader>),
+}
+
 /// A protocol violation that earns the peer a stream error.
 fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error {
     Error::Protocol {
@@ -109,7 +122,9 @@ fn protocol(condition: StreamErrorCondition, reason: impl Into<String>) -> Error
 /// - **(A) getters**: [`state`](Stream::state), [`bound_jid`](Stream::bound_jid),
 ///   [`features`](Stream::features), [`header`](Stream::header);
 /// - **(B) inputs**: [`handle_input`](Stream::handle_input) (bytes read, in
-///   any chunking), [`handle_eof`](Stream::handle_eof),
+///   any chunking; [`handle_input_some`](Stream::handle_input_some) takes
+///   a large read a window at a time, so the caller drains between
+///   windows and memory stays bounded), [`handle_eof`](Stream::handle_eof),
 ///   [`handle_timeout`](Stream::handle_timeout),
 ///   [`tls_established`](Stream::tls_established);
 /// - **(C) commands**: [`start`](Stream::start), [`send`](Stream::send),
@@ -169,8 +184,8 @@ pub struct Stream {
     inbound: InboundRequests,
     timers: TimerTable,
     tls_active: bool,
-    /// The peer's most recent stream header.
-    header: Option<StreamHeader>,
+    /// Where the peer's most recent stream header is.
+    header: PeerHeader,
     last_input: Option<Instant>,
     last_output: Option<Instant>,
     /// A keepalive ping is in flight (the ping timer is stopped meanwhile).
@@ -213,7 +228,7 @@ impl Stream {
             iq,
             inbound: InboundRequests::default(),
             timers: TimerTable::default(),
-            header: None,
+            header: PeerHeader::None,
             last_input: None,
             last_output: None,
             ping_outstanding: false,
@@ -264,7 +279,11 @@ impl Stream {
     /// as [`Event::StreamHeader`]): the server's on a client stream, the
     /// client's on a server stream.
     pub fn header(&self) -> Option<&StreamHeader> {
-        self.header.as_ref()
+        match &self.header {
+            PeerHeader::None => None,
+            PeerHeader::InFramer => self.framer.header(),
+            PeerHeader::Kept(header) => Some(header),
+        }
     }
 
     /// Whether the stream runs over TLS (STARTTLS done or direct TLS).
@@ -310,7 +329,30 @@ impl Stream {
     /// arrives: the stream reads on, reporting nothing more, until the
     /// peer's closing tag (RFC 6120 §4.4), then [`Event::Closed`]. Bytes
     /// after the peer's closing tag are ignored.
+    #[inline]
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
+        // The fast path, for reads that complete nothing (a byte at a
+        // time, say): push, and return if the framer has no event yet.
+        // Everything else, an event included, goes to the body.
+        if !data.is_empty()
+            && self.error.is_none()
+            && !matches!(self.phase, Phase::Closed | Phase::AwaitTls)
+        {
+            self.last_input = Some(now);
+            self.arm_ping();
+            self.framer.push(data);
+            return match self.framer.next_event() {
+                Ok(None) => Ok(()),
+                first => self.handle_frames(first, now),
+            };
+        }
+        self.handle_input_slow(data, now)
+    }
+
+    /// [`Stream::handle_input`]'s body, past its fast path: every case
+    /// where the stream has failed or ended, or is between streams.
+    #[inline(never)]
+    fn handle_input_slow(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         if !data.is_empty() && !matches!(self.phase, Phase::Closed) {
             self.last_input = Some(now);
             self.arm_ping();
@@ -326,6 +368,58 @@ impl Stream {
             None => Ok(()),
         }
     }
+
+    /// Like [`Stream::handle_input`], but takes at most
+    /// [`Stream::INPUT_WINDOW`] bytes of `data` and returns how many it
+    /// took: the caller drains the outputs and events, then calls again
+    /// with the rest, until all of `data` is taken. This bounds the memory
+    /// one read costs by the stanza limit and a constant, however large
+    /// the read: [`handle_input`](Stream::handle_input) copies a whole read
+    /// and queues every event it produces before the caller can take any
+    /// (one 1 MB read of small stanzas holds about 5.5 MiB of events at
+    /// once), while here at most one window's events are queued.
+    ///
+    /// The result is the same as [`handle_input`](Stream::handle_input)
+    /// gives on the same bytes (any chunking gives the same result). Once
+    /// the stream has failed (`Err`, now or before) or ended, every byte
+    /// of `data` counts as taken: a failed stream reads on, in windows,
+    /// reporting nothing more until [`Event::Closed`], as `handle_input`
+    /// does; after the peer's closing tag the rest is ignored.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use xmpp_sansio::{ClientConfig, Stream};
+    /// let mut stream = Stream::client(ClientConfig::new("a@example.com", "pw", [0; 32]));
+    /// let now = Instant::now();
+    /// stream.start(now).unwrap();
+    /// let read = b"<stream:stream xmlns='jabber:client' \
+    ///     xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+    /// let mut rest: &[u8] = read;
+    /// while !rest.is_empty() {
+    ///     let taken = stream.handle_input_some(rest, now).unwrap();
+    ///     rest = &rest[taken..];
+    ///     while let Some(bytes) = stream.poll_transmit() { /* write them */ }
+    ///     while let Some(event) = stream.poll_event() { /* handle it */ }
+    /// }
+    /// ```
+    pub fn handle_input_some(&mut self, data: &[u8], now: Instant) -> Result<usize, Error> {
+        let (window, rest) = data.split_at(data.len().min(Self::INPUT_WINDOW));
+        match self.handle_input(window, now) {
+            Ok(()) if matches!(self.phase, Phase::Closed) => Ok(data.len()),
+            Ok(()) => Ok(window.len()),
+            Err(e) => {
+                // Reading on after the failure: nothing but Event::Closed
+                // is queued any more, so windows keep the copy small.
+                for piece in rest.chunks(Self::INPUT_WINDOW) {
+                    let _ = self.handle_input(piece, now);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The most [`Stream::handle_input_some`] takes in one call.
+    pub const INPUT_WINDOW: usize = Framer::FEED_WINDOW;
 
     /// The transport was closed by the peer (a read returned 0 bytes).
     /// Once we are closing (after [`Stream::close`], or reading on after a
@@ -353,6 +447,7 @@ impl Stream {
             return Err(UsageError::NotAwaitingTls);
         }
         self.tls_active = true;
+        self.keep_peer_header();
         self.framer = Framer::new(self.settings.limits.clone());
         self.phase = Phase::Negotiating;
         match &mut self.role {
@@ -692,13 +787,24 @@ impl Stream {
 
     /// Bytes to write to the transport, all queued so far in one buffer.
     #[must_use]
+    #[inline]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.out.take()
     }
 
     /// The next event.
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.events.is_empty() {
+            // Drained already (the last event out gave the memory back).
+            return None;
+        }
+        self.next_queued_event()
+    }
+
+    /// [`Stream::poll_event`] with an event queued.
+    fn next_queued_event(&mut self) -> Option<Event> {
         let event = self.events.pop_front();
         if self.events.is_empty() && self.events.capacity() > 0 {
             // Drained: the queue's memory goes back, so an idle stream
@@ -920,6 +1026,7 @@ impl Stream {
 
     /// Online with no keepalive ping in flight: a ping falls due
     /// `ping_interval` after the last input.
+    #[inline]
     fn arm_ping(&mut self) {
         if matches!(self.phase, Phase::Online) && !self.ping_outstanding {
             let at = self.settings.ping_interval.zip(self.last_input);
@@ -959,11 +1066,47 @@ impl Stream {
         }
     }
 
+    /// Queues an IQ reply the stream makes itself (`reply`: `None` when
+    /// the request has no id to answer), written without building a tree,
+    /// unless our closing tag is out; counted, and kept for resending as a
+    /// tree only while stream management keeps what is sent. `false` if
+    /// there is no reply.
+    fn write_iq_reply(&mut self, reply: Option<reply::IqReply<'_>>, now: Instant) -> bool {
+        let Some(reply) = reply else {
+            return false;
+        };
+        if self.out.reply(&reply, self.role.content_ns()) {
+            self.wrote(now);
+            if self.sm.keeps_outbound() {
+                self.sm_on_written(&reply.to_element(), now);
+            }
+        }
+        true
+    }
+
     /// Queues an element that is no stanza (negotiation), unless our
     /// closing tag is out.
     fn write_nonza(&mut self, el: &Element, now: Instant) {
         if self.out.nonza(el, self.role.content_ns()) {
             self.wrote(now);
+        }
+    }
+
+    /// The peer is to open a new stream (RFC 6120 §4.3.3) on this
+    /// transport: the framer expects a header, keeping the bytes it holds.
+    fn restart_framer(&mut self) {
+        self.keep_peer_header();
+        self.framer.restart();
+    }
+
+    /// The framer is about to forget its header: [`Stream::header`] keeps
+    /// reporting it until the next one arrives.
+    fn keep_peer_header(&mut self) {
+        if matches!(self.header, PeerHeader::InFramer) {
+            self.header = match self.framer.header() {
+                Some(header) => PeerHeader::Kept(Box::new(header.clone())),
+                None => PeerHeader::None,
+            };
         }
     }
 

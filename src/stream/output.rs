@@ -19,6 +19,8 @@ use bytes::Bytes;
 use crate::stanza::{StreamError, StreamErrorCondition};
 use crate::xml::{Element, writer};
 
+use super::reply::IqReply;
+
 /// The bytes queued for the transport, and what has been written.
 #[derive(Debug, Default)]
 pub(super) struct Output {
@@ -68,6 +70,18 @@ impl Output {
             self.stanzas_sent += 1;
         }
         written
+    }
+
+    /// Queues an IQ reply the stream makes itself, written without a tree
+    /// (`reply.rs`), and counts it as a stanza.
+    pub(super) fn reply(&mut self, reply: &IqReply<'_>, content_ns: &str) -> bool {
+        if self.close_sent {
+            return false;
+        }
+        self.buf.reserve(reply.size_hint());
+        reply.write(&mut self.buf, content_ns);
+        self.stanzas_sent += 1;
+        true
     }
 
     /// Queues an element that is no stanza (negotiation, stream errors).

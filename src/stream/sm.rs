@@ -276,6 +276,11 @@ impl Sm {
         }
     }
 
+    /// Whether outbound stanzas are counted and kept for resending now.
+    pub(super) fn keeps_outbound(&self) -> bool {
+        self.counting_out
+    }
+
     /// Whether stream management runs (or was asked for) on this stream.
     pub(super) fn active(&self) -> bool {
         self.phase != SmPhase::Off

@@ -156,7 +156,7 @@ impl Framer {
     /// The bytes are copied, all of them: a caller that must not hold a
     /// whole large read at once uses [`Framer::feed`] instead. After an
     /// error nothing more is kept.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, bytes: &[u8]) {
         if self.error.is_some() {
             return;
@@ -164,12 +164,10 @@ impl Framer {
         let keep = self.scanner.keep_from();
         // Drop consumed bytes once they are at least half the buffer, so
         // each byte is moved at most a bounded number of times on average.
-        if keep > 0 && keep >= self.buf.len() - keep {
-            self.buf.drain(..keep);
-            self.scanner.shift(keep);
-        }
-        if self.buf.capacity() - self.buf.len() < bytes.len() {
-            self.grow(bytes.len());
+        if (keep > 0 && keep >= self.buf.len() - keep)
+            || self.buf.capacity() - self.buf.len() < bytes.len()
+        {
+            self.make_room(keep, bytes.len());
         }
         if let [b] = bytes {
             // A byte at a time: one push, no loop.
@@ -183,6 +181,21 @@ impl Framer {
             }
         } else {
             self.buf.extend_from_slice(bytes);
+        }
+    }
+
+    /// [`Framer::push`]'s rare part, out of line so what is inlined stays
+    /// small: drops the `keep` consumed bytes if they are at least half
+    /// the buffer, then makes room for `more`.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, keep: usize, more: usize) {
+        if keep > 0 && keep >= self.buf.len() - keep {
+            self.buf.drain(..keep);
+            self.scanner.shift(keep);
+        }
+        if self.buf.capacity() - self.buf.len() < more {
+            self.grow(more);
         }
     }
 
@@ -289,7 +302,7 @@ impl Framer {
     }
 
     /// The next event, `Ok(None)` when more bytes are needed.
-    #[inline]
+    #[inline(always)]
     pub fn next_event(&mut self) -> Result<Option<FrameEvent>, XmlError> {
         // Fast path: the new bytes are all ones that change nothing.
         if self.error.is_none()

@@ -392,7 +392,7 @@ impl Stream {
     /// its handshake over the server's stream id; the server answers with
     /// its header and asks the application about the name.
     pub(super) fn component_header_accepted(&mut self, now: Instant) {
-        let id = self.header.as_ref().and_then(|h| h.id.clone());
+        let id = self.header().and_then(|h| h.id.clone());
         match &mut self.role {
             Role::Component(c) => {
                 let Some(id) = id.filter(|i| !i.is_empty()) else {
@@ -413,7 +413,7 @@ impl Stream {
     /// XEP-0114 §3: the `to` names the component; an absent or malformed
     /// one is `host-unknown` (after our header, RFC 6120 §4.9.1.2).
     fn component_server_header_accepted(&mut self, now: Instant) {
-        let to = self.header.as_ref().and_then(|h| h.to.clone());
+        let to = self.header().and_then(|h| h.to.clone());
         let name = to.as_deref().filter(|t| check_domain(t).is_ok()).map(|t| {
             t.strip_suffix('.')
                 .filter(|d| !d.is_empty())

@@ -463,18 +463,15 @@ impl Stream {
         self.answer_header(now);
         let Role::Server(s) = &self.role else { return };
         let domain = s.config.domain().to_owned();
-        match self.header.as_ref().and_then(|h| h.to.as_deref()) {
-            None => {
-                return self.fail(protocol(
-                    StreamErrorCondition::HostUnknown,
-                    "the stream header has no 'to'",
-                ));
-            }
+        let refused = match self.header().and_then(|h| h.to.as_deref()) {
+            None => Some("the stream header has no 'to'".to_owned()),
             Some(to) if !same_address(to, &domain) => {
-                let reason = format!("this server serves {domain}, not {to:?}");
-                return self.fail(protocol(StreamErrorCondition::HostUnknown, reason));
+                Some(format!("this server serves {domain}, not {to:?}"))
             }
-            Some(_) => {}
+            Some(_) => None,
+        };
+        if let Some(reason) = refused {
+            return self.fail(protocol(StreamErrorCondition::HostUnknown, reason));
         }
         self.send_features(now);
     }
@@ -502,8 +499,7 @@ impl Stream {
         }
         let id = self.rng.alphanumeric(16);
         let from = self
-            .header
-            .as_ref()
+            .header()
             .and_then(|h| h.from.as_deref())
             .filter(|f| is_valid_address(f))
             .map(str::to_owned);
@@ -706,7 +702,7 @@ impl Stream {
                 self.events.push_back(Event::Authenticated { mechanism });
                 // RFC 6120 §6.4.6: a new stream; whatever the client
                 // pipelined after its last SASL element is kept.
-                self.framer.restart();
+                self.restart_framer();
             }
             ServerStep::Failure(reason) => self.on_sasl_failure(mechanism, reason, now),
         }
