@@ -386,7 +386,7 @@ fn the_server_oracle_refuses_a_forged_sender() {
 /// for `<r/>` behind `<resume/>`. `server_stream` exempts runs that asked
 /// the application from its chunking comparison meanwhile.
 #[test]
-#[ignore = "the server stream reads on while a decision is pending: pipelined input after a BindRequest depends on the cut"]
+
 fn pipelined_input_behind_a_pending_decision_does_not_depend_on_the_cut() {
     let bind = server_stream::STAGES
         .iter()

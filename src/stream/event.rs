@@ -203,6 +203,9 @@ pub enum Event {
     /// `username`: look the account up, then call
     /// [`crate::Stream::provide_credentials`] with its stored keys (or
     /// `None` when there is no such account), now or later.
+    /// Until then the stream holds what the client sends (buffered, not
+    /// read), so anything it pipelined is read after the answer, the same
+    /// however its bytes were cut.
     CredentialsRequest {
         /// The mechanism the client chose.
         mechanism: Mechanism,
@@ -231,6 +234,9 @@ pub enum Event {
     /// another, or one the stream generates) or
     /// [`crate::Stream::refuse_bind`] (`conflict` when the resource is in
     /// use and the server does not replace sessions, §7.7.2.2).
+    /// Until then the stream holds what the client sends (buffered, not
+    /// read), so anything it pipelined is read after the answer, the same
+    /// however its bytes were cut.
     BindRequest {
         /// The bind request's id.
         id: String,
@@ -310,6 +316,9 @@ pub enum Event {
     /// [`crate::Stream::sm_state`]) and call
     /// [`crate::Stream::accept_resume`], or
     /// [`crate::Stream::refuse_resume`] if there is none.
+    /// Until then the stream holds what the client sends (buffered, not
+    /// read), so anything it pipelined is read after the answer, the same
+    /// however its bytes were cut.
     ResumeRequest {
         /// The resumption id the client gives.
         previd: String,

@@ -33,7 +33,9 @@ impl Stream {
     /// Reads framer events until more input is needed or the stream stops.
     pub(super) fn process_frames(&mut self, now: Instant) {
         loop {
-            if matches!(self.phase, Phase::Closed | Phase::AwaitTls) {
+            if matches!(self.phase, Phase::Closed | Phase::AwaitTls)
+                || (self.held_for_decision && matches!(self.phase, Phase::Negotiating))
+            {
                 break;
             }
             let next = self.framer.next_event();

@@ -195,6 +195,11 @@ pub struct Stream {
     /// The inbound XML can no longer be read (the framer failed): after a
     /// failure, only the end of file or the close timeout can end the stream.
     input_unreadable: bool,
+    /// A negotiation step waits for the application (credentials, a bind,
+    /// a resumption or a component decision): input is buffered, not
+    /// read, until the call that decides, so what the peer pipelined
+    /// behind the request is read after the decision in any chunking.
+    held_for_decision: bool,
     /// Stream management (XEP-0198).
     sm: Sm,
 }
@@ -234,6 +239,7 @@ impl Stream {
             ping_outstanding: false,
             closed_by: None,
             input_unreadable: false,
+            held_for_decision: false,
             sm: Sm::new(settings_sm),
         }
     }
@@ -336,6 +342,7 @@ impl Stream {
         // Everything else, an event included, goes to the body.
         if !data.is_empty()
             && self.error.is_none()
+            && !self.held_for_decision
             && !matches!(self.phase, Phase::Closed | Phase::AwaitTls)
         {
             self.last_input = Some(now);
@@ -415,6 +422,22 @@ impl Stream {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// Holds the input until the application decides (see
+    /// `held_for_decision`); called where a decision is asked for.
+    pub(super) fn hold_input_for_decision(&mut self) {
+        self.held_for_decision = true;
+    }
+
+    /// The application decided: reads what was buffered meanwhile.
+    pub(super) fn release_input(&mut self, now: Instant) {
+        if std::mem::take(&mut self.held_for_decision)
+            && self.error.is_none()
+            && !self.input_unreadable
+        {
+            self.process_frames(now);
         }
     }
 

@@ -493,6 +493,7 @@ impl Stream {
             .build();
         self.write_nonza(&resumed, now);
         self.finish_resume(h, jid, now);
+        self.release_input(now);
         Ok(())
     }
 
@@ -513,6 +514,7 @@ impl Stream {
             &failed_element(StanzaErrorCondition::ItemNotFound, None),
             now,
         );
+        self.release_input(now);
         Ok(())
     }
 
@@ -805,6 +807,7 @@ impl Stream {
                     };
                 }
                 self.events.push_back(Event::ResumeRequest { previd, h });
+                self.hold_input_for_decision();
             }
             _ => {
                 let failed = failed_element(StanzaErrorCondition::UnexpectedRequest, None);

@@ -665,7 +665,13 @@ impl Scanner {
                                 tag = Tag::BeforeEq;
                                 continue;
                             }
-                            _ => break Err(XmlError::not_well_formed("attribute without a value")),
+                            _ => {
+                                // The error is this byte: the scan stops
+                                // on it, not after it, so what follows is
+                                // never seen, however the bytes were cut.
+                                i -= 1;
+                                break Err(XmlError::not_well_formed("attribute without a value"));
+                            }
                         }
                         // The value's opening quote, as `Tag::AfterEq` takes it.
                         let quote = window[i];

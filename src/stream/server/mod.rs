@@ -357,6 +357,7 @@ impl Stream {
         };
         let step = auth.provide(credentials);
         self.on_sasl_step(auth, step, now);
+        self.release_input(now);
         Ok(())
     }
 
@@ -410,6 +411,7 @@ impl Stream {
             self.write_stanza(&reply, now);
         }
         self.go_online(now);
+        self.release_input(now);
         Ok(())
     }
 
@@ -442,6 +444,7 @@ impl Stream {
         if let Some(reply) = Iq::error_reply_to_element(&request, error) {
             self.write_stanza(&reply, now);
         }
+        self.release_input(now);
         Ok(())
     }
 
@@ -680,6 +683,7 @@ impl Stream {
                     username,
                     authzid,
                 });
+                self.hold_input_for_decision();
             }
             ServerStep::Success {
                 identity,
@@ -780,6 +784,7 @@ impl Stream {
             account,
             resource,
         });
+        self.hold_input_for_decision();
     }
 
     /// A stanza after authentication but before binding: it has no full
