@@ -479,3 +479,59 @@ fn the_first_error_in_the_bytes_wins_however_they_are_cut() {
         assert_eq!(first_error(&bytes), whole, "a byte at a time");
     }
 }
+
+/// The same rule for every error the scan raises on a byte it has just
+/// read: a byte that is not UTF-8 right after it is never seen, whether it
+/// came in the same read or not (found by the `server_stream` and `framer`
+/// oracles for `attribute without a value`; the depth limit and a CDATA
+/// section between stanzas had the same one-byte-late position).
+#[test]
+fn an_error_on_a_byte_is_not_overtaken_by_the_next_byte() {
+    use xmpp_sansio::xml::{Framer, Limits};
+    let limits = Limits {
+        max_depth: 3,
+        ..Limits::default()
+    };
+    let first_error = |reads: &[&[u8]]| {
+        let mut framer = Framer::new(limits.clone());
+        for read in reads {
+            framer.push(read);
+            loop {
+                match framer.next_event() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => return Some(e),
+                }
+            }
+        }
+        None
+    };
+    let header =
+        b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+    let cases: [&[u8]; 4] = [
+        b"<message to/",
+        b"<a><b><c>",
+        b"<![CDATA[",
+        b"<m><b></b><![CDATA[x]]></m><![CDATA[",
+    ];
+    for case in cases {
+        let mut data = header.to_vec();
+        data.extend_from_slice(case);
+        data.push(0xff);
+        let whole = first_error(&[&data]);
+        assert!(
+            !matches!(whole, Some(xmpp_sansio::xml::XmlError::InvalidUtf8) | None),
+            "{:?}: {whole:?}",
+            String::from_utf8_lossy(case)
+        );
+        for cut in 1..data.len() {
+            let split = first_error(&[&data[..cut], &data[cut..]]);
+            assert_eq!(
+                split,
+                whole,
+                "{:?} cut at {cut}",
+                String::from_utf8_lossy(case)
+            );
+        }
+    }
+}

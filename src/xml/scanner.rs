@@ -503,8 +503,10 @@ impl Scanner {
                     } else if b != b"[CDATA["[matched as usize] {
                         return Err(XmlError::not_well_formed("malformed CDATA section"));
                     }
-                    self.pos += 1;
-                    if matched as usize + 1 == b"[CDATA[".len() {
+                    let opened = matched as usize + 1 == b"[CDATA[".len();
+                    // The error is the `[` that opens the section where
+                    // none may be: checked before the scan moves past it.
+                    if opened {
                         match self.depth {
                             0 => {
                                 return Err(XmlError::not_well_formed(
@@ -516,11 +518,15 @@ impl Scanner {
                                     "character data between top-level elements",
                                 ));
                             }
-                            _ => self.state = State::Cdata(0),
+                            _ => {}
                         }
-                    } else {
-                        self.state = State::Bang(matched + 1);
                     }
+                    self.pos += 1;
+                    self.state = if opened {
+                        State::Cdata(0)
+                    } else {
+                        State::Bang(matched + 1)
+                    };
                 }
                 State::Cdata(brackets) => {
                     if brackets == 0 {
@@ -787,6 +793,9 @@ impl Scanner {
         }
         self.depth += 1;
         if self.depth > limits.max_depth {
+            // The error is the `>` that closes the start tag one level too
+            // deep: the scan stops on it, so what follows is never seen.
+            self.pos = self.pos.saturating_sub(1);
             return Err(XmlError::LimitExceeded {
                 kind: LimitKind::Depth,
                 limit: limits.max_depth,
