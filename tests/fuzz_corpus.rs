@@ -421,25 +421,12 @@ fn pipelined_input_behind_a_pending_decision_does_not_depend_on_the_cut() {
 /// error in byte order wins however the bytes are cut.
 #[test]
 fn the_first_error_in_the_bytes_wins_however_they_are_cut() {
-    use xmpp_sansio::xml::{Framer, Limits, XmlError};
+    use xmpp_sansio::xml::{Limits, XmlError};
     let limits = Limits {
         max_name_len: 64,
         ..Limits::default()
     };
-    let first_error = |reads: &[&[u8]]| {
-        let mut framer = Framer::new(limits.clone());
-        for read in reads {
-            framer.push(read);
-            loop {
-                match framer.next_event() {
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(e) => return Some(e),
-                }
-            }
-        }
-        None
-    };
+    let first_error = |reads: &[&[u8]]| first_framer_error(&limits, reads);
     let header =
         b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
     let long = [b'x'; 65];
@@ -487,25 +474,12 @@ fn the_first_error_in_the_bytes_wins_however_they_are_cut() {
 /// section between stanzas had the same one-byte-late position).
 #[test]
 fn an_error_on_a_byte_is_not_overtaken_by_the_next_byte() {
-    use xmpp_sansio::xml::{Framer, Limits};
+    use xmpp_sansio::xml::Limits;
     let limits = Limits {
         max_depth: 3,
         ..Limits::default()
     };
-    let first_error = |reads: &[&[u8]]| {
-        let mut framer = Framer::new(limits.clone());
-        for read in reads {
-            framer.push(read);
-            loop {
-                match framer.next_event() {
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(e) => return Some(e),
-                }
-            }
-        }
-        None
-    };
+    let first_error = |reads: &[&[u8]]| first_framer_error(&limits, reads);
     let header =
         b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
     let cases: [&[u8]; 4] = [
@@ -534,4 +508,24 @@ fn an_error_on_a_byte_is_not_overtaken_by_the_next_byte() {
             );
         }
     }
+}
+
+/// The first error a framer with `limits` reports when fed `reads` in
+/// turn, every event taken after each read; `None` if none.
+fn first_framer_error(
+    limits: &xmpp_sansio::xml::Limits,
+    reads: &[&[u8]],
+) -> Option<xmpp_sansio::xml::XmlError> {
+    let mut framer = xmpp_sansio::xml::Framer::new(limits.clone());
+    for read in reads {
+        framer.push(read);
+        loop {
+            match framer.next_event() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => return Some(e),
+            }
+        }
+    }
+    None
 }
