@@ -118,11 +118,14 @@ fn config() -> ClientConfig {
 /// Returns the bytes written (as text) and how many events there were.
 fn drain(s: &mut Stream) -> (String, usize) {
     let mut sent = String::new();
-    while let Some(b) = s.poll_transmit() {
-        sent.push_str(&String::from_utf8_lossy(&b));
-    }
     let mut events = 0;
-    while let Some(e) = s.poll_event() {
+    loop {
+        while let Some(b) = s.poll_transmit() {
+            sent.push_str(&String::from_utf8_lossy(&b));
+        }
+        let Some(e) = s.poll_event() else {
+            break;
+        };
         if let Event::Closed { error, .. } = e {
             panic!("stream closed: {error:?}");
         }
@@ -251,11 +254,13 @@ fn after_burst(
             events += drain(&mut s).1;
         }
     } else {
+        // `handle_input`: the whole read at once, then its events taken
+        // (made a window's worth at a time as they are taken).
         s.handle_input(input.as_bytes(), now).expect("burst read");
+        events += drain(&mut s).1;
     }
     let peak = PEAK.load(Relaxed) - start;
     let allocs = ALLOCS.load(Relaxed) - allocs;
-    events += drain(&mut s).1;
     let len = input.len();
     drop(input);
     let held_after = live() - base;

@@ -814,6 +814,135 @@ fn a_megabyte_read_through_handle_input_some_is_bounded() {
     assert!(peak <= CHUNK, "peak {peak} B");
 }
 
+/// The same 1 MB read through plain `handle_input`: the read is copied
+/// whole (its contract), but its events are made as they are taken, a
+/// window's worth at a time, so the peak is the read plus a constant, not
+/// five times the read (5.5 MiB when every event was queued at once).
+/// Every message arrives, in order, and nothing is read twice.
+#[test]
+fn a_megabyte_read_through_handle_input_holds_a_window_of_events() {
+    let _serial = serial();
+    let mut read = String::new();
+    let mut n = 0;
+    while read.len() < 1_000_000 {
+        read.push_str(&message(&format!("message {n}, of an ordinary size")));
+        n += 1;
+    }
+    let mut p = Peer::online();
+    let (delivered, peak) = peak_of(|| {
+        p.stream.handle_input(read.as_bytes(), p.now).unwrap();
+        // Checked as they come (collecting them would weigh in the peak).
+        let mut delivered = 0;
+        loop {
+            while p.stream.poll_transmit().is_some() {}
+            let Some(e) = p.stream.poll_event() else {
+                break;
+            };
+            let Event::Message(m) = e else {
+                panic!("{e:?}")
+            };
+            let expected = format!("message {delivered}, of an ordinary size");
+            assert_eq!(m.body(None).as_deref(), Some(expected.as_str()));
+            delivered += 1;
+        }
+        delivered
+    });
+    assert_eq!(delivered, n);
+    assert!(
+        p.stream.poll_timeout().is_none_or(|due| due > p.now),
+        "nothing left to read"
+    );
+    // The read's copy, one window's events and the slack; without the
+    // window the peak is about five times the read.
+    assert!(peak <= read.len() + CHUNK + SLACK, "peak {peak} B");
+}
+
+/// Input a large read left unread is handled before anything that must
+/// see it: `poll_timeout` reports it due at once and `handle_timeout`
+/// reads it (a reply in it beats its request's deadline), and the end of
+/// file comes after every stanza before it.
+#[test]
+fn the_rest_of_a_large_read_comes_before_deadlines_and_the_end_of_file() {
+    let now = common::epoch();
+    let (mut stream, _) = online_stream(plain_config(), now);
+    let id = stream
+        .send_iq(
+            xmpp_sansio::stanza::IqType::Get,
+            Some("example.com"),
+            xmpp_sansio::xml::Element::new("query", "jabber:iq:version"),
+            now,
+        )
+        .unwrap();
+    while stream.poll_transmit().is_some() {}
+    let mut read = String::new();
+    for i in 0..200 {
+        read.push_str(&message(&format!("message {i}")));
+    }
+    read.push_str(&format!("<iq type='result' id='{id}' from='example.com'/>"));
+    stream.handle_input(read.as_bytes(), now).unwrap();
+    // Unread input is due now.
+    assert_eq!(stream.poll_timeout(), Some(now));
+    // Long after the request's deadline: the reply read first.
+    let later = now + std::time::Duration::from_secs(3600);
+    stream.handle_timeout(later);
+    let mut events = Vec::new();
+    while let Some(e) = stream.poll_event() {
+        events.push(e);
+    }
+    assert_eq!(events.len(), 201, "{:?}", events.last());
+    assert!(
+        matches!(&events[200], Event::IqResult { id: got, .. } if *got == id),
+        "{:?}",
+        events[200]
+    );
+    assert!(!events.iter().any(|e| matches!(e, Event::IqTimeout { .. })));
+
+    // The end of file after a large read: every stanza first.
+    let (mut stream, _) = online_stream(plain_config(), now);
+    stream.handle_input(read.as_bytes(), now).unwrap();
+    stream.handle_eof(now);
+    let mut events = Vec::new();
+    while let Some(e) = stream.poll_event() {
+        events.push(e);
+    }
+    let messages = events
+        .iter()
+        .filter(|e| matches!(e, Event::Message(_)))
+        .count();
+    assert_eq!(messages, 200);
+    assert!(
+        matches!(events.last(), Some(Event::Closed { .. })),
+        "{:?}",
+        events.last()
+    );
+}
+
+/// A caller that writes before taking events but not after still writes
+/// the replies that taking them queued (the rest of a large read, read as
+/// the events are taken): `poll_timeout` reports them due at once.
+#[test]
+fn replies_queued_while_events_are_taken_are_due_at_once() {
+    let now = common::epoch();
+    let (mut stream, _) = online_stream(plain_config(), now);
+    let mut read = String::new();
+    for i in 0..200 {
+        read.push_str(&message(&format!("message {i}")));
+    }
+    read.push_str(
+        "<iq type='get' id='ping1' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>",
+    );
+    stream.handle_input(read.as_bytes(), now).unwrap();
+    while stream.poll_transmit().is_some() {}
+    while stream.poll_event().is_some() {}
+    assert_eq!(stream.poll_timeout(), Some(now));
+    let out = stream.poll_transmit().expect("the ping's answer");
+    assert!(
+        String::from_utf8_lossy(&out).contains("id='ping1'"),
+        "{out:?}"
+    );
+    assert!(stream.poll_timeout().is_none_or(|due| due > now));
+}
+
 /// An idle online client stream holds at most 2 KiB of heap, and no more
 /// after IQ traffic both ways (requests answered, replies read) than the
 /// framer's small buffer: what the IQ bookkeeping grew (about 830 B) is

@@ -30,18 +30,50 @@ impl Stream {
         }
     }
 
-    /// Reads framer events until more input is needed or the stream stops.
+    /// Reads framer events until more input is needed or the stream
+    /// stops, or until the events queued cover [`Stream::INPUT_WINDOW`]
+    /// bytes of input: then the rest waits in the framer (`backlog`) and
+    /// is read as [`Stream::poll_event`] takes the events, so one large
+    /// read never holds more than a window's events at once.
     pub(super) fn process_frames(&mut self, now: Instant) {
+        self.backlog = None;
+        let unread = self.framer.unconsumed();
         loop {
             if matches!(self.phase, Phase::Closed | Phase::AwaitTls)
                 || (self.held_for_decision && matches!(self.phase, Phase::Negotiating))
             {
                 break;
             }
+            if !self.events.is_empty()
+                && unread.saturating_sub(self.framer.unconsumed()) >= Self::INPUT_WINDOW
+            {
+                self.backlog = Some(now);
+                break;
+            }
             let next = self.framer.next_event();
             if !self.on_frame(next, now) {
                 break;
             }
+        }
+    }
+
+    /// Reads on from the backlog, if there is one, as far as
+    /// [`Stream::process_frames`] goes at a time.
+    #[cold]
+    pub(super) fn read_backlog(&mut self) {
+        if let Some(at) = self.backlog {
+            self.process_frames(at);
+            if self.out.pending() {
+                self.late_output = Some(at);
+            }
+        }
+    }
+
+    /// Reads the whole backlog: before the end of file, a deadline, or
+    /// anything else that must see every byte already read.
+    pub(super) fn read_all_backlog(&mut self) {
+        while let Some(at) = self.backlog {
+            self.process_frames(at);
         }
     }
 

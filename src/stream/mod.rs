@@ -200,6 +200,16 @@ pub struct Stream {
     /// read, until the call that decides, so what the peer pipelined
     /// behind the request is read after the decision in any chunking.
     held_for_decision: bool,
+    /// Complete input may wait in the framer, unread: a read stopped once
+    /// its events covered [`Stream::INPUT_WINDOW`] bytes, and the rest is
+    /// read as [`Stream::poll_event`] takes them. Holds the time of that
+    /// read, which the rest is read at.
+    backlog: Option<Instant>,
+    /// Output that reading the backlog queued while the caller took
+    /// events, not yet taken: [`Stream::poll_timeout`] reports it due (at
+    /// the read's time), so a caller that takes every event but writes
+    /// only before them still writes it before it waits.
+    late_output: Option<Instant>,
     /// Stream management (XEP-0198).
     sm: Sm,
 }
@@ -240,6 +250,8 @@ impl Stream {
             closed_by: None,
             input_unreadable: false,
             held_for_decision: false,
+            backlog: None,
+            late_output: None,
             sm: Sm::new(settings_sm),
         }
     }
@@ -330,6 +342,22 @@ impl Stream {
     /// stream's fatal error if it has failed (now or before). The stream
     /// error, if one is due, is already queued for `poll_transmit`.
     ///
+    /// A read is handled as far as its events cover
+    /// [`Stream::INPUT_WINDOW`] bytes of input; the rest is handled as
+    /// [`Stream::poll_event`] takes those events (replies it makes are
+    /// queued for `poll_transmit` then, so write after each event, as the
+    /// run loop in the crate docs does). One large read so holds its bytes
+    /// and a window's events at a time, not every event it holds (a 1 MB
+    /// read of small stanzas would otherwise hold about 5.5 MiB of events
+    /// before the first is taken). A failure in that rest is met as the
+    /// events before it are taken: `handle_input` and every other input
+    /// report it from then on, and [`Event::Closed`] carries it.
+    /// [`Stream::poll_timeout`] reports such a rest due at once, so a
+    /// caller that waits before taking every event has it handled by
+    /// [`Stream::handle_timeout`]; the end of file and every deadline
+    /// handle it first. To bound the copy of a large read too, use
+    /// [`Stream::handle_input_some`].
+    ///
     /// After a failure that sent our closing tag (with a stream error or
     /// not), and after a stream error from the peer, keep feeding what
     /// arrives: the stream reads on, reporting nothing more, until the
@@ -382,9 +410,8 @@ impl Stream {
     /// with the rest, until all of `data` is taken. This bounds the memory
     /// one read costs by the stanza limit and a constant, however large
     /// the read: [`handle_input`](Stream::handle_input) copies a whole read
-    /// and queues every event it produces before the caller can take any
-    /// (one 1 MB read of small stanzas holds about 5.5 MiB of events at
-    /// once), while here at most one window's events are queued.
+    /// (and holds a window's events at a time), while here at most one
+    /// window is copied and one window's events are queued.
     ///
     /// The result is the same as [`handle_input`](Stream::handle_input)
     /// gives on the same bytes (any chunking gives the same result). Once
@@ -449,6 +476,8 @@ impl Stream {
     /// failure or a stream error), this ends the stream with what was
     /// recorded: no second error is reported.
     pub fn handle_eof(&mut self, _now: Instant) {
+        // Everything read before the end of file is handled first.
+        self.read_all_backlog();
         match self.phase {
             Phase::Closed => {}
             Phase::Closing { .. } => self.finish_close(),
@@ -499,6 +528,12 @@ impl Stream {
     /// the stream with that failure.
     pub fn handle_timeout(&mut self, now: Instant) {
         if matches!(self.phase, Phase::Closed | Phase::Idle) {
+            return;
+        }
+        // What was read comes before any deadline: a reply in the backlog
+        // arrived before its request timed out.
+        self.read_all_backlog();
+        if matches!(self.phase, Phase::Closed) {
             return;
         }
         if self.timers.expired(Timer::Close, now) {
@@ -812,6 +847,7 @@ impl Stream {
     #[must_use]
     #[inline]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.late_output = None;
         self.out.take()
     }
 
@@ -820,8 +856,13 @@ impl Stream {
     #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.events.is_empty() {
-            // Drained already (the last event out gave the memory back).
-            return None;
+            // Drained already (the last event out gave the memory back),
+            // unless a large read left input to read on.
+            self.backlog?;
+            self.read_backlog();
+            if self.events.is_empty() {
+                return None;
+            }
         }
         self.next_queued_event()
     }
@@ -842,10 +883,19 @@ impl Stream {
     /// of the stream's timers and its IQ requests' deadlines.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.timers.next(), self.iq.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        // Input read but not yet handled (events not taken), or output
+        // its handling queued: due at once (at the read's time), so a
+        // caller that waits without taking every event, or without
+        // writing after taking them, still gets it done.
+        [
+            self.timers.next(),
+            self.iq.next_deadline(),
+            self.backlog,
+            self.late_output,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ---- internals shared by every role ----

@@ -117,6 +117,11 @@ impl Output {
         written
     }
 
+    /// Whether bytes wait for `take`.
+    pub(super) fn pending(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
     /// Everything queued so far; the buffer goes with it, so an idle
     /// stream holds none.
     pub(super) fn take(&mut self) -> Option<Bytes> {

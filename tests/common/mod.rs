@@ -31,12 +31,18 @@ pub struct Outcome {
     pub events: Vec<Event>,
 }
 
-/// Drains the stream's outputs into `out`.
+/// Takes everything the stream has for the caller, as the documented run
+/// loop does: the output, then each event, writing again after each
+/// (taking an event can read on from a large read, which can queue
+/// output).
 pub fn drain(stream: &mut Stream, out: &mut Outcome) {
-    while let Some(bytes) = stream.poll_transmit() {
-        out.sent.push_str(&String::from_utf8_lossy(&bytes));
-    }
-    while let Some(event) = stream.poll_event() {
+    loop {
+        while let Some(bytes) = stream.poll_transmit() {
+            out.sent.push_str(&String::from_utf8_lossy(&bytes));
+        }
+        let Some(event) = stream.poll_event() else {
+            break;
+        };
         out.events.push(event);
     }
 }

@@ -97,11 +97,16 @@ impl Transcript {
                 self.output.extend_from_slice(&b);
             }
             let mut tls = false;
+            // Taking events can read on from a large read, which can queue
+            // output: go round once more after any.
+            let mut took = false;
             while let Some(e) = s.poll_event() {
+                took = true;
                 tls |= matches!(e, Event::StartTls);
                 self.events.push(e);
             }
-            if !(tls && s.tls_established(Default::default(), now).is_ok()) {
+            let upgraded = tls && s.tls_established(Default::default(), now).is_ok();
+            if !upgraded && !took {
                 break;
             }
         }

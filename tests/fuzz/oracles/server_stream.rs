@@ -232,7 +232,11 @@ pub(crate) fn drain(s: &mut Stream, t: &mut Transcript, now: Instant) {
             t.output.extend_from_slice(&b);
         }
         let mut acted = false;
+        // Taking events can read on from a large read, which can queue
+        // output: go round once more after any.
+        let mut took = false;
         while let Some(e) = s.poll_event() {
+            took = true;
             match &e {
                 Event::StartTls => {
                     acted |= s.tls_established(ChannelBinding::None, now).is_ok();
@@ -261,7 +265,7 @@ pub(crate) fn drain(s: &mut Stream, t: &mut Transcript, now: Instant) {
             }
             t.events.push(e);
         }
-        if !acted {
+        if !acted && !took {
             break;
         }
     }
