@@ -779,6 +779,18 @@ fn very_long_text_across_many_reads_is_bounded() {
     assert_eq!(c, Some(StreamErrorCondition::PolicyViolation));
 }
 
+/// Sends a version request to the server; returns its id.
+fn ask_the_server_its_version(stream: &mut Stream, now: Instant) -> String {
+    stream
+        .send_iq(
+            xmpp_sansio::stanza::IqType::Get,
+            Some("example.com"),
+            xmpp_sansio::xml::Element::new("query", "jabber:iq:version"),
+            now,
+        )
+        .unwrap()
+}
+
 /// About 1 MB of ordinary messages, numbered in their bodies, and how many.
 fn a_megabyte_of_messages() -> (String, usize) {
     let mut read = String::new();
@@ -867,14 +879,7 @@ fn a_megabyte_read_through_handle_input_holds_a_window_of_events() {
 fn the_rest_of_a_large_read_comes_before_deadlines_and_the_end_of_file() {
     let now = common::epoch();
     let (mut stream, _) = online_stream(plain_config(), now);
-    let id = stream
-        .send_iq(
-            xmpp_sansio::stanza::IqType::Get,
-            Some("example.com"),
-            xmpp_sansio::xml::Element::new("query", "jabber:iq:version"),
-            now,
-        )
-        .unwrap();
+    let id = ask_the_server_its_version(&mut stream, now);
     while stream.poll_transmit().is_some() {}
     let mut read = String::new();
     for i in 0..200 {
@@ -959,14 +964,7 @@ fn an_idle_online_stream_holds_at_most_two_kib() {
     let idle = (live() - base) as usize;
     assert!(idle <= 2048, "idle online: {idle} B");
     // Our request, answered; the server's request, answered by us.
-    let id = stream
-        .send_iq(
-            xmpp_sansio::stanza::IqType::Get,
-            Some("example.com"),
-            xmpp_sansio::xml::Element::new("query", "jabber:iq:version"),
-            now,
-        )
-        .unwrap();
+    let id = ask_the_server_its_version(&mut stream, now);
     let reply = format!(
         "<iq type='result' id='{id}' from='example.com'/><iq type='get' id='q1' from='example.com'><query xmlns='jabber:iq:version'/></iq>"
     );
