@@ -16,6 +16,7 @@ pub mod ns;
 mod parser;
 mod scanner;
 mod standalone;
+mod tokenizer;
 mod unescape;
 pub mod writer;
 
