@@ -643,6 +643,83 @@ pub(crate) fn parse_header(src: &str, limits: &Limits) -> Result<StreamHeader, X
     Ok(header)
 }
 
+/// The parser's tokens as xmlparser made them before the crate had its own
+/// [`Tokenizer`]: the reference the differential tests hold it to. Comments
+/// and processing instructions are refused as the parser refused them; the
+/// stops are those the parser found then (`first_stop` on each value).
+#[cfg(test)]
+pub(crate) struct Xmlparser<'a>(xmlparser::Tokenizer<'a>);
+
+#[cfg(test)]
+impl<'a> Xmlparser<'a> {
+    pub(crate) fn new(src: &'a str) -> Self {
+        Self(xmlparser::Tokenizer::from_fragment(src, 0..src.len()))
+    }
+}
+
+#[cfg(test)]
+impl Tokens for Xmlparser<'_> {
+    fn next_token(&mut self) -> Result<Option<Token>, XmlError> {
+        use super::tokenizer::QName;
+        use super::unescape::first_stop;
+        use xmlparser::Token as X;
+        let qname = |prefix: &StrSpan<'_>, local: &StrSpan<'_>| QName {
+            prefix: if prefix.is_empty() {
+                local.start()..local.start()
+            } else {
+                prefix.range()
+            },
+            local: local.range(),
+        };
+        let Some(token) = self.0.next() else {
+            return Ok(None);
+        };
+        Ok(Some(match token.map_err(tokenizer_error)? {
+            X::ElementStart { prefix, local, .. } => Token::ElementStart(qname(&prefix, &local)),
+            X::Attribute {
+                prefix,
+                local,
+                value,
+                ..
+            } => Token::Attribute {
+                name: qname(&prefix, &local),
+                value: value.range(),
+                stop: first_stop(value.as_str(), true),
+            },
+            X::ElementEnd { end, .. } => match end {
+                ElementEnd::Open => Token::Open,
+                ElementEnd::Empty => Token::Empty,
+                ElementEnd::Close(prefix, local) => Token::Close(qname(&prefix, &local)),
+            },
+            X::Text { text } => Token::Text {
+                text: text.range(),
+                stop: first_stop(text.as_str(), false),
+            },
+            X::Cdata { text, .. } => Token::Cdata {
+                text: text.range(),
+                cr: text.as_str().contains('\r'),
+            },
+            other => {
+                return Err(restricted(&other)
+                    .unwrap_or_else(|| XmlError::not_well_formed("unexpected markup")));
+            }
+        }))
+    }
+}
+
+#[cfg(test)]
+impl Parser {
+    /// [`Parser::parse_element`] on xmlparser's tokens (see [`Xmlparser`]).
+    pub(crate) fn parse_element_reference(
+        &mut self,
+        src: &str,
+        header: &StreamHeader,
+        limits: &Limits,
+    ) -> Result<Element, XmlError> {
+        self.parse_tokens(src, Xmlparser::new(src), header, limits)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

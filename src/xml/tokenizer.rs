@@ -143,8 +143,7 @@ fn is_name_start(c: char) -> bool {
 
 /// XML 1.0 `NameChar` outside ASCII.
 fn is_name_char(c: char) -> bool {
-    is_name_start(c)
-        || matches!(c, '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+    is_name_start(c) || matches!(c, '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
 fn is_space(b: u8) -> bool {
@@ -272,9 +271,7 @@ impl<'a> Tokenizer<'a> {
             Some(_) => self.char_at(r.start).is_some_and(is_name_start),
             None => false,
         };
-        if local.is_empty()
-            || !starts_well(&local)
-            || (!prefix.is_empty() && !starts_well(&prefix))
+        if local.is_empty() || !starts_well(&local) || (!prefix.is_empty() && !starts_well(&prefix))
         {
             return Err(malformed("malformed name"));
         }
@@ -393,12 +390,10 @@ impl<'a> Tokenizer<'a> {
         let mut cr = false;
         while let Some(&b) = self.bytes.get(self.pos) {
             match CLASS[usize::from(b)] {
-                BRACKET => {
-                    if self.bytes.get(self.pos + 1..self.pos + 3) == Some(b"]>") {
-                        let text = start..self.pos;
-                        self.pos += 3;
-                        return Ok(Token::Cdata { text, cr });
-                    }
+                BRACKET if self.bytes.get(self.pos + 1..self.pos + 3) == Some(b"]>") => {
+                    let text = start..self.pos;
+                    self.pos += 3;
+                    return Ok(Token::Cdata { text, cr });
                 }
                 STOP => cr |= b == b'\r',
                 EF => self.check_ef()?,
@@ -414,4 +409,419 @@ impl<'a> Tokenizer<'a> {
 #[cold]
 fn forbidden() -> XmlError {
     malformed("a character XML forbids")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use super::*;
+    use crate::xml::parser::{Binding, Parser, StreamHeader};
+    use crate::xml::scanner::{Boundary, Scanner};
+    use crate::xml::{Element, LimitKind, Limits, ns};
+
+    fn tokens(src: &str) -> Result<Vec<Token>, XmlError> {
+        let mut t = Tokenizer::new(src);
+        let mut out = Vec::new();
+        while let Some(token) = t.next_token()? {
+            out.push(token);
+        }
+        assert_eq!(t.pos(), src.len(), "every byte walked: {src:?}");
+        Ok(out)
+    }
+
+    fn well_formed(src: &str) -> bool {
+        tokens(src).is_ok()
+    }
+
+    #[test]
+    fn names_follow_the_name_production() {
+        for good in [
+            "a",
+            "_a",
+            "a-b.c9",
+            "p:a",
+            "é",
+            "日本",
+            "a\u{B7}",
+            "a\u{300}",
+            "\u{200C}x",
+            "\u{10000}",
+            "\u{EFFFF}",
+            "x\u{203F}",
+            "\u{FFFD}",
+            "\u{C0}\u{D6}\u{D8}\u{F6}\u{F8}",
+            // An empty prefix: xmlparser reads `:a` as `a`, and so does this.
+            ":a",
+        ] {
+            assert!(well_formed(&format!("<{good} {good}='v'/>")), "{good:?}");
+        }
+        for bad in [
+            "1a",
+            "-a",
+            ".a",
+            "a:",
+            "a:b:c",
+            "p:1a",
+            "\u{B7}a",
+            "\u{300}a",
+            "\u{37E}",
+            "\u{D7}",
+            "\u{F7}",
+            "\u{80}",
+            "\u{2040}a",
+            "\u{F0000}",
+            "p:\u{B7}",
+        ] {
+            assert!(
+                !well_formed(&format!("<x {bad}='v'/>")),
+                "attribute {bad:?}"
+            );
+            assert!(!well_formed(&format!("<{bad}/>")), "element {bad:?}");
+        }
+    }
+
+    #[test]
+    fn tags_attributes_and_characters() {
+        for good in [
+            "<a b='1' c=\"2\"/>",
+            "<a b = '1'\n\tc\r\n=\r\n\"'\"></a >",
+            "<a>x]]y]>z</a>",
+            "<a><![CDATA[<&]]]]><![CDATA[]]></a>",
+            "<a b='\u{FEFF}\u{FFFD}\u{7F}\u{85}'>\u{EF}\u{FFFD}</a>",
+        ] {
+            assert!(well_formed(good), "{good:?}");
+        }
+        for bad in [
+            "<a b='1'c='2'/>",
+            "<a b/>",
+            "<a b='1/>",
+            "<a b=1/>",
+            "<a b='<'/>",
+            "<a / >",
+            "<a>]]></a>",
+            "<a>\u{1}</a>",
+            "<a b='\u{B}'/>",
+            "<a>\u{FFFE}</a>",
+            "<a b='\u{FFFF}'/>",
+            "<a><![CDATA[\u{0}]]></a>",
+            "<a><![CDATA[x]]</a>",
+            "<a><![CDAT[x]]></a>",
+            "< a/>",
+            "<a></ a>",
+            "<a></a x>",
+            "<",
+        ] {
+            assert!(!well_formed(bad), "{bad:?}");
+        }
+        for (markup, what) in [
+            ("<!-- c -->", "comment"),
+            ("<!-x", "comment"),
+            ("<!DOCTYPE a>", "document type declaration"),
+            ("<!ENTITY a 'b'>", "markup declaration"),
+            ("<?pi x?>", "processing instruction"),
+            ("<?xml version='1.0'?>", "processing instruction"),
+        ] {
+            assert_eq!(
+                tokens(&format!("<a>{markup}</a>")),
+                Err(XmlError::RestrictedXml(what)),
+                "{markup}"
+            );
+        }
+    }
+
+    #[test]
+    fn stops_are_the_first_byte_that_needs_decoding() {
+        let t = tokens("<a b='xy\tz&amp;' c='pl&#10;'>ab\t\r\n&lt;</a>");
+        let Ok(t) = t else { panic!("{t:?}") };
+        let stops: Vec<_> = t
+            .iter()
+            .filter_map(|t| match t {
+                Token::Attribute { stop, .. } | Token::Text { stop, .. } => Some(*stop),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(stops, [Some(2), Some(2), Some(3)]);
+    }
+
+    // The differential test: the parser on this tokenizer against the
+    // parser on xmlparser's tokens, the reference it replaced.
+
+    fn header() -> StreamHeader {
+        let binding = |prefix: &str, ns: &str| Binding {
+            prefix: prefix.to_owned(),
+            ns: ns.to_owned(),
+        };
+        StreamHeader {
+            content_ns: Some(ns::JABBER_CLIENT.to_owned()),
+            stream_prefix: "stream".to_owned(),
+            lang: Some("en".to_owned()),
+            bindings: vec![
+                binding("", ns::JABBER_CLIENT),
+                binding("stream", ns::STREAM),
+                binding("h", "urn:h"),
+            ],
+            ..StreamHeader::default()
+        }
+    }
+
+    fn pick(items: &'static [&'static str]) -> BoxedStrategy<String> {
+        prop::sample::select(items).prop_map(str::to_owned).boxed()
+    }
+
+    fn name() -> BoxedStrategy<String> {
+        prop_oneof![
+            60 => pick(&[
+                "a", "b", "body", "x1", "_u", "a-b.c", "é", "日本", "p:a", "q:a", "p:b", "h:a",
+                "xml:lang", "stream:x", "message",
+            ]),
+            10 => pick(&["xmlns", "xmlns:p", "xmlns:q", "xmlns:h", "xmlns:xml", "xmlns:xmlns"]),
+            1 => pick(&[
+                "1a", "-a", ".a", "a:b:c", ":a", "a:", "p:1a", "\u{B7}a", "a\u{B7}", "a\u{300}",
+                "\u{300}a", "\u{37E}", "a\u{37E}b", "\u{2040}a", "a\u{2040}", "\u{10000}",
+                "\u{F0000}a", "\u{EFFFF}", "\u{D7}", "a\u{F7}", "\u{80}", "a$b", "x:", "u:a",
+                "a\u{FFFE}", "abcdefghij", "p:abcdefg",
+            ]),
+            1 => "[a-z_:\\-.0-9\u{B7}\u{C0}-\u{37F}\u{2000}-\u{2100}\u{FFF0}-\u{FFFF}]{1,4}",
+        ]
+        .boxed()
+    }
+
+    fn chars() -> BoxedStrategy<String> {
+        prop_oneof![
+            40 => pick(&["x", "hello", " ", "é", "日本", "\u{1F600}", "\u{FEFF}", "\u{FFFD}", "\u{7F}\u{85}"]),
+            10 => pick(&["&amp;", "&lt;", "&gt;", "&apos;", "&quot;", "&#65;", "&#x41;", "&#x1F600;", "&copy;"]),
+            8 => pick(&["\t", "\n", "\r\n", "\r", "]", "]]", ">", "'", "\""]),
+            1 => pick(&[
+                "&", "&amp", "& ;", "&nbsp;", "&#0;", "&#xD800;", "&#xFFFE;", "&#;", "&#x;",
+                "&#12a;", "&a b;", "<", "]]>", "\u{1}", "\u{B}", "\u{1F}", "\u{FFFE}", "\u{FFFF}",
+                "\u{0}",
+            ]),
+        ]
+        .boxed()
+    }
+
+    fn run() -> BoxedStrategy<String> {
+        prop::collection::vec(chars(), 0..4)
+            .prop_map(|v| v.concat())
+            .boxed()
+    }
+
+    fn attribute() -> BoxedStrategy<String> {
+        let value = prop_oneof![
+            6 => run(),
+            2 => pick(&["urn:a", "urn:p", "urn:h", "", "jabber:client", ns::XML, ns::XMLNS]),
+        ];
+        (
+            prop_oneof![30 => pick(&[" ", "\n", "\t "]), 1 => Just(String::new())],
+            name(),
+            prop_oneof![
+                30 => pick(&["=", " = ", "\r\n=\t"]),
+                1 => pick(&["", " "]),
+            ],
+            prop_oneof![30 => pick(&["'", "\""]), 1 => Just(String::new())],
+            value,
+            prop::option::weighted(0.02, pick(&["'", "\"", "", "<"])),
+        )
+            .prop_map(|(sep, name, eq, q, value, other)| {
+                let close = other.unwrap_or_else(|| q.clone());
+                format!("{sep}{name}{eq}{q}{value}{close}")
+            })
+            .boxed()
+    }
+
+    fn element() -> BoxedStrategy<String> {
+        let leaf = prop_oneof![
+            4 => run(),
+            1 => run().prop_map(|r| format!("<![CDATA[{r}]]>")),
+            1 => pick(&["<![CDATA[a\r\nb]]>", "<![CDATA[x]]", "<![CDATA[]]>"]),
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            (
+                name(),
+                prop::collection::vec(attribute(), 0..4),
+                prop::collection::vec(inner, 0..4),
+                prop_oneof![
+                    40 => Just(None),
+                    1 => name().prop_map(Some),
+                    1 => pick(&["p:a", "q:a", "a", "a "]).prop_map(Some),
+                ],
+                prop_oneof![
+                    30 => pick(&[">", ">", ">", "/>", " />", " >"]),
+                    1 => pick(&["/ >", "", "/"]),
+                ],
+            )
+                .prop_map(|(name, attrs, children, end_name, end)| {
+                    let attrs = attrs.concat();
+                    if end.contains('/') {
+                        format!("<{name}{attrs}{end}")
+                    } else {
+                        let end_name = end_name.unwrap_or_else(|| name.clone());
+                        format!("<{name}{attrs}{end}{}</{end_name}>", children.concat())
+                    }
+                })
+        })
+        .prop_filter("an element", |s| s.starts_with('<'))
+        .boxed()
+    }
+
+    fn input() -> BoxedStrategy<(String, bool)> {
+        let element = prop_oneof![
+            20 => element(),
+            // RFC 6120 §4.8.5, and the content namespace declared again.
+            1 => (
+                pick(&["p", "q", ""]),
+                pick(&["jabber:client", "urn:p"]),
+                element()
+            )
+                .prop_map(|(p, ns, inner)| {
+                    let (colon, decl) = if p.is_empty() { ("", String::new()) } else { (":", format!(":{p}")) };
+                    format!("<{p}{colon}m xmlns{decl}='{ns}'>{inner}</{p}{colon}m>")
+                }),
+        ];
+        (
+            element,
+            prop::option::weighted(
+                0.03,
+                pick(&["x", "<a/>", "<!-- c -->", "<?p?>", "<", "</a>"]),
+            ),
+            prop::bool::weighted(0.25),
+        )
+            .prop_map(|(el, after, tight)| (format!("{el}{}", after.unwrap_or_default()), tight))
+            .boxed()
+    }
+
+    /// Errors of the same kind: `not-well-formed` whatever the wording
+    /// (the tokenizers word them differently), any other exactly.
+    fn same_error(a: &XmlError, b: &XmlError) -> bool {
+        match (a, b) {
+            (XmlError::NotWellFormed(_), XmlError::NotWellFormed(_)) => true,
+            _ => a == b,
+        }
+    }
+
+    fn same_tree(a: &Element, b: &Element) -> bool {
+        a == b
+            && a.to_xml() == b.to_xml()
+            && a.lang() == b.lang()
+            && a.string_bytes() == b.string_bytes()
+            && a.children().count() == b.children().count()
+            && a.children()
+                .zip(b.children())
+                .all(|(x, y)| same_tree(&x, &y))
+    }
+
+    fn label(r: &Result<Element, XmlError>) -> &'static str {
+        match r {
+            Ok(_) => "accepted",
+            Err(XmlError::NotWellFormed(_)) => "not-well-formed",
+            Err(XmlError::RestrictedXml(_)) => "restricted-xml",
+            Err(XmlError::LimitExceeded { .. }) => "limit",
+            Err(XmlError::BadNamespacePrefix(_)) => "bad-namespace-prefix",
+            Err(_) => "other",
+        }
+    }
+
+    /// Markup xmlparser tokenizes differently from the scanner (and from
+    /// the tokenizer, which follows the scanner): the scanner refuses all
+    /// of it before the parser sees it.
+    fn has_bang_or_pi(s: &str) -> bool {
+        s.contains("<?")
+            || s.match_indices("<!")
+                .any(|(i, _)| !s[i + 2..].starts_with("[CDATA["))
+    }
+
+    /// The parser on the tokenizer gives the same tree, or an error of the
+    /// same kind, as on xmlparser's tokens: on what the scanner passes (the
+    /// only input it gets in a stream) and on the raw strings (but for the
+    /// markup above). Prints how many of each outcome the generator made.
+    #[test]
+    fn the_tokenizer_agrees_with_xmlparser() {
+        let tight = Limits {
+            max_depth: 4,
+            max_attributes: 3,
+            max_name_len: 8,
+            ..Limits::default()
+        };
+        let header = header();
+        let counts: [[AtomicUsize; 6]; 2] = Default::default();
+        let kinds = [
+            "accepted",
+            "not-well-formed",
+            "restricted-xml",
+            "limit",
+            "bad-namespace-prefix",
+            "other",
+        ];
+        let count = |mode: usize, r: &Result<Element, XmlError>| {
+            let k = kinds.iter().position(|k| *k == label(r)).unwrap_or(5);
+            counts[mode][k].fetch_add(1, Ordering::Relaxed);
+        };
+        let mut runner = TestRunner::new(Config {
+            cases: 6000,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&input(), |(s, tight_limits)| {
+            let limits = if tight_limits {
+                tight.clone()
+            } else {
+                Limits::default()
+            };
+            let mut scanner = Scanner::inside_stream();
+            if let Ok(Some(Boundary::Element { start, end })) = scanner.scan(s.as_bytes(), &limits)
+            {
+                let src = &s[start..end];
+                let new = Parser::new().parse_element(src, &header, &limits);
+                let old = Parser::new().parse_element_reference(src, &header, &limits);
+                count(0, &new);
+                match (&new, &old) {
+                    (Ok(a), Ok(b)) => prop_assert!(same_tree(a, b), "{src:?}: {a:?} / {b:?}"),
+                    (Err(a), Err(b)) => prop_assert!(same_error(a, b), "{src:?}: {a:?} / {b:?}"),
+                    _ => prop_assert!(false, "{src:?}: {new:?} / {old:?}"),
+                }
+                if new.is_ok() {
+                    prop_assert!(tokens(src).is_ok());
+                }
+            }
+            if !has_bang_or_pi(&s) {
+                let new = Parser::new().parse_element(&s, &header, &limits);
+                let old = Parser::new().parse_element_reference(&s, &header, &limits);
+                count(1, &new);
+                match (&new, &old) {
+                    (Ok(a), Ok(b)) => prop_assert!(same_tree(a, b), "{s:?}: {a:?} / {b:?}"),
+                    (Err(a), Err(b)) => prop_assert!(same_error(a, b), "{s:?}: {a:?} / {b:?}"),
+                    _ => prop_assert!(false, "{s:?}: {new:?} / {old:?}"),
+                }
+            }
+            Ok(())
+        });
+        for (mode, name) in ["after the scanner", "raw"].iter().enumerate() {
+            let tally: Vec<_> = kinds
+                .iter()
+                .zip(&counts[mode])
+                .map(|(k, c)| format!("{k} {}", c.load(Ordering::Relaxed)))
+                .collect();
+            println!("{name}: {}", tally.join(", "));
+        }
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        // Both paths in good proportion, and every kind reached.
+        for (mode, counts) in counts.iter().enumerate() {
+            let n: Vec<usize> = counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+            let total: usize = n.iter().sum();
+            assert!(total >= 1000, "mode {mode}: {n:?}");
+            assert!(
+                n[0] * 5 >= total && n[0] * 5 <= 4 * total,
+                "mode {mode}: {n:?}"
+            );
+            assert!(n[1] > 0 && n[2] > 0 && n[4] > 0, "mode {mode}: {n:?}");
+        }
+        assert!(counts[1][3].load(Ordering::Relaxed) > 0, "limits reached");
+        let _ = LimitKind::Depth;
+    }
 }
