@@ -72,49 +72,53 @@ pub(crate) enum Token {
     Cdata { text: Range<usize>, cr: bool },
 }
 
-/// What a byte is to the loops over character data and values.
-const PLAIN: u8 = 0;
-/// `&` or `\r`: needs decoding in text and values.
-const STOP: u8 = 1;
-/// Tab or newline: needs decoding in values only.
-const WS: u8 = 2;
-/// A control character the `Char` production forbids.
-const BAD: u8 = 3;
-/// `0xEF`: may begin U+FFFE or U+FFFF, which `Char` forbids.
-const EF: u8 = 4;
-/// `<`.
-const LT: u8 = 5;
-/// `>`: ends `]]>`, which text may not hold.
-const GT: u8 = 6;
-/// `'` or `"`: may end a value.
-const QUOTE: u8 = 7;
-/// `]`: may begin the `]]>` that ends a CDATA section.
-const BRACKET: u8 = 8;
-
-const CLASS: [u8; 256] = {
-    let mut t = [PLAIN; 256];
+/// Bytes that need no attention (`true`) in character data, attribute
+/// values and CDATA sections: the loops run over those and stop at the
+/// others, a table lookup a byte.
+const fn quiet(loud: &[u8]) -> [bool; 256] {
+    let mut t = [true; 256];
     let mut i = 0;
+    // Control characters: the `Char` production forbids all but tab,
+    // newline and carriage return, and those need decoding in values.
     while i < 0x20 {
-        t[i] = BAD;
+        t[i] = false;
         i += 1;
     }
-    t[b'\t' as usize] = WS;
-    t[b'\n' as usize] = WS;
-    t[b'\r' as usize] = STOP;
-    t[b'&' as usize] = STOP;
-    t[0xEF] = EF;
-    t[b'<' as usize] = LT;
-    t[b'>' as usize] = GT;
-    t[b'\'' as usize] = QUOTE;
-    t[b'"' as usize] = QUOTE;
-    t[b']' as usize] = BRACKET;
+    // May begin U+FFFE or U+FFFF, which `Char` forbids.
+    t[0xEF] = false;
+    let mut i = 0;
+    while i < loud.len() {
+        t[loud[i] as usize] = false;
+        i += 1;
+    }
+    t
+}
+
+/// In text: `<` ends it, `&` and `\r` need decoding, `>` may end `]]>`.
+const TEXT: [bool; 256] = {
+    let mut t = quiet(b"<&>");
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
+
+/// In a value: either quote may end it, `<` is refused, `&` needs decoding
+/// (as tab, newline and carriage return do).
+const VALUE: [bool; 256] = quiet(b"'\"<&");
+
+/// In CDATA: `]` may begin the end, `\r` needs decoding.
+const CDATA: [bool; 256] = {
+    let mut t = quiet(b"]");
+    t[b'\t' as usize] = true;
+    t[b'\n' as usize] = true;
     t
 };
 
 /// ASCII bytes of a name after its first: letters, digits, `_`, `-`, `.`
-/// (`:` is the prefix separator, handled apart).
-const NAME: [bool; 128] = {
-    let mut t = [false; 128];
+/// (`:` is the prefix separator, handled apart; other bytes are not
+/// ASCII, or not name characters).
+const NAME: [bool; 256] = {
+    let mut t = [false; 256];
     let mut i = 0;
     while i < 128 {
         let b = i as u8;
@@ -239,43 +243,52 @@ impl<'a> Tokenizer<'a> {
     /// one, at most one `:`, each part starting with a name-start character.
     fn qname(&mut self) -> Result<QName, XmlError> {
         let start = self.pos;
+        let mut i = start;
         let mut colon = None;
         loop {
-            match self.bytes.get(self.pos) {
-                Some(&b) if b < 0x80 => {
-                    if NAME[usize::from(b)] {
-                        self.pos += 1;
-                    } else if b == b':' {
-                        if colon.is_some() {
-                            return Err(malformed("a name with two ':'"));
-                        }
-                        colon = Some(self.pos);
-                        self.pos += 1;
-                    } else {
-                        break;
+            i = self.skip(i, &NAME);
+            match self.bytes.get(i) {
+                Some(b':') => {
+                    if colon.is_some() {
+                        return Err(malformed("a name with two ':'"));
                     }
+                    colon = Some(i);
+                    i += 1;
                 }
-                Some(_) => match self.char_at(self.pos) {
-                    Some(c) if is_name_char(c) => self.pos += c.len_utf8(),
+                Some(&b) if b >= 0x80 => match self.char_at(i) {
+                    Some(c) if is_name_char(c) => i += c.len_utf8(),
                     _ => break,
                 },
-                None => break,
+                _ => break,
             }
         }
+        self.pos = i;
         let (prefix, local) = match colon {
-            Some(c) => (start..c, c + 1..self.pos),
-            None => (start..start, start..self.pos),
+            Some(c) => (start..c, c + 1..i),
+            None => (start..start, start..i),
         };
-        let starts_well = |r: &Range<usize>| match self.bytes.get(r.start) {
+        let starts_well = |at: usize| match self.bytes.get(at) {
             Some(&b) if b < 0x80 => b.is_ascii_alphabetic() || b == b'_',
-            Some(_) => self.char_at(r.start).is_some_and(is_name_start),
+            Some(_) => self.char_at(at).is_some_and(is_name_start),
             None => false,
         };
-        if local.is_empty() || !starts_well(&local) || (!prefix.is_empty() && !starts_well(&prefix))
+        if local.is_empty()
+            || !starts_well(local.start)
+            || (!prefix.is_empty() && !starts_well(prefix.start))
         {
             return Err(malformed("malformed name"));
         }
         Ok(QName { prefix, local })
+    }
+
+    /// The first offset from `i` on whose byte `table` does not pass.
+    #[inline(always)]
+    fn skip(&self, i: usize, table: &[bool; 256]) -> usize {
+        let rest = self.bytes.get(i..).unwrap_or_default();
+        i + rest
+            .iter()
+            .position(|&b| !table[usize::from(b)])
+            .unwrap_or(rest.len())
     }
 
     /// Inside a start tag after its name: `>`, `/>`, or whitespace and an
@@ -309,26 +322,26 @@ impl<'a> Tokenizer<'a> {
         };
         self.pos += 1;
         let start = self.pos;
+        let mut i = start;
         let mut stop = None;
         loop {
-            let Some(&b) = self.bytes.get(self.pos) else {
-                return Err(malformed("unclosed attribute value"));
-            };
-            match CLASS[usize::from(b)] {
-                PLAIN | GT | BRACKET => {}
-                STOP | WS => {
+            i = self.skip(i, &VALUE);
+            match self.bytes.get(i) {
+                Some(&b) if b == quote => break,
+                Some(b'\'' | b'"') => {}
+                Some(b'&' | b'\t' | b'\n' | b'\r') => {
                     if stop.is_none() {
-                        stop = Some(self.pos - start);
+                        stop = Some(i - start);
                     }
                 }
-                QUOTE if b == quote => break,
-                QUOTE => {}
-                LT => return Err(malformed("'<' in an attribute value")),
-                EF => self.check_ef()?,
-                _ => return Err(forbidden()),
+                Some(b'<') => return Err(malformed("'<' in an attribute value")),
+                Some(0xEF) => self.check_ef(i)?,
+                Some(_) => return Err(forbidden()),
+                None => return Err(malformed("unclosed attribute value")),
             }
-            self.pos += 1;
+            i += 1;
         }
+        self.pos = i;
         let value = start..self.pos;
         self.pos += 1;
         Ok(Token::Attribute { name, value, stop })
@@ -336,8 +349,8 @@ impl<'a> Tokenizer<'a> {
 
     /// At a `0xEF` byte: fails on U+FFFE and U+FFFF (`EF BF BE`, `EF BF BF`).
     #[cold]
-    fn check_ef(&self) -> Result<(), XmlError> {
-        match self.bytes.get(self.pos + 1..self.pos + 3) {
+    fn check_ef(&self, at: usize) -> Result<(), XmlError> {
+        match self.bytes.get(at + 1..at + 3) {
             Some([0xBF, 0xBE | 0xBF]) => Err(forbidden()),
             _ => Ok(()),
         }
@@ -346,28 +359,30 @@ impl<'a> Tokenizer<'a> {
     /// Character data up to the next `<` or the end.
     fn text(&mut self) -> Result<Token, XmlError> {
         let start = self.pos;
+        let mut i = start;
         let mut stop = None;
-        while let Some(&b) = self.bytes.get(self.pos) {
-            match CLASS[usize::from(b)] {
-                PLAIN | WS | QUOTE | BRACKET => {}
-                STOP => {
+        loop {
+            i = self.skip(i, &TEXT);
+            match self.bytes.get(i) {
+                Some(b'<') | None => break,
+                Some(b'&' | b'\r') => {
                     if stop.is_none() {
-                        stop = Some(self.pos - start);
+                        stop = Some(i - start);
                     }
                 }
-                LT => break,
-                GT => {
-                    if self.pos >= start + 2 && self.bytes[self.pos - 2..self.pos] == *b"]]" {
+                Some(b'>') => {
+                    if i >= start + 2 && self.bytes.get(i - 2..i) == Some(b"]]") {
                         return Err(malformed("']]>' in character data"));
                     }
                 }
-                EF => self.check_ef()?,
-                _ => return Err(forbidden()),
+                Some(0xEF) => self.check_ef(i)?,
+                Some(_) => return Err(forbidden()),
             }
-            self.pos += 1;
+            i += 1;
         }
+        self.pos = i;
         Ok(Token::Text {
-            text: start..self.pos,
+            text: start..i,
             stop,
         })
     }
@@ -387,21 +402,28 @@ impl<'a> Tokenizer<'a> {
         }
         self.pos += 9;
         let start = self.pos;
+        let mut i = start;
         let mut cr = false;
-        while let Some(&b) = self.bytes.get(self.pos) {
-            match CLASS[usize::from(b)] {
-                BRACKET if self.bytes.get(self.pos + 1..self.pos + 3) == Some(b"]>") => {
-                    let text = start..self.pos;
-                    self.pos += 3;
-                    return Ok(Token::Cdata { text, cr });
+        loop {
+            i = self.skip(i, &CDATA);
+            match self.bytes.get(i) {
+                Some(b']') => {
+                    if self.bytes.get(i + 1..i + 3) == Some(b"]>") {
+                        self.pos = i + 3;
+                        return Ok(Token::Cdata {
+                            text: start..i,
+                            cr,
+                        });
+                    }
                 }
-                STOP => cr |= b == b'\r',
-                EF => self.check_ef()?,
-                BAD => return Err(forbidden()),
-                _ => {}
+                Some(b'\r') => cr = true,
+                Some(0xEF) => self.check_ef(i)?,
+                Some(_) => return Err(forbidden()),
+                None => break,
             }
-            self.pos += 1;
+            i += 1;
         }
+        self.pos = i;
         Err(malformed("unclosed CDATA section"))
     }
 }
@@ -421,7 +443,7 @@ mod tests {
     use super::*;
     use crate::xml::parser::{Binding, Parser, StreamHeader};
     use crate::xml::scanner::{Boundary, Scanner};
-    use crate::xml::{Element, LimitKind, Limits, ns};
+    use crate::xml::{Element, Limits, ns};
 
     fn tokens(src: &str) -> Result<Vec<Token>, XmlError> {
         let mut t = Tokenizer::new(src);
@@ -822,6 +844,5 @@ mod tests {
             assert!(n[1] > 0 && n[2] > 0 && n[4] > 0, "mode {mode}: {n:?}");
         }
         assert!(counts[1][3].load(Ordering::Relaxed) > 0, "limits reached");
-        let _ = LimitKind::Depth;
     }
 }
