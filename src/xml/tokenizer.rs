@@ -410,10 +410,7 @@ impl<'a> Tokenizer<'a> {
                 Some(b']') => {
                     if self.bytes.get(i + 1..i + 3) == Some(b"]>") {
                         self.pos = i + 3;
-                        return Ok(Token::Cdata {
-                            text: start..i,
-                            cr,
-                        });
+                        return Ok(Token::Cdata { text: start..i, cr });
                     }
                 }
                 Some(b'\r') => cr = true,
