@@ -4,8 +4,8 @@
 //! XMPP is one long XML document per direction (RFC 6120 §4): a
 //! `<stream:stream>` header, top-level elements, and `</stream:stream>`.
 //! [`Framer`] finds those pieces in bytes of any chunking with a resumable
-//! scan, then tokenizes each complete element once with `xmlparser` into an
-//! [`Element`]. It speaks the restricted XML of RFC 6120 §11.1 only, and maps
+//! scan, then tokenizes each complete element once, in a single pass of the
+//! crate's own tokenizer, into an [`Element`]. It speaks the restricted XML of RFC 6120 §11.1 only, and maps
 //! every failure to the stream error the RFC prescribes
 //! ([`XmlError::condition`]).
 
@@ -16,6 +16,7 @@ pub mod ns;
 mod parser;
 mod scanner;
 mod standalone;
+mod tokenizer;
 mod unescape;
 pub mod writer;
 

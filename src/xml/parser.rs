@@ -1,25 +1,34 @@
 //! Builds an [`Element`] from the text of one complete top-level element,
-//! and a [`StreamHeader`] from the stream's start tag, with xmlparser doing
-//! the tokenizing. Namespaces and `xml:lang` are resolved against the
-//! header's declarations. The scanner has already enforced every limit as
+//! with the crate's own single-pass [`Tokenizer`] doing the tokenizing, and
+//! a [`StreamHeader`] from the stream's start tag (once per stream, with
+//! xmlparser). Namespaces and `xml:lang` are resolved against the header's
+//! declarations. The scanner has already enforced every limit as
 //! the bytes arrived and matched every end tag; the parser checks names,
 //! depth, attributes and end tags again on the complete element (cheaply),
 //! so it does not depend on the scan for them.
 
 use std::ops::Range;
 
-use xmlparser::{ElementEnd, StrSpan, Token, Tokenizer};
+use xmlparser::{ElementEnd, StrSpan};
 
 use super::element::{AttrNode, Element, Span, TreeWriter};
 use super::error::{LimitKind, XmlError};
-use super::unescape::{decode_attr, decode_cdata, decode_from, first_stop, needs_decoding};
+use super::tokenizer::{Token, Tokenizer};
+use super::unescape::{decode_attr, decode_cdata, decode_from};
 use super::{Limits, ns};
 
-/// Whether any text or value of the element being parsed may need
-/// decoding: decided once per element with one pass over its source, so
-/// elements without `&`, `\r`, tab or newline skip every per-value check.
-#[derive(Debug, Clone, Copy)]
-struct Decoding(bool);
+/// Where the parser takes an element's tokens from: the [`Tokenizer`], or
+/// (in tests) xmlparser, the reference it replaced.
+trait Tokens {
+    fn next_token(&mut self) -> Result<Option<Token>, XmlError>;
+}
+
+impl Tokens for Tokenizer<'_> {
+    #[inline(always)]
+    fn next_token(&mut self) -> Result<Option<Token>, XmlError> {
+        Tokenizer::next_token(self)
+    }
+}
 
 /// A namespace declaration in force for the whole stream (from the header).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +75,8 @@ struct RawAttr {
     prefix: Range<usize>,
     local: Range<usize>,
     value: Range<usize>,
+    /// The offset in the value of its first byte that needs decoding.
+    stop: Option<usize>,
 }
 
 /// An in-stanza namespace declaration.
@@ -108,10 +119,6 @@ fn trim_scratch<T>(v: &mut Vec<T>) {
     }
 }
 
-fn range(s: &StrSpan<'_>) -> Range<usize> {
-    s.range()
-}
-
 /// String equality that never calls `memcmp` for empty strings (the common
 /// unprefixed case), which libc does not short-cut.
 fn same(a: &str, b: &str) -> bool {
@@ -119,22 +126,22 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// The span of a text or attribute value: the source itself when nothing
-/// needs decoding, else the decoded copy appended to the tree.
+/// needs decoding (`stop`, the offset of the first byte that does, as the
+/// tokenizer found it), else the decoded copy appended to the tree.
 fn value_span(
     w: &mut TreeWriter,
     src: &str,
     range: Range<usize>,
+    stop: Option<usize>,
     attr: bool,
-    decoding: Decoding,
 ) -> Result<Span, XmlError> {
-    if !decoding.0 {
-        return Ok(w.source_span(range));
-    }
-    let raw = &src[range.clone()];
-    match first_stop(raw, attr) {
+    match stop {
         None => Ok(w.source_span(range)),
         // Decoding resumes at the stop found, not from the start again.
-        first => w.push_with(|s| decode_from(raw, first, s, attr)),
+        first => {
+            let raw = &src[range];
+            w.push_with(|s| decode_from(raw, first, s, attr))
+        }
     }
 }
 
@@ -142,7 +149,8 @@ fn tokenizer_error(e: xmlparser::Error) -> XmlError {
     XmlError::not_well_formed(e.to_string())
 }
 
-fn restricted(token: &Token<'_>) -> Option<XmlError> {
+fn restricted(token: &xmlparser::Token<'_>) -> Option<XmlError> {
+    use xmlparser::Token;
     match token {
         Token::Comment { .. } => Some(XmlError::RestrictedXml("comment")),
         Token::ProcessingInstruction { .. } | Token::Declaration { .. } => {
@@ -239,36 +247,41 @@ impl Parser {
         header: &StreamHeader,
         limits: &Limits,
     ) -> Result<Element, XmlError> {
+        self.parse_tokens(src, Tokenizer::new(src), header, limits)
+    }
+
+    /// Builds the tree from the tokens of `src`, in document order: each
+    /// token's checks come before anything after it is looked at.
+    fn parse_tokens(
+        &mut self,
+        src: &str,
+        mut tokens: impl Tokens,
+        header: &StreamHeader,
+        limits: &Limits,
+    ) -> Result<Element, XmlError> {
         self.scope.clear();
         self.open.clear();
         self.header_spans.clear();
         self.header_spans.resize(header.bindings.len(), None);
         self.xml_span = None;
         let mut w = TreeWriter::with_source(src, std::mem::take(&mut self.writer_stack));
-        let decoding = Decoding(needs_decoding(src, true));
         let mut root_done = false;
-        for token in Tokenizer::from_fragment(src, 0..src.len()) {
-            let token = token.map_err(tokenizer_error)?;
+        while let Some(token) = tokens.next_token()? {
             if root_done {
                 return Err(XmlError::not_well_formed("content after the element"));
             }
             match token {
-                Token::ElementStart { prefix, local, .. } => {
-                    check_name(qname_len(&prefix, &local), limits)?;
+                Token::ElementStart(name) => {
+                    check_name(name.len(), limits)?;
                     self.attrs.clear();
                     self.open.push(Open {
-                        prefix: range(&prefix),
-                        local: range(&local),
+                        prefix: name.prefix,
+                        local: name.local,
                         scope_len: self.scope.len(),
                     });
                 }
-                Token::Attribute {
-                    prefix,
-                    local,
-                    value,
-                    ..
-                } => {
-                    check_name(qname_len(&prefix, &local), limits)?;
+                Token::Attribute { name, value, stop } => {
+                    check_name(name.len(), limits)?;
                     let declared = self.scope.len() - self.open.last().map_or(0, |o| o.scope_len);
                     if self.attrs.len() + declared >= limits.max_attributes {
                         return Err(XmlError::LimitExceeded {
@@ -276,16 +289,18 @@ impl Parser {
                             limit: limits.max_attributes,
                         });
                     }
-                    let decl_prefix = if prefix.as_str() == "xmlns" {
-                        Some(range(&local))
-                    } else if prefix.is_empty() && local.as_str() == "xmlns" {
-                        Some(local.start()..local.start())
+                    let prefix = &src[name.prefix.clone()];
+                    let local = &src[name.local.clone()];
+                    let decl_prefix = if prefix == "xmlns" {
+                        Some(name.local.clone())
+                    } else if prefix.is_empty() && local == "xmlns" {
+                        Some(name.local.start..name.local.start)
                     } else {
                         None
                     };
                     match decl_prefix {
                         Some(p) => {
-                            let ns = value_span(&mut w, src, range(&value), true, decoding)?;
+                            let ns = value_span(&mut w, src, value, stop, true)?;
                             check_declaration(&src[p.clone()], w.str(ns))?;
                             let own = self.open.last().map_or(0, |o| o.scope_len);
                             if self.scope[own..]
@@ -299,59 +314,52 @@ impl Parser {
                             self.scope.push(Scoped { prefix: p, ns });
                         }
                         None => self.attrs.push(RawAttr {
-                            prefix: range(&prefix),
-                            local: range(&local),
-                            value: range(&value),
+                            prefix: name.prefix,
+                            local: name.local,
+                            value,
+                            stop,
                         }),
                     }
                 }
-                Token::ElementEnd { end, .. } => match end {
-                    ElementEnd::Open => {
-                        self.start_element(src, header, &mut w, limits, decoding)?
+                Token::Open => self.start_element(src, header, &mut w, limits)?,
+                Token::Empty => {
+                    self.start_element(src, header, &mut w, limits)?;
+                    self.end_element(&mut w);
+                    root_done = w.depth() == 0;
+                }
+                Token::Close(name) => {
+                    let Some(open) = self.open.last() else {
+                        return Err(XmlError::not_well_formed("end tag without a start tag"));
+                    };
+                    let (prefix, local) = (&src[name.prefix.clone()], &src[name.local.clone()]);
+                    if !same(&src[open.prefix.clone()], prefix) || src[open.local.clone()] != *local
+                    {
+                        return Err(XmlError::not_well_formed(format!(
+                            "end tag </{}> does not match the open element",
+                            if prefix.is_empty() {
+                                local.to_owned()
+                            } else {
+                                format!("{prefix}:{local}")
+                            }
+                        )));
                     }
-                    ElementEnd::Empty => {
-                        self.start_element(src, header, &mut w, limits, decoding)?;
-                        self.end_element(&mut w);
-                        root_done = w.depth() == 0;
-                    }
-                    ElementEnd::Close(prefix, local) => {
-                        let Some(open) = self.open.last() else {
-                            return Err(XmlError::not_well_formed("end tag without a start tag"));
-                        };
-                        if !same(&src[open.prefix.clone()], prefix.as_str())
-                            || src[open.local.clone()] != *local.as_str()
-                        {
-                            return Err(XmlError::not_well_formed(format!(
-                                "end tag </{}> does not match the open element",
-                                if prefix.is_empty() {
-                                    local.to_string()
-                                } else {
-                                    format!("{prefix}:{local}")
-                                }
-                            )));
-                        }
-                        self.end_element(&mut w);
-                        root_done = w.depth() == 0;
-                    }
-                },
-                Token::Text { text } => {
-                    let span = value_span(&mut w, src, range(&text), false, decoding)?;
+                    self.end_element(&mut w);
+                    root_done = w.depth() == 0;
+                }
+                Token::Text { text, stop } => {
+                    let span = value_span(&mut w, src, text, stop, false)?;
                     w.text_span(span);
                 }
-                Token::Cdata { text, .. } => {
-                    let span = if text.as_str().contains('\r') {
+                Token::Cdata { text, cr } => {
+                    let span = if cr {
                         w.push_with::<XmlError>(|s| {
-                            decode_cdata(text.as_str(), s);
+                            decode_cdata(&src[text.clone()], s);
                             Ok(())
                         })?
                     } else {
-                        w.source_span(range(&text))
+                        w.source_span(text)
                     };
                     w.text_span(span);
-                }
-                other => {
-                    return Err(restricted(&other)
-                        .unwrap_or_else(|| XmlError::not_well_formed("unexpected markup")));
                 }
             }
         }
@@ -425,7 +433,6 @@ impl Parser {
         header: &StreamHeader,
         w: &mut TreeWriter,
         limits: &Limits,
-        decoding: Decoding,
     ) -> Result<(), XmlError> {
         let Some(open) = self.open.last().cloned() else {
             return Err(XmlError::not_well_formed("attributes without an element"));
@@ -474,7 +481,7 @@ impl Parser {
                     "duplicate attribute {local:?}"
                 )));
             }
-            let value = value_span(w, src, raw.value.clone(), true, decoding)?;
+            let value = value_span(w, src, raw.value.clone(), raw.stop, true)?;
             if attr_prefix == "xml" && local == "lang" {
                 lang = Some(value);
             }
@@ -498,6 +505,7 @@ impl Parser {
 
 /// Parses the stream element's start tag (`src` is `<…>` or `<…/>`).
 pub(crate) fn parse_header(src: &str, limits: &Limits) -> Result<StreamHeader, XmlError> {
+    use xmlparser::{Token, Tokenizer};
     let mut header = StreamHeader::default();
     let mut element: Option<(String, String)> = None;
     let mut attrs: Vec<(String, String, String)> = Vec::new();
@@ -633,6 +641,83 @@ pub(crate) fn parse_header(src: &str, limits: &Limits) -> Result<StreamHeader, X
         .map(|b| b.ns.clone());
     header.stream_prefix = prefix;
     Ok(header)
+}
+
+/// The parser's tokens as xmlparser made them before the crate had its own
+/// [`Tokenizer`]: the reference the differential tests hold it to. Comments
+/// and processing instructions are refused as the parser refused them; the
+/// stops are those the parser found then (`first_stop` on each value).
+#[cfg(test)]
+pub(crate) struct Xmlparser<'a>(xmlparser::Tokenizer<'a>);
+
+#[cfg(test)]
+impl<'a> Xmlparser<'a> {
+    pub(crate) fn new(src: &'a str) -> Self {
+        Self(xmlparser::Tokenizer::from_fragment(src, 0..src.len()))
+    }
+}
+
+#[cfg(test)]
+impl Tokens for Xmlparser<'_> {
+    fn next_token(&mut self) -> Result<Option<Token>, XmlError> {
+        use super::tokenizer::QName;
+        use super::unescape::first_stop;
+        use xmlparser::Token as X;
+        let qname = |prefix: &StrSpan<'_>, local: &StrSpan<'_>| QName {
+            prefix: if prefix.is_empty() {
+                local.start()..local.start()
+            } else {
+                prefix.range()
+            },
+            local: local.range(),
+        };
+        let Some(token) = self.0.next() else {
+            return Ok(None);
+        };
+        Ok(Some(match token.map_err(tokenizer_error)? {
+            X::ElementStart { prefix, local, .. } => Token::ElementStart(qname(&prefix, &local)),
+            X::Attribute {
+                prefix,
+                local,
+                value,
+                ..
+            } => Token::Attribute {
+                name: qname(&prefix, &local),
+                value: value.range(),
+                stop: first_stop(value.as_str(), true),
+            },
+            X::ElementEnd { end, .. } => match end {
+                ElementEnd::Open => Token::Open,
+                ElementEnd::Empty => Token::Empty,
+                ElementEnd::Close(prefix, local) => Token::Close(qname(&prefix, &local)),
+            },
+            X::Text { text } => Token::Text {
+                text: text.range(),
+                stop: first_stop(text.as_str(), false),
+            },
+            X::Cdata { text, .. } => Token::Cdata {
+                text: text.range(),
+                cr: text.as_str().contains('\r'),
+            },
+            other => {
+                return Err(restricted(&other)
+                    .unwrap_or_else(|| XmlError::not_well_formed("unexpected markup")));
+            }
+        }))
+    }
+}
+
+#[cfg(test)]
+impl Parser {
+    /// [`Parser::parse_element`] on xmlparser's tokens (see [`Xmlparser`]).
+    pub(crate) fn parse_element_reference(
+        &mut self,
+        src: &str,
+        header: &StreamHeader,
+        limits: &Limits,
+    ) -> Result<Element, XmlError> {
+        self.parse_tokens(src, Xmlparser::new(src), header, limits)
+    }
 }
 
 #[cfg(test)]

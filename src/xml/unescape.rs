@@ -37,7 +37,8 @@ fn decode(raw: &str, out: &mut String, attr: bool) -> Result<(), XmlError> {
 
 /// Decodes `raw` as character data (or, with `attr`, as [`decode_attr`] does),
 /// given `first`, the index of its first byte that needs decoding, as
-/// [`first_stop`] found it: the bytes before it are not looked at again.
+/// [`first_stop`] (or the element tokenizer) found it: the bytes before it
+/// are not looked at again.
 pub(crate) fn decode_from(
     raw: &str,
     first: Option<usize>,
@@ -85,14 +86,6 @@ pub(crate) fn decode_from(
 /// name may hold those; [`reference()`] checks the whole body).
 fn in_reference(b: u8) -> bool {
     b >= 0x80 || b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-' | b'#')
-}
-
-/// Whether `raw` needs decoding as character data (or, with `attr`, as
-/// [`decode_attr`] does): whether it holds `&` or `\r` (and, for
-/// attributes, `\t` or `\n`). Most text and values do not; this checks
-/// eight bytes at a time.
-pub(crate) fn needs_decoding(raw: &str, attr: bool) -> bool {
-    first_stop(raw, attr).is_some()
 }
 
 /// The index of the first byte of `raw` that needs decoding, if any.
