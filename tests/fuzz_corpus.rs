@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 mod client_script;
 #[path = "fuzz/oracles/client_stream.rs"]
 mod client_stream;
+#[path = "fuzz/oracles/component_stream.rs"]
+mod component_stream;
 #[path = "fuzz/oracles/framer.rs"]
 mod framer;
 #[path = "fuzz/oracles/pair_script.rs"]
@@ -90,6 +92,75 @@ fn the_sm_stream_corpus_passes_its_oracles() {
         replay("sm_stream", sm_stream::check) >= 10,
         "the seeds are there"
     );
+}
+
+#[test]
+fn the_component_stream_corpus_passes_its_oracles() {
+    assert!(
+        replay("component_stream", component_stream::check) >= 8,
+        "the seeds are there"
+    );
+}
+
+/// The component seeds reach both handshakes: the component online, the
+/// server end online after the valid digest, and its refusals.
+#[test]
+fn the_component_seeds_reach_both_handshakes() {
+    let seed = |name: &str| std::fs::read(corpus("component_stream").join(name)).unwrap();
+    let online = |events: &[xmpp_sansio::Event]| {
+        events
+            .iter()
+            .any(|e| matches!(e, xmpp_sansio::Event::Online { .. }))
+    };
+    for name in [
+        "gen-component-exchange",
+        "gen-server-exchange",
+        "gen-server-handshake",
+    ] {
+        let (out, events) = component_stream::transcript_of(&seed(name));
+        assert!(online(&events), "{name}: {out} {events:?}");
+    }
+    let (out, _) = component_stream::transcript_of(&seed("gen-server-bad-handshake"));
+    assert!(out.contains("<not-authorized "), "{out}");
+    let (out, _) = component_stream::transcript_of(&seed("gen-server-unknown-name"));
+    assert!(out.contains("<host-unknown "), "{out}");
+}
+
+/// Found by `component_stream` at once (its seed `gen-server-exchange`):
+/// the server end read on while the application decided on the
+/// component's name, so a handshake and a stanza in the same read as the
+/// header ended the stream with `not-authorized` ("<message/> before the
+/// handshake"), where a cut after the header let the application accept
+/// in between and the component came online. The input is now held
+/// until the decision, as the server role holds it for credentials, bind
+/// and resumption.
+#[test]
+fn pipelined_input_behind_the_component_decision_does_not_depend_on_the_cut() {
+    let data = format!(
+        "{}<handshake>{}</handshake><message from='muc.example.com' to='j@example.com'/>",
+        component_stream::COMPONENT_HEADER,
+        component_stream::digest()
+    );
+    let server_fresh = component_stream::STAGES
+        .iter()
+        .position(|s| *s == "server-fresh")
+        .unwrap() as u8;
+    let mut input = vec![server_fresh];
+    input.extend_from_slice(data.as_bytes());
+    let (whole, events) = component_stream::transcript_of(&input);
+    assert!(!whole.contains("<not-authorized "), "{whole}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, xmpp_sansio::Event::Message(_))),
+        "{events:?}"
+    );
+    // Every cut gives the same (the oracle compares reads of 1 to 8 bytes
+    // with the whole).
+    for pattern in [0, 1, 2] {
+        input[0] = server_fresh | (pattern << 4);
+        component_stream::check(&input);
+    }
 }
 
 #[test]
@@ -202,8 +273,9 @@ type Seeds = fn() -> Vec<(String, Vec<u8>)>;
 #[test]
 fn the_generated_seeds_are_committed() {
     let write = std::env::var_os("XMPP_WRITE_FUZZ_SEEDS").is_some();
-    let targets: [(&str, Seeds); 4] = [
+    let targets: [(&str, Seeds); 5] = [
         ("client_stream", client_stream::seeds),
+        ("component_stream", component_stream::seeds),
         ("pair_script", pair_script::seeds),
         ("server_stream", server_stream::seeds),
         ("sm_stream", sm_stream::seeds),
