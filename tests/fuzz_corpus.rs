@@ -242,6 +242,7 @@ fn the_pair_seeds_reach_resumption_acks_and_scram_plus() {
 /// writes nothing and ends at once, as before `start`; the same holds for
 /// a component server.
 #[test]
+#[allow(clippy::disallowed_methods)] // a caller reads the clock
 fn a_server_closed_before_its_header_writes_nothing() {
     use xmpp_sansio::{ComponentServerConfig, Event, ServerConfig, State, Stream};
     let now = std::time::Instant::now();

@@ -25,7 +25,11 @@
 //! - [`common`]'s on each side: its output is well-formed XML and nothing
 //!   follows its closing tag; at most one `Closed` and nothing after it,
 //!   exactly one after the end of file and nothing written or reported
-//!   after it; each inbound IQ request answered at most once.
+//!   after it; each inbound IQ request answered at most once (the
+//!   replies written on a connection against everything delivered to
+//!   that side so far: a resumption resends replies to requests of an
+//!   earlier connection), and each side reports at most one reply
+//!   (result, error, pong) per id of its own requests on a connection.
 //! - **Once, in order.** The messages each side sends carry a number in
 //!   their body (`c7`, `s3`); the messages the other side reports, over
 //!   the whole run (every connection), have strictly increasing numbers,
@@ -223,6 +227,8 @@ struct Side {
     request: Option<xmpp_sansio::stanza::Iq>,
     /// Bytes written and not yet delivered to the other side.
     pending: Vec<u8>,
+    /// The ids of the replies reported (results, errors, pongs).
+    replies: std::collections::HashSet<String>,
 }
 
 /// What one side's application tracks over the whole run.
@@ -388,6 +394,14 @@ impl Run {
                 }
                 match e {
                     Event::IqRequest(iq) => side.request = Some(iq.clone()),
+                    Event::IqResult { id, .. }
+                    | Event::IqError { id, .. }
+                    | Event::Pong { id, .. } => {
+                        assert!(
+                            side.replies.insert(id.clone()),
+                            "{prefix}: two replies to {id} reported"
+                        );
+                    }
                     Event::Message(m) => {
                         if let Some(n) = m.body(None).and_then(|b| number(&b, their_prefix)) {
                             assert!(n < their_next, "message {their_prefix}{n} never sent");
@@ -418,13 +432,13 @@ impl Run {
                         mine.queue.clear();
                         mine.protected.clear();
                     }
-                    Event::Closed { error, .. } => {
-                        if let Some(error) = error {
-                            assert!(
-                                !matches!(error, Error::HandledCountTooHigh { .. }),
-                                "{prefix}: {error}"
-                            );
-                        }
+                    Event::Closed {
+                        error: Some(error), ..
+                    } => {
+                        assert!(
+                            !matches!(error, Error::HandledCountTooHigh { .. }),
+                            "{prefix}: {error}"
+                        );
                     }
                     _ => {}
                 }
@@ -631,8 +645,24 @@ impl Run {
         };
         self.client = client;
         self.server = Stream::server(self.setup.server());
-        self.c = Side::default();
-        self.s = Side::default();
+        // A resumed side resends what the peer had not acknowledged, IQ
+        // replies included, whose requests came on an earlier connection:
+        // the replies of a connection are counted against everything
+        // delivered to that side so far.
+        self.c = Side {
+            t: Transcript {
+                input: std::mem::take(&mut self.c.t.input),
+                ..Transcript::default()
+            },
+            ..Side::default()
+        };
+        self.s = Side {
+            t: Transcript {
+                input: std::mem::take(&mut self.s.t.input),
+                ..Transcript::default()
+            },
+            ..Side::default()
+        };
         let _ = self.server.start(self.now);
         let _ = self.client.start(self.now);
         self.collect();
