@@ -263,6 +263,44 @@ fn a_server_closed_before_its_header_writes_nothing() {
     }
 }
 
+/// The read-peak bound has teeth: one `handle_input` of 256 KiB of small
+/// stanzas raises the heap far beyond it (the read is copied whole and
+/// all its events queued), while the same bytes through
+/// `handle_input_some`, drained between calls, stay under it.
+#[test]
+#[allow(clippy::disallowed_methods)] // a caller reads the clock
+fn the_read_peak_bound_catches_a_read_whose_cost_grows_with_its_size() {
+    use pair_script::alloc;
+    let now = std::time::Instant::now();
+    let stanza =
+        "<message from='a@example.com/x' to='muc.example.com'><body>hello</body></message>";
+    let data = stanza.repeat(256 * 1024 / stanza.len());
+    let online = component_stream::STAGES
+        .iter()
+        .position(|s| *s == "component-online")
+        .unwrap();
+    let (mut s, _) = component_stream::staged(online, now);
+    let before = alloc::live();
+    alloc::reset_peak();
+    s.handle_input(data.as_bytes(), now).unwrap();
+    let rise = alloc::peak() - before;
+    assert!(rise > 4 * pair_script::READ_PEAK_BOUND, "{rise}");
+    let (mut s, _) = component_stream::staged(online, now);
+    let mut rest = data.as_bytes();
+    let mut highest = 0;
+    while !rest.is_empty() {
+        let before = alloc::live();
+        alloc::reset_peak();
+        let taken = s.handle_input_some(rest, now).unwrap();
+        highest = highest.max(alloc::peak() - before);
+        rest = &rest[taken..];
+        while s.poll_event().is_some() {}
+        while s.poll_transmit().is_some() {}
+    }
+    assert!(highest <= pair_script::READ_PEAK_BOUND, "{highest}");
+    eprintln!("one 256 KiB read: {rise} B; in windows: at most {highest} B");
+}
+
 /// The memory oracles run here too: this binary counts its allocations
 /// (per thread, so parallel tests do not mix).
 #[global_allocator]
