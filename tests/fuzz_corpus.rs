@@ -207,6 +207,13 @@ fn the_pair_seeds_reach_resumption_acks_and_scram_plus() {
             .any(|e| matches!(e, xmpp_sansio::Event::Resumed { .. })),
         "{server:?}"
     );
+    let (_, client, _, _) = pair_script::transcript_of(&seed("gen-sm-resume-refused"));
+    assert!(
+        client.iter().any(
+            |e| matches!(e, xmpp_sansio::Event::ResumeFailed { unacked } if !unacked.is_empty())
+        ),
+        "{client:?}"
+    );
     let (client_out, client, _, _) = pair_script::transcript_of(&seed("gen-starttls-scram-plus"));
     assert!(client_out.contains("-PLUS'>"), "{client_out}");
     assert!(

@@ -18,7 +18,8 @@
 //! dies, both sides see the end of file, and a new pair takes over, the
 //! client resuming from its `sm_state` (round-tripped through its XML
 //! text) and the server's application accepting with the old server
-//! stream's state. The server's application answers credentials, bind
+//! stream's state, unless a `forget` made it lose that state (then the
+//! resumption fails and the client binds afresh). The server's application answers credentials, bind
 //! and resume requests, and STARTTLS, at once.
 //!
 //! Oracles, on every connection of the run:
@@ -218,6 +219,7 @@ pub(crate) const OPS: &[&str] = &[
     "eof",             // 12: arg bit 0: the server sees the end of file
     "advance",         // 13: arg seconds pass
     "cut",             // 14: the connection dies; a new one resumes
+    "forget",          // 15: the server's application loses its saved session
 ];
 
 /// One side of the connection, as the application sees it.
@@ -758,7 +760,16 @@ impl Run {
                 }
             }
             13 => self.advance(arg),
-            _ => self.cut(),
+            14 => self.cut(),
+            _ => {
+                // The next resumption is refused (`<failed/>`): the
+                // client gets its queue back and binds afresh; what the
+                // server had not had acknowledged is lost with the state.
+                if self.saved.take().is_some() {
+                    self.sl.queue.clear();
+                    self.sl.protected.clear();
+                }
+            }
         }
         self.collect();
         self.check_queues();
@@ -875,6 +886,11 @@ pub(crate) fn seeds() -> Vec<(String, Vec<u8>)> {
             "sm-cut-before-enabled",
             SM | every2,
             "deliver-up:0 deliver-down:0 deliver-up:0 deliver-down:0 deliver-up:0 cut drive client-message drive",
+        ),
+        (
+            "sm-resume-refused",
+            SM | every2,
+            "drive client-message client-message client-message server-message deliver-up:0 cut forget drive client-message drive",
         ),
         (
             "requests",
