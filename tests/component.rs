@@ -476,11 +476,14 @@ fn component_server_refuses_a_wrong_handshake() {
                 .any(|e| matches!(e, Event::Online { .. } | Event::Message(_)))
         );
     }
-    // A second handshake while the first waits for the decision.
+    // Two handshakes while the application decides: both are held until
+    // the decision, then the first (wrong) is refused.
     let (whole, ()) = assert_chunking_invariant(component_server, |d| {
         d.feed(COMPONENT_HEADER).unwrap();
         d.feed("<handshake>a</handshake><handshake>b</handshake>")
             .ok();
+        assert_eq!(condition(&d.stream), None, "held until the decision");
+        d.stream.accept_component(SECRET, d.now).unwrap();
         assert_eq!(
             condition(&d.stream),
             Some(StreamErrorCondition::NotAuthorized)
@@ -533,7 +536,8 @@ fn component_server_refuses_names_it_does_not_serve() {
 
 /// A header in another namespace is `invalid-namespace`, after our header
 /// (XEP-0114 §3); a stanza before the handshake succeeds is
-/// `not-authorized` (RFC 6120 §4.9.3.12), before the decision or after.
+/// `not-authorized` (RFC 6120 §4.9.3.12), sent before the decision or
+/// after (before it, the input is held until the decision).
 #[test]
 fn component_server_refuses_other_namespaces_and_early_stanzas() {
     let (whole, ()) = assert_chunking_invariant(component_server, |d| {
@@ -556,6 +560,11 @@ fn component_server_refuses_other_namespaces_and_early_stanzas() {
                 d.stream.accept_component(SECRET, d.now).unwrap();
             }
             d.feed("<message from='hamlet@plays.shakespeare.lit' to='juliet@example.com'><body>early</body></message>").ok();
+            if !decide {
+                // Held until the decision, then read.
+                assert_eq!(condition(&d.stream), None);
+                d.stream.accept_component(SECRET, d.now).unwrap();
+            }
             assert_eq!(
                 condition(&d.stream),
                 Some(StreamErrorCondition::NotAuthorized)

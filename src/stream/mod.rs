@@ -825,11 +825,20 @@ impl Stream {
     /// [`Event::Unhandled`]).
     ///
     /// While [`State::AwaitingTls`], nothing is written (the transport is
-    /// between plaintext and TLS) and the stream ends at once.
+    /// between plaintext and TLS) and the stream ends at once; likewise for
+    /// a server (or component server) that has not written its header yet
+    /// (before the peer's header): a closing tag alone is not a stream.
     pub fn close(&mut self, now: Instant) {
         match self.phase {
             Phase::Closed | Phase::Closing { .. } => {}
+            // Nothing opened on the wire (a server or component server
+            // before the peer's header): a closing tag alone would not be
+            // XML, so nothing is written, as before `start`.
             Phase::Idle | Phase::AwaitTls => {
+                self.closed_by = Some(ClosedBy::Local);
+                self.finish_close();
+            }
+            Phase::Negotiating | Phase::Online if !self.out.header_sent() => {
                 self.closed_by = Some(ClosedBy::Local);
                 self.finish_close();
             }

@@ -330,6 +330,7 @@ impl Stream {
                 }
             }
         }
+        self.release_input(now);
         Ok(())
     }
 
@@ -352,7 +353,7 @@ impl Stream {
     pub fn refuse_component(
         &mut self,
         condition: StreamErrorCondition,
-        _now: Instant,
+        now: Instant,
     ) -> Result<(), UsageError> {
         self.take_component_decision()?;
         let name = match &self.role {
@@ -363,6 +364,8 @@ impl Stream {
             condition,
             format!("component {name:?} is not served here"),
         ));
+        // Failed: the held input is only read on for the peer's close.
+        self.release_input(now);
         Ok(())
     }
 
@@ -437,6 +440,9 @@ impl Stream {
             s.step = AcceptStep::Deciding { handshake: None };
         }
         self.events.push_back(Event::ComponentRequest { name });
+        // What follows the header (a pipelined handshake, stanzas) is read
+        // after the decision, so the outcome does not depend on the cut.
+        self.hold_input_for_decision();
     }
 
     /// A stream error is due: on the server end of a component stream
