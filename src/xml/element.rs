@@ -179,7 +179,7 @@ fn shrink_if_slack<T>(v: &mut Vec<T>) {
 
 impl TreeWriter {
     pub(crate) fn new() -> Self {
-        Self { ..Self::default() }
+        Self::default()
     }
 
     /// A writer whose string buffer starts with a copy of `source`, the
