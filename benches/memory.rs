@@ -15,6 +15,11 @@
 //!   roster), above what the stream held before it, and during the same
 //!   read through `handle_input_some` (a window at a time, drained
 //!   between calls);
+//! - the peak during one read of one stanza as a multiple of the stanza's
+//!   bytes (its amplification): the roster result, and a message at the
+//!   default stanza limit made of tiny nodes (`<a/>x` repeated, two nodes
+//!   in five bytes: the worst case for a tree), against the target's
+//!   multiple at the limit ((limit + 64 KiB) ÷ limit);
 //! - allocations per read of a request the stream answers itself (a
 //!   ping, a request for an unknown namespace, a malformed request, a
 //!   roster push), beside a message that needs no answer;
@@ -181,6 +186,17 @@ fn roster_result(id: &str, items: usize) -> String {
     r
 }
 
+/// A chat message just under `limit` bytes whose body is tiny nodes: an
+/// empty element and one character of text, `<a/>x`, repeated (the most
+/// nodes per byte XML allows).
+fn tiny_nodes(limit: usize) -> String {
+    let head =
+        format!("<message from='romeo@example.net/orchard' to='{ME}' type='chat' id='t1'><body>");
+    let tail = "</body></message>";
+    let pieces = (limit - head.len() - tail.len() - 16) / 5;
+    format!("{head}{}{tail}", "<a/>x".repeat(pieces))
+}
+
 /// About `bytes` of chat messages and presences from many senders.
 fn many_stanzas(bytes: usize) -> String {
     let mut r = String::with_capacity(bytes + 512);
@@ -333,11 +349,13 @@ fn main() {
     );
     let stanzas = after_burst(now, false, |_| None, |_| many_stanzas(big));
     let windowed = after_burst(now, true, |_| None, |_| many_stanzas(big));
+    let tiny = after_burst(now, false, |_| None, |_| tiny_nodes(limit));
     let bound = limit + 64 * 1024;
     for (what, b) in [
         ("a roster result", &roster),
         ("stanzas", &stanzas),
         ("stanzas, in windows", &windowed),
+        ("a stanza of tiny nodes", &tiny),
     ] {
         report.row(
             &format!("held after one read of {} ({what}), drained", kib(b.len)),
@@ -358,6 +376,25 @@ fn main() {
                 verdict(b.peak <= bound),
                 b.events,
                 b.allocs
+            ),
+        );
+    }
+
+    // One stanza's peak as a multiple of its bytes, against the target's
+    // multiple for a stanza at the limit.
+    let target = bound as f64 / limit as f64;
+    for (what, b) in [
+        ("the roster result", &roster),
+        ("tiny nodes at the stanza limit", &tiny),
+    ] {
+        let times = b.peak as f64 / b.len as f64;
+        report.row(
+            &format!("amplification, {what} (peak / stanza bytes)"),
+            format!("{times:.2}x"),
+            format!(
+                "target at the limit <= (limit + 64 KiB) / limit = {target:.2}x: {} (a stanza of {})",
+                verdict(times <= target),
+                kib(b.len)
             ),
         );
     }
@@ -404,5 +441,5 @@ fn main() {
             String::new(),
         );
     }
-    assert_eq!(report.rows.len(), 14);
+    assert_eq!(report.rows.len(), 18);
 }

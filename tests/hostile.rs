@@ -1049,3 +1049,87 @@ fn automatic_replies_cost_a_few_allocations() {
         );
     }
 }
+
+/// A roster result of `items` items answering request `id` (about 107
+/// bytes an item, one group each).
+fn roster_result(id: &str, items: usize) -> String {
+    let mut r = format!(
+        "<iq type='result' id='{id}' to='juliet@example.com/balcony'><query xmlns='jabber:iq:roster' ver='v1'>"
+    );
+    for i in 0..items {
+        r.push_str(&format!(
+            "<item jid='contact{i:05}@example.net' name='Contact {i:05}' subscription='both'><group>Friends</group></item>"
+        ));
+    }
+    r.push_str("</query></iq>");
+    r
+}
+
+/// One large stanza read whole costs a small multiple of its size: a
+/// 1000-item roster result (105 KB) peaks at 4.33× its bytes while it is
+/// read and turned into a `Roster` (the tree and the typed roster side by
+/// side), where it peaked at 8.08× before a roster item's groups stopped
+/// being a `BTreeSet` (a 280-byte node each), tree nodes went from 40 to
+/// 32 bytes and a tree's spare room was given back.
+#[test]
+fn a_large_roster_result_peaks_at_under_five_times_its_size() {
+    let _serial = serial();
+    let mut p = Peer::online();
+    let id = p.stream.request_roster(None, p.now).unwrap();
+    p.take();
+    let result = roster_result(&id, 1000);
+    let (ok, peak) = peak_of(|| p.stream.handle_input(result.as_bytes(), p.now).is_ok());
+    assert!(ok);
+    let (_, events) = p.take();
+    let [
+        Event::Roster {
+            roster: Some(roster),
+            ..
+        },
+    ] = &events[..]
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(roster.items.len(), 1000);
+    assert!(roster.items[999].groups.contains("Friends"));
+    assert!(
+        peak <= 9 * result.len() / 2,
+        "peak {peak} B for a {} B stanza ({:.2}x)",
+        result.len(),
+        peak as f64 / result.len() as f64
+    );
+}
+
+/// The worst stanza for a tree: as many nodes per byte as XML allows
+/// (an empty element and a character of text, `<a/>x`, two nodes in five
+/// bytes), up to the default stanza limit. Its tree is the stanza's bytes
+/// once more plus 32 bytes a node (12.8 bytes a byte), beside the
+/// framer's copy, with the node vector at most half again too large while
+/// it grows: reading it peaks at 16.9× the stanza (4.2 MiB for 256 KiB),
+/// where 40-byte nodes growing by doubling peaked at 29.6× (7.4 MiB). A
+/// fixed multiple of the limit, not of the read.
+#[test]
+fn a_stanza_of_tiny_nodes_at_the_limit_peaks_at_a_bounded_multiple() {
+    let _serial = serial();
+    let head = "<message from='romeo@example.net/orchard' to='juliet@example.com/balcony' type='chat' id='m1'>";
+    let tail = "</message>";
+    let pieces = (LIMIT - head.len() - tail.len() - 16) / 5;
+    let stanza = format!("{head}{}{tail}", "<a/>x".repeat(pieces));
+    assert!(stanza.len() < LIMIT);
+    let mut p = Peer::online();
+    let (ok, peak) = peak_of(|| p.stream.handle_input(stanza.as_bytes(), p.now).is_ok());
+    assert!(ok);
+    let (_, events) = p.take();
+    let [Event::Message(m)] = &events[..] else {
+        panic!("{events:?}")
+    };
+    let el = m.clone().into_element();
+    assert_eq!(el.children().count(), pieces);
+    assert_eq!(el.text().len(), pieces);
+    let ratio = peak as f64 / stanza.len() as f64;
+    assert!(
+        peak <= 18 * stanza.len(),
+        "peak {peak} B for a {} B stanza ({ratio:.2}x)",
+        stanza.len()
+    );
+}

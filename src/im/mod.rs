@@ -3,10 +3,12 @@
 //! sends and receives them ([`crate::Stream::request_roster`],
 //! [`crate::Event::RosterPush`], [`crate::Event::SubscriptionRequest`]).
 
+mod groups;
 mod message;
 mod presence;
 mod roster;
 
+pub use groups::Groups;
 pub use message::MessageBuilder;
 pub use presence::{
     PresenceBuilder, PresenceError, PresenceTracker, ResourcePresence, Show, subscription,

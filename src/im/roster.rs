@@ -1,6 +1,8 @@
 //! Rosters (RFC 6121 §2): items, results, pushes, and a versioned cache.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+use super::Groups;
 
 use crate::stanza::{Address, ErrorType, StanzaError, StanzaErrorCondition, StanzaParseError};
 use crate::xml::{Element, ns};
@@ -85,7 +87,7 @@ pub struct RosterItem {
     /// `approved='true'`: the contact is pre-approved (RFC 6121 §3.4).
     pub approved: bool,
     /// Groups: a set (RFC 6121 §2.1.2.6; servers do not keep an order).
-    pub groups: BTreeSet<String>,
+    pub groups: Groups,
 }
 
 impl RosterItem {
@@ -97,7 +99,7 @@ impl RosterItem {
             subscription: Subscription::None,
             ask: false,
             approved: false,
-            groups: BTreeSet::new(),
+            groups: Groups::new(),
         }
     }
 
@@ -154,12 +156,11 @@ impl RosterItem {
             });
         }
         // RFC 6121 §2.1.2.6: a group name is not empty; duplicates collapse.
-        let groups = el
-            .children()
-            .filter(|c| c.is("group", ns::ROSTER))
-            .map(|g| g.text().into_owned())
-            .filter(|name| !name.is_empty())
-            .collect();
+        // Counted first, so the names are collected without spare room.
+        let named = |c: &Element| c.is("group", ns::ROSTER) && !c.text().is_empty();
+        let mut names = Vec::with_capacity(el.children().filter(named).count());
+        names.extend(el.children().filter(named).map(|g| g.text().into_owned()));
+        let groups = Groups::from(names);
         Ok(Self {
             jid: jid.to_owned(),
             name: el.attr("name").map(str::to_owned),
@@ -186,11 +187,7 @@ impl RosterItem {
             b = b.attr("approved", "true");
         }
         for g in &self.groups {
-            b = b.child(
-                Element::builder("group", ns::ROSTER)
-                    .text(g.clone())
-                    .build(),
-            );
+            b = b.child(Element::builder("group", ns::ROSTER).text(g).build());
         }
         b.build()
     }
@@ -230,11 +227,14 @@ impl Roster {
     /// Reads a `<query xmlns='jabber:iq:roster'/>` from a roster result.
     /// Unreadable items go to [`Roster::skipped`].
     pub fn from_query(query: &Element) -> Self {
+        let item = |c: &Element| c.is("item", ns::ROSTER);
         let mut roster = Self {
             ver: query.attr("ver").map(str::to_owned),
-            ..Self::default()
+            // Counted first: the vector is allocated once, at its size.
+            items: Vec::with_capacity(query.children().filter(item).count()),
+            skipped: Vec::new(),
         };
-        for child in query.children().filter(|c| c.is("item", ns::ROSTER)) {
+        for child in query.children().filter(item) {
             match RosterItem::from_element(&child) {
                 Ok(item) if item.subscription != Subscription::Remove => roster.items.push(item),
                 _ => roster.skipped.push(child),
@@ -493,10 +493,7 @@ mod tests {
         ));
         let ok = ok.unwrap_or_else(|e| panic!("{e}"));
         assert!(ok.approved);
-        assert_eq!(
-            ok.groups.iter().map(String::as_str).collect::<Vec<_>>(),
-            ["x", "y"]
-        );
+        assert_eq!(ok.groups.iter().collect::<Vec<_>>(), ["x", "y"]);
     }
 
     #[test]

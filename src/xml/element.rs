@@ -22,24 +22,34 @@ pub(crate) struct Span {
     len: u32,
 }
 
+/// In a node's `lang`: none (no language's span starts at 4 GiB).
+const NO_LANG: Span = Span {
+    start: u32::MAX,
+    len: 0,
+};
+
+/// One node of a [`Tree`], an element or a run of text: 32 bytes.
+///
+/// An element's attributes are `attrs[attrs_start..]` up to the next
+/// node's `attrs_start` (or the end of `attrs`): attributes are stored
+/// only as their element starts, so every node records how many there
+/// were when it was made, and the next node's count ends the previous
+/// element's run.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ElementNode {
-    name: Span,
+struct NodeRec {
+    /// Element: its local name. Text: the text.
+    span: Span,
+    /// Element: its namespace. Text: unused.
     ns: Span,
-    /// Effective `xml:lang`: own attribute, else inherited.
-    lang: Option<Span>,
-    attrs_start: u32,
-    attrs_end: u32,
-    /// Index one past this element's last descendant.
+    /// Element: index one past its last descendant (so never 0). Text: 0.
     end: u32,
+    attrs_start: u32,
+    /// The effective `xml:lang` (own attribute, else inherited), or
+    /// [`NO_LANG`].
+    lang: Span,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum NodeData {
-    Element(ElementNode),
-    Text(Span),
-}
-
+/// One attribute: 36 bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct AttrNode {
     pub(crate) name: Span,
@@ -54,17 +64,16 @@ pub(crate) struct AttrNode {
 #[derive(Debug, Default)]
 pub(crate) struct Tree {
     strings: String,
-    nodes: Vec<NodeData>,
+    nodes: Vec<NodeRec>,
     attrs: Vec<AttrNode>,
 }
 
-static EMPTY_NODE: ElementNode = ElementNode {
-    name: Span { start: 0, len: 0 },
+static EMPTY_NODE: NodeRec = NodeRec {
+    span: Span { start: 0, len: 0 },
     ns: Span { start: 0, len: 0 },
-    lang: None,
-    attrs_start: 0,
-    attrs_end: 0,
     end: 0,
+    attrs_start: 0,
+    lang: NO_LANG,
 };
 
 impl Tree {
@@ -75,12 +84,28 @@ impl Tree {
             .unwrap_or_default()
     }
 
-    fn element(&self, index: u32) -> &ElementNode {
+    fn element(&self, index: u32) -> &NodeRec {
         match self.nodes.get(index as usize) {
-            Some(NodeData::Element(e)) => e,
+            Some(e) if e.end != 0 => e,
             // Handles are only made for element nodes; this arm is never taken.
             _ => &EMPTY_NODE,
         }
+    }
+
+    #[inline]
+    fn lang(&self, node: &NodeRec) -> Option<Span> {
+        (node.lang != NO_LANG).then_some(node.lang)
+    }
+
+    /// The attributes of the element at `index`.
+    #[inline]
+    fn attrs_of(&self, index: u32) -> &[AttrNode] {
+        let start = self.element(index).attrs_start as usize;
+        let end = self
+            .nodes
+            .get(index as usize + 1)
+            .map_or(self.attrs.len(), |n| n.attrs_start as usize);
+        self.attrs.get(start..end).unwrap_or_default()
     }
 }
 
@@ -108,6 +133,50 @@ fn offset(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Whether `spare` bytes of room beside `used` are worth giving back: at
+/// least 4 KiB, and more than a sixteenth of what is used. A tree's
+/// buffers are sized by guesses and grow by doubling, so a large stanza
+/// can leave up to half of one unused; small stanzas never reach the
+/// threshold, and pay a comparison.
+fn large_slack(spare: usize, used: usize) -> bool {
+    spare >= 4096 && spare > used / 16
+}
+
+/// Makes room for one more entry in a tree's vector: growth by half, not
+/// doubling, so a large tree overshoots what it needs by at most a half
+/// while it is built (it is trimmed when finished, [`shrink_if_slack`]).
+#[inline]
+fn room_for_one<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        grow_by_half(v);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn grow_by_half<T>(v: &mut Vec<T>) {
+    v.reserve_exact((v.len() / 2).max(4));
+}
+
+/// First room in a tree's vectors: `extra` and one entry per 48 bytes of
+/// source (an ordinary stanza has about one node and one attribute per 40
+/// to 60 bytes; a held event's tree should not carry much spare room), at
+/// most [`FIRST_ROOM_MAX`] entries, so a large stanza that turns out to
+/// be mostly text does not start with room for nodes it never has.
+fn first_room(source_len: usize, extra: usize) -> usize {
+    (source_len / 48).min(FIRST_ROOM_MAX) + extra
+}
+
+/// See [`first_room`]: room for a 96 KiB stanza of ordinary density.
+const FIRST_ROOM_MAX: usize = 2048;
+
+fn shrink_if_slack<T>(v: &mut Vec<T>) {
+    let size = std::mem::size_of::<T>();
+    if large_slack((v.capacity() - v.len()) * size, v.len() * size) {
+        v.shrink_to_fit();
+    }
+}
+
 impl TreeWriter {
     pub(crate) fn new() -> Self {
         Self::default()
@@ -124,18 +193,17 @@ impl TreeWriter {
         // `reserve`, which goes through the growth path).
         let mut strings = String::with_capacity(source.len() + source.len() / 8 + 64);
         strings.push_str(source);
+        stack.clear();
+        if stack.capacity() == 0 {
+            stack.reserve_exact(8);
+        }
         Self {
             tree: Tree {
                 strings,
-                nodes: Vec::with_capacity(source.len() / 48 + 4),
-                attrs: Vec::with_capacity(source.len() / 48 + 2),
+                nodes: Vec::with_capacity(first_room(source.len(), 4)),
+                attrs: Vec::with_capacity(first_room(source.len(), 2)),
             },
-            open: if stack.capacity() == 0 {
-                Vec::with_capacity(8)
-            } else {
-                stack.clear();
-                stack
-            },
+            open: stack,
             text_open: false,
         }
     }
@@ -155,7 +223,7 @@ impl TreeWriter {
             return;
         }
         if self.text_open
-            && let Some(NodeData::Text(prev)) = self.tree.nodes.last().copied()
+            && let Some(prev) = self.tree.nodes.last().map(|n| n.span)
         {
             let end = self.tree.strings.len();
             let merged = if prev.start as usize + prev.len as usize == span.start as usize {
@@ -187,12 +255,19 @@ impl TreeWriter {
                     len: offset(self.tree.strings.len() - start),
                 }
             };
-            if let Some(NodeData::Text(last)) = self.tree.nodes.last_mut() {
-                *last = merged;
+            if let Some(last) = self.tree.nodes.last_mut() {
+                last.span = merged;
             }
             return;
         }
-        self.tree.nodes.push(NodeData::Text(span));
+        room_for_one(&mut self.tree.nodes);
+        self.tree.nodes.push(NodeRec {
+            span,
+            ns: Span::default(),
+            end: 0,
+            attrs_start: offset(self.tree.attrs.len()),
+            lang: NO_LANG,
+        });
         self.text_open = true;
     }
 
@@ -203,6 +278,7 @@ impl TreeWriter {
     }
 
     pub(crate) fn push_attr(&mut self, attr: AttrNode) {
+        room_for_one(&mut self.tree.attrs);
         self.tree.attrs.push(attr);
     }
 
@@ -237,9 +313,14 @@ impl TreeWriter {
         self.tree.str(span)
     }
 
+    /// The innermost open element's node.
+    fn parent(&self) -> Option<&NodeRec> {
+        self.open.last().map(|&i| self.tree.element(i))
+    }
+
     /// The effective language of the innermost open element.
     pub(crate) fn current_lang(&self) -> Option<Span> {
-        self.open.last().and_then(|&i| self.tree.element(i).lang)
+        self.parent().and_then(|p| self.tree.lang(p))
     }
 
     /// Opens an element; `attrs` are its attributes (already resolved).
@@ -250,12 +331,13 @@ impl TreeWriter {
         lang: Option<Span>,
         attrs: impl IntoIterator<Item = AttrNode>,
     ) {
-        let mark = self.attrs_mark();
+        let attrs_start = offset(self.tree.attrs.len());
         self.tree.attrs.extend(attrs);
-        self.start_element_at(name, ns, lang, mark);
+        self.open_node(name, ns, lang, attrs_start);
     }
 
     /// Opens an element whose attributes were pushed since `attrs_mark`.
+    #[inline]
     pub(crate) fn start_element_at(
         &mut self,
         name: Span,
@@ -263,18 +345,22 @@ impl TreeWriter {
         lang: Option<Span>,
         attrs_mark: usize,
     ) {
+        self.open_node(name, ns, lang, offset(attrs_mark));
+    }
+
+    #[inline(always)]
+    fn open_node(&mut self, name: Span, ns: Span, lang: Option<Span>, attrs_start: u32) {
         self.text_open = false;
+        let lang = lang.unwrap_or(NO_LANG);
         let index = offset(self.tree.nodes.len());
-        let attrs_start = offset(attrs_mark);
-        let attrs_end = offset(self.tree.attrs.len());
-        self.tree.nodes.push(NodeData::Element(ElementNode {
-            name,
+        room_for_one(&mut self.tree.nodes);
+        self.tree.nodes.push(NodeRec {
+            span: name,
             ns,
-            lang,
-            attrs_start,
-            attrs_end,
             end: index + 1,
-        }));
+            attrs_start,
+            lang,
+        });
         self.open.push(index);
     }
 
@@ -283,7 +369,7 @@ impl TreeWriter {
         self.text_open = false;
         let end = offset(self.tree.nodes.len());
         if let Some(index) = self.open.pop()
-            && let Some(NodeData::Element(e)) = self.tree.nodes.get_mut(index as usize)
+            && let Some(e) = self.tree.nodes.get_mut(index as usize)
         {
             e.end = end;
         }
@@ -327,44 +413,37 @@ impl TreeWriter {
                     inherited = lang;
                 }
             }
-            match tree.nodes.get(i) {
-                Some(NodeData::Element(e)) => {
-                    let name = self.push_str(tree.str(e.name));
-                    let ns = self.push_str(tree.str(e.ns));
-                    let own_lang = tree
-                        .attrs
-                        .get(e.attrs_start as usize..e.attrs_end as usize)
-                        .unwrap_or_default()
-                        .iter()
-                        .any(|a| {
-                            a.ns.is_some_and(|n| tree.str(n) == ns::XML)
-                                && tree.str(a.name) == "lang"
-                        });
-                    let mut attrs = Vec::with_capacity((e.attrs_end - e.attrs_start) as usize);
-                    for a in tree
-                        .attrs
-                        .get(e.attrs_start as usize..e.attrs_end as usize)
-                        .unwrap_or_default()
-                    {
-                        attrs.push(AttrNode {
-                            name: self.push_str(tree.str(a.name)),
-                            ns: a.ns.map(|n| self.push_str(tree.str(n))),
-                            prefix: self.push_str(tree.str(a.prefix)),
-                            value: self.push_str(tree.str(a.value)),
-                        });
-                    }
-                    let lang = match (own_lang, e.lang) {
-                        (true, Some(l)) => Some(self.push_str(tree.str(l))),
-                        _ => inherited,
-                    };
-                    langs.push((e.end, inherited));
-                    inherited = lang;
-                    stack_ends.push(e.end);
-                    self.start_element(name, ns, lang, attrs);
-                }
-                Some(NodeData::Text(t)) => self.text(tree.str(*t)),
-                None => {}
+            let Some(e) = tree.nodes.get(i) else {
+                continue;
+            };
+            if e.end == 0 {
+                self.text(tree.str(e.span));
+                continue;
             }
+            let index = offset(i);
+            let name = self.push_str(tree.str(e.span));
+            let ns = self.push_str(tree.str(e.ns));
+            let src_attrs = tree.attrs_of(index);
+            let own_lang = src_attrs.iter().any(|a| {
+                a.ns.is_some_and(|n| tree.str(n) == ns::XML) && tree.str(a.name) == "lang"
+            });
+            let mut attrs = Vec::with_capacity(src_attrs.len());
+            for a in src_attrs {
+                attrs.push(AttrNode {
+                    name: self.push_str(tree.str(a.name)),
+                    ns: a.ns.map(|n| self.push_str(tree.str(n))),
+                    prefix: self.push_str(tree.str(a.prefix)),
+                    value: self.push_str(tree.str(a.value)),
+                });
+            }
+            let lang = match (own_lang, tree.lang(e)) {
+                (true, Some(l)) => Some(self.push_str(tree.str(l))),
+                _ => inherited,
+            };
+            langs.push((e.end, inherited));
+            inherited = lang;
+            stack_ends.push(e.end);
+            self.start_element(name, ns, lang, attrs);
         }
         while stack_ends.pop().is_some() {
             self.end_element();
@@ -380,17 +459,30 @@ impl TreeWriter {
 
     /// [`TreeWriter::finish_checked`], handing the open-element stack's
     /// room back in `stack` for the next [`TreeWriter::with_source`].
+    /// Spare room of the tree's buffers is given back when it is large (a
+    /// large stanza's), so a held tree costs about what it uses.
     pub(crate) fn finish_reusing(mut self, stack: &mut Vec<u32>) -> Option<Element> {
         while !self.open.is_empty() {
             self.end_element();
         }
         *stack = std::mem::take(&mut self.open);
-        let max = u32::MAX as usize;
+        // Every count below `u32::MAX`: no offset or index saturated.
+        let max = u32::MAX as usize - 1;
         if self.tree.strings.len() > max
             || self.tree.nodes.len() > max
             || self.tree.attrs.len() > max
         {
             return None;
+        }
+        // Only a tree from a source of a few KiB can have 4 KiB of slack
+        // to give back ([`large_slack`]): smaller ones skip the checks.
+        let strings = &mut self.tree.strings;
+        if strings.capacity() >= 4096 {
+            if large_slack(strings.capacity() - strings.len(), strings.len()) {
+                strings.shrink_to_fit();
+            }
+            shrink_if_slack(&mut self.tree.nodes);
+            shrink_if_slack(&mut self.tree.attrs);
         }
         Some(Element {
             tree: Arc::new(self.tree),
@@ -476,13 +568,13 @@ impl Element {
         ElementBuilder::new(name, ns).build()
     }
 
-    fn node(&self) -> &ElementNode {
+    fn node(&self) -> &NodeRec {
         self.tree.element(self.index)
     }
 
     /// The local name.
     pub fn name(&self) -> &str {
-        self.tree.str(self.node().name)
+        self.tree.str(self.node().span)
     }
 
     /// The namespace name (`""` for none).
@@ -498,15 +590,11 @@ impl Element {
     /// The effective `xml:lang`: this element's own, else its nearest
     /// ancestor's, else the stream header's (for parsed stanzas).
     pub fn lang(&self) -> Option<&str> {
-        self.node().lang.map(|s| self.tree.str(s))
+        self.tree.lang(self.node()).map(|s| self.tree.str(s))
     }
 
     fn attr_nodes(&self) -> &[AttrNode] {
-        let n = self.node();
-        self.tree
-            .attrs
-            .get(n.attrs_start as usize..n.attrs_end as usize)
-            .unwrap_or_default()
+        self.tree.attrs_of(self.index)
     }
 
     /// The value of the unprefixed attribute `name`.
@@ -644,19 +732,16 @@ impl<'a> Iterator for Nodes<'a> {
         }
         let tree = &self.element.tree;
         let index = self.next;
-        match tree.nodes.get(index as usize)? {
-            NodeData::Element(e) => {
-                self.next = e.end.max(index + 1);
-                Some(Node::Element(Element {
-                    tree: Arc::clone(tree),
-                    index,
-                }))
-            }
-            NodeData::Text(span) => {
-                self.next = index + 1;
-                Some(Node::Text(tree.str(*span)))
-            }
+        let n = tree.nodes.get(index as usize)?;
+        if n.end == 0 {
+            self.next = index + 1;
+            return Some(Node::Text(tree.str(n.span)));
         }
+        self.next = n.end.max(index + 1);
+        Some(Node::Element(Element {
+            tree: Arc::clone(tree),
+            index,
+        }))
     }
 }
 
@@ -972,6 +1057,66 @@ mod tests {
             .build();
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    /// A node is 32 bytes (an element's name, namespace and language
+    /// spans, its end and first attribute); it was 40.
+    #[test]
+    fn nodes_are_32_bytes() {
+        assert_eq!(std::mem::size_of::<NodeRec>(), 32);
+    }
+
+    /// A large tree gives back the spare room its guessed and grown
+    /// buffers had (over 4 KiB and a sixteenth of what is used); a small
+    /// one keeps its buffers as they are (no reallocation).
+    #[test]
+    fn a_large_tree_gives_back_its_spare_room() {
+        let source = "x".repeat(64 * 1024);
+        let mut w = TreeWriter::with_source(&source, Vec::new());
+        let name = w.source_span(0..1);
+        w.start_element(name, Span::default(), None, []);
+        for i in 0..3500 {
+            let value = w.source_span(i..i + 1);
+            w.start_element(
+                name,
+                Span::default(),
+                None,
+                [AttrNode {
+                    name,
+                    ns: None,
+                    prefix: Span::default(),
+                    value,
+                }],
+            );
+            w.text_span(value);
+            w.end_element();
+        }
+        let Some(e) = w.finish_checked() else {
+            panic!("tree refused")
+        };
+        let t = &*e.tree;
+        // Grown to 10,390 nodes and 4,612 attributes, the source's copy
+        // to 73.8 KB: each given back.
+        assert_eq!((t.nodes.len(), t.attrs.len()), (7001, 3500));
+        assert_eq!(t.nodes.capacity(), t.nodes.len());
+        assert_eq!(t.attrs.capacity(), t.attrs.len());
+        assert_eq!(t.strings.capacity(), t.strings.len());
+        assert_eq!(e.children().count(), 3500);
+        let last = e.children().nth(3499);
+        assert_eq!(last.as_ref().and_then(|c| c.attr("x")), Some("x"));
+        assert_eq!(last.map(|c| c.text().into_owned()).as_deref(), Some("x"));
+
+        let mut w = TreeWriter::with_source("<m>hi</m>", Vec::new());
+        let name = w.source_span(1..2);
+        w.start_element(name, Span::default(), None, []);
+        let text = w.source_span(3..5);
+        w.text_span(text);
+        let Some(small) = w.finish_checked() else {
+            panic!("tree refused")
+        };
+        let t = &*small.tree;
+        assert_eq!(t.nodes.capacity(), first_room(9, 4));
+        assert_eq!(small.text(), "hi");
     }
 
     #[test]
