@@ -41,9 +41,10 @@ pub enum FrameEvent {
 /// returns events lazily, so a caller can act on one (for example
 /// [`restart`](Framer::restart) after SASL success) before the bytes that
 /// follow it are read. Each byte is examined a bounded number of times
-/// whatever the chunking: once by the boundary scan, and once more when the
-/// complete element is tokenized. Errors are sticky: after one, every call
-/// returns it again.
+/// whatever the chunking: once by the boundary scan (before which a byte
+/// pushed a few at a time takes one table step, which lets it wait
+/// unscanned while it can complete or break nothing), and once more when
+/// the complete element is tokenized. Errors are sticky: after one, every call returns it again.
 ///
 /// Besides what XML 1.0 and RFC 6120 §11 forbid, the framer refuses, as
 /// early as the bytes allow:
@@ -357,15 +358,24 @@ impl Framer {
     /// The next event, `Ok(None)` when more bytes are needed.
     #[inline(always)]
     pub fn next_event(&mut self) -> Result<Option<FrameEvent>, XmlError> {
-        // Fast path: the bytes pushed since the last scan may all wait
-        // unscanned, and no limit can fire yet: nothing can be complete or
-        // wrong.
-        let len = self.buf.len();
-        if self.lazy < L_END_OPEN && len < self.deadline {
-            self.checked = len;
+        if self.nothing_yet() {
             return Ok(None);
         }
         self.next_event_slow()
+    }
+
+    /// [`Framer::next_event`]'s fast path on its own: whether the bytes
+    /// pushed since the last scan may all wait unscanned with no limit
+    /// reachable yet, so nothing can be complete or wrong (`next_event`
+    /// would return `Ok(None)`; it need not be called).
+    #[inline(always)]
+    pub(crate) fn nothing_yet(&mut self) -> bool {
+        let len = self.buf.len();
+        if self.lazy < L_END_OPEN && len < self.deadline {
+            self.checked = len;
+            return true;
+        }
+        false
     }
 
     #[inline(never)]

@@ -4,9 +4,9 @@
 //!
 //! The scanner keeps its state between calls (where in a tag, inside a
 //! quoted attribute value, inside CDATA, which elements are open), so a byte
-//! is examined once when it arrives and never again while the element
-//! around it grows. Markup that restricted XML forbids (comments,
-//! processing instructions, DTDs) is rejected the moment it is recognised.
+//! is scanned once and never again while the element around it grows.
+//! Markup that restricted XML forbids (comments, processing instructions,
+//! DTDs) is rejected the moment it is recognised.
 //! Every limit holds while the bytes arrive, not once the element is
 //! complete: a name (element or attribute) fails in the call that brings
 //! the byte making it longer than the limit (a byte at a time, on that
@@ -18,6 +18,26 @@
 //! byte instead of leaving the element open. Tokenizing, UTF-8 validation
 //! and the rest of well-formedness are the parser's job, once per complete
 //! element.
+//!
+//! Bytes that arrive a few at a time need not be scanned as they arrive.
+//! After each scan, [`Scanner::lazy`] gives the framer a small automaton
+//! ([`LAZY`]) and a buffer length: the automaton follows the bytes pushed
+//! after the scan position only as long as each is one the scan would
+//! step over without completing a boundary, raising an error or changing
+//! anything but the place in a tag (text inside a stanza, the inside of a
+//! quoted value or of CDATA, names, `=`, whitespace, an end tag's name as
+//! far as it matches the open element's); `>` and everything that could be
+//! wrong end it. The length is the earliest at which a limit could fire on
+//! such bytes. The framer scans only when the automaton ends or the buffer
+//! reaches that length; the scan then takes the waiting bytes with the new
+//! ones, in the same states it would have taken them one by one. The
+//! promise, for any chunking: every event and every error is the same, and
+//! comes in the same call, as if each byte were scanned as it arrives
+//! (an error in the call that brings the byte raising it, a limit on the
+//! byte that passes it); only the work moves. Each byte still counts once
+//! in the examined bytes (when the automaton lets it wait, or when the
+//! scan takes it), and whitespace outside elements waits a few bytes at
+//! most, so an endless run of keepalives holds no more than before.
 
 use super::Limits;
 use super::error::{LimitKind, XmlError};
