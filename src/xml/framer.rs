@@ -223,6 +223,7 @@ impl Framer {
     /// an end tag: its name is matched byte by byte against the open
     /// element's, and any other byte (one that does not match, the `>`) is
     /// the scan's. Returns whether the byte may wait unscanned.
+    #[inline(never)]
     fn end_tag_step(&mut self) -> bool {
         let (at, len) = self.end_name;
         self.lazy = match (self.lazy, self.buf.last()) {
@@ -371,7 +372,9 @@ impl Framer {
     #[inline(always)]
     pub(crate) fn nothing_yet(&mut self) -> bool {
         let len = self.buf.len();
-        if self.lazy < L_END_OPEN && len < self.deadline {
+        if len < self.deadline
+            && (self.lazy < L_END_OPEN || (self.lazy != WAKE && self.end_tag_step()))
+        {
             self.checked = len;
             return true;
         }
@@ -382,11 +385,6 @@ impl Framer {
     fn next_event_slow(&mut self) -> Result<Option<FrameEvent>, XmlError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
-        }
-        // A byte of an end tag's name as it matches.
-        if self.lazy != WAKE && self.end_tag_step() && self.buf.len() < self.deadline {
-            self.checked = self.buf.len();
-            return Ok(None);
         }
         // A few bytes that each only step the state (an end tag's name
         // as it matches, say): stepped over without the scan's dispatch.
