@@ -1715,6 +1715,53 @@ fn keepalive_and_pings_are_driven_by_poll_timeout() {
     );
 }
 
+/// The keepalive ping falls due `ping_interval` after the last input,
+/// whatever the reads: one byte that completes nothing moves it as a whole
+/// stanza does, an empty read does not, and while the ping is in flight
+/// no input moves anything (its timeout stands); its answer starts the
+/// interval again.
+#[test]
+fn the_ping_timer_runs_from_the_last_input_in_any_read() {
+    let secs = Duration::from_secs;
+    let now = epoch();
+    let mut config = plain_config();
+    config.keepalive = None;
+    config.ping_interval = Some(secs(60));
+    config.ping_timeout = secs(10);
+    let (mut s, _) = online_stream(config, now);
+    assert_eq!(s.poll_timeout(), Some(now + secs(60)));
+    let t1 = now + secs(20);
+    s.handle_input(b"<", t1).ok();
+    assert_eq!(s.poll_timeout(), Some(t1 + secs(60)));
+    s.handle_input(b"", now + secs(30)).ok();
+    assert_eq!(s.poll_timeout(), Some(t1 + secs(60)), "an empty read");
+    let t2 = now + secs(50);
+    for b in b"message><body>x</body></message>" {
+        s.handle_input(std::slice::from_ref(b), t2).ok();
+    }
+    assert!(matches!(s.poll_event(), Some(Event::Message(_))));
+    assert_eq!(s.poll_timeout(), Some(t2 + secs(60)));
+    s.handle_timeout(t2 + secs(59));
+    assert_eq!(s.poll_transmit(), None, "not due yet");
+    s.handle_timeout(t2 + secs(60));
+    let ping = String::from_utf8(s.poll_transmit().map(|b| b.to_vec()).unwrap_or_default())
+        .unwrap_or_default();
+    assert!(ping.contains("<ping xmlns='urn:xmpp:ping'/>"), "{ping}");
+    let id = attr_of(&ping, "id").unwrap_or_default();
+    assert_eq!(s.poll_timeout(), Some(t2 + secs(70)), "the ping's timeout");
+    // In flight: input moves nothing; the ping's timeout stands.
+    s.handle_input(b" ", t2 + secs(65)).ok();
+    assert_eq!(s.poll_timeout(), Some(t2 + secs(70)));
+    let t3 = t2 + secs(66);
+    s.handle_input(
+        format!("<iq type='result' id='{id}' from='example.com'/>").as_bytes(),
+        t3,
+    )
+    .ok();
+    assert_eq!(s.poll_timeout(), Some(t3 + secs(60)));
+    assert_eq!(s.error(), None);
+}
+
 /// The writer counts stanzas (automatic replies included) and nothing
 /// else: not the header, negotiation elements, keepalives or the close.
 #[test]

@@ -1315,6 +1315,114 @@ fn limits_hold_while_bytes_arrive() {
     ));
 }
 
+/// How many bytes of `input`, read whole, the framer needs to fail (the
+/// byte that raises the error, counted from 1), with the error.
+fn fails_whole_at(input: &[u8], limits: &Limits) -> Option<(usize, XmlError)> {
+    let error = run_cut(input, &[], limits.clone()).1?;
+    // Errors are sticky: a prefix that fails makes every longer one fail.
+    let (mut ok, mut bad) = (0, input.len());
+    while bad - ok > 1 {
+        let mid = ok + (bad - ok) / 2;
+        if run_cut(&input[..mid], &[], limits.clone()).1.is_some() {
+            bad = mid;
+        } else {
+            ok = mid;
+        }
+    }
+    Some((bad, error))
+}
+
+/// Bytes fed one at a time wait unscanned while none of them can complete
+/// or break anything (text, values, names, whitespace, an end tag's name
+/// as it matches), yet every error is still reported in the call that
+/// brings the byte raising it, and it is the error the input read whole
+/// gives: after each kind of run that waits, and for each limit, whose
+/// byte the framer works out in advance.
+#[test]
+fn errors_after_bytes_that_wait_come_on_their_own_byte() {
+    let limits = Limits {
+        max_stanza_bytes: 300,
+        max_depth: 5,
+        max_attributes: 4,
+        max_name_len: 16,
+    };
+    let text = "some text &amp; more, long enough to wait: ".repeat(2);
+    let cases: Vec<Vec<u8>> = [
+        format!("{HEADER}<m><body>{text}<!-- c --></body></m>"),
+        format!("{HEADER}<m><body>{text}<?pi x?></body></m>"),
+        format!("{HEADER}<m><body>{text}<![CDAT[x]]></body></m>"),
+        format!("{HEADER}<m><body>{text}</bodx></m>"),
+        format!("{HEADER}<m><body>{text}</body  x></m>"),
+        format!("{HEADER}<m><body>{text}<=x/></body></m>"),
+        format!("{HEADER}<message to='{text}'<x/></message>"),
+        format!("{HEADER}<message='x'/>"),
+        format!("{HEADER}<message  abc  def='1'/>"),
+        format!("{HEADER}<message abc   ='1' d= x/>"),
+        format!("{HEADER}<message abc='1'/  >"),
+        format!("{HEADER}<message abc=\"1\"='2'/>"),
+        format!("{HEADER}<m><![CDATA[{text}]]></m>   \t x"),
+        format!("{HEADER}<m/>\n   <![CDATA[x]]>"),
+        format!("{HEADER}<m/></stream:stream>    <x/>"),
+        format!("{HEADER}<m><b>{text}</b></n>"),
+        format!("{HEADER}<m a='1' b='2' c=\"3\" d='4'   e='5'/>"),
+        format!("{HEADER}<m><sixteen-bytes-ok seventeen-bytes-x='1'/></m>"),
+        format!("{HEADER}<m><b><c><d><e>{text}</e></d></c></b></m>"),
+        format!("{HEADER}<m><b>{text}{text}{text}{text}</b></m>"),
+        format!("{HEADER}<m a='{text}{text}{text}{text}'/>"),
+        format!("<stream:stream a='{text}{text}{text}{text}'>"),
+        format!("{HEADER}<m><b>caf\u{e9} {text}</b></m>"),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .chain([
+        // Bytes that are not UTF-8 in text, then a structural error.
+        [
+            HEADER.as_bytes(),
+            b"<m><b>x\xff ",
+            text.as_bytes(),
+            b"</c></m>",
+        ]
+        .concat(),
+        [HEADER.as_bytes(), b"<m a='\xc0", text.as_bytes(), b"' b/>"].concat(),
+    ])
+    .collect();
+    for input in &cases {
+        let shown = String::from_utf8_lossy(input);
+        let whole = fails_whole_at(input, &limits);
+        let (one_byte, _) = first_error(input, limits.clone());
+        assert_eq!(one_byte, whole, "{shown}");
+        // Every case fails but the one with a valid character.
+        assert_eq!(whole.is_none(), shown.contains('\u{e9}'), "{shown}");
+    }
+}
+
+/// Whitespace outside elements (keepalives between stanzas, say) fed a
+/// byte at a time may wait unscanned, but only a few bytes of it: an
+/// endless run never holds more than a constant, as when every byte was
+/// scanned at once.
+#[test]
+fn whitespace_fed_a_byte_at_a_time_holds_a_few_bytes_at_most() {
+    let mut framer = Framer::new(Limits::default());
+    framer.push(HEADER.as_bytes());
+    assert!(matches!(
+        framer.next_event(),
+        Ok(Some(FrameEvent::StreamStart(_)))
+    ));
+    let mut most = 0;
+    for i in 0..20_000 {
+        framer.push(if i % 3 == 0 { b"\n" } else { b" " });
+        assert_eq!(framer.next_event(), Ok(None));
+        most = most.max(framer.unconsumed());
+    }
+    assert!(most <= 64, "{most} bytes of whitespace held");
+    framer.push(b"<m/>");
+    assert!(matches!(
+        framer.next_event(),
+        Ok(Some(FrameEvent::Element(_)))
+    ));
+    assert_eq!(framer.unconsumed(), 0);
+}
+
 /// RFC 6120 §4.8.5: elements qualified by the content namespace carry no
 /// prefix. A top-level one that does (`<foo:message
 /// xmlns:foo='jabber:client'>`) is not read as a stanza: the stream ends

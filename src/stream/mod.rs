@@ -68,7 +68,10 @@ pub enum State {
 
 /// Where a stream is in its life, for every role; the role's negotiator
 /// keeps its own step while [`Phase::Negotiating`].
+// `repr(u8)`: a plain tag byte, so `handle_input`'s test of the phase, on
+// every read, stays a comparison or two instead of decoding a niche.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Phase {
     Idle,
     /// Headers, features, authentication, binding: the role's negotiator
@@ -363,7 +366,7 @@ impl Stream {
     /// arrives: the stream reads on, reporting nothing more, until the
     /// peer's closing tag (RFC 6120 §4.4), then [`Event::Closed`]. Bytes
     /// after the peer's closing tag are ignored.
-    #[inline]
+    #[inline(always)]
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         // The fast path, for reads that complete nothing (a byte at a
         // time, say): push, and return if the framer has no event yet.
@@ -373,15 +376,25 @@ impl Stream {
             && !self.held_for_decision
             && !matches!(self.phase, Phase::Closed | Phase::AwaitTls)
         {
+            // The ping timer runs from here (`TimerTable::arm_ping`).
             self.last_input = Some(now);
-            self.arm_ping();
             self.framer.push(data);
-            return match self.framer.next_event() {
-                Ok(None) => Ok(()),
-                first => self.handle_frames(first, now),
-            };
+            if self.framer.nothing_yet() {
+                return Ok(());
+            }
+            return self.read_frames(now);
         }
         self.handle_input_slow(data, now)
+    }
+
+    /// [`Stream::handle_input`] once the framer may have an event (or an
+    /// error): out of line, so what is inlined into a caller stays small.
+    #[inline(never)]
+    fn read_frames(&mut self, now: Instant) -> Result<(), Error> {
+        match self.framer.next_event() {
+            Ok(None) => Ok(()),
+            first => self.handle_frames(first, now),
+        }
     }
 
     /// [`Stream::handle_input`]'s body, past its fast path: every case
@@ -390,7 +403,6 @@ impl Stream {
     fn handle_input_slow(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         if !data.is_empty() && !matches!(self.phase, Phase::Closed) {
             self.last_input = Some(now);
-            self.arm_ping();
             if matches!(self.phase, Phase::AwaitTls) {
                 self.fail(Error::DataAfterProceed);
             } else if !self.input_unreadable {
@@ -536,11 +548,14 @@ impl Stream {
         if matches!(self.phase, Phase::Closed) {
             return;
         }
-        if self.timers.expired(Timer::Close, now) {
+        if self.timers.expired(Timer::Close, now, self.last_input) {
             self.finish_close();
             return;
         }
-        if self.timers.expired(Timer::Negotiation, now) {
+        if self
+            .timers
+            .expired(Timer::Negotiation, now, self.last_input)
+        {
             self.fail(Error::Timeout(TimeoutKind::Negotiation));
             return;
         }
@@ -562,13 +577,13 @@ impl Stream {
                 }
             }
         }
-        if self.timers.expired(Timer::Ping, now) {
+        if self.timers.expired(Timer::Ping, now, self.last_input) {
             self.send_ping(now);
         }
-        if self.timers.expired(Timer::Keepalive, now) {
+        if self.timers.expired(Timer::Keepalive, now, self.last_input) {
             self.write_raw(b" ", now);
         }
-        if self.timers.expired(Timer::SmAck, now) {
+        if self.timers.expired(Timer::SmAck, now, self.last_input) {
             self.request_ack(now);
         }
     }
@@ -897,7 +912,7 @@ impl Stream {
         // caller that waits without taking every event, or without
         // writing after taking them, still gets it done.
         [
-            self.timers.next(),
+            self.timers.next(self.last_input),
             self.iq.next_deadline(),
             self.backlog,
             self.late_output,
@@ -1055,7 +1070,7 @@ impl Stream {
         if self.out.close_sent() && !peer_done_or_silent {
             let close = match self.phase {
                 // Closing already: its deadline stands.
-                Phase::Closing { .. } => self.timers.get(Timer::Close),
+                Phase::Closing { .. } => self.timers.get(Timer::Close, None),
                 _ => self
                     .last_input
                     .and_then(|t| deadline(t, self.settings.close_timeout)),
@@ -1107,13 +1122,11 @@ impl Stream {
     }
 
     /// Online with no keepalive ping in flight: a ping falls due
-    /// `ping_interval` after the last input.
-    #[inline]
+    /// `ping_interval` after the last input, whenever that is (each read
+    /// only notes its instant in `last_input`).
     fn arm_ping(&mut self) {
         if matches!(self.phase, Phase::Online) && !self.ping_outstanding {
-            let at = self.settings.ping_interval.zip(self.last_input);
-            self.timers
-                .set(Timer::Ping, at.and_then(|(i, last)| deadline(last, i)));
+            self.timers.arm_ping(self.settings.ping_interval);
         }
     }
 

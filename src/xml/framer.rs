@@ -5,7 +5,7 @@ use super::Limits;
 use super::element::Element;
 use super::error::XmlError;
 use super::parser::{Parser, StreamHeader, parse_header};
-use super::scanner::{Boundary, Scanner};
+use super::scanner::{Boundary, L_END, L_END_BYTE, L_END_OPEN, L_STATES, LAZY, Scanner, WAKE};
 
 /// Buffer capacity the framer keeps however idle the stream (see
 /// `Framer::settle`): enough for most stanzas read a byte at a time
@@ -41,9 +41,10 @@ pub enum FrameEvent {
 /// returns events lazily, so a caller can act on one (for example
 /// [`restart`](Framer::restart) after SASL success) before the bytes that
 /// follow it are read. Each byte is examined a bounded number of times
-/// whatever the chunking: once by the boundary scan, and once more when the
-/// complete element is tokenized. Errors are sticky: after one, every call
-/// returns it again.
+/// whatever the chunking: once by the boundary scan (before which a byte
+/// pushed a few at a time takes one table step, which lets it wait
+/// unscanned while it can complete or break nothing), and once more when
+/// the complete element is tokenized. Errors are sticky: after one, every call returns it again.
 ///
 /// Besides what XML 1.0 and RFC 6120 §11 forbid, the framer refuses, as
 /// early as the bytes allow:
@@ -115,6 +116,22 @@ pub struct Framer {
     parsed_bytes: u64,
     /// A self-closing header was returned; its end is the next event.
     pending_end: bool,
+    /// The end of the bytes a call of [`Framer::next_event`] let wait
+    /// unscanned: from the scan position up to here (see the scanner's
+    /// module docs). For [`Framer::bytes_examined`].
+    checked: usize,
+    /// The state of [`LAZY`] after the bytes pushed since the last scan,
+    /// [`WAKE`] once one of them needs the scan (or a failure, a stream
+    /// end to report, a restart, a large push: anything that needs it).
+    lazy: u8,
+    /// The buffer length from which the scan must run whatever the bytes
+    /// (a limit could fire there): [`Scanner::lazy`].
+    deadline: usize,
+    /// The name an end tag read in [`L_END`] must have (offset, length in
+    /// the buffer: [`Scanner::end_name`]), and how many of its bytes
+    /// have matched.
+    end_name: (usize, usize),
+    end_matched: usize,
 }
 
 impl Framer {
@@ -129,6 +146,11 @@ impl Framer {
             error: None,
             parsed_bytes: 0,
             pending_end: false,
+            checked: 0,
+            lazy: WAKE,
+            deadline: 0,
+            end_name: (0, 0),
+            end_matched: 0,
         }
     }
 
@@ -158,45 +180,66 @@ impl Framer {
     /// error nothing more is kept.
     #[inline(always)]
     pub fn push(&mut self, bytes: &[u8]) {
-        if self.error.is_some() {
+        // The consumed bytes at the front are dropped after the scan that
+        // consumed them (`Framer::compact`), not here. After a failure the
+        // buffer has no room and `grow` refuses to make any.
+        if let [b] = bytes {
+            // A byte at a time: one push (the test of its room is the one
+            // `Vec::push` makes, so the two are one), one step of the
+            // check that lets it wait unscanned.
+            if self.buf.len() == self.buf.capacity() && !self.grow(1) {
+                return;
+            }
+            self.buf.push(*b);
+            self.step(*b);
             return;
         }
-        let keep = self.scanner.keep_from();
-        // Drop consumed bytes once they are at least half the buffer, so
-        // each byte is moved at most a bounded number of times on average.
-        if (keep > 0 && keep >= self.buf.len() - keep)
-            || self.buf.capacity() - self.buf.len() < bytes.len()
-        {
-            self.make_room(keep, bytes.len());
+        if self.buf.capacity() - self.buf.len() < bytes.len() && !self.grow(bytes.len()) {
+            return;
         }
-        if let [b] = bytes {
-            // A byte at a time: one push, no loop.
-            self.buf.push(*b);
-        } else if bytes.len() <= 16 {
-            // Tiny reads (a byte at a time, say): a plain loop beats a
-            // call into memcpy, which dominated one-byte feeding.
-            self.buf.reserve(bytes.len());
+        if bytes.len() <= 16 {
+            // Tiny reads: a plain loop beats a call into memcpy.
             for &b in bytes {
                 self.buf.push(b);
+                self.step(b);
             }
         } else {
+            // Larger reads go to the scan, which is fastest on runs.
             self.buf.extend_from_slice(bytes);
+            self.lazy = WAKE;
         }
     }
 
-    /// [`Framer::push`]'s rare part, out of line so what is inlined stays
-    /// small: drops the `keep` consumed bytes if they are at least half
-    /// the buffer, then makes room for `more`.
-    #[cold]
+    /// One step of the check that lets bytes wait unscanned, on the byte
+    /// just pushed.
+    /// (An end tag's byte leaves a marker, [`L_END_OPEN`] or
+    /// [`L_END_BYTE`], that [`Framer::end_tag_step`] resolves.)
+    #[inline(always)]
+    fn step(&mut self, b: u8) {
+        self.lazy = LAZY[usize::from(self.lazy) & (L_STATES - 1)][usize::from(b)];
+    }
+
+    /// Resolves a marker [`Framer::step`] left on the last byte pushed, in
+    /// an end tag: its name is matched byte by byte against the open
+    /// element's, and any other byte (one that does not match, the `>`) is
+    /// the scan's. Returns whether the byte may wait unscanned.
     #[inline(never)]
-    fn make_room(&mut self, keep: usize, more: usize) {
-        if keep > 0 && keep >= self.buf.len() - keep {
-            self.buf.drain(..keep);
-            self.scanner.shift(keep);
-        }
-        if self.buf.capacity() - self.buf.len() < more {
-            self.grow(more);
-        }
+    fn end_tag_step(&mut self) -> bool {
+        let (at, len) = self.end_name;
+        self.lazy = match (self.lazy, self.buf.last()) {
+            (L_END_OPEN, _) if len > 0 => {
+                self.end_matched = 0;
+                L_END
+            }
+            (L_END_BYTE, Some(&b))
+                if self.end_matched < len && self.buf.get(at + self.end_matched) == Some(&b) =>
+            {
+                self.end_matched += 1;
+                L_END
+            }
+            _ => WAKE,
+        };
+        self.lazy != WAKE
     }
 
     /// Makes room for `more` bytes: doubling the capacity, as `Vec` does,
@@ -207,7 +250,11 @@ impl Framer {
     /// (large reads of complete stanzas), it doubles again, so the cost
     /// stays amortized O(1) per byte.
     #[cold]
-    fn grow(&mut self, more: usize) {
+    #[inline(never)]
+    fn grow(&mut self, more: usize) -> bool {
+        if self.error.is_some() {
+            return false;
+        }
         let len = self.buf.len();
         let needed = len.saturating_add(more);
         let cap = self.buf.capacity();
@@ -220,6 +267,7 @@ impl Framer {
             needed.max(cap.saturating_mul(2))
         };
         self.buf.reserve_exact(target - len);
+        true
     }
 
     /// Reads from `input` only as far as the next event: pushes it in
@@ -288,6 +336,8 @@ impl Framer {
         self.scanner.restart();
         self.header = None;
         self.pending_end = false;
+        self.checked = self.scanner.pos();
+        self.lazy = WAKE;
     }
 
     /// Bytes pushed that no event has consumed yet.
@@ -297,38 +347,94 @@ impl Framer {
 
     /// Total bytes examined by the scan and the parser: the witness that
     /// cost is linear in the input whatever the chunking.
+    ///
+    /// Each byte counts once, when first examined: by the scan, or by the
+    /// check that lets it wait unscanned (the scan that later takes it
+    /// does not count it again).
     pub fn bytes_examined(&self) -> u64 {
-        self.scanner.examined() + self.parsed_bytes
+        let waiting = self.checked.saturating_sub(self.scanner.pos());
+        self.scanner.examined() + self.parsed_bytes + waiting as u64
     }
 
     /// The next event, `Ok(None)` when more bytes are needed.
     #[inline(always)]
     pub fn next_event(&mut self) -> Result<Option<FrameEvent>, XmlError> {
-        // Fast path: the new bytes are all ones that change nothing.
-        if self.error.is_none()
-            && !self.pending_end
-            && self.scanner.skip_plain(&self.buf, &self.limits)
-        {
+        if self.nothing_yet() {
             return Ok(None);
         }
         self.next_event_slow()
     }
 
+    /// [`Framer::next_event`]'s fast path on its own: whether the bytes
+    /// pushed since the last scan may all wait unscanned with no limit
+    /// reachable yet, so nothing can be complete or wrong (`next_event`
+    /// would return `Ok(None)`; it need not be called).
+    #[inline(always)]
+    pub(crate) fn nothing_yet(&mut self) -> bool {
+        let len = self.buf.len();
+        if len < self.deadline
+            && (self.lazy < L_END_OPEN || (self.lazy != WAKE && self.end_tag_step()))
+        {
+            self.checked = len;
+            return true;
+        }
+        false
+    }
+
+    #[inline(never)]
     fn next_event_slow(&mut self) -> Result<Option<FrameEvent>, XmlError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
+        // A few bytes that each only step the state (an end tag's name
+        // as it matches, say): stepped over without the scan's dispatch.
+        if !self.pending_end && self.scanner.skip_plain(&self.buf, &self.limits) {
+            self.rearm();
+            return Ok(None);
+        }
         let result = self.next_event_inner();
+        // The scan took every byte that waited: none is counted twice.
+        debug_assert!(result.is_err() || self.scanner.pos() >= self.checked);
         match &result {
             Ok(Some(_)) => self.settle(),
-            Ok(None) => {}
+            Ok(None) => self.compact(),
             Err(e) => {
                 self.error = Some(e.clone());
                 // Nothing more will be read: give the buffer back.
                 self.buf = Vec::new();
             }
         }
+        self.rearm();
         result
+    }
+
+    /// After a scan: where the check that lets bytes wait unscanned starts,
+    /// and until what length ([`Scanner::lazy`]); nothing waits while an
+    /// error or a stream end is to be reported, or bytes remain that the
+    /// scan has not reached.
+    #[inline]
+    fn rearm(&mut self) {
+        let pos = self.scanner.pos();
+        self.checked = pos;
+        if self.error.is_some() || self.pending_end || pos < self.buf.len() {
+            // Bytes the check has not seen, or something to report.
+            self.lazy = WAKE;
+        } else {
+            (self.lazy, self.deadline) = self.scanner.lazy(&self.limits);
+            (self.end_name, self.end_matched) = self.scanner.end_name();
+        }
+    }
+
+    /// After a scan that found nothing: drops the consumed bytes once they
+    /// are at least half the buffer, so each byte is moved at most a
+    /// bounded number of times on average.
+    #[inline]
+    fn compact(&mut self) {
+        let keep = self.scanner.keep_from().min(self.buf.len());
+        if keep > 0 && keep >= self.buf.len() - keep {
+            self.buf.drain(..keep);
+            self.scanner.shift(keep);
+        }
     }
 
     /// The error to report for `e`, raised by the scan on the byte at its

@@ -4,9 +4,9 @@
 //!
 //! The scanner keeps its state between calls (where in a tag, inside a
 //! quoted attribute value, inside CDATA, which elements are open), so a byte
-//! is examined once when it arrives and never again while the element
-//! around it grows. Markup that restricted XML forbids (comments,
-//! processing instructions, DTDs) is rejected the moment it is recognised.
+//! is scanned once and never again while the element around it grows.
+//! Markup that restricted XML forbids (comments, processing instructions,
+//! DTDs) is rejected the moment it is recognised.
 //! Every limit holds while the bytes arrive, not once the element is
 //! complete: a name (element or attribute) fails in the call that brings
 //! the byte making it longer than the limit (a byte at a time, on that
@@ -18,6 +18,26 @@
 //! byte instead of leaving the element open. Tokenizing, UTF-8 validation
 //! and the rest of well-formedness are the parser's job, once per complete
 //! element.
+//!
+//! Bytes that arrive a few at a time need not be scanned as they arrive.
+//! After each scan, [`Scanner::lazy`] gives the framer a small automaton
+//! ([`LAZY`]) and a buffer length: the automaton follows the bytes pushed
+//! after the scan position only as long as each is one the scan would
+//! step over without completing a boundary, raising an error or changing
+//! anything but the place in a tag (text inside a stanza, the inside of a
+//! quoted value or of CDATA, names, `=`, whitespace, an end tag's name as
+//! far as it matches the open element's); `>` and everything that could be
+//! wrong end it. The length is the earliest at which a limit could fire on
+//! such bytes. The framer scans only when the automaton ends or the buffer
+//! reaches that length; the scan then takes the waiting bytes with the new
+//! ones, in the same states it would have taken them one by one. The
+//! promise, for any chunking: every event and every error is the same, and
+//! comes in the same call, as if each byte were scanned as it arrives
+//! (an error in the call that brings the byte raising it, a limit on the
+//! byte that passes it); only the work moves. Each byte still counts once
+//! in the examined bytes (when the automaton lets it wait, or when the
+//! scan takes it), and whitespace outside elements waits a few bytes at
+//! most, so an endless run of keepalives holds no more than before.
 
 use super::Limits;
 use super::error::{LimitKind, XmlError};
@@ -102,6 +122,102 @@ const NAME_BYTE: [bool; 256] = {
     }
     t
 };
+
+/// The states of the check that lets bytes wait unscanned ([`LAZY`]): a
+/// small automaton over the bytes after the scan position that follows
+/// the scan only where no byte can be wrong, complete anything or reach a
+/// limit other than the ones [`Scanner::lazy`]'s length bounds. Any other
+/// byte goes to [`WAKE`], and then the scan must run.
+pub(crate) const WAKE: u8 = 15;
+/// Character data inside a stanza: anything but `<`.
+const L_TEXT: u8 = 0;
+/// Just after a `<` in a stanza: a name's first byte starts a start tag.
+const L_LT: u8 = 2;
+/// In a start tag's element name.
+const L_NAME: u8 = 3;
+/// In a start tag, after the name or a value: whitespace, an attribute.
+const L_SPACE: u8 = 4;
+/// In an attribute's name.
+const L_ATTR: u8 = 5;
+/// After an attribute's name and whitespace: `=` is next.
+const L_BEFORE_EQ: u8 = 6;
+/// After `=`: whitespace, then the opening quote.
+const L_AFTER_EQ: u8 = 7;
+/// Inside a value quoted with `'`.
+const L_APOS: u8 = 8;
+/// Inside a value quoted with `"`.
+const L_QUOT: u8 = 9;
+/// Whitespace: outside any element, or in an end tag after its name.
+const L_SPACE_ONLY: u8 = 10;
+/// Inside CDATA: anything but `]`.
+const L_CDATA: u8 = 11;
+/// In an end tag's name, as far as it matches the open element's: the
+/// table sends every byte to [`L_END_BYTE`], which the framer compares
+/// with the name ([`Scanner::end_name`]).
+pub(crate) const L_END: u8 = 12;
+/// A marker (from here on, no state lets a byte wait without more work):
+/// the last byte pushed is an end tag's `/` after `<` ([`L_LT`]).
+pub(crate) const L_END_OPEN: u8 = 13;
+/// A marker: the last byte pushed is the next byte of an end tag's name.
+/// Any byte after a marker goes to [`WAKE`].
+pub(crate) const L_END_BYTE: u8 = 14;
+/// Rows in [`LAZY`]: a power of two, so a state masked with
+/// `L_STATES - 1` indexes it without a bounds check.
+pub(crate) const L_STATES: usize = 16;
+
+/// The automaton of [`WAKE`]: `LAZY[state][byte]` is the next state.
+pub(crate) const LAZY: [[u8; 256]; L_STATES] = {
+    let mut t = [[WAKE; 256]; L_STATES];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let space = matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+        let name = NAME_BYTE[i];
+        t[L_TEXT as usize][i] = if b == b'<' { L_LT } else { L_TEXT };
+        // `</`, `<!` and `<?` are the scan's; so is `<` and a byte that
+        // cannot begin a name ("a tag without a name").
+        if name && b != b'!' && b != b'?' {
+            t[L_LT as usize][i] = L_NAME;
+        }
+        if b == b'/' {
+            t[L_LT as usize][i] = L_END_OPEN;
+        }
+        if name {
+            t[L_NAME as usize][i] = L_NAME;
+            t[L_SPACE as usize][i] = L_ATTR;
+            t[L_ATTR as usize][i] = L_ATTR;
+        }
+        if space {
+            t[L_NAME as usize][i] = L_SPACE;
+            t[L_SPACE as usize][i] = L_SPACE;
+            t[L_ATTR as usize][i] = L_BEFORE_EQ;
+            t[L_BEFORE_EQ as usize][i] = L_BEFORE_EQ;
+            t[L_AFTER_EQ as usize][i] = L_AFTER_EQ;
+            t[L_SPACE_ONLY as usize][i] = L_SPACE_ONLY;
+        }
+        if b == b'=' {
+            t[L_ATTR as usize][i] = L_AFTER_EQ;
+            t[L_BEFORE_EQ as usize][i] = L_AFTER_EQ;
+        }
+        if b == b'\'' {
+            t[L_AFTER_EQ as usize][i] = L_APOS;
+        }
+        if b == b'"' {
+            t[L_AFTER_EQ as usize][i] = L_QUOT;
+        }
+        t[L_APOS as usize][i] = if b == b'\'' { L_SPACE } else { L_APOS };
+        t[L_QUOT as usize][i] = if b == b'"' { L_SPACE } else { L_QUOT };
+        t[L_CDATA as usize][i] = if b == b']' { WAKE } else { L_CDATA };
+        t[L_END as usize][i] = L_END_BYTE;
+        i += 1;
+    }
+    t
+};
+
+/// How many bytes of whitespace outside any element (between stanzas,
+/// before the header, after the stream) may wait unscanned: a bound on
+/// what an endless run of them holds.
+const IDLE_DEFERRED: usize = 64;
 
 /// The boundary scanner; see the module docs.
 #[derive(Debug, Clone)]
@@ -222,6 +338,81 @@ impl Scanner {
                 buf.get(start..start + len)
             }
         }
+    }
+
+    /// Where the check that lets bytes wait unscanned starts, after this
+    /// scan: the [`LAZY`] state for the scanner's state (the bytes from the
+    /// scan position on must all be new), and the buffer length from which
+    /// the scan must run whatever the bytes. The automaton never passes a
+    /// byte that could be wrong, complete a boundary or raise the depth
+    /// limit (`>` always wakes the scan); the length is the earliest at
+    /// which one of the other limits could fire on the bytes it passes:
+    /// the byte limit from the element's start, the name limit from the
+    /// start of the name being read (or of any that could start at the
+    /// scan position), the attribute limit counting two quotes an
+    /// attribute at least; or where whitespace outside elements has
+    /// waited long enough. Scanning the bytes later, with whatever
+    /// follows, so gives exactly what scanning each as it arrives gives:
+    /// the same events, the same error on the same byte, none sooner.
+    pub(crate) fn lazy(&self, limits: &Limits) -> (u8, usize) {
+        let state = match self.state {
+            State::Between if self.depth >= 2 => L_TEXT,
+            State::Between | State::Closed | State::EndTagTail => L_SPACE_ONLY,
+            State::Lt => L_LT,
+            State::Tag(Tag::Name) => L_NAME,
+            State::Tag(Tag::AttrName) => L_ATTR,
+            State::Tag(Tag::Space) => L_SPACE,
+            State::Tag(Tag::BeforeEq) => L_BEFORE_EQ,
+            State::Tag(Tag::AfterEq) => L_AFTER_EQ,
+            State::Tag(Tag::Value(b'\'')) => L_APOS,
+            State::Tag(Tag::Value(_)) => L_QUOT,
+            State::Cdata(0) => L_CDATA,
+            State::EndTag if self.depth >= 2 => L_END,
+            State::StartTagSlash
+            | State::EndTag
+            | State::Bang(_)
+            | State::Cdata(_)
+            | State::Pi(_)
+            | State::Declaration(_) => WAKE,
+        };
+        // Each bound is the offset of the first byte that could pass a
+        // limit; the scan must run once the buffer holds it.
+        let bytes = if self.in_element() {
+            self.element_start.saturating_add(limits.stanza_bytes())
+        } else {
+            self.pos
+                .saturating_add(IDLE_DEFERRED.min(limits.stanza_bytes()))
+        };
+        let name = match self.state {
+            State::Tag(Tag::Name | Tag::AttrName) => self.name_start,
+            _ => self.pos,
+        }
+        .saturating_add(limits.max_name_len);
+        // The quote that passes the attribute limit: one more than are
+        // left in this tag (or in a new one), two quotes apart at least.
+        let left = match self.state {
+            State::Tag(_) => limits.max_attributes.saturating_sub(self.attrs_in_tag),
+            _ => limits.max_attributes,
+        };
+        let attrs = self.pos.saturating_add(left.saturating_mul(2));
+        (state, bytes.min(name).min(attrs).saturating_add(1))
+    }
+
+    /// Where the name an end tag must have lies in the buffer (offset,
+    /// length): the innermost open element's below the stream element;
+    /// `(0, 0)` at the stream element or outside it (the scan matches
+    /// those end tags itself). Then how many bytes of it an end tag being
+    /// read has matched.
+    pub(crate) fn end_name(&self) -> ((usize, usize), usize) {
+        let name = match self.open.last() {
+            Some(&(at, len)) if self.depth >= 2 => (self.element_start + at, len),
+            _ => (0, 0),
+        };
+        let matched = match self.state {
+            State::EndTag => self.pos - self.end_name_start,
+            _ => 0,
+        };
+        (name, matched)
     }
 
     /// Consumes the bytes from the scan position on while each is one that
