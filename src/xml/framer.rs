@@ -345,7 +345,7 @@ impl Framer {
         self.buf.len() - self.scanner.keep_from().min(self.buf.len())
     }
 
-    /// Total bytes examined by the scan and the parser: the witness that
+    /// Total bytes examined by the scan and the element tokenizer: the witness that
     /// cost is linear in the input whatever the chunking.
     ///
     /// Each byte counts once, when first examined: by the scan, or by the

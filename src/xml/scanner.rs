@@ -15,8 +15,9 @@
 //! Each end tag is matched byte by byte against the name of the element it
 //! closes (the names of open elements are ranges of the buffered element,
 //! the stream's own is kept aside), so a mismatch fails at its first wrong
-//! byte instead of leaving the element open. Tokenizing, UTF-8 validation
-//! and the rest of well-formedness are the parser's job, once per complete
+//! byte instead of leaving the element open. UTF-8 validation (the
+//! framer), tokenizing and the rest of well-formedness (the element
+//! tokenizer in `tokenizer.rs` and the parser) follow once per complete
 //! element.
 //!
 //! Bytes that arrive a few at a time need not be scanned as they arrive.
