@@ -3241,6 +3241,13 @@ fn handle_input_some_gives_what_handle_input_gives() {
         assert_eq!(some_result, whole_result);
         assert_eq!(got, expected);
         assert_eq!(some.state(), whole.state());
+        // The read as `Bytes`: given to the framer a window at a time.
+        let (mut owned, mut got) = online_stream(plain_config(), now);
+        let _ = owned.handle_input_bytes(bytes::Bytes::from(read.clone().into_bytes()), now);
+        drain(&mut owned, &mut got);
+        assert_eq!(owned.handle_input(b"", now), whole_result);
+        assert_eq!(got, expected);
+        assert_eq!(owned.state(), whole.state());
         assert!(
             expected
                 .sent

@@ -802,6 +802,81 @@ fn a_megabyte_of_messages() -> (String, usize) {
     (read, n)
 }
 
+/// The same megabyte through `handle_input_bytes`: the read is shared, not
+/// copied, and given to the framer a window at a time as the events are
+/// taken, so the peak is a window's copy and its events, as with
+/// `handle_input_some`, with no loop on the caller's side.
+#[test]
+fn a_megabyte_read_through_handle_input_bytes_is_bounded() {
+    let _serial = serial();
+    let (read, n) = a_megabyte_of_messages();
+    let read = bytes::Bytes::from(read.into_bytes());
+    let mut p = Peer::online();
+    let (delivered, peak) = peak_of(|| {
+        p.stream.handle_input_bytes(read.clone(), p.now).unwrap();
+        let mut delivered = 0;
+        loop {
+            while p.stream.poll_transmit().is_some() {}
+            let Some(e) = p.stream.poll_event() else {
+                break;
+            };
+            let Event::Message(m) = e else {
+                panic!("{e:?}")
+            };
+            let expected = format!("message {delivered}, of an ordinary size");
+            assert_eq!(m.body(None).as_deref(), Some(expected.as_str()));
+            delivered += 1;
+        }
+        delivered
+    });
+    assert_eq!(delivered, n);
+    assert!(peak <= CHUNK, "peak {peak} B");
+}
+
+/// Plaintext after `<proceed/>` is refused through `handle_input_bytes`
+/// too, when it lies in a window not yet given to the framer as the
+/// `<proceed/>` is read (the read's first window ends with it).
+#[test]
+fn plaintext_after_proceed_in_a_later_window_is_never_read() {
+    let now = common::epoch();
+    let mut config: ClientConfig = plain_config();
+    config.tls = TlsPolicy::Required;
+    let mut stream = Stream::client(config);
+    stream.start(now).unwrap();
+    let mut p = Peer::with(stream, now);
+    p.feed(
+        format!(
+            "{SERVER_HEADER}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>"
+        )
+        .as_bytes(),
+    );
+    p.take();
+    let proceed = "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
+    let mut read = " ".repeat(Stream::INPUT_WINDOW - proceed.len());
+    read.push_str(proceed);
+    read.push_str("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+    let _ = p
+        .stream
+        .handle_input_bytes(bytes::Bytes::from(read.into_bytes()), now);
+    // A caller that starts TLS the moment it sees StartTls, before taking
+    // another event: the injected bytes must not become the TLS stream's.
+    let mut events = Vec::new();
+    while let Some(e) = p.stream.poll_event() {
+        if e == Event::StartTls {
+            assert!(p.stream.tls_established(Default::default(), now).is_err());
+        }
+        events.push(e);
+    }
+    assert_eq!(p.stream.error(), Some(&Error::DataAfterProceed));
+    assert_eq!(p.stream.poll_transmit(), None);
+    assert!(
+        events
+            .iter()
+            .all(|e| matches!(e, Event::StartTls | Event::Closed { .. })),
+        "{events:?}"
+    );
+}
+
 /// One 1 MB read of ordinary stanzas, taken through `handle_input_some`
 /// and drained between calls, holds at most one window's events at once:
 /// a constant, not the read (through `handle_input`, which copies the

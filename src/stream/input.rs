@@ -4,6 +4,8 @@
 //! dispatcher (`dispatch.rs`) once stanzas flow, and are read on, writing
 //! nothing, while closing.
 
+use std::collections::VecDeque;
+
 use crate::stanza::{StreamError, StreamErrorCondition};
 use crate::time::Instant;
 use crate::xml::{Element, FrameEvent, StreamHeader, XmlError, ns};
@@ -63,17 +65,46 @@ impl Stream {
     pub(super) fn read_backlog(&mut self) {
         if let Some(at) = self.backlog {
             self.process_frames(at);
-            if self.out.pending() {
-                self.late_output = Some(at);
+        }
+        self.read_unread(false);
+        if self.out.pending() && self.late_output.is_none() {
+            self.late_output = self.last_input;
+        }
+    }
+
+    /// Gives owned reads ([`Stream::handle_input_bytes`]) to the framer a
+    /// window at a time, older bytes first: until an event is queued, or
+    /// (`all`) until none is left.
+    pub(super) fn read_unread(&mut self, all: bool) {
+        while self.backlog.is_none()
+            && (all || self.events.is_empty())
+            && !self.held_for_decision
+            && let Some((bytes, at)) = self.unread.front_mut()
+        {
+            let at = *at;
+            let piece = bytes.split_to(bytes.len().min(Self::INPUT_WINDOW));
+            if bytes.is_empty() {
+                self.unread.pop_front();
+                if self.unread.is_empty() {
+                    // Its memory goes back: an idle stream holds none.
+                    self.unread = VecDeque::new();
+                }
             }
+            self.take_input(&piece, at);
         }
     }
 
     /// Reads the whole backlog: before the end of file, a deadline, or
     /// anything else that must see every byte already read.
     pub(super) fn read_all_backlog(&mut self) {
-        while let Some(at) = self.backlog {
-            self.process_frames(at);
+        loop {
+            if let Some(at) = self.backlog {
+                self.process_frames(at);
+            } else if self.unread.is_empty() || self.held_for_decision {
+                return;
+            } else {
+                self.read_unread(true);
+            }
         }
     }
 
@@ -104,7 +135,9 @@ impl Stream {
             FrameEvent::Element(el) => self.on_element(el, now),
             FrameEvent::StreamEnd => self.on_stream_end(),
         }
-        if matches!(self.phase, Phase::AwaitTls) && self.framer.unconsumed() > 0 {
+        if matches!(self.phase, Phase::AwaitTls)
+            && (self.framer.unconsumed() > 0 || !self.unread.is_empty())
+        {
             // Bytes after <proceed/> in the same read were sent in
             // plaintext after the switch: never process them.
             self.fail(Error::DataAfterProceed);

@@ -213,6 +213,10 @@ pub struct Stream {
     /// the read's time), so a caller that takes every event but writes
     /// only before them still writes it before it waits.
     late_output: Option<Instant>,
+    /// Reads taken by [`Stream::handle_input_bytes`] and not yet given to
+    /// the framer, with the time of each: given a window at a time as
+    /// the events are taken, so they are never copied whole.
+    unread: VecDeque<(Bytes, Instant)>,
     /// Stream management (XEP-0198).
     sm: Sm,
 }
@@ -255,6 +259,7 @@ impl Stream {
             held_for_decision: false,
             backlog: None,
             late_output: None,
+            unread: VecDeque::new(),
             sm: Sm::new(settings_sm),
         }
     }
@@ -375,6 +380,7 @@ impl Stream {
             && self.error.is_none()
             && !self.held_for_decision
             && !matches!(self.phase, Phase::Closed | Phase::AwaitTls)
+            && self.unread.is_empty()
         {
             // The ping timer runs from here (`TimerTable::arm_ping`).
             self.last_input = Some(now);
@@ -398,9 +404,21 @@ impl Stream {
     }
 
     /// [`Stream::handle_input`]'s body, past its fast path: every case
-    /// where the stream has failed or ended, or is between streams.
+    /// where the stream has failed or ended, or is between streams, or
+    /// owned reads wait unread (`data` then queues behind them).
     #[inline(never)]
     fn handle_input_slow(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
+        if !self.unread.is_empty() && !data.is_empty() {
+            self.unread.push_back((Bytes::copy_from_slice(data), now));
+        } else {
+            self.take_input(data, now);
+        }
+        self.result()
+    }
+
+    /// Gives `data` to the framer and reads what it completes (as far as
+    /// a window's events: see `process_frames`).
+    fn take_input(&mut self, data: &[u8], now: Instant) {
         if !data.is_empty() && !matches!(self.phase, Phase::Closed) {
             self.last_input = Some(now);
             if matches!(self.phase, Phase::AwaitTls) {
@@ -410,10 +428,52 @@ impl Stream {
                 self.process_frames(now);
             }
         }
+    }
+
+    /// `Err` with the stream's failure, if it has failed.
+    fn result(&self) -> Result<(), Error> {
         match &self.error {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }
+    }
+
+    /// Like [`Stream::handle_input`], but takes the read as [`Bytes`] and
+    /// never copies it whole: it is given to the framer a window
+    /// ([`Stream::INPUT_WINDOW`]) at a time, as [`Stream::poll_event`]
+    /// takes the events the windows before made. A large read so costs
+    /// one window's copy and one window's events beside the element being
+    /// read, however large it is (the caller's buffer is shared, not
+    /// copied), with no loop on the caller's side as
+    /// [`Stream::handle_input_some`] needs. Events, output and errors are
+    /// those `handle_input` gives on the same bytes; a failure in the
+    /// part not yet read is met as the events before it are taken.
+    /// Reads passed to `handle_input` while owned ones wait are read
+    /// after them, in order.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use bytes::Bytes;
+    /// use xmpp_sansio::{ClientConfig, Event, Stream};
+    /// let mut stream = Stream::client(ClientConfig::new("a@example.com", "pw", [0; 32]));
+    /// let now = Instant::now();
+    /// stream.start(now).unwrap();
+    /// let read = Bytes::from_static(b"<stream:stream xmlns='jabber:client' \
+    ///     xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>");
+    /// stream.handle_input_bytes(read, now).unwrap();
+    /// assert!(matches!(stream.poll_event(), Some(Event::StreamHeader(_))));
+    /// ```
+    pub fn handle_input_bytes(&mut self, data: Bytes, now: Instant) -> Result<(), Error> {
+        if self.unread.is_empty() && data.len() <= Self::INPUT_WINDOW {
+            return self.handle_input(&data, now);
+        }
+        if !data.is_empty() {
+            self.unread.push_back((data, now));
+        }
+        if self.backlog.is_none() && self.events.is_empty() {
+            self.read_unread(false);
+        }
+        self.result()
     }
 
     /// Like [`Stream::handle_input`], but takes at most
@@ -882,7 +942,9 @@ impl Stream {
         if self.events.is_empty() {
             // Drained already (the last event out gave the memory back),
             // unless a large read left input to read on.
-            self.backlog?;
+            if self.backlog.is_none() && self.unread.is_empty() {
+                return None;
+            }
             self.read_backlog();
             if self.events.is_empty() {
                 return None;
@@ -916,6 +978,7 @@ impl Stream {
             self.iq.next_deadline(),
             self.backlog,
             self.late_output,
+            self.unread.front().map(|&(_, at)| at),
         ]
         .into_iter()
         .flatten()
