@@ -390,6 +390,76 @@ fn the_starttls_and_bind_seeds_reach_their_step() {
     assert!(out.contains("<response "), "SCRAM after TLS: {out}");
 }
 
+#[test]
+fn the_client_seeds_reach_direct_tls_scram_plus_sha1_and_sha512() {
+    use xmpp_sansio::Event;
+    use xmpp_sansio::sasl::Mechanism;
+    let authenticated = |name: &str| {
+        let (out, events) = client_stream::transcript_of(&seed(name));
+        let mechanism = events.iter().find_map(|e| match e {
+            Event::Authenticated { mechanism } => Some(*mechanism),
+            _ => None,
+        });
+        (out, mechanism)
+    };
+    // The GS2 header the client wrote in its first message.
+    let gs2 = |out: &str| {
+        let auth = out.split("<auth ").nth(1).unwrap_or("");
+        let text = auth
+            .split('>')
+            .nth(1)
+            .unwrap_or("")
+            .split('<')
+            .next()
+            .unwrap();
+        let first = String::from_utf8(client_stream::common::unbase64(text.as_bytes())).unwrap();
+        first.splitn(3, ',').take(2).collect::<Vec<_>>().join(",")
+    };
+    for (name, mechanism, header) in [
+        (
+            "gen-plus-final-success",
+            Mechanism::ScramSha512Plus,
+            "p=tls-exporter,",
+        ),
+        ("gen-sha1-final-success", Mechanism::ScramSha1, "n,"),
+        ("gen-sha512-exchange", Mechanism::ScramSha512, "n,"),
+        (
+            "gen-direct-tls-sha256-plus-exchange",
+            Mechanism::ScramSha256Plus,
+            "p=tls-exporter,",
+        ),
+        (
+            "gen-direct-tls-sha1-plus-exchange",
+            Mechanism::ScramSha1Plus,
+            "p=tls-exporter,",
+        ),
+        // Binding data, but no -PLUS offered: the client says it could.
+        (
+            "gen-direct-tls-no-plus-exchange",
+            Mechanism::ScramSha256,
+            "y,",
+        ),
+    ] {
+        let (out, got) = authenticated(name);
+        assert_eq!(got, Some(mechanism), "{name}: {out}");
+        assert_eq!(gs2(&out), header, "{name}: {out}");
+        // Over direct TLS, no STARTTLS, and the restart after SASL.
+        assert!(!out.contains("<starttls"), "{name}: {out}");
+        assert_eq!(out.matches("<stream:stream").count(), 2, "{name}: {out}");
+    }
+    // The server-first messages of the new stages: the proof goes out.
+    for name in ["gen-plus-first", "gen-sha1-first"] {
+        let (out, _) = client_stream::transcript_of(&seed(name));
+        assert!(out.contains("<response "), "{name}: {out}");
+    }
+    // A fresh direct-TLS stream reads the features and picks -PLUS at once.
+    let (out, _) = client_stream::transcript_of(&seed("gen-direct-tls-features"));
+    assert!(
+        out.contains("mechanism='SCRAM-SHA-512-PLUS'") && !out.contains("<starttls"),
+        "{out}"
+    );
+}
+
 /// Whether `f` panics (an oracle refused).
 fn refuses(f: impl FnOnce() + std::panic::UnwindSafe) -> bool {
     std::panic::catch_unwind(f).is_err()
@@ -515,6 +585,103 @@ fn the_server_seeds_reach_scram_final_bind_and_resumption() {
     );
     assert!(
         events.iter().any(|e| matches!(e, Event::IqReply(_))),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn the_server_seeds_reach_direct_tls_scram_plus_failures_refusals_and_the_default_limit() {
+    use xmpp_sansio::Event;
+    use xmpp_sansio::sasl::Mechanism;
+    let t = |name: &str| server_stream::transcript_of(&seed_of("server_stream", name));
+    let mechanism = |events: &[Event]| {
+        events.iter().find_map(|e| match e {
+            Event::Authenticated { mechanism } => Some(*mechanism),
+            _ => None,
+        })
+    };
+    let online = |events: &[Event]| {
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Online { jid } if jid == server_stream::FULL_JID))
+    };
+    // Direct TLS: no STARTTLS offered, -PLUS and its binding type are.
+    let (out, _) = t("gen-direct-tls-header");
+    assert!(
+        !out.contains("<starttls")
+            && out.contains("SCRAM-SHA-512-PLUS")
+            && out.contains("type='tls-exporter'"),
+        "{out}"
+    );
+    // The whole exchanges, and each stage's final step.
+    for (name, expected) in [
+        ("gen-direct-tls-plus-exchange", Mechanism::ScramSha512Plus),
+        ("gen-plus-final", Mechanism::ScramSha512Plus),
+        ("gen-sha1-final", Mechanism::ScramSha1),
+        ("gen-sha512-final", Mechanism::ScramSha512),
+    ] {
+        let (out, events) = t(name);
+        assert_eq!(mechanism(&events), Some(expected), "{name}: {out}");
+        assert!(
+            out.contains("<success ") && online(&events),
+            "{name}: {events:?}"
+        );
+    }
+    // Other binding data on the client's side: refused.
+    let (out, events) = t("gen-plus-other-binding");
+    assert!(!out.contains("<success "), "{out}");
+    assert!(
+        events.iter().any(|e| matches!(e, Event::AuthFailed { .. })),
+        "{events:?}"
+    );
+    // An unknown account gets a server-first message (made-up keys), then
+    // the failure; PLAIN then succeeds.
+    let (out, events) = t("gen-scram-unknown-user");
+    assert!(out.contains("<challenge "), "{out}");
+    assert!(out.contains("<failure "), "{out}");
+    assert!(
+        events.iter().any(|e| matches!(e, Event::AuthFailed { .. }))
+            && mechanism(&events) == Some(Mechanism::Plain),
+        "{events:?}"
+    );
+    // Failures until none are left: the stream ends with `not-authorized`.
+    let (out, events) = t("gen-plain-attempts-exhausted");
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::AuthFailed {
+                attempts_left: 0,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    assert!(out.contains("<stream:error><not-authorized "), "{out}");
+    // Before binding: a message and a request get `not-authorized` error
+    // replies (`stanza_error_reply`); an error and a result get none.
+    let (out, _) = t("gen-unbound-stanzas");
+    assert!(out.contains("<message type='error'"), "{out}");
+    assert!(out.contains("<iq type='error' id='e1'"), "{out}");
+    assert_eq!(out.matches("<not-authorized ").count(), 2, "{out}");
+    // `<enable/>` before binding, and a second one: `<failed/>`.
+    for name in ["gen-enable-before-bind", "gen-enable-twice"] {
+        let (out, _) = t(name);
+        assert!(
+            out.contains("<failed xmlns='urn:xmpp:sm:3'><unexpected-request "),
+            "{name}: {out}"
+        );
+    }
+    // The default stanza limit: a stanza of exactly it is read, one byte
+    // more is `policy-violation`.
+    let (_, events) = t("gen-near-limit-at");
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Message(_))),
+        "{events:?}"
+    );
+    let (out, events) = t("gen-near-limit-over");
+    assert!(out.contains("<policy-violation "), "{out}");
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Message(_))),
         "{events:?}"
     );
 }

@@ -12,7 +12,8 @@
 //! The SCRAM client nonce is fixed ([`CLIENT_NONCE`]), so the stages after
 //! `<auth/>` can be fed a server-first message that extends it, and a
 //! server-final message computed for the known password ([`scram_first`],
-//! [`scram_final`]).
+//! [`scram_final_for`]): SCRAM-SHA-256, SCRAM-SHA-1, and over direct TLS
+//! (`Stream::client_over_tls` with [`binding`]) SCRAM-SHA-512-PLUS.
 //!
 //! Oracles: no panic; the protocol properties of [`common`] on the run,
 //! then at the end of file; and the same bytes written and the same events
@@ -30,7 +31,7 @@ pub(crate) mod common;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use xmpp_sansio::sasl::{ScramHash, ScramKeys};
+use xmpp_sansio::sasl::{ChannelBinding, ScramHash, ScramKeys};
 use xmpp_sansio::{ClientConfig, Stream, TlsPolicy};
 
 use common::Transcript;
@@ -68,7 +69,17 @@ pub(crate) const STAGES: &[&str] = &[
     "online",         // 8: bound
     "roster-pending", // 9: online, roster request pending (`@@`)
     "closing",        // 10: online, roster pending, our close sent
+    "direct-tls",     // 11: direct TLS (`tls-exporter` data), started; header next
+    "plus-first",     // 12: direct TLS, SCRAM-SHA-512-PLUS <auth/> sent; server-first next
+    "plus-final",     // 13: its client-final sent (binding data); server-final next
+    "sha1-first",     // 14: SCRAM-SHA-1 <auth/> sent; server-first next
+    "sha1-final",     // 15: its client-final sent; server-final next
 ];
+
+/// The channel-binding data of the direct-TLS stages.
+pub(crate) fn binding() -> ChannelBinding {
+    ChannelBinding::TlsExporter(vec![0x5a; 32])
+}
 
 pub(crate) fn config() -> ClientConfig {
     let mut c = ClientConfig::new("j@example.com", PASSWORD, [3; 32]);
@@ -102,7 +113,7 @@ fn mechanisms(names: &[&str]) -> String {
 
 /// The SCRAM-SHA-256 messages for the fixed nonce: (server-first,
 /// server-final), as text before base64. The auth message is built from
-/// the client's own messages as [`scram_client_messages`] reads them.
+/// the client's own messages as [`scram_final_for`] reads them.
 pub(crate) fn scram_first() -> String {
     format!(
         "r={CLIENT_NONCE}{SERVER_NONCE},s={},i={ITERATIONS}",
@@ -111,34 +122,101 @@ pub(crate) fn scram_first() -> String {
 }
 
 /// The client's first (bare) and final-without-proof messages, read from
-/// what a stream at stage `scram-final` wrote.
-fn scram_client_messages() -> &'static (String, String) {
-    static M: OnceLock<(String, String)> = OnceLock::new();
-    M.get_or_init(|| {
-        let (_, t, _) = staged(5, Instant::now());
-        let out = common::show(&t.output);
-        let first = common::unbase64(common::element_text(&out, "auth").unwrap_or("").as_bytes());
-        let fin = common::unbase64(
-            common::element_text(&out, "response")
-                .unwrap_or("")
-                .as_bytes(),
-        );
-        let first = common::show(&first);
-        // Strip the GS2 header ("n,," or "y,,"): two commas.
-        let bare = first.splitn(3, ',').nth(2).unwrap_or("").to_owned();
-        let fin = common::show(&fin);
-        let without_proof = fin.split(",p=").next().unwrap_or("").to_owned();
-        (bare, without_proof)
-    })
+/// what a client wrote after `steps` (ending with its client-final).
+fn scram_client_messages_of(direct: bool, steps: Vec<Step>) -> (String, String) {
+    let (_, t, _) = run_steps(direct, steps, config(), Instant::now());
+    let out = common::show(&t.output);
+    let first = common::unbase64(common::element_text(&out, "auth").unwrap_or("").as_bytes());
+    let fin = common::unbase64(
+        common::element_text(&out, "response")
+            .unwrap_or("")
+            .as_bytes(),
+    );
+    let first = common::show(&first);
+    // Strip the GS2 header ("n,,", "y,," or "p=tls-exporter,,"): two commas.
+    let bare = first.splitn(3, ',').nth(2).unwrap_or("").to_owned();
+    let fin = common::show(&fin);
+    let without_proof = fin.split(",p=").next().unwrap_or("").to_owned();
+    (bare, without_proof)
 }
 
-/// The server-final message (`v=…`) for the known password.
-pub(crate) fn scram_final() -> String {
-    let (bare, without_proof) = scram_client_messages();
+/// The server-final message (`v=…`) for the known password, answering
+/// the exchange a client starts on `features` (a server header and
+/// features offering a SCRAM mechanism of `hash`), over direct TLS or not.
+pub(crate) fn scram_final_for(direct: bool, features: &str, hash: ScramHash) -> String {
+    let steps = vec![Step::Input(features.to_owned()), Step::Input(challenge())];
+    let (bare, without_proof) = scram_client_messages_of(direct, steps);
     let auth_message = format!("{bare},{},{without_proof}", scram_first());
-    let keys = ScramKeys::derive(ScramHash::Sha256, PASSWORD, SALT, ITERATIONS);
-    let signature = keys.server_signature(ScramHash::Sha256, auth_message.as_bytes());
+    let keys = ScramKeys::derive(hash, PASSWORD, SALT, ITERATIONS);
+    let signature = keys.server_signature(hash, auth_message.as_bytes());
     format!("v={}", common::base64(&signature))
+}
+
+/// The server-final message (`v=…`) for the known password, for the
+/// SCRAM-SHA-256 exchange of the stage `scram-final`.
+pub(crate) fn scram_final() -> String {
+    static F: OnceLock<String> = OnceLock::new();
+    F.get_or_init(|| scram_final_for(false, &scram_features(), ScramHash::Sha256))
+        .clone()
+}
+
+/// The server-final message of the stage `plus-final` (SCRAM-SHA-512-PLUS
+/// over direct TLS).
+pub(crate) fn plus_final() -> String {
+    static F: OnceLock<String> = OnceLock::new();
+    F.get_or_init(|| scram_final_for(true, &plus_features(), ScramHash::Sha512))
+        .clone()
+}
+
+/// The server-final message of the stage `sha1-final`.
+pub(crate) fn sha1_final() -> String {
+    static F: OnceLock<String> = OnceLock::new();
+    F.get_or_init(|| scram_final_for(false, &sha1_features(), ScramHash::Sha1))
+        .clone()
+}
+
+/// The server's header and features offering `names` (and, with a
+/// -PLUS mechanism among them, the `tls-exporter` binding, XEP-0440).
+pub(crate) fn offering(names: &[&str]) -> String {
+    let cb = if names.iter().any(|n| n.ends_with("-PLUS")) {
+        "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/></sasl-channel-binding>"
+    } else {
+        ""
+    };
+    format!(
+        "{HEADER}{}",
+        features(&format!("{}{cb}", mechanisms(names)))
+    )
+}
+
+fn scram_features() -> String {
+    offering(&["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"])
+}
+
+fn plus_features() -> String {
+    offering(&[
+        "SCRAM-SHA-512-PLUS",
+        "SCRAM-SHA-256-PLUS",
+        "SCRAM-SHA-512",
+        "PLAIN",
+    ])
+}
+
+fn sha1_features() -> String {
+    offering(&["SCRAM-SHA-1", "PLAIN"])
+}
+
+/// The server-first message in its `<challenge/>`.
+fn challenge() -> String {
+    format!(
+        "<challenge xmlns='{SASL}'>{}</challenge>",
+        common::base64(scram_first().as_bytes())
+    )
+}
+
+/// Whether the stage's stream is over direct TLS.
+fn direct(stage: usize) -> bool {
+    (11..=13).contains(&stage)
 }
 
 fn prefix(stage: usize) -> Vec<Step> {
@@ -150,14 +228,8 @@ fn prefix(stage: usize) -> Vec<Step> {
             mechanisms(&["PLAIN", "SCRAM-SHA-256"])
         ))
     );
-    let scram = format!(
-        "{HEADER}{}",
-        features(&mechanisms(&["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256"]))
-    );
-    let challenge = format!(
-        "<challenge xmlns='{SASL}'>{}</challenge>",
-        common::base64(scram_first().as_bytes())
-    );
+    let scram = scram_features();
+    let challenge = challenge();
     let success = format!("<success xmlns='{SASL}'/>");
     let bind_features = format!(
         "{HEADER}{}",
@@ -180,6 +252,11 @@ fn prefix(stage: usize) -> Vec<Step> {
         5 => vec![Input(scram), Input(challenge)],
         6 => vec![Input(plain), Input(success)],
         7 => vec![Input(plain), Input(success), Input(bind_features)],
+        11 => vec![],
+        12 => vec![Input(plus_features())],
+        13 => vec![Input(plus_features()), Input(challenge)],
+        14 => vec![Input(sha1_features())],
+        15 => vec![Input(sha1_features()), Input(challenge)],
         _ => {
             let mut steps = vec![
                 Input(plain),
@@ -222,12 +299,27 @@ pub(crate) fn staged_with(
     config: ClientConfig,
     now: Instant,
 ) -> (Stream, Transcript, String) {
-    let mut s = Stream::client(config);
+    run_steps(direct(stage), prefix(stage), config, now)
+}
+
+/// A started stream (over direct TLS with [`binding`] if `direct`) after
+/// `steps`, its transcript, and the id of the last IQ it wrote.
+fn run_steps(
+    direct: bool,
+    steps: Vec<Step>,
+    config: ClientConfig,
+    now: Instant,
+) -> (Stream, Transcript, String) {
+    let mut s = if direct {
+        Stream::client_over_tls(config, binding())
+    } else {
+        Stream::client(config)
+    };
     let mut t = Transcript::default();
     let _ = s.start(now);
     t.drain(&mut s, now);
     let mut id = String::new();
-    for step in prefix(stage) {
+    for step in steps {
         match step {
             Step::Input(data) => {
                 let data = common::substitute(data.as_bytes(), id.as_bytes());
@@ -399,6 +491,76 @@ pub(crate) fn seeds() -> Vec<(String, Vec<u8>)> {
         let mut bytes = vec![stage("online") | 0x50];
         bytes.extend_from_slice(format!("{head}{body}{tail}<presence/>").as_bytes());
         seeds.push((name.to_owned(), bytes));
+    }
+    // The other SCRAM exchanges: the stages' next message, and whole
+    // exchanges from a fresh stream (SCRAM-SHA-512, SCRAM-SHA-256-PLUS and
+    // SCRAM-SHA-1-PLUS over direct TLS, and SCRAM-SHA-256 over direct TLS
+    // with no -PLUS offered: the client says `y`).
+    let success = |v: &str| format!("<success xmlns='{SASL}'>{}</success>", b64(v));
+    let bind_features = format!(
+        "{HEADER}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>"
+    );
+    let mut more = vec![
+        ("gen-plus-first".to_owned(), challenge(), "plus-first"),
+        (
+            "gen-plus-final-success".to_owned(),
+            format!("{}{bind_features}", success(&plus_final())),
+            "plus-final",
+        ),
+        ("gen-sha1-first".to_owned(), challenge(), "sha1-first"),
+        (
+            "gen-sha1-final-success".to_owned(),
+            format!("{}{bind_features}", success(&sha1_final())),
+            "sha1-final",
+        ),
+        (
+            "gen-direct-tls-features".to_owned(),
+            plus_features(),
+            "direct-tls",
+        ),
+    ];
+    for (name, offer, hash, direct, st) in [
+        (
+            "gen-sha512-exchange",
+            vec!["SCRAM-SHA-512", "PLAIN"],
+            ScramHash::Sha512,
+            false,
+            "fresh",
+        ),
+        (
+            "gen-direct-tls-sha256-plus-exchange",
+            vec!["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"],
+            ScramHash::Sha256,
+            true,
+            "direct-tls",
+        ),
+        (
+            "gen-direct-tls-sha1-plus-exchange",
+            vec!["SCRAM-SHA-1-PLUS"],
+            ScramHash::Sha1,
+            true,
+            "direct-tls",
+        ),
+        (
+            "gen-direct-tls-no-plus-exchange",
+            vec!["SCRAM-SHA-256"],
+            ScramHash::Sha256,
+            true,
+            "direct-tls",
+        ),
+    ] {
+        let offer = offering(&offer);
+        let fin = scram_final_for(direct, &offer, hash);
+        more.push((
+            name.to_owned(),
+            format!("{offer}{}{}{bind_features}", challenge(), success(&fin)),
+            st,
+        ));
+    }
+    for (name, data, st) in more {
+        let mut bytes = vec![stage(st) | 0x30];
+        bytes.extend_from_slice(data.as_bytes());
+        seeds.push((name, bytes));
     }
     // One byte at a time, through the whole SCRAM exchange.
     let mut one = vec![stage("scram-first")];

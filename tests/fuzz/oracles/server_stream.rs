@@ -7,9 +7,13 @@
 //! (low nibble, modulo the number of stages) and how the rest is cut into
 //! reads (high nibble, [`common::chunks`]); every other byte, NUL
 //! included, is client data. `@@` in the data stands for the valid SCRAM
-//! client-final message (base64) of the exchange the prefixes start, so
-//! the stage after the client-first message is one token away from the
-//! server's final step.
+//! client-final message (base64) of the exchange the stage's prefix starts
+//! ([`client_final_of`]: SCRAM-SHA-256, -SHA-1, -SHA-512, or over direct
+//! TLS SCRAM-SHA-512-PLUS with the stage's binding data), so each stage
+//! after a client-first message is one token away from the server's final
+//! step. The direct-TLS stages are `Stream::server_over_tls` with
+//! `tls-exporter` data; the stage `near-limit` runs with the default
+//! stanza limit, the others with a small one ([`LIMIT`]).
 //!
 //! The oracle acts as the application would, at once and the same way
 //! whatever the chunking: `Event::StartTls` gets `tls_established` (no
@@ -79,18 +83,67 @@ enum Step {
 
 /// The stages, by index: the prefix that reaches each.
 pub(crate) const STAGES: &[&str] = &[
-    "fresh",       // 0: started, nothing read; the client's header next
-    "header",      // 1: header read, features (STARTTLS, SASL) sent
-    "tls",         // 2: <starttls/> read, <proceed/> sent, TLS on; restart header next
-    "tls-header",  // 3: restarted over TLS, features sent; <auth/> next
-    "scram-first", // 4: SCRAM client-first read, server-first sent; client-final (`@@`) next
-    "scram-final", // 5: client-final read, <success/> sent; restart header next
-    "plain-done",  // 6: PLAIN <success/> sent; restart header next
-    "bind",        // 7: restarted, bind (and SM) offered; bind request next
-    "online",      // 8: bound as FULL_JID
-    "sm",          // 9: online, stream management enabled
-    "closing",     // 10: online, our close sent
+    "fresh",        // 0: started, nothing read; the client's header next
+    "header",       // 1: header read, features (STARTTLS, SASL) sent
+    "tls",          // 2: <starttls/> read, <proceed/> sent, TLS on; restart header next
+    "tls-header",   // 3: restarted over TLS, features sent; <auth/> next
+    "scram-first",  // 4: SCRAM client-first read, server-first sent; client-final (`@@`) next
+    "scram-final",  // 5: client-final read, <success/> sent; restart header next
+    "plain-done",   // 6: PLAIN <success/> sent; restart header next
+    "bind",         // 7: restarted, bind (and SM) offered; bind request next
+    "online",       // 8: bound as FULL_JID
+    "sm",           // 9: online, stream management enabled
+    "closing",      // 10: online, our close sent
+    "direct-tls",   // 11: direct TLS (`tls-exporter` data), started; the client's header next
+    "plus-first", // 12: direct TLS, SCRAM-SHA-512-PLUS client-first read; client-final (`@@`) next
+    "sha1-first", // 13: SCRAM-SHA-1 client-first read; client-final (`@@`) next
+    "sha512-first", // 14: SCRAM-SHA-512 client-first read; client-final (`@@`) next
+    "near-limit", // 15: online under the default stanza limit, a message open NEAR_LIMIT bytes short of it
 ];
+
+/// The channel-binding data of the direct-TLS stages.
+pub(crate) fn binding() -> ChannelBinding {
+    ChannelBinding::TlsExporter(vec![0xa5; 32])
+}
+
+/// At stage `near-limit`, how many bytes the open message may still take
+/// (its closing tags take 17).
+pub(crate) const NEAR_LIMIT: usize = 24;
+
+/// The opening of the message the stage `near-limit` leaves open: the
+/// default limit less [`NEAR_LIMIT`] bytes.
+pub(crate) fn near_limit_message() -> String {
+    let head = "<message to='romeo@example.net'><body>";
+    let limit = xmpp_sansio::xml::Limits::default().max_stanza_bytes;
+    format!("{head}{}", "x".repeat(limit - NEAR_LIMIT - head.len()))
+}
+
+/// Whether the stage's stream is over direct TLS.
+fn direct(stage: usize) -> bool {
+    matches!(stage, 11 | 12)
+}
+
+/// The SCRAM mechanism the stage's prefix starts (stage 11's is stage
+/// 12's, so that `@@` completes an exchange a seed starts there; the
+/// other stages' is stage 4's SCRAM-SHA-256).
+fn scram_mechanism(stage: usize) -> Mechanism {
+    match stage {
+        11 | 12 => Mechanism::ScramSha512Plus,
+        13 => Mechanism::ScramSha1,
+        14 => Mechanism::ScramSha512,
+        _ => Mechanism::ScramSha256,
+    }
+}
+
+/// The stage whose prefix ends with the client-first message of `mechanism`.
+fn first_stage(mechanism: Mechanism) -> usize {
+    match mechanism {
+        Mechanism::ScramSha512Plus => 12,
+        Mechanism::ScramSha1 => 13,
+        Mechanism::ScramSha512 => 14,
+        _ => 4,
+    }
+}
 
 pub(crate) fn config() -> ServerConfig {
     let mut c = ServerConfig::new("example.com", *b"fuzz fake-salt secret", [9; 32]);
@@ -116,49 +169,70 @@ fn credentials() -> &'static StoredCredentials {
     })
 }
 
-fn scram_client() -> ClientAuth {
+fn scram_client(mechanism: Mechanism) -> ClientAuth {
     let c = Credentials {
         username: USER.into(),
         password: PASSWORD.into(),
         authzid: None,
     };
+    let binding = if mechanism.uses_channel_binding() {
+        binding()
+    } else {
+        ChannelBinding::None
+    };
     ClientAuth::new(
-        Mechanism::ScramSha256,
+        mechanism,
         &c,
-        &ChannelBinding::None,
+        &binding,
         CLIENT_NONCE,
-        false,
+        mechanism.uses_channel_binding(),
     )
     .unwrap_or_else(|e| panic!("a SCRAM client: {e}"))
 }
 
 /// `<auth mechanism='SCRAM-SHA-256'>` with the client-first message.
 fn scram_auth() -> String {
-    let first = scram_client()
+    scram_auth_with(Mechanism::ScramSha256)
+}
+
+/// `<auth/>` for `mechanism` with its client-first message.
+pub(crate) fn scram_auth_with(mechanism: Mechanism) -> String {
+    let first = scram_client(mechanism)
         .initial_response()
         .ok()
         .flatten()
         .unwrap_or_default();
     format!(
-        "<auth xmlns='{SASL}' mechanism='SCRAM-SHA-256'>{}</auth>",
+        "<auth xmlns='{SASL}' mechanism='{}'>{}</auth>",
+        mechanism.name(),
         common::base64(&first)
     )
 }
 
-/// The valid client-final message, base64 (what `@@` stands for): the
-/// server-first message is read from what a stream at stage
-/// `scram-first` wrote, and answered by the crate's SCRAM client.
+/// The valid client-final message, base64, of the SCRAM-SHA-256 exchange
+/// of stage `scram-first`.
 pub(crate) fn client_final() -> &'static str {
-    static F: OnceLock<String> = OnceLock::new();
-    F.get_or_init(|| {
-        let (_, t) = staged(4, Instant::now());
+    client_final_of(4)
+}
+
+/// What `@@` stands for at `stage`: the valid client-final message,
+/// base64, of the exchange [`scram_mechanism`] names. The server-first
+/// message is read from what a stream at the stage that sent it wrote,
+/// and answered by the crate's SCRAM client.
+pub(crate) fn client_final_of(stage: usize) -> &'static str {
+    static F: OnceLock<Vec<OnceLock<String>>> = OnceLock::new();
+    let mechanism = scram_mechanism(stage);
+    let first = first_stage(mechanism);
+    let cells = F.get_or_init(|| (0..STAGES.len()).map(|_| OnceLock::new()).collect());
+    cells[first].get_or_init(|| {
+        let (_, t) = staged(first, Instant::now());
         let out = common::show(&t.output);
         let server_first = common::unbase64(
             common::element_text(&out, "challenge")
                 .unwrap_or("")
                 .as_bytes(),
         );
-        let mut client = scram_client();
+        let mut client = scram_client(mechanism);
         let _ = client.initial_response();
         let fin = client.respond(&server_first).unwrap_or_default();
         common::base64(&fin)
@@ -206,14 +280,30 @@ fn prefix(stage: usize) -> Vec<Step> {
             Input(format!("<response xmlns='{SASL}'>@@</response>")),
         ],
         6 => plain_done,
+        11 => vec![],
+        12 => vec![Input(format!(
+            "{HEADER}{}",
+            scram_auth_with(Mechanism::ScramSha512Plus)
+        ))],
+        13 => vec![Input(format!(
+            "{HEADER}{}",
+            scram_auth_with(Mechanism::ScramSha1)
+        ))],
+        14 => vec![Input(format!(
+            "{HEADER}{}",
+            scram_auth_with(Mechanism::ScramSha512)
+        ))],
         _ => {
             let mut steps = plain_done;
             steps.push(Input(HEADER.into()));
             steps
         }
     };
-    if stage >= 8 {
+    if (8..=10).contains(&stage) || stage == 15 {
         steps.push(Input(BIND.into()));
+    }
+    if stage == 15 {
+        steps.push(Input(near_limit_message()));
     }
     if stage == 9 {
         steps.push(Input(format!("<enable xmlns='{SM}' resume='true'/>")));
@@ -299,7 +389,15 @@ fn feed(s: &mut Stream, t: &mut Transcript, data: &[u8], now: Instant) {
 
 /// A started server stream at `stage`, and its transcript so far.
 pub(crate) fn staged(stage: usize, now: Instant) -> (Stream, Transcript) {
-    let mut s = Stream::server(config());
+    let mut s = if direct(stage) {
+        Stream::server_over_tls(config(), binding())
+    } else if stage == 15 {
+        let mut c = config();
+        c.limits.max_stanza_bytes = xmpp_sansio::xml::Limits::default().max_stanza_bytes;
+        Stream::server(c)
+    } else {
+        Stream::server(config())
+    };
     let mut t = Transcript::default();
     let _ = s.start(now);
     drain(&mut s, &mut t, now);
@@ -309,7 +407,7 @@ pub(crate) fn staged(stage: usize, now: Instant) -> (Stream, Transcript) {
                 // `@@` only ever appears at stage 5, whose stage 4 prefix
                 // does not need it.
                 let data = if data.contains("@@") {
-                    common::substitute(data.as_bytes(), client_final().as_bytes())
+                    common::substitute(data.as_bytes(), client_final_of(stage).as_bytes())
                 } else {
                     data.into_bytes()
                 };
@@ -331,7 +429,7 @@ fn online_jid(events: &[Event]) -> Option<&str> {
 }
 
 /// No forged sender (see the module docs): `events` is the whole run's.
-pub(crate) fn check_senders(events: &[Event]) {
+pub(crate) fn check_senders<'a>(events: impl IntoIterator<Item = &'a Event>) {
     let mut full: Option<&str> = None;
     for e in events {
         if let Event::Online { jid } | Event::Resumed { jid, .. } = e {
@@ -384,9 +482,7 @@ fn run<'a>(stage: usize, reads: impl Iterator<Item = &'a [u8]>) -> Transcript {
         assert_eq!(jid, FULL_JID, "the prefix binds the known JID");
     }
     let check = |t: &Transcript| {
-        let mut all = prefix_events.clone();
-        all.extend(t.events.iter().cloned());
-        check_senders(&all);
+        check_senders(prefix_events.iter().chain(&t.events));
         common::check_events(&t.events);
     };
     for read in reads {
@@ -409,7 +505,7 @@ pub(crate) fn check(data: &[u8]) {
         return;
     };
     let stage = usize::from(selector & 0x0f) % STAGES.len();
-    let data = common::substitute(rest, client_final().as_bytes());
+    let data = common::substitute(rest, client_final_of(stage).as_bytes());
     let chunked = run(stage, common::chunks(&data, selector >> 4).into_iter());
     let whole = run(stage, std::iter::once(&data[..]));
     if !whole.saw_starttls() {
@@ -429,7 +525,7 @@ pub(crate) fn transcript_of(data: &[u8]) -> (String, Vec<Event>) {
         return Default::default();
     };
     let stage = usize::from(selector & 0x0f) % STAGES.len();
-    let data = common::substitute(rest, client_final().as_bytes());
+    let data = common::substitute(rest, client_final_of(stage).as_bytes());
     let t = run(stage, std::iter::once(&data[..]));
     (common::show(&t.output), t.events)
 }
@@ -563,6 +659,144 @@ pub(crate) fn seeds() -> Vec<(String, Vec<u8>)> {
         let body = "x".repeat(LIMIT + extra - head.len() - tail.len());
         let mut bytes = vec![stage("online") | 0x50];
         bytes.extend_from_slice(format!("{head}{body}{tail}<presence/>").as_bytes());
+        seeds.push((name.to_owned(), bytes));
+    }
+    // Direct TLS, SCRAM-SHA-512-PLUS, -SHA-1 and -SHA-512 (`@@` is each
+    // stage's client-final), the server's SASL failures and its refusals.
+    let wrong_plain = format!(
+        "<auth xmlns='{SASL}' mechanism='PLAIN'>{}</auth>",
+        common::base64(format!("\0{USER}\0nope").as_bytes())
+    );
+    let response = format!("<response xmlns='{SASL}'>@@</response>");
+    let restart_bind = format!("{HEADER}{BIND}");
+    let mut more = vec![
+        ("gen-direct-tls-header", HEADER.to_owned(), "direct-tls"),
+        (
+            "gen-direct-tls-plus-exchange",
+            format!(
+                "{HEADER}{}{response}{restart_bind}",
+                scram_auth_with(Mechanism::ScramSha512Plus)
+            ),
+            "direct-tls",
+        ),
+        (
+            "gen-plus-final",
+            format!("{response}{restart_bind}"),
+            "plus-first",
+        ),
+        (
+            "gen-sha1-final",
+            format!("{response}{restart_bind}"),
+            "sha1-first",
+        ),
+        (
+            "gen-sha512-final",
+            format!("{response}{restart_bind}"),
+            "sha512-first",
+        ),
+        (
+            "gen-plain-attempts-exhausted",
+            format!("{wrong_plain}{wrong_plain}{wrong_plain}{wrong_plain}{wrong_plain}"),
+            "header",
+        ),
+        (
+            "gen-unbound-stanzas",
+            "<message to='romeo@example.net'><body>early</body></message><iq type='get' id='e1'><ping xmlns='urn:xmpp:ping'/></iq><presence type='error'/><iq type='result' id='e2'/>".to_owned(),
+            "bind",
+        ),
+        (
+            "gen-enable-before-bind",
+            format!("<enable xmlns='{SM}' resume='true'/>{BIND}"),
+            "bind",
+        ),
+        (
+            "gen-enable-twice",
+            format!("<enable xmlns='{SM}'/><r xmlns='{SM}'/>"),
+            "sm",
+        ),
+        (
+            "gen-near-limit-at",
+            format!("{}</body></message><presence/>", "y".repeat(NEAR_LIMIT - 17)),
+            "near-limit",
+        ),
+        (
+            "gen-near-limit-over",
+            format!("{}</body></message><presence/>", "y".repeat(NEAR_LIMIT - 16)),
+            "near-limit",
+        ),
+    ];
+    // SCRAM for an account that does not exist: the server answers with
+    // made-up keys (`fake_credentials`), then fails the proof.
+    let nobody = ClientAuth::new(
+        Mechanism::ScramSha256,
+        &Credentials {
+            username: "nobody".into(),
+            password: PASSWORD.into(),
+            authzid: None,
+        },
+        &ChannelBinding::None,
+        CLIENT_NONCE,
+        false,
+    );
+    if let Ok(mut nobody) = nobody {
+        let first = nobody.initial_response().ok().flatten().unwrap_or_default();
+        let auth = format!(
+            "<auth xmlns='{SASL}' mechanism='SCRAM-SHA-256'>{}</auth>",
+            common::base64(&first)
+        );
+        let mut input = vec![stage("header")];
+        input.extend_from_slice(auth.as_bytes());
+        let (out, _) = transcript_of(&input);
+        let server_first = common::unbase64(
+            common::element_text(&out, "challenge")
+                .unwrap_or("")
+                .as_bytes(),
+        );
+        let fin = nobody.respond(&server_first).unwrap_or_default();
+        more.push((
+            "gen-scram-unknown-user",
+            format!(
+                "{auth}<response xmlns='{SASL}'>{}</response>{}",
+                common::base64(&fin),
+                plain_auth()
+            ),
+            "header",
+        ));
+    }
+    // SCRAM-SHA-512-PLUS whose client has other binding data (a man in
+    // the middle): the server's check refuses it.
+    let mut other = ClientAuth::new(
+        Mechanism::ScramSha512Plus,
+        &Credentials {
+            username: USER.into(),
+            password: PASSWORD.into(),
+            authzid: None,
+        },
+        &ChannelBinding::TlsExporter(vec![0x11; 32]),
+        CLIENT_NONCE,
+        true,
+    )
+    .unwrap_or_else(|e| panic!("a SCRAM client: {e}"));
+    let _ = other.initial_response();
+    let (_, t) = staged(stage("plus-first").into(), Instant::now());
+    let out = common::show(&t.output);
+    let server_first = common::unbase64(
+        common::element_text(&out, "challenge")
+            .unwrap_or("")
+            .as_bytes(),
+    );
+    let fin = other.respond(&server_first).unwrap_or_default();
+    more.push((
+        "gen-plus-other-binding",
+        format!(
+            "<response xmlns='{SASL}'>{}</response>",
+            common::base64(&fin)
+        ),
+        "plus-first",
+    ));
+    for (name, data, st) in more {
+        let mut bytes = vec![stage(st) | 0x30];
+        bytes.extend_from_slice(data.as_bytes());
         seeds.push((name.to_owned(), bytes));
     }
     // One byte at a time, through the SCRAM final step.
