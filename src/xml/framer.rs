@@ -381,6 +381,28 @@ impl Framer {
         false
     }
 
+    /// [`Framer::push`], then [`Framer::nothing_yet`]: one byte's push,
+    /// step and test in one (the values stay in registers), for a caller
+    /// that asks after every push (the `Stream`'s fast path).
+    #[inline(always)]
+    pub(crate) fn push_waits(&mut self, bytes: &[u8]) -> bool {
+        if let [b] = bytes {
+            let len = self.buf.len();
+            if len < self.buf.capacity() {
+                self.buf.push(*b);
+                let lazy = LAZY[usize::from(self.lazy) & (L_STATES - 1)][usize::from(*b)];
+                self.lazy = lazy;
+                if len + 1 < self.deadline && lazy < L_END_OPEN {
+                    self.checked = len + 1;
+                    return true;
+                }
+                return self.nothing_yet();
+            }
+        }
+        self.push(bytes);
+        self.nothing_yet()
+    }
+
     #[inline(never)]
     fn next_event_slow(&mut self) -> Result<Option<FrameEvent>, XmlError> {
         if let Some(e) = &self.error {
