@@ -382,7 +382,10 @@ impl Stream {
         );
         if !data.is_empty()
             && !self.input_stopped
-            && !matches!(self.phase, Phase::Closed | Phase::AwaitTls)
+            && matches!(
+                self.phase,
+                Phase::Idle | Phase::Negotiating | Phase::Online | Phase::Closing { .. }
+            )
         {
             // The ping timer runs from here (`TimerTable::arm_ping`).
             self.last_input = Some(now);
