@@ -883,8 +883,12 @@ impl Stream {
     #[must_use]
     #[inline]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        // `late_output` is set only with output queued, and output goes
+        // only from here: nothing queued, nothing to clear.
+        debug_assert!(self.late_output.is_none() || self.out.pending());
+        let bytes = self.out.take()?;
         self.late_output = None;
-        self.out.take()
+        Some(bytes)
     }
 
     /// The next event.
