@@ -1371,6 +1371,10 @@ fn errors_after_bytes_that_wait_come_on_their_own_byte() {
         format!("{HEADER}<m a='{text}{text}{text}{text}'/>"),
         format!("<stream:stream a='{text}{text}{text}{text}'>"),
         format!("{HEADER}<m><b>caf\u{e9} {text}</b></m>"),
+        // A nested element's `/>` waits; a top-level one's completes.
+        format!("{HEADER}<m><b/>{text}<c x='1'/>{text}<d/x></m>"),
+        format!("{HEADER}<m><b x='1' />{text}<c/ ></m>"),
+        format!("{HEADER}<m a='1'/>{text}"),
     ]
     .into_iter()
     .map(String::into_bytes)

@@ -5,7 +5,9 @@ use super::Limits;
 use super::element::Element;
 use super::error::XmlError;
 use super::parser::{Parser, StreamHeader, parse_header};
-use super::scanner::{Boundary, L_END, L_END_BYTE, L_END_OPEN, L_STATES, LAZY, Scanner, WAKE};
+use super::scanner::{
+    Boundary, L_END, L_END_BYTE, L_END_OPEN, L_SLASH, L_SLASH_MARK, L_STATES, LAZY, Scanner, WAKE,
+};
 
 /// Buffer capacity the framer keeps however idle the stream (see
 /// `Framer::settle`): enough for most stanzas read a byte at a time
@@ -132,6 +134,9 @@ pub struct Framer {
     /// have matched.
     end_name: (usize, usize),
     end_matched: usize,
+    /// The scan was inside a stanza ([`Scanner::nested`]): a `/` in a
+    /// start tag ([`L_SLASH_MARK`]) may wait.
+    nested: bool,
 }
 
 impl Framer {
@@ -151,6 +156,7 @@ impl Framer {
             deadline: 0,
             end_name: (0, 0),
             end_matched: 0,
+            nested: false,
         }
     }
 
@@ -213,20 +219,23 @@ impl Framer {
     /// One step of the check that lets bytes wait unscanned, on the byte
     /// just pushed.
     /// (An end tag's byte leaves a marker, [`L_END_OPEN`] or
-    /// [`L_END_BYTE`], that [`Framer::end_tag_step`] resolves.)
+    /// [`L_END_BYTE`], and a start tag's `/` one, [`L_SLASH_MARK`], that
+    /// [`Framer::end_tag_step`] resolves.)
     #[inline(always)]
     fn step(&mut self, b: u8) {
         self.lazy = LAZY[usize::from(self.lazy) & (L_STATES - 1)][usize::from(b)];
     }
 
-    /// Resolves a marker [`Framer::step`] left on the last byte pushed, in
+    /// Resolves a marker [`Framer::step`] left on the last byte pushed. In
     /// an end tag: its name is matched byte by byte against the open
     /// element's, and any other byte (one that does not match, the `>`) is
-    /// the scan's. Returns whether the byte may wait unscanned.
+    /// the scan's. A start tag's `/` waits inside a stanza only. Returns
+    /// whether the byte may wait unscanned.
     #[inline(never)]
     fn end_tag_step(&mut self) -> bool {
         let (at, len) = self.end_name;
         self.lazy = match (self.lazy, self.buf.last()) {
+            (L_SLASH_MARK, _) if self.nested => L_SLASH,
             (L_END_OPEN, _) if len > 0 => {
                 self.end_matched = 0;
                 L_END
@@ -444,6 +453,7 @@ impl Framer {
         } else {
             (self.lazy, self.deadline) = self.scanner.lazy(&self.limits);
             (self.end_name, self.end_matched) = self.scanner.end_name();
+            self.nested = self.scanner.nested();
         }
     }
 
@@ -621,6 +631,39 @@ mod tests {
             n += usize::from(matches!(event, FrameEvent::Element(_)));
         }
         n
+    }
+
+    /// Pushes `bytes` one at a time, asking for an event after each;
+    /// returns the events and how many of the bytes woke the scan.
+    fn byte_by_byte(f: &mut Framer, bytes: &[u8]) -> (usize, usize) {
+        let (mut events, mut wakes) = (0, 0);
+        for b in bytes {
+            f.push(std::slice::from_ref(b));
+            wakes += usize::from(!f.nothing_yet());
+            while let Ok(Some(_)) = f.next_event() {
+                events += 1;
+            }
+        }
+        (events, wakes)
+    }
+
+    #[test]
+    fn a_nested_self_closing_tag_waits_unscanned() {
+        let mut f = Framer::new(Limits::default());
+        f.push(HEADER);
+        drain(&mut f);
+        // Into a stanza's text: the top-level `<` and each start tag's `>`.
+        assert_eq!(byte_by_byte(&mut f, b"<message><body>hi"), (0, 3));
+        // `<c x='1'/>` and `<d/>` nested: no byte of them wakes the scan.
+        assert_eq!(byte_by_byte(&mut f, b"<c x='1'/> <d/> and more"), (0, 0));
+        // A top-level element's `/>` completes it, on its `>`.
+        let (events, wakes) = byte_by_byte(&mut f, b"</body></message><presence/>");
+        assert_eq!(events, 2);
+        assert!(wakes >= 3, "{wakes}");
+        let before = f.bytes_examined();
+        assert_eq!(byte_by_byte(&mut f, b"<presence a='1'/"), (0, 2));
+        assert!(f.bytes_examined() > before);
+        assert_eq!(byte_by_byte(&mut f, b">"), (1, 1));
     }
 
     #[test]

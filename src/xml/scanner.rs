@@ -27,8 +27,9 @@
 //! step over without completing a boundary, raising an error or changing
 //! anything but the place in a tag (text inside a stanza, the inside of a
 //! quoted value or of CDATA, names, `=`, whitespace, an end tag's name as
-//! far as it matches the open element's); `>` and everything that could be
-//! wrong end it. The length is the earliest at which a limit could fire on
+//! far as it matches the open element's, the `/>` of an element nested in
+//! a stanza, which changes no depth and completes nothing); every other
+//! `>` and everything that could be wrong end it. The length is the earliest at which a limit could fire on
 //! such bytes. The framer scans only when the automaton ends or the buffer
 //! reaches that length; the scan then takes the waiting bytes with the new
 //! ones, in the same states it would have taken them one by one. The
@@ -129,9 +130,12 @@ const NAME_BYTE: [bool; 256] = {
 /// the scan only where no byte can be wrong, complete anything or reach a
 /// limit other than the ones [`Scanner::lazy`]'s length bounds. Any other
 /// byte goes to [`WAKE`], and then the scan must run.
-pub(crate) const WAKE: u8 = 15;
+pub(crate) const WAKE: u8 = 31;
 /// Character data inside a stanza: anything but `<`.
 const L_TEXT: u8 = 0;
+/// In a start tag inside a stanza, after its `/` (only `>` may follow,
+/// which returns to the text around the element: no depth, no boundary).
+pub(crate) const L_SLASH: u8 = 1;
 /// Just after a `<` in a stanza: a name's first byte starts a start tag.
 const L_LT: u8 = 2;
 /// In a start tag's element name.
@@ -158,13 +162,18 @@ const L_CDATA: u8 = 11;
 pub(crate) const L_END: u8 = 12;
 /// A marker (from here on, no state lets a byte wait without more work):
 /// the last byte pushed is an end tag's `/` after `<` ([`L_LT`]).
-pub(crate) const L_END_OPEN: u8 = 13;
+pub(crate) const L_END_OPEN: u8 = 16;
 /// A marker: the last byte pushed is the next byte of an end tag's name.
 /// Any byte after a marker goes to [`WAKE`].
-pub(crate) const L_END_BYTE: u8 = 14;
+pub(crate) const L_END_BYTE: u8 = 17;
+/// A marker: the last byte pushed is a `/` in a start tag, where the scan
+/// takes it: [`L_SLASH`] if the tag is inside a stanza
+/// ([`Scanner::nested`]), where its `>` completes nothing; the scan's
+/// otherwise (a top-level element's `/>` completes it).
+pub(crate) const L_SLASH_MARK: u8 = 18;
 /// Rows in [`LAZY`]: a power of two, so a state masked with
 /// `L_STATES - 1` indexes it without a bounds check.
-pub(crate) const L_STATES: usize = 16;
+pub(crate) const L_STATES: usize = 32;
 
 /// The automaton of [`WAKE`]: `LAZY[state][byte]` is the next state.
 pub(crate) const LAZY: [[u8; 256]; L_STATES] = {
@@ -182,6 +191,14 @@ pub(crate) const LAZY: [[u8; 256]; L_STATES] = {
         }
         if b == b'/' {
             t[L_LT as usize][i] = L_END_OPEN;
+        }
+        if b == b'/' {
+            // `<a/`, `<a b='c'/`, `<a /`: as `scan_tag` takes them.
+            t[L_NAME as usize][i] = L_SLASH_MARK;
+            t[L_SPACE as usize][i] = L_SLASH_MARK;
+        }
+        if b == b'>' {
+            t[L_SLASH as usize][i] = L_TEXT;
         }
         if name {
             t[L_NAME as usize][i] = L_NAME;
@@ -346,7 +363,8 @@ impl Scanner {
     /// scan position on must all be new), and the buffer length from which
     /// the scan must run whatever the bytes. The automaton never passes a
     /// byte that could be wrong, complete a boundary or raise the depth
-    /// limit (`>` always wakes the scan); the length is the earliest at
+    /// limit (a `>` wakes the scan, but for a nested element's `/>`, which
+    /// is none of these); the length is the earliest at
     /// which one of the other limits could fire on the bytes it passes:
     /// the byte limit from the element's start, the name limit from the
     /// start of the name being read (or of any that could start at the
@@ -369,6 +387,7 @@ impl Scanner {
             State::Tag(Tag::Value(_)) => L_QUOT,
             State::Cdata(0) => L_CDATA,
             State::EndTag if self.depth >= 2 => L_END,
+            State::StartTagSlash if self.depth >= 2 => L_SLASH,
             State::StartTagSlash
             | State::EndTag
             | State::Bang(_)
@@ -397,6 +416,12 @@ impl Scanner {
         };
         let attrs = self.pos.saturating_add(left.saturating_mul(2));
         (state, bytes.min(name).min(attrs).saturating_add(1))
+    }
+
+    /// Whether the scan is inside a stanza (a start tag from here on is a
+    /// nested element's: its `/>` completes nothing).
+    pub(crate) fn nested(&self) -> bool {
+        self.depth >= 2
     }
 
     /// Where the name an end tag must have lies in the buffer (offset,
