@@ -118,9 +118,9 @@ pub struct Framer {
     parsed_bytes: u64,
     /// A self-closing header was returned; its end is the next event.
     pending_end: bool,
-    /// The end of the bytes a call of [`Framer::next_event`] let wait
-    /// unscanned: from the scan position up to here (see the scanner's
-    /// module docs). For [`Framer::bytes_examined`].
+    /// The scan position after the last scan: with `lazy` and `deadline`,
+    /// where the bytes that wait unscanned begin (see the scanner's module
+    /// docs). For [`Framer::bytes_examined`].
     checked: usize,
     /// The state of [`LAZY`] after the bytes pushed since the last scan,
     /// [`WAKE`] once one of them needs the scan (or a failure, a stream
@@ -359,9 +359,21 @@ impl Framer {
     ///
     /// Each byte counts once, when first examined: by the scan, or by the
     /// check that lets it wait unscanned (the scan that later takes it
-    /// does not count it again).
+    /// does not count it again). Between a push that wakes the scan and
+    /// the [`Framer::next_event`] that runs it, the bytes that waited
+    /// before it are left out (the scan counts them): read the count after
+    /// `next_event`.
     pub fn bytes_examined(&self) -> u64 {
-        let waiting = self.checked.saturating_sub(self.scanner.pos());
+        // The bytes pushed since the last scan wait while the check lets
+        // them; once one wakes the scan, they count when it takes them.
+        // (Not kept byte by byte: `push` stays a push and a table step.)
+        let len = self.buf.len();
+        let end = if self.lazy < L_END_OPEN && len < self.deadline {
+            len
+        } else {
+            self.checked
+        };
+        let waiting = end.saturating_sub(self.scanner.pos());
         self.scanner.examined() + self.parsed_bytes + waiting as u64
     }
 
@@ -380,14 +392,8 @@ impl Framer {
     /// would return `Ok(None)`; it need not be called).
     #[inline(always)]
     pub(crate) fn nothing_yet(&mut self) -> bool {
-        let len = self.buf.len();
-        if len < self.deadline
+        self.buf.len() < self.deadline
             && (self.lazy < L_END_OPEN || (self.lazy != WAKE && self.end_tag_step()))
-        {
-            self.checked = len;
-            return true;
-        }
-        false
     }
 
     /// [`Framer::push`], then [`Framer::nothing_yet`]: one byte's push,
@@ -402,7 +408,6 @@ impl Framer {
                 let lazy = LAZY[usize::from(self.lazy) & (L_STATES - 1)][usize::from(*b)];
                 self.lazy = lazy;
                 if len + 1 < self.deadline && lazy < L_END_OPEN {
-                    self.checked = len + 1;
                     return true;
                 }
                 return self.nothing_yet();
