@@ -6,7 +6,8 @@ use super::element::Element;
 use super::error::XmlError;
 use super::parser::{Parser, StreamHeader, parse_header};
 use super::scanner::{
-    Boundary, L_END, L_END_BYTE, L_END_OPEN, L_SLASH, L_SLASH_MARK, L_STATES, LAZY, Scanner, WAKE,
+    Boundary, L_END, L_END_BYTE, L_END_OPEN, L_GT_MARK, L_LT, L_LT_MARK, L_SLASH, L_SLASH_MARK,
+    L_STATES, L_TEXT, LAZY, Scanner, WAKE, name_len,
 };
 
 /// Buffer capacity the framer keeps however idle the stream (see
@@ -137,7 +138,19 @@ pub struct Framer {
     /// The scan was inside a stanza ([`Scanner::nested`]): a `/` in a
     /// start tag ([`L_SLASH_MARK`]) may wait.
     nested: bool,
+    /// A start tag's `>` may wait ([`L_GT_MARK`], [`Scanner::may_open`]).
+    may_open: bool,
+    /// Where the last `<` pushed since the scan lies ([`L_LT_MARK`]), or
+    /// [`NO_TAG`].
+    tag_at: usize,
+    /// While an element whose start tag's `>` waited is open: the name its
+    /// parent's end tag must have (`end_name` is the element's, so its end
+    /// tag is matched as any, and its `>` waits too).
+    outer: Option<(usize, usize)>,
 }
+
+/// [`Framer::tag_at`] when no `<` was pushed since the scan.
+const NO_TAG: usize = usize::MAX;
 
 impl Framer {
     /// A framer expecting a stream header, enforcing `limits`.
@@ -157,6 +170,9 @@ impl Framer {
             end_name: (0, 0),
             end_matched: 0,
             nested: false,
+            may_open: false,
+            tag_at: NO_TAG,
+            outer: None,
         }
     }
 
@@ -208,6 +224,11 @@ impl Framer {
             for &b in bytes {
                 self.buf.push(b);
                 self.step(b);
+                if self.lazy >= L_END_OPEN {
+                    // Each byte's marker now: the next byte's step needs
+                    // it resolved.
+                    self.resolve();
+                }
             }
         } else {
             // Larger reads go to the scan, which is fastest on runs.
@@ -226,16 +247,15 @@ impl Framer {
         self.lazy = LAZY[usize::from(self.lazy) & (L_STATES - 1)][usize::from(b)];
     }
 
-    /// Resolves a marker [`Framer::step`] left on the last byte pushed. In
+    /// Resolves a marker [`Framer::step`] left on the last byte pushed, in
     /// an end tag: its name is matched byte by byte against the open
-    /// element's, and any other byte (one that does not match, the `>`) is
-    /// the scan's. A start tag's `/` waits inside a stanza only. Returns
-    /// whether the byte may wait unscanned.
+    /// element's; any other marker, and any other byte, is
+    /// [`Framer::other_marker`]'s. Returns whether the byte may wait
+    /// unscanned.
     #[inline(never)]
     fn end_tag_step(&mut self) -> bool {
         let (at, len) = self.end_name;
         self.lazy = match (self.lazy, self.buf.last()) {
-            (L_SLASH_MARK, _) if self.nested => L_SLASH,
             (L_END_OPEN, _) if len > 0 => {
                 self.end_matched = 0;
                 L_END
@@ -246,9 +266,45 @@ impl Framer {
                 self.end_matched += 1;
                 L_END
             }
-            _ => WAKE,
+            _ => self.other_marker(),
         };
         self.lazy != WAKE
+    }
+
+    /// The markers other than an end tag's name: a start tag's `>` opens
+    /// its element unscanned (inside a stanza, under the depth limit, one
+    /// element at a time, its `<` noted: its name becomes the one end tags
+    /// match); the end tag's `>` that closes it returns to the text around
+    /// it; a start tag's `/` waits inside a stanza. Anything else wakes
+    /// the scan. The next state.
+    #[inline(never)]
+    fn other_marker(&mut self) -> u8 {
+        let last = self.buf.len().saturating_sub(1);
+        match (self.lazy, self.buf.last()) {
+            (L_GT_MARK, _) if self.may_open && self.outer.is_none() && self.tag_at < last => {
+                let name_at = self.tag_at + 1;
+                let name = self.buf.get(name_at..last).map_or(0, name_len);
+                if name == 0 {
+                    return WAKE;
+                }
+                self.outer = Some(self.end_name);
+                self.end_name = (name_at, name);
+                L_TEXT
+            }
+            (L_END_BYTE, Some(b'>')) if self.end_matched == self.end_name.1 => {
+                // The element opened unscanned is closed: back to the
+                // text around it, whose end tag is the scan's element's.
+                match self.outer.take() {
+                    Some(outer) => {
+                        self.end_name = outer;
+                        L_TEXT
+                    }
+                    None => WAKE,
+                }
+            }
+            (L_SLASH_MARK, _) if self.nested => L_SLASH,
+            _ => WAKE,
+        }
     }
 
     /// Makes room for `more` bytes: doubling the capacity, as `Vec` does,
@@ -392,8 +448,21 @@ impl Framer {
     /// would return `Ok(None)`; it need not be called).
     #[inline(always)]
     pub(crate) fn nothing_yet(&mut self) -> bool {
-        self.buf.len() < self.deadline
-            && (self.lazy < L_END_OPEN || (self.lazy != WAKE && self.end_tag_step()))
+        self.buf.len() < self.deadline && (self.lazy < L_END_OPEN || self.resolve())
+    }
+
+    /// Resolves the marker [`Framer::step`] left on the last byte pushed,
+    /// if it did: whether the byte may wait. A `<` in text is only noted
+    /// (here, inline: there is one per tag); the rest is
+    /// [`Framer::end_tag_step`]'s.
+    #[inline(always)]
+    fn resolve(&mut self) -> bool {
+        if self.lazy == L_LT_MARK {
+            self.tag_at = self.buf.len().saturating_sub(1);
+            self.lazy = L_LT;
+            return true;
+        }
+        self.lazy != WAKE && self.end_tag_step()
     }
 
     /// [`Framer::push`], then [`Framer::nothing_yet`]: one byte's push,
@@ -459,6 +528,9 @@ impl Framer {
             (self.lazy, self.deadline) = self.scanner.lazy(&self.limits);
             (self.end_name, self.end_matched) = self.scanner.end_name();
             self.nested = self.scanner.nested();
+            self.may_open = self.scanner.may_open(&self.limits);
+            self.tag_at = NO_TAG;
+            self.outer = None;
         }
     }
 
@@ -653,22 +725,43 @@ mod tests {
     }
 
     #[test]
-    fn a_nested_self_closing_tag_waits_unscanned() {
+    fn nested_elements_wait_unscanned() {
         let mut f = Framer::new(Limits::default());
         f.push(HEADER);
         drain(&mut f);
-        // Into a stanza's text: the top-level `<` and each start tag's `>`.
-        assert_eq!(byte_by_byte(&mut f, b"<message><body>hi"), (0, 3));
-        // `<c x='1'/>` and `<d/>` nested: no byte of them wakes the scan.
-        assert_eq!(byte_by_byte(&mut f, b"<c x='1'/> <d/> and more"), (0, 0));
+        // Into a stanza: the top-level `<` and its start tag's `>` wake the
+        // scan; a nested element's start tag does not.
+        assert_eq!(byte_by_byte(&mut f, b"<message><body>hi"), (0, 2));
+        // Nor its end tag, nor self-closing tags, however deep.
+        let nested = b" there</body><c x='1'/> <d/> <x a='1' ><item/></x>";
+        assert_eq!(byte_by_byte(&mut f, nested), (0, 0));
+        // One element opened unscanned at a time: a start tag inside it
+        // wakes the scan, and so do end tags of elements it has read.
+        assert_eq!(byte_by_byte(&mut f, b"<x><y>"), (0, 1));
+        assert_eq!(byte_by_byte(&mut f, b"</y></x>"), (0, 2));
         // A top-level element's `/>` completes it, on its `>`.
-        let (events, wakes) = byte_by_byte(&mut f, b"</body></message><presence/>");
-        assert_eq!(events, 2);
-        assert!(wakes >= 3, "{wakes}");
-        let before = f.bytes_examined();
+        assert_eq!(byte_by_byte(&mut f, b"</message>"), (1, 1));
         assert_eq!(byte_by_byte(&mut f, b"<presence a='1'/"), (0, 2));
-        assert!(f.bytes_examined() > before);
         assert_eq!(byte_by_byte(&mut f, b">"), (1, 1));
+    }
+
+    #[test]
+    fn a_start_tag_at_the_depth_limit_wakes_the_scan() {
+        let mut f = Framer::new(Limits {
+            max_depth: 3,
+            ..Limits::default()
+        });
+        f.push(HEADER);
+        drain(&mut f);
+        // `<b>` is at depth 3, the limit: it may open unscanned; `<c>`
+        // inside it would pass the limit, and fails on its `>`.
+        assert_eq!(byte_by_byte(&mut f, b"<a><b>x</b><b>x<c"), (0, 2));
+        f.push(b">");
+        assert!(!f.nothing_yet());
+        assert!(matches!(
+            f.next_event(),
+            Err(XmlError::LimitExceeded { .. })
+        ));
     }
 
     #[test]

@@ -132,12 +132,12 @@ const NAME_BYTE: [bool; 256] = {
 /// byte goes to [`WAKE`], and then the scan must run.
 pub(crate) const WAKE: u8 = 31;
 /// Character data inside a stanza: anything but `<`.
-const L_TEXT: u8 = 0;
+pub(crate) const L_TEXT: u8 = 0;
 /// In a start tag inside a stanza, after its `/` (only `>` may follow,
 /// which returns to the text around the element: no depth, no boundary).
 pub(crate) const L_SLASH: u8 = 1;
 /// Just after a `<` in a stanza: a name's first byte starts a start tag.
-const L_LT: u8 = 2;
+pub(crate) const L_LT: u8 = 2;
 /// In a start tag's element name.
 const L_NAME: u8 = 3;
 /// In a start tag, after the name or a value: whitespace, an attribute.
@@ -171,6 +171,16 @@ pub(crate) const L_END_BYTE: u8 = 17;
 /// ([`Scanner::nested`]), where its `>` completes nothing; the scan's
 /// otherwise (a top-level element's `/>` completes it).
 pub(crate) const L_SLASH_MARK: u8 = 18;
+/// A marker: the last byte pushed is a `<` in a stanza's text, whose
+/// place the framer notes (it is [`L_LT`] then): the name of the start
+/// tag it may begin follows it.
+pub(crate) const L_LT_MARK: u8 = 19;
+/// A marker: the last byte pushed is a start tag's `>`. It waits if the
+/// tag is inside a stanza and its element may open one level deeper
+/// ([`Scanner::may_open`]), the tag began with a `<` the framer noted, and
+/// no other element is open unscanned: the framer then keeps the element's
+/// name for its end tag, whose `>` waits too (back to the text around it).
+pub(crate) const L_GT_MARK: u8 = 20;
 /// Rows in [`LAZY`]: a power of two, so a state masked with
 /// `L_STATES - 1` indexes it without a bounds check.
 pub(crate) const L_STATES: usize = 32;
@@ -183,7 +193,7 @@ pub(crate) const LAZY: [[u8; 256]; L_STATES] = {
         let b = i as u8;
         let space = matches!(b, b' ' | b'\t' | b'\r' | b'\n');
         let name = NAME_BYTE[i];
-        t[L_TEXT as usize][i] = if b == b'<' { L_LT } else { L_TEXT };
+        t[L_TEXT as usize][i] = if b == b'<' { L_LT_MARK } else { L_TEXT };
         // `</`, `<!` and `<?` are the scan's; so is `<` and a byte that
         // cannot begin a name ("a tag without a name").
         if name && b != b'!' && b != b'?' {
@@ -199,6 +209,8 @@ pub(crate) const LAZY: [[u8; 256]; L_STATES] = {
         }
         if b == b'>' {
             t[L_SLASH as usize][i] = L_TEXT;
+            t[L_NAME as usize][i] = L_GT_MARK;
+            t[L_SPACE as usize][i] = L_GT_MARK;
         }
         if name {
             t[L_NAME as usize][i] = L_NAME;
@@ -236,6 +248,15 @@ pub(crate) const LAZY: [[u8; 256]; L_STATES] = {
 /// before the header, after the stream) may wait unscanned: a bound on
 /// what an endless run of them holds.
 const IDLE_DEFERRED: usize = 64;
+
+/// How long the name at the start of `bytes` is, as the scan reads an
+/// element's name.
+pub(crate) fn name_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .take_while(|&&b| NAME_BYTE[usize::from(b)])
+        .count()
+}
 
 /// The boundary scanner; see the module docs.
 #[derive(Debug, Clone)]
@@ -368,8 +389,9 @@ impl Scanner {
     /// which one of the other limits could fire on the bytes it passes:
     /// the byte limit from the element's start, the name limit from the
     /// start of the name being read (or of any that could start at the
-    /// scan position), the attribute limit counting two quotes an
-    /// attribute at least; or where whitespace outside elements has
+    /// scan position), the attribute limit counting four bytes an
+    /// attribute at least (from one opening quote to the next: the
+    /// closing quote, a name, `=`); or where whitespace outside elements has
     /// waited long enough. Scanning the bytes later, with whatever
     /// follows, so gives exactly what scanning each as it arrives gives:
     /// the same events, the same error on the same byte, none sooner.
@@ -409,12 +431,13 @@ impl Scanner {
         }
         .saturating_add(limits.max_name_len);
         // The quote that passes the attribute limit: one more than are
-        // left in this tag (or in a new one), two quotes apart at least.
+        // left in this tag (or in a new one), each opening quote four
+        // bytes after the one before at least (`'x'y='`).
         let left = match self.state {
             State::Tag(_) => limits.max_attributes.saturating_sub(self.attrs_in_tag),
             _ => limits.max_attributes,
         };
-        let attrs = self.pos.saturating_add(left.saturating_mul(2));
+        let attrs = self.pos.saturating_add(left.saturating_mul(4));
         (state, bytes.min(name).min(attrs).saturating_add(1))
     }
 
@@ -422,6 +445,13 @@ impl Scanner {
     /// nested element's: its `/>` completes nothing).
     pub(crate) fn nested(&self) -> bool {
         self.depth >= 2
+    }
+
+    /// Whether the scan is inside a stanza with room for one more level
+    /// under the depth limit: a start tag from here on may open its
+    /// element without raising anything.
+    pub(crate) fn may_open(&self, limits: &Limits) -> bool {
+        self.depth >= 2 && self.depth < limits.max_depth
     }
 
     /// Where the name an end tag must have lies in the buffer (offset,
