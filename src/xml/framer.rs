@@ -457,10 +457,24 @@ impl Framer {
     /// [`Framer::end_tag_step`]'s.
     #[inline(always)]
     fn resolve(&mut self) -> bool {
+        let last = self.buf.len().saturating_sub(1);
         if self.lazy == L_LT_MARK {
-            self.tag_at = self.buf.len().saturating_sub(1);
+            self.tag_at = last;
             self.lazy = L_LT;
             return true;
+        }
+        if self.lazy == L_END_BYTE {
+            // The next byte of an end tag's name, as it matches: inline
+            // too (one per byte of every end tag's name).
+            let (at, len) = self.end_name;
+            if self.end_matched < len
+                && self.buf.get(last).is_some()
+                && self.buf.get(at + self.end_matched) == self.buf.get(last)
+            {
+                self.end_matched += 1;
+                self.lazy = L_END;
+                return true;
+            }
         }
         self.lazy != WAKE && self.end_tag_step()
     }
