@@ -762,14 +762,16 @@ mod tests {
     #[test]
     fn a_start_tag_at_the_depth_limit_wakes_the_scan() {
         let mut f = Framer::new(Limits {
-            max_depth: 3,
+            max_depth: 4,
             ..Limits::default()
         });
         f.push(HEADER);
         drain(&mut f);
-        // `<b>` is at depth 3, the limit: it may open unscanned; `<c>`
-        // inside it would pass the limit, and fails on its `>`.
-        assert_eq!(byte_by_byte(&mut f, b"<a><b>x</b><b>x<c"), (0, 2));
+        // `<b>` opens unscanned (depth 3); `<y>` inside it wakes the scan
+        // (depth 4, the limit). In `<y>`, `<c>` would pass the limit: its
+        // `>` wakes the scan, which fails on it.
+        byte_by_byte(&mut f, b"<a><b><y>x<c");
+        assert!(f.nothing_yet());
         f.push(b">");
         assert!(!f.nothing_yet());
         assert!(matches!(

@@ -28,9 +28,11 @@
 //! anything but the place in a tag (text inside a stanza, the inside of a
 //! quoted value or of CDATA, names, `=`, whitespace, an end tag's name as
 //! far as it matches the open element's, the `/>` of an element nested in
-//! a stanza, which changes no depth and completes nothing); every other
-//! `>` and everything that could be wrong end it. The length is the earliest at which a limit could fire on
-//! such bytes. The framer scans only when the automaton ends or the buffer
+//! a stanza, which changes no depth and completes nothing, and the tags of
+//! one element nested in it at a time, opened under the depth limit, its
+//! name kept by the framer for its end tag); every other `>` and
+//! everything that could be wrong end it. The length is the earliest at
+//! which a limit could fire on such bytes. The framer scans only when the automaton ends or the buffer
 //! reaches that length; the scan then takes the waiting bytes with the new
 //! ones, in the same states it would have taken them one by one. The
 //! promise, for any chunking: every event and every error is the same, and
@@ -384,8 +386,9 @@ impl Scanner {
     /// scan position on must all be new), and the buffer length from which
     /// the scan must run whatever the bytes. The automaton never passes a
     /// byte that could be wrong, complete a boundary or raise the depth
-    /// limit (a `>` wakes the scan, but for a nested element's `/>`, which
-    /// is none of these); the length is the earliest at
+    /// limit (a `>` wakes the scan, but for a nested element's `/>`, and
+    /// the tags of one element nested at a time under the depth limit,
+    /// which are none of these); the length is the earliest at
     /// which one of the other limits could fire on the bytes it passes:
     /// the byte limit from the element's start, the name limit from the
     /// start of the name being read (or of any that could start at the
