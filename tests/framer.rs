@@ -1365,12 +1365,24 @@ fn errors_after_bytes_that_wait_come_on_their_own_byte() {
         format!("{HEADER}<m/></stream:stream>    <x/>"),
         format!("{HEADER}<m><b>{text}</b></n>"),
         format!("{HEADER}<m a='1' b='2' c=\"3\" d='4'   e='5'/>"),
+        format!("{HEADER}<m a=''b=''c=\"\"d=''e=''/>"),
+        format!("{HEADER}<m><b>{text}</b><c a=''b=''c=''d=''e=''/></m>"),
         format!("{HEADER}<m><sixteen-bytes-ok seventeen-bytes-x='1'/></m>"),
         format!("{HEADER}<m><b><c><d><e>{text}</e></d></c></b></m>"),
         format!("{HEADER}<m><b>{text}{text}{text}{text}</b></m>"),
         format!("{HEADER}<m a='{text}{text}{text}{text}'/>"),
         format!("<stream:stream a='{text}{text}{text}{text}'>"),
         format!("{HEADER}<m><b>caf\u{e9} {text}</b></m>"),
+        // A nested element's `/>` waits; a top-level one's completes.
+        format!("{HEADER}<m><b/>{text}<c x='1'/>{text}<d/x></m>"),
+        format!("{HEADER}<m><b x='1' />{text}<c/ ></m>"),
+        format!("{HEADER}<m a='1'/>{text}"),
+        // A nested element's start and end tags wait, one at a time.
+        format!("{HEADER}<m><b x='1'>{text}</c></m>"),
+        format!("{HEADER}<m><b>{text}</b >{text}<c>{text}</cc></m>"),
+        format!("{HEADER}<m><b>{text}</b><c><d>{text}</d></c><e/></m>{text}"),
+        format!("{HEADER}<m><b><c><d><e/>{text}<e>x</e></d></c></b></m>"),
+        format!("{HEADER}<m><b><c><d>{text}</d><d><e/>{text}<e x='1' >"),
     ]
     .into_iter()
     .map(String::into_bytes)

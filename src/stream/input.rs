@@ -88,6 +88,7 @@ impl Stream {
                 if self.unread.is_empty() {
                     // Its memory goes back: an idle stream holds none.
                     self.unread = VecDeque::new();
+                    self.refresh_input_stopped();
                 }
             }
             self.take_input(&piece, at);

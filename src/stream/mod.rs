@@ -69,7 +69,8 @@ pub enum State {
 /// Where a stream is in its life, for every role; the role's negotiator
 /// keeps its own step while [`Phase::Negotiating`].
 // `repr(u8)`: a plain tag byte, so `handle_input`'s test of the phase, on
-// every read, stays a comparison or two instead of decoding a niche.
+// every read, stays one comparison instead of decoding a niche: the two
+// phases that read nothing, `AwaitTls` and `Closed`, are the last two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 enum Phase {
@@ -77,14 +78,14 @@ enum Phase {
     /// Headers, features, authentication, binding: the role's negotiator
     /// runs (`client.rs`).
     Negotiating,
-    /// `<proceed/>` passed: the caller establishes TLS.
-    AwaitTls,
     Online,
     /// Our closing tag is out; reading on until the peer's. `bound`: a
     /// resource was bound, so stanzas that still arrive are delivered.
     Closing {
         bound: bool,
     },
+    /// `<proceed/>` passed: the caller establishes TLS.
+    AwaitTls,
     Closed,
 }
 
@@ -203,6 +204,11 @@ pub struct Stream {
     /// read, until the call that decides, so what the peer pipelined
     /// behind the request is read after the decision in any chunking.
     held_for_decision: bool,
+    /// `error` is set, `held_for_decision`, or owned reads wait `unread`
+    /// (a read must queue behind them): one flag for
+    /// [`Stream::handle_input`]'s fast path to test on every read
+    /// ([`Stream::refresh_input_stopped`]).
+    input_stopped: bool,
     /// Complete input may wait in the framer, unread: a read stopped once
     /// its events covered [`Stream::INPUT_WINDOW`] bytes, and the rest is
     /// read as [`Stream::poll_event`] takes them. Holds the time of that
@@ -257,6 +263,7 @@ impl Stream {
             closed_by: None,
             input_unreadable: false,
             held_for_decision: false,
+            input_stopped: false,
             backlog: None,
             late_output: None,
             unread: VecDeque::new(),
@@ -376,16 +383,20 @@ impl Stream {
         // The fast path, for reads that complete nothing (a byte at a
         // time, say): push, and return if the framer has no event yet.
         // Everything else, an event included, goes to the body.
+        debug_assert_eq!(
+            self.input_stopped,
+            self.error.is_some() || self.held_for_decision || !self.unread.is_empty()
+        );
         if !data.is_empty()
-            && self.error.is_none()
-            && !self.held_for_decision
-            && !matches!(self.phase, Phase::Closed | Phase::AwaitTls)
-            && self.unread.is_empty()
+            && !self.input_stopped
+            && matches!(
+                self.phase,
+                Phase::Idle | Phase::Negotiating | Phase::Online | Phase::Closing { .. }
+            )
         {
             // The ping timer runs from here (`TimerTable::arm_ping`).
             self.last_input = Some(now);
-            self.framer.push(data);
-            if self.framer.nothing_yet() {
+            if self.framer.push_waits(data) {
                 return Ok(());
             }
             return self.read_frames(now);
@@ -410,6 +421,7 @@ impl Stream {
     fn handle_input_slow(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         if !self.unread.is_empty() && !data.is_empty() {
             self.unread.push_back((Bytes::copy_from_slice(data), now));
+            self.input_stopped = true;
         } else {
             self.take_input(data, now);
         }
@@ -469,6 +481,7 @@ impl Stream {
         }
         if !data.is_empty() {
             self.unread.push_back((data, now));
+            self.input_stopped = true;
         }
         if self.backlog.is_none() && self.events.is_empty() {
             self.read_unread(false);
@@ -528,6 +541,7 @@ impl Stream {
     /// `held_for_decision`); called where a decision is asked for.
     pub(super) fn hold_input_for_decision(&mut self) {
         self.held_for_decision = true;
+        self.input_stopped = true;
     }
 
     /// The application decided: reads what was buffered meanwhile.
@@ -536,8 +550,16 @@ impl Stream {
             && self.error.is_none()
             && !self.input_unreadable
         {
+            self.refresh_input_stopped();
             self.process_frames(now);
         }
+        self.refresh_input_stopped();
+    }
+
+    /// Sets `input_stopped` from what it stands for.
+    pub(super) fn refresh_input_stopped(&mut self) {
+        self.input_stopped =
+            self.error.is_some() || self.held_for_decision || !self.unread.is_empty();
     }
 
     /// The most [`Stream::handle_input_some`] takes in one call.
@@ -931,8 +953,12 @@ impl Stream {
     #[must_use]
     #[inline]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        // `late_output` is set only with output queued, and output goes
+        // only from here: nothing queued, nothing to clear.
+        debug_assert!(self.late_output.is_none() || self.out.pending());
+        let bytes = self.out.take()?;
         self.late_output = None;
-        self.out.take()
+        Some(bytes)
     }
 
     /// The next event.
@@ -1128,6 +1154,7 @@ impl Stream {
             Error::UnexpectedEof | Error::ClosedByPeer | Error::Timeout(_)
         );
         self.error = Some(error);
+        self.input_stopped = true;
         // Failed: no request can be answered any more, so none times out.
         self.iq.clear();
         if self.out.close_sent() && !peer_done_or_silent {

@@ -124,8 +124,21 @@ impl Output {
 
     /// Everything queued so far; the buffer goes with it, so an idle
     /// stream holds none.
+    ///
+    /// Inlined into the caller (across the crate boundary: an application
+    /// polls after every read, most often for nothing), down to the test
+    /// of the buffer's length; the hand-over is out of line.
+    #[inline]
     pub(super) fn take(&mut self) -> Option<Bytes> {
-        (!self.buf.is_empty()).then(|| Bytes::from(std::mem::take(&mut self.buf)))
+        if self.buf.is_empty() {
+            return None;
+        }
+        Some(self.take_all())
+    }
+
+    #[inline(never)]
+    fn take_all(&mut self) -> Bytes {
+        Bytes::from(std::mem::take(&mut self.buf))
     }
 }
 

@@ -5,7 +5,10 @@ use super::Limits;
 use super::element::Element;
 use super::error::XmlError;
 use super::parser::{Parser, StreamHeader, parse_header};
-use super::scanner::{Boundary, L_END, L_END_BYTE, L_END_OPEN, L_STATES, LAZY, Scanner, WAKE};
+use super::scanner::{
+    Boundary, L_END, L_END_BYTE, L_END_OPEN, L_GT_MARK, L_LT, L_LT_MARK, L_SLASH, L_SLASH_MARK,
+    L_STATES, L_TEXT, LAZY, Scanner, WAKE, name_len,
+};
 
 /// Buffer capacity the framer keeps however idle the stream (see
 /// `Framer::settle`): enough for most stanzas read a byte at a time
@@ -116,9 +119,9 @@ pub struct Framer {
     parsed_bytes: u64,
     /// A self-closing header was returned; its end is the next event.
     pending_end: bool,
-    /// The end of the bytes a call of [`Framer::next_event`] let wait
-    /// unscanned: from the scan position up to here (see the scanner's
-    /// module docs). For [`Framer::bytes_examined`].
+    /// The scan position after the last scan: with `lazy` and `deadline`,
+    /// where the bytes that wait unscanned begin (see the scanner's module
+    /// docs). For [`Framer::bytes_examined`].
     checked: usize,
     /// The state of [`LAZY`] after the bytes pushed since the last scan,
     /// [`WAKE`] once one of them needs the scan (or a failure, a stream
@@ -132,7 +135,22 @@ pub struct Framer {
     /// have matched.
     end_name: (usize, usize),
     end_matched: usize,
+    /// The scan was inside a stanza ([`Scanner::nested`]): a `/` in a
+    /// start tag ([`L_SLASH_MARK`]) may wait.
+    nested: bool,
+    /// A start tag's `>` may wait ([`L_GT_MARK`], [`Scanner::may_open`]).
+    may_open: bool,
+    /// Where the last `<` pushed since the scan lies ([`L_LT_MARK`]), or
+    /// [`NO_TAG`].
+    tag_at: usize,
+    /// While an element whose start tag's `>` waited is open: the name its
+    /// parent's end tag must have (`end_name` is the element's, so its end
+    /// tag is matched as any, and its `>` waits too).
+    outer: Option<(usize, usize)>,
 }
+
+/// [`Framer::tag_at`] when no `<` was pushed since the scan.
+const NO_TAG: usize = usize::MAX;
 
 impl Framer {
     /// A framer expecting a stream header, enforcing `limits`.
@@ -151,6 +169,10 @@ impl Framer {
             deadline: 0,
             end_name: (0, 0),
             end_matched: 0,
+            nested: false,
+            may_open: false,
+            tag_at: NO_TAG,
+            outer: None,
         }
     }
 
@@ -202,6 +224,11 @@ impl Framer {
             for &b in bytes {
                 self.buf.push(b);
                 self.step(b);
+                if self.lazy >= L_END_OPEN {
+                    // Each byte's marker now: the next byte's step needs
+                    // it resolved.
+                    self.resolve();
+                }
             }
         } else {
             // Larger reads go to the scan, which is fastest on runs.
@@ -213,7 +240,8 @@ impl Framer {
     /// One step of the check that lets bytes wait unscanned, on the byte
     /// just pushed.
     /// (An end tag's byte leaves a marker, [`L_END_OPEN`] or
-    /// [`L_END_BYTE`], that [`Framer::end_tag_step`] resolves.)
+    /// [`L_END_BYTE`], and a start tag's `/` one, [`L_SLASH_MARK`], that
+    /// [`Framer::end_tag_step`] resolves.)
     #[inline(always)]
     fn step(&mut self, b: u8) {
         self.lazy = LAZY[usize::from(self.lazy) & (L_STATES - 1)][usize::from(b)];
@@ -221,8 +249,9 @@ impl Framer {
 
     /// Resolves a marker [`Framer::step`] left on the last byte pushed, in
     /// an end tag: its name is matched byte by byte against the open
-    /// element's, and any other byte (one that does not match, the `>`) is
-    /// the scan's. Returns whether the byte may wait unscanned.
+    /// element's; any other marker, and any other byte, is
+    /// [`Framer::other_marker`]'s. Returns whether the byte may wait
+    /// unscanned.
     #[inline(never)]
     fn end_tag_step(&mut self) -> bool {
         let (at, len) = self.end_name;
@@ -237,9 +266,45 @@ impl Framer {
                 self.end_matched += 1;
                 L_END
             }
-            _ => WAKE,
+            _ => self.other_marker(),
         };
         self.lazy != WAKE
+    }
+
+    /// The markers other than an end tag's name: a start tag's `>` opens
+    /// its element unscanned (inside a stanza, under the depth limit, one
+    /// element at a time, its `<` noted: its name becomes the one end tags
+    /// match); the end tag's `>` that closes it returns to the text around
+    /// it; a start tag's `/` waits inside a stanza. Anything else wakes
+    /// the scan. The next state.
+    #[inline(never)]
+    fn other_marker(&mut self) -> u8 {
+        let last = self.buf.len().saturating_sub(1);
+        match (self.lazy, self.buf.last()) {
+            (L_GT_MARK, _) if self.may_open && self.outer.is_none() && self.tag_at < last => {
+                let name_at = self.tag_at + 1;
+                let name = self.buf.get(name_at..last).map_or(0, name_len);
+                if name == 0 {
+                    return WAKE;
+                }
+                self.outer = Some(self.end_name);
+                self.end_name = (name_at, name);
+                L_TEXT
+            }
+            (L_END_BYTE, Some(b'>')) if self.end_matched == self.end_name.1 => {
+                // The element opened unscanned is closed: back to the
+                // text around it, whose end tag is the scan's element's.
+                match self.outer.take() {
+                    Some(outer) => {
+                        self.end_name = outer;
+                        L_TEXT
+                    }
+                    None => WAKE,
+                }
+            }
+            (L_SLASH_MARK, _) if self.nested => L_SLASH,
+            _ => WAKE,
+        }
     }
 
     /// Makes room for `more` bytes: doubling the capacity, as `Vec` does,
@@ -350,9 +415,21 @@ impl Framer {
     ///
     /// Each byte counts once, when first examined: by the scan, or by the
     /// check that lets it wait unscanned (the scan that later takes it
-    /// does not count it again).
+    /// does not count it again). Between a push that wakes the scan and
+    /// the [`Framer::next_event`] that runs it, the bytes that waited
+    /// before it are left out (the scan counts them): read the count after
+    /// `next_event`.
     pub fn bytes_examined(&self) -> u64 {
-        let waiting = self.checked.saturating_sub(self.scanner.pos());
+        // The bytes pushed since the last scan wait while the check lets
+        // them; once one wakes the scan, they count when it takes them.
+        // (Not kept byte by byte: `push` stays a push and a table step.)
+        let len = self.buf.len();
+        let end = if self.lazy < L_END_OPEN && len < self.deadline {
+            len
+        } else {
+            self.checked
+        };
+        let waiting = end.saturating_sub(self.scanner.pos());
         self.scanner.examined() + self.parsed_bytes + waiting as u64
     }
 
@@ -371,14 +448,56 @@ impl Framer {
     /// would return `Ok(None)`; it need not be called).
     #[inline(always)]
     pub(crate) fn nothing_yet(&mut self) -> bool {
-        let len = self.buf.len();
-        if len < self.deadline
-            && (self.lazy < L_END_OPEN || (self.lazy != WAKE && self.end_tag_step()))
-        {
-            self.checked = len;
+        self.buf.len() < self.deadline && (self.lazy < L_END_OPEN || self.resolve())
+    }
+
+    /// Resolves the marker [`Framer::step`] left on the last byte pushed,
+    /// if it did: whether the byte may wait. A `<` in text is only noted
+    /// (here, inline: there is one per tag); the rest is
+    /// [`Framer::end_tag_step`]'s.
+    #[inline(always)]
+    fn resolve(&mut self) -> bool {
+        let last = self.buf.len().saturating_sub(1);
+        if self.lazy == L_LT_MARK {
+            self.tag_at = last;
+            self.lazy = L_LT;
             return true;
         }
-        false
+        if self.lazy == L_END_BYTE {
+            // The next byte of an end tag's name, as it matches: inline
+            // too (one per byte of every end tag's name).
+            let (at, len) = self.end_name;
+            if self.end_matched < len
+                && self.buf.get(last).is_some()
+                && self.buf.get(at + self.end_matched) == self.buf.get(last)
+            {
+                self.end_matched += 1;
+                self.lazy = L_END;
+                return true;
+            }
+        }
+        self.lazy != WAKE && self.end_tag_step()
+    }
+
+    /// [`Framer::push`], then [`Framer::nothing_yet`]: one byte's push,
+    /// step and test in one (the values stay in registers), for a caller
+    /// that asks after every push (the `Stream`'s fast path).
+    #[inline(always)]
+    pub(crate) fn push_waits(&mut self, bytes: &[u8]) -> bool {
+        if let [b] = bytes {
+            let len = self.buf.len();
+            if len < self.buf.capacity() {
+                self.buf.push(*b);
+                let lazy = LAZY[usize::from(self.lazy) & (L_STATES - 1)][usize::from(*b)];
+                self.lazy = lazy;
+                if len + 1 < self.deadline && lazy < L_END_OPEN {
+                    return true;
+                }
+                return self.nothing_yet();
+            }
+        }
+        self.push(bytes);
+        self.nothing_yet()
     }
 
     #[inline(never)]
@@ -422,6 +541,10 @@ impl Framer {
         } else {
             (self.lazy, self.deadline) = self.scanner.lazy(&self.limits);
             (self.end_name, self.end_matched) = self.scanner.end_name();
+            self.nested = self.scanner.nested();
+            self.may_open = self.scanner.may_open(&self.limits);
+            self.tag_at = NO_TAG;
+            self.outer = None;
         }
     }
 
@@ -599,6 +722,62 @@ mod tests {
             n += usize::from(matches!(event, FrameEvent::Element(_)));
         }
         n
+    }
+
+    /// Pushes `bytes` one at a time, asking for an event after each;
+    /// returns the events and how many of the bytes woke the scan.
+    fn byte_by_byte(f: &mut Framer, bytes: &[u8]) -> (usize, usize) {
+        let (mut events, mut wakes) = (0, 0);
+        for b in bytes {
+            f.push(std::slice::from_ref(b));
+            wakes += usize::from(!f.nothing_yet());
+            while let Ok(Some(_)) = f.next_event() {
+                events += 1;
+            }
+        }
+        (events, wakes)
+    }
+
+    #[test]
+    fn nested_elements_wait_unscanned() {
+        let mut f = Framer::new(Limits::default());
+        f.push(HEADER);
+        drain(&mut f);
+        // Into a stanza: the top-level `<` and its start tag's `>` wake the
+        // scan; a nested element's start tag does not.
+        assert_eq!(byte_by_byte(&mut f, b"<message><body>hi"), (0, 2));
+        // Nor its end tag, nor self-closing tags, however deep.
+        let nested = b" there</body><c x='1'/> <d/> <x a='1' ><item/></x>";
+        assert_eq!(byte_by_byte(&mut f, nested), (0, 0));
+        // One element opened unscanned at a time: a start tag inside it
+        // wakes the scan, and so do end tags of elements it has read.
+        assert_eq!(byte_by_byte(&mut f, b"<x><y>"), (0, 1));
+        assert_eq!(byte_by_byte(&mut f, b"</y></x>"), (0, 2));
+        // A top-level element's `/>` completes it, on its `>`.
+        assert_eq!(byte_by_byte(&mut f, b"</message>"), (1, 1));
+        assert_eq!(byte_by_byte(&mut f, b"<presence a='1'/"), (0, 2));
+        assert_eq!(byte_by_byte(&mut f, b">"), (1, 1));
+    }
+
+    #[test]
+    fn a_start_tag_at_the_depth_limit_wakes_the_scan() {
+        let mut f = Framer::new(Limits {
+            max_depth: 4,
+            ..Limits::default()
+        });
+        f.push(HEADER);
+        drain(&mut f);
+        // `<b>` opens unscanned (depth 3); `<y>` inside it wakes the scan
+        // (depth 4, the limit). In `<y>`, `<c>` would pass the limit: its
+        // `>` wakes the scan, which fails on it.
+        byte_by_byte(&mut f, b"<a><b><y>x<c");
+        assert!(f.nothing_yet());
+        f.push(b">");
+        assert!(!f.nothing_yet());
+        assert!(matches!(
+            f.next_event(),
+            Err(XmlError::LimitExceeded { .. })
+        ));
     }
 
     #[test]

@@ -27,9 +27,12 @@
 //! step over without completing a boundary, raising an error or changing
 //! anything but the place in a tag (text inside a stanza, the inside of a
 //! quoted value or of CDATA, names, `=`, whitespace, an end tag's name as
-//! far as it matches the open element's); `>` and everything that could be
-//! wrong end it. The length is the earliest at which a limit could fire on
-//! such bytes. The framer scans only when the automaton ends or the buffer
+//! far as it matches the open element's, the `/>` of an element nested in
+//! a stanza, which changes no depth and completes nothing, and the tags of
+//! one element nested in it at a time, opened under the depth limit, its
+//! name kept by the framer for its end tag); every other `>` and
+//! everything that could be wrong end it. The length is the earliest at
+//! which a limit could fire on such bytes. The framer scans only when the automaton ends or the buffer
 //! reaches that length; the scan then takes the waiting bytes with the new
 //! ones, in the same states it would have taken them one by one. The
 //! promise, for any chunking: every event and every error is the same, and
@@ -129,11 +132,14 @@ const NAME_BYTE: [bool; 256] = {
 /// the scan only where no byte can be wrong, complete anything or reach a
 /// limit other than the ones [`Scanner::lazy`]'s length bounds. Any other
 /// byte goes to [`WAKE`], and then the scan must run.
-pub(crate) const WAKE: u8 = 15;
+pub(crate) const WAKE: u8 = 31;
 /// Character data inside a stanza: anything but `<`.
-const L_TEXT: u8 = 0;
+pub(crate) const L_TEXT: u8 = 0;
+/// In a start tag inside a stanza, after its `/` (only `>` may follow,
+/// which returns to the text around the element: no depth, no boundary).
+pub(crate) const L_SLASH: u8 = 1;
 /// Just after a `<` in a stanza: a name's first byte starts a start tag.
-const L_LT: u8 = 2;
+pub(crate) const L_LT: u8 = 2;
 /// In a start tag's element name.
 const L_NAME: u8 = 3;
 /// In a start tag, after the name or a value: whitespace, an attribute.
@@ -158,13 +164,28 @@ const L_CDATA: u8 = 11;
 pub(crate) const L_END: u8 = 12;
 /// A marker (from here on, no state lets a byte wait without more work):
 /// the last byte pushed is an end tag's `/` after `<` ([`L_LT`]).
-pub(crate) const L_END_OPEN: u8 = 13;
+pub(crate) const L_END_OPEN: u8 = 16;
 /// A marker: the last byte pushed is the next byte of an end tag's name.
 /// Any byte after a marker goes to [`WAKE`].
-pub(crate) const L_END_BYTE: u8 = 14;
+pub(crate) const L_END_BYTE: u8 = 17;
+/// A marker: the last byte pushed is a `/` in a start tag, where the scan
+/// takes it: [`L_SLASH`] if the tag is inside a stanza
+/// ([`Scanner::nested`]), where its `>` completes nothing; the scan's
+/// otherwise (a top-level element's `/>` completes it).
+pub(crate) const L_SLASH_MARK: u8 = 18;
+/// A marker: the last byte pushed is a `<` in a stanza's text, whose
+/// place the framer notes (it is [`L_LT`] then): the name of the start
+/// tag it may begin follows it.
+pub(crate) const L_LT_MARK: u8 = 19;
+/// A marker: the last byte pushed is a start tag's `>`. It waits if the
+/// tag is inside a stanza and its element may open one level deeper
+/// ([`Scanner::may_open`]), the tag began with a `<` the framer noted, and
+/// no other element is open unscanned: the framer then keeps the element's
+/// name for its end tag, whose `>` waits too (back to the text around it).
+pub(crate) const L_GT_MARK: u8 = 20;
 /// Rows in [`LAZY`]: a power of two, so a state masked with
 /// `L_STATES - 1` indexes it without a bounds check.
-pub(crate) const L_STATES: usize = 16;
+pub(crate) const L_STATES: usize = 32;
 
 /// The automaton of [`WAKE`]: `LAZY[state][byte]` is the next state.
 pub(crate) const LAZY: [[u8; 256]; L_STATES] = {
@@ -174,7 +195,7 @@ pub(crate) const LAZY: [[u8; 256]; L_STATES] = {
         let b = i as u8;
         let space = matches!(b, b' ' | b'\t' | b'\r' | b'\n');
         let name = NAME_BYTE[i];
-        t[L_TEXT as usize][i] = if b == b'<' { L_LT } else { L_TEXT };
+        t[L_TEXT as usize][i] = if b == b'<' { L_LT_MARK } else { L_TEXT };
         // `</`, `<!` and `<?` are the scan's; so is `<` and a byte that
         // cannot begin a name ("a tag without a name").
         if name && b != b'!' && b != b'?' {
@@ -182,6 +203,16 @@ pub(crate) const LAZY: [[u8; 256]; L_STATES] = {
         }
         if b == b'/' {
             t[L_LT as usize][i] = L_END_OPEN;
+        }
+        if b == b'/' {
+            // `<a/`, `<a b='c'/`, `<a /`: as `scan_tag` takes them.
+            t[L_NAME as usize][i] = L_SLASH_MARK;
+            t[L_SPACE as usize][i] = L_SLASH_MARK;
+        }
+        if b == b'>' {
+            t[L_SLASH as usize][i] = L_TEXT;
+            t[L_NAME as usize][i] = L_GT_MARK;
+            t[L_SPACE as usize][i] = L_GT_MARK;
         }
         if name {
             t[L_NAME as usize][i] = L_NAME;
@@ -219,6 +250,15 @@ pub(crate) const LAZY: [[u8; 256]; L_STATES] = {
 /// before the header, after the stream) may wait unscanned: a bound on
 /// what an endless run of them holds.
 const IDLE_DEFERRED: usize = 64;
+
+/// How long the name at the start of `bytes` is, as the scan reads an
+/// element's name.
+pub(crate) fn name_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .take_while(|&&b| NAME_BYTE[usize::from(b)])
+        .count()
+}
 
 /// The boundary scanner; see the module docs.
 #[derive(Debug, Clone)]
@@ -346,12 +386,15 @@ impl Scanner {
     /// scan position on must all be new), and the buffer length from which
     /// the scan must run whatever the bytes. The automaton never passes a
     /// byte that could be wrong, complete a boundary or raise the depth
-    /// limit (`>` always wakes the scan); the length is the earliest at
+    /// limit (a `>` wakes the scan, but for a nested element's `/>`, and
+    /// the tags of one element nested at a time under the depth limit,
+    /// which are none of these); the length is the earliest at
     /// which one of the other limits could fire on the bytes it passes:
     /// the byte limit from the element's start, the name limit from the
     /// start of the name being read (or of any that could start at the
-    /// scan position), the attribute limit counting two quotes an
-    /// attribute at least; or where whitespace outside elements has
+    /// scan position), the attribute limit counting four bytes an
+    /// attribute at least (from one opening quote to the next: the
+    /// closing quote, a name, `=`); or where whitespace outside elements has
     /// waited long enough. Scanning the bytes later, with whatever
     /// follows, so gives exactly what scanning each as it arrives gives:
     /// the same events, the same error on the same byte, none sooner.
@@ -369,6 +412,7 @@ impl Scanner {
             State::Tag(Tag::Value(_)) => L_QUOT,
             State::Cdata(0) => L_CDATA,
             State::EndTag if self.depth >= 2 => L_END,
+            State::StartTagSlash if self.depth >= 2 => L_SLASH,
             State::StartTagSlash
             | State::EndTag
             | State::Bang(_)
@@ -390,13 +434,27 @@ impl Scanner {
         }
         .saturating_add(limits.max_name_len);
         // The quote that passes the attribute limit: one more than are
-        // left in this tag (or in a new one), two quotes apart at least.
+        // left in this tag (or in a new one), each opening quote four
+        // bytes after the one before at least (`'x'y='`).
         let left = match self.state {
             State::Tag(_) => limits.max_attributes.saturating_sub(self.attrs_in_tag),
             _ => limits.max_attributes,
         };
-        let attrs = self.pos.saturating_add(left.saturating_mul(2));
+        let attrs = self.pos.saturating_add(left.saturating_mul(4));
         (state, bytes.min(name).min(attrs).saturating_add(1))
+    }
+
+    /// Whether the scan is inside a stanza (a start tag from here on is a
+    /// nested element's: its `/>` completes nothing).
+    pub(crate) fn nested(&self) -> bool {
+        self.depth >= 2
+    }
+
+    /// Whether the scan is inside a stanza with room for one more level
+    /// under the depth limit: a start tag from here on may open its
+    /// element without raising anything.
+    pub(crate) fn may_open(&self, limits: &Limits) -> bool {
+        self.depth >= 2 && self.depth < limits.max_depth
     }
 
     /// Where the name an end tag must have lies in the buffer (offset,
