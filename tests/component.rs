@@ -444,6 +444,38 @@ fn component_server_holds_a_handshake_until_the_decision() {
     assert!(whole.sent.ends_with("<handshake/>"));
 }
 
+/// A large owned read held behind the decision (its later windows not yet
+/// given to the framer) is not reported due by `poll_timeout` while the
+/// application decides, so a caller's loop does not spin; once it decides,
+/// the rest is read in order.
+#[test]
+fn a_held_owned_read_is_not_due_until_the_decision() {
+    let now = common::epoch();
+    let mut s = component_server(now);
+    let mut read = COMPONENT_HEADER.to_owned();
+    read.push_str(&" ".repeat(Stream::INPUT_WINDOW));
+    let header_read = s.handle_input_bytes(bytes::Bytes::from(read.into_bytes()), now);
+    assert!(header_read.is_ok());
+    let mut asked = false;
+    loop {
+        while s.poll_transmit().is_some() {}
+        let Some(e) = s.poll_event() else { break };
+        asked |= matches!(e, xmpp_sansio::Event::ComponentRequest { .. });
+    }
+    assert!(asked);
+    assert!(
+        s.poll_timeout().is_none_or(|due| due > now),
+        "due while held: {:?}",
+        s.poll_timeout()
+    );
+    s.accept_component(SECRET, now).unwrap();
+    let id = s.stream_id().unwrap().to_owned();
+    let rest = format!("<handshake>{}</handshake>", handshake_digest(&id, SECRET));
+    s.handle_input(rest.as_bytes(), now).unwrap();
+    while s.poll_event().is_some() {}
+    assert_eq!(s.state(), State::Online);
+}
+
 /// A wrong secret, a handshake over another id, an uppercase digest, or a
 /// second handshake: `not-authorized` (XEP-0114 §3), after which nothing
 /// reaches the application.

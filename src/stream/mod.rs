@@ -1004,7 +1004,11 @@ impl Stream {
             self.iq.next_deadline(),
             self.backlog,
             self.late_output,
-            self.unread.front().map(|&(_, at)| at),
+            // Not while held for a decision: nothing can read it then.
+            self.unread
+                .front()
+                .filter(|_| !self.held_for_decision)
+                .map(|&(_, at)| at),
         ]
         .into_iter()
         .flatten()
