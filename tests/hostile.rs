@@ -791,6 +791,26 @@ fn ask_the_server_its_version(stream: &mut Stream, now: Instant) -> String {
         .unwrap()
 }
 
+/// Takes every event, writing after each as the run loop does; each must
+/// be the next message of [`a_megabyte_of_messages`], checked as it comes
+/// (collecting them would weigh in a peak). Returns how many came.
+fn take_numbered_messages(stream: &mut Stream) -> usize {
+    let mut delivered = 0;
+    loop {
+        while stream.poll_transmit().is_some() {}
+        let Some(e) = stream.poll_event() else {
+            break;
+        };
+        let Event::Message(m) = e else {
+            panic!("{e:?}")
+        };
+        let expected = format!("message {delivered}, of an ordinary size");
+        assert_eq!(m.body(None).as_deref(), Some(expected.as_str()));
+        delivered += 1;
+    }
+    delivered
+}
+
 /// About 1 MB of ordinary messages, numbered in their bodies, and how many.
 fn a_megabyte_of_messages() -> (String, usize) {
     let mut read = String::new();
@@ -814,20 +834,7 @@ fn a_megabyte_read_through_handle_input_bytes_is_bounded() {
     let mut p = Peer::online();
     let (delivered, peak) = peak_of(|| {
         p.stream.handle_input_bytes(read.clone(), p.now).unwrap();
-        let mut delivered = 0;
-        loop {
-            while p.stream.poll_transmit().is_some() {}
-            let Some(e) = p.stream.poll_event() else {
-                break;
-            };
-            let Event::Message(m) = e else {
-                panic!("{e:?}")
-            };
-            let expected = format!("message {delivered}, of an ordinary size");
-            assert_eq!(m.body(None).as_deref(), Some(expected.as_str()));
-            delivered += 1;
-        }
-        delivered
+        take_numbered_messages(&mut p.stream)
     });
     assert_eq!(delivered, n);
     assert!(peak <= CHUNK, "peak {peak} B");
@@ -920,21 +927,7 @@ fn a_megabyte_read_through_handle_input_holds_a_window_of_events() {
     let mut p = Peer::online();
     let (delivered, peak) = peak_of(|| {
         p.stream.handle_input(read.as_bytes(), p.now).unwrap();
-        // Checked as they come (collecting them would weigh in the peak).
-        let mut delivered = 0;
-        loop {
-            while p.stream.poll_transmit().is_some() {}
-            let Some(e) = p.stream.poll_event() else {
-                break;
-            };
-            let Event::Message(m) = e else {
-                panic!("{e:?}")
-            };
-            let expected = format!("message {delivered}, of an ordinary size");
-            assert_eq!(m.body(None).as_deref(), Some(expected.as_str()));
-            delivered += 1;
-        }
-        delivered
+        take_numbered_messages(&mut p.stream)
     });
     assert_eq!(delivered, n);
     assert!(
