@@ -606,6 +606,24 @@ fn nul_bytes_at_every_position_fail_the_stream() {
     }
 }
 
+/// A client that requires TLS, whose server has offered STARTTLS (the
+/// client's `<starttls/>` taken): `<proceed/>` comes next.
+fn offered_starttls(now: Instant) -> Peer {
+    let mut config: ClientConfig = plain_config();
+    config.tls = TlsPolicy::Required;
+    let mut stream = Stream::client(config);
+    stream.start(now).unwrap();
+    let mut p = Peer::with(stream, now);
+    p.feed(
+        format!(
+            "{SERVER_HEADER}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>"
+        )
+        .as_bytes(),
+    );
+    p.take();
+    p
+}
+
 /// STARTTLS command injection (CVE-2011-0411 class): bytes after
 /// `<proceed/>` arrived in plaintext, before the TLS handshake, and are
 /// never read: the stream fails with `DataAfterProceed`, writes nothing
@@ -618,18 +636,7 @@ fn plaintext_after_proceed_is_never_read() {
     let proceed = "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
     for same_read in [true, false] {
         let now = common::epoch();
-        let mut config: ClientConfig = plain_config();
-        config.tls = TlsPolicy::Required;
-        let mut stream = Stream::client(config);
-        stream.start(now).unwrap();
-        let mut p = Peer::with(stream, now);
-        p.feed(
-            format!(
-                "{SERVER_HEADER}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>"
-            )
-            .as_bytes(),
-        );
-        p.take();
+        let mut p = offered_starttls(now);
         if same_read {
             p.feed(format!("{proceed}{injected}").as_bytes());
         } else {
@@ -846,18 +853,7 @@ fn a_megabyte_read_through_handle_input_bytes_is_bounded() {
 #[test]
 fn plaintext_after_proceed_in_a_later_window_is_never_read() {
     let now = common::epoch();
-    let mut config: ClientConfig = plain_config();
-    config.tls = TlsPolicy::Required;
-    let mut stream = Stream::client(config);
-    stream.start(now).unwrap();
-    let mut p = Peer::with(stream, now);
-    p.feed(
-        format!(
-            "{SERVER_HEADER}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>"
-        )
-        .as_bytes(),
-    );
-    p.take();
+    let mut p = offered_starttls(now);
     let proceed = "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
     let mut read = " ".repeat(Stream::INPUT_WINDOW - proceed.len());
     read.push_str(proceed);
