@@ -54,6 +54,24 @@ pub(crate) fn chunks(data: &[u8], pattern: u8) -> Vec<&[u8]> {
     out
 }
 
+/// A by-stage target's input, taken apart: its first byte picks the stage
+/// (low four bits, modulo `stages`) and the chunking (high four bits, for
+/// [`chunks`]); the rest is the bytes fed, every `@@` replaced by
+/// `token(stage)`. `None` for an empty input.
+pub(crate) fn staged<T: AsRef<[u8]>>(
+    data: &[u8],
+    stages: usize,
+    token: impl Fn(usize) -> T,
+) -> Option<(usize, u8, Vec<u8>)> {
+    let (&selector, rest) = data.split_first()?;
+    let stage = usize::from(selector & 0x0f) % stages;
+    Some((
+        stage,
+        selector >> 4,
+        substitute(rest, token(stage).as_ref()),
+    ))
+}
+
 /// `data` with every `@@` replaced by `id`.
 pub(crate) fn substitute(data: &[u8], id: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len());

@@ -165,12 +165,10 @@ fn run<'a>(stage: usize, reads: impl Iterator<Item = &'a [u8]>) -> Transcript {
 
 /// Checks the oracles on one input; panics where one fails.
 pub(crate) fn check(data: &[u8]) {
-    let Some((&selector, rest)) = data.split_first() else {
+    let Some((stage, chunking, data)) = common::staged(data, STAGES.len(), |_| digest()) else {
         return;
     };
-    let stage = usize::from(selector & 0x0f) % STAGES.len();
-    let data = common::substitute(rest, digest().as_bytes());
-    let chunked = run(stage, common::chunks(&data, selector >> 4).into_iter());
+    let chunked = run(stage, common::chunks(&data, chunking).into_iter());
     let whole = run(stage, std::iter::once(&data[..]));
     assert_eq!(
         (chunked.output, chunked.events),
@@ -182,11 +180,9 @@ pub(crate) fn check(data: &[u8]) {
 /// What the stream writes and reports (the prefix's included) on one
 /// input read whole: for tests that a seed reaches what it is for.
 pub(crate) fn transcript_of(data: &[u8]) -> (String, Vec<Event>) {
-    let Some((&selector, rest)) = data.split_first() else {
+    let Some((stage, _, data)) = common::staged(data, STAGES.len(), |_| digest()) else {
         return Default::default();
     };
-    let stage = usize::from(selector & 0x0f) % STAGES.len();
-    let data = common::substitute(rest, digest().as_bytes());
     let t = run(stage, std::iter::once(&data[..]));
     (common::show(&t.output), t.events)
 }
