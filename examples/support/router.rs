@@ -462,6 +462,20 @@ impl Router {
 
     // ---- lookups ----
 
+    /// The contacts in `user`'s roster whose subscription `keep` takes.
+    fn contacts_of(&self, user: &str, keep: impl Fn(Subscription) -> bool) -> Vec<String> {
+        self.accounts
+            .get(user)
+            .map(|a| {
+                a.roster
+                    .values()
+                    .filter(|i| keep(i.subscription))
+                    .map(|i| i.jid.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The local account of `addr`, if it names one of ours.
     fn local_user(&self, addr: &str) -> Option<String> {
         let b = bare(addr);
@@ -947,17 +961,8 @@ impl Router {
         if initial {
             let me = bare(full);
             // §4.3: probes to every contact we are subscribed to.
-            let contacts: Vec<String> = self
-                .accounts
-                .get(user)
-                .map(|a| {
-                    a.roster
-                        .values()
-                        .filter(|i| matches!(i.subscription, Subscription::To | Subscription::Both))
-                        .map(|i| i.jid.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let contacts =
+                self.contacts_of(user, |s| matches!(s, Subscription::To | Subscription::Both));
             for contact in contacts {
                 self.answer_probe(&contact, &me, &[id], now);
             }
@@ -980,17 +985,9 @@ impl Router {
         let Some(user) = self.local_user(full) else {
             return;
         };
-        let subscribers: Vec<String> = self
-            .accounts
-            .get(&user)
-            .map(|a| {
-                a.roster
-                    .values()
-                    .filter(|i| matches!(i.subscription, Subscription::From | Subscription::Both))
-                    .map(|i| i.jid.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let subscribers = self.contacts_of(&user, |s| {
+            matches!(s, Subscription::From | Subscription::Both)
+        });
         for contact in subscribers {
             if let Some(c) = self.local_user(&contact) {
                 for t in self.available(&c) {

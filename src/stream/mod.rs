@@ -483,9 +483,8 @@ impl Stream {
             self.unread.push_back((data, now));
             self.input_stopped = true;
         }
-        if self.backlog.is_none() && self.events.is_empty() {
-            self.read_unread(false);
-        }
+        // Read on now only if nothing read before waits to be taken.
+        self.read_unread(false);
         self.result()
     }
 

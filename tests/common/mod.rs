@@ -58,18 +58,35 @@ pub fn run_phases(
 ) -> Outcome {
     let now = epoch();
     let mut stream = Stream::client(config);
+    if stream.start(now).is_err() {
+        return Outcome {
+            sent: String::new(),
+            events: Vec::new(),
+        };
+    }
+    feed_phases(&mut stream, phases, cuts, binding, now)
+}
+
+/// Feeds `phases` to a started `stream`, each phase cut at `cuts`
+/// (offsets into that phase), draining after each read; between phases
+/// the test calls `tls_established` with `binding`, as a caller would.
+/// Returns everything drained, what `start` queued included.
+pub fn feed_phases(
+    stream: &mut Stream,
+    phases: &[&str],
+    cuts: &[usize],
+    binding: &ChannelBinding,
+    now: Instant,
+) -> Outcome {
     let mut out = Outcome {
         sent: String::new(),
         events: Vec::new(),
     };
-    if stream.start(now).is_err() {
-        return out;
-    }
-    drain(&mut stream, &mut out);
+    drain(stream, &mut out);
     for (i, phase) in phases.iter().enumerate() {
         if i > 0 {
             let _ = stream.tls_established(binding.clone(), now);
-            drain(&mut stream, &mut out);
+            drain(stream, &mut out);
         }
         let bytes = phase.as_bytes();
         let mut last = 0;
@@ -77,10 +94,28 @@ pub fn run_phases(
             let cut = cut.clamp(last, bytes.len());
             let _ = stream.handle_input(&bytes[last..cut], now);
             last = cut;
-            drain(&mut stream, &mut out);
+            drain(stream, &mut out);
         }
     }
     out
+}
+
+/// Asserts that `run` (the phases fed with the cuts it is given) gives
+/// the same outcome at every single cut point, and one byte at a time,
+/// as with each phase whole; returns that outcome.
+pub fn assert_cuts_agree(phases: &[&str], run: impl Fn(&[usize]) -> Outcome) -> Outcome {
+    let whole = run(&[]);
+    let longest = phases.iter().map(|p| p.len()).max().unwrap_or(0);
+    for cut in 1..longest {
+        let split = run(&[cut]);
+        assert_eq!(
+            split, whole,
+            "outcome differs when phases are cut at byte {cut}"
+        );
+    }
+    let every: Vec<usize> = (1..longest).collect();
+    assert_eq!(run(&every), whole, "outcome differs one byte at a time");
+    whole
 }
 
 /// Asserts that every single cut point, and one-byte feeding, give the
@@ -90,22 +125,9 @@ pub fn assert_split_invariant(
     phases: &[&str],
     binding: &ChannelBinding,
 ) -> Outcome {
-    let whole = run_phases(config.clone(), phases, &[], binding);
-    let longest = phases.iter().map(|p| p.len()).max().unwrap_or(0);
-    for cut in 1..longest {
-        let split = run_phases(config.clone(), phases, &[cut], binding);
-        assert_eq!(
-            split, whole,
-            "outcome differs when phases are cut at byte {cut}"
-        );
-    }
-    let every: Vec<usize> = (1..longest).collect();
-    assert_eq!(
-        run_phases(config.clone(), phases, &every, binding),
-        whole,
-        "outcome differs one byte at a time"
-    );
-    whole
+    assert_cuts_agree(phases, |cuts| {
+        run_phases(config.clone(), phases, cuts, binding)
+    })
 }
 
 /// Drives a stream to `Online` over PLAIN with the given extra features,

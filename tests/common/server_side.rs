@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use xmpp_sansio::sasl::{ChannelBinding, StoredCredentials};
 use xmpp_sansio::{ServerConfig, Stream, TlsPolicy};
 
-use super::{Outcome, drain, epoch};
+use super::{Outcome, epoch};
 
 /// A client's stream header to `example.com`.
 pub const CLIENT_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0' xml:lang='en'>";
@@ -64,26 +64,7 @@ pub fn run_server_phases(
 ) -> Outcome {
     let now = epoch();
     let mut stream = started_server(config, now);
-    let mut out = Outcome {
-        sent: String::new(),
-        events: Vec::new(),
-    };
-    drain(&mut stream, &mut out);
-    for (i, phase) in phases.iter().enumerate() {
-        if i > 0 {
-            let _ = stream.tls_established(binding.clone(), now);
-            drain(&mut stream, &mut out);
-        }
-        let bytes = phase.as_bytes();
-        let mut last = 0;
-        for &cut in cuts.iter().chain(std::iter::once(&bytes.len())) {
-            let cut = cut.clamp(last, bytes.len());
-            let _ = stream.handle_input(&bytes[last..cut], now);
-            last = cut;
-            drain(&mut stream, &mut out);
-        }
-    }
-    out
+    super::feed_phases(&mut stream, phases, cuts, binding, now)
 }
 
 /// Asserts that every single cut point, and one-byte feeding, give the
@@ -93,22 +74,9 @@ pub fn assert_server_split_invariant(
     phases: &[&str],
     binding: &ChannelBinding,
 ) -> Outcome {
-    let whole = run_server_phases(config, phases, &[], binding);
-    let longest = phases.iter().map(|p| p.len()).max().unwrap_or(0);
-    for cut in 1..longest {
-        let split = run_server_phases(config, phases, &[cut], binding);
-        assert_eq!(
-            split, whole,
-            "outcome differs when phases are cut at byte {cut}"
-        );
-    }
-    let every: Vec<usize> = (1..longest).collect();
-    assert_eq!(
-        run_server_phases(config, phases, &every, binding),
-        whole,
-        "outcome differs one byte at a time"
-    );
-    whole
+    super::assert_cuts_agree(phases, |cuts| {
+        run_server_phases(config, phases, cuts, binding)
+    })
 }
 
 /// The `id` of each stream header in `sent`, in order.
