@@ -7,7 +7,7 @@ use super::error::XmlError;
 use super::parser::{Parser, StreamHeader, parse_header};
 use super::scanner::{
     Boundary, L_END, L_END_BYTE, L_END_OPEN, L_GT_MARK, L_LT, L_LT_MARK, L_SLASH, L_SLASH_MARK,
-    L_STATES, L_TEXT, LAZY, Scanner, WAKE, name_len,
+    L_TEXT, LAZY, Lazy, Scanner, WAKE, name_len,
 };
 
 /// Buffer capacity the framer keeps however idle the stream (see
@@ -126,10 +126,18 @@ pub struct Framer {
     /// The state of [`LAZY`] after the bytes pushed since the last scan,
     /// [`WAKE`] once one of them needs the scan (or a failure, a stream
     /// end to report, a restart, a large push: anything that needs it).
-    lazy: u8,
+    lazy: Lazy,
     /// The buffer length from which the scan must run whatever the bytes
-    /// (a limit could fire there): [`Scanner::lazy`].
+    /// (a limit could fire there): [`Scanner::lazy`]. Once the buffer is
+    /// that long, `lazy` is [`WAKE`] (so [`Framer::nothing_yet`] tests the
+    /// state alone).
     deadline: usize,
+    /// While the buffer is shorter than this, one byte pushed has room
+    /// and leaves the buffer short of `deadline`: `min(capacity,
+    /// deadline - 1)`, kept by [`Framer::set_fast_len`] wherever either
+    /// changes. One comparison so stands for the room test and the
+    /// deadline test of a byte-at-a-time push.
+    fast_len: usize,
     /// The name an end tag read in [`L_END`] must have (offset, length in
     /// the buffer: [`Scanner::end_name`]), and how many of its bytes
     /// have matched.
@@ -167,6 +175,7 @@ impl Framer {
             checked: 0,
             lazy: WAKE,
             deadline: 0,
+            fast_len: 0,
             end_name: (0, 0),
             end_matched: 0,
             nested: false,
@@ -206,14 +215,15 @@ impl Framer {
         // consumed them (`Framer::compact`), not here. After a failure the
         // buffer has no room and `grow` refuses to make any.
         if let [b] = bytes {
-            // A byte at a time: one push (the test of its room is the one
-            // `Vec::push` makes, so the two are one), one step of the
-            // check that lets it wait unscanned.
-            if self.buf.len() == self.buf.capacity() && !self.grow(1) {
-                return;
+            // A byte at a time: one test (room, and short of the
+            // deadline), the push, one step of the check that lets it
+            // wait unscanned.
+            if self.buf.len() < self.fast_len {
+                self.buf.push(*b);
+                self.step(*b);
+            } else {
+                self.push_one(*b);
             }
-            self.buf.push(*b);
-            self.step(*b);
             return;
         }
         if self.buf.capacity() - self.buf.len() < bytes.len() && !self.grow(bytes.len()) {
@@ -230,11 +240,42 @@ impl Framer {
                     self.resolve();
                 }
             }
+            self.wake_at_deadline();
         } else {
             // Larger reads go to the scan, which is fastest on runs.
             self.buf.extend_from_slice(bytes);
             self.lazy = WAKE;
         }
+    }
+
+    /// [`Framer::push`] of one byte past its fast test: the buffer is full
+    /// (it grows) or the byte reaches the deadline (the scan must run).
+    #[cold]
+    #[inline(never)]
+    fn push_one(&mut self, b: u8) {
+        if self.buf.len() == self.buf.capacity() && !self.grow(1) {
+            return;
+        }
+        self.buf.push(b);
+        self.step(b);
+        self.wake_at_deadline();
+    }
+
+    /// Wakes the scan once the buffer reaches the deadline (a limit could
+    /// fire there), whatever the state: what lets
+    /// [`Framer::nothing_yet`] test the state alone.
+    #[inline]
+    fn wake_at_deadline(&mut self) {
+        if self.buf.len() >= self.deadline {
+            self.lazy = WAKE;
+        }
+    }
+
+    /// Recomputes [`Framer::fast_len`] after the capacity or the deadline
+    /// changed.
+    #[inline]
+    fn set_fast_len(&mut self) {
+        self.fast_len = self.buf.capacity().min(self.deadline.saturating_sub(1));
     }
 
     /// One step of the check that lets bytes wait unscanned, on the byte
@@ -244,7 +285,7 @@ impl Framer {
     /// [`Framer::end_tag_step`] resolves.)
     #[inline(always)]
     fn step(&mut self, b: u8) {
-        self.lazy = LAZY[usize::from(self.lazy) & (L_STATES - 1)][usize::from(b)];
+        self.lazy = LAZY[self.lazy as usize][usize::from(b)];
     }
 
     /// Resolves a marker [`Framer::step`] left on the last byte pushed, in
@@ -278,7 +319,7 @@ impl Framer {
     /// it; a start tag's `/` waits inside a stanza. Anything else wakes
     /// the scan. The next state.
     #[inline(never)]
-    fn other_marker(&mut self) -> u8 {
+    fn other_marker(&mut self) -> Lazy {
         let last = self.buf.len().saturating_sub(1);
         match (self.lazy, self.buf.last()) {
             (L_GT_MARK, _) if self.may_open && self.outer.is_none() && self.tag_at < last => {
@@ -332,6 +373,7 @@ impl Framer {
             needed.max(cap.saturating_mul(2))
         };
         self.buf.reserve_exact(target - len);
+        self.set_fast_len();
         true
     }
 
@@ -448,7 +490,9 @@ impl Framer {
     /// would return `Ok(None)`; it need not be called).
     #[inline(always)]
     pub(crate) fn nothing_yet(&mut self) -> bool {
-        self.buf.len() < self.deadline && (self.lazy < L_END_OPEN || self.resolve())
+        // At the deadline the state is `WAKE` (`Framer::deadline`).
+        debug_assert!(self.buf.len() < self.deadline || self.lazy == WAKE);
+        self.lazy < L_END_OPEN || self.resolve()
     }
 
     /// Resolves the marker [`Framer::step`] left on the last byte pushed,
@@ -485,21 +529,18 @@ impl Framer {
     #[inline(always)]
     pub(crate) fn push_waits(&mut self, bytes: &[u8]) -> bool {
         if let [b] = bytes {
-            let len = self.buf.len();
-            if len < self.buf.capacity() {
+            if self.buf.len() < self.fast_len {
                 self.buf.push(*b);
-                let lazy = LAZY[usize::from(self.lazy) & (L_STATES - 1)][usize::from(*b)];
+                let lazy = LAZY[self.lazy as usize][usize::from(*b)];
                 self.lazy = lazy;
-                if len + 1 < self.deadline && lazy < L_END_OPEN {
-                    return true;
-                }
-                return self.nothing_yet();
+                return lazy < L_END_OPEN || self.resolve();
             }
         }
         self.push(bytes);
         self.nothing_yet()
     }
 
+    #[cold]
     #[inline(never)]
     fn next_event_slow(&mut self) -> Result<Option<FrameEvent>, XmlError> {
         if let Some(e) = &self.error {
@@ -545,7 +586,10 @@ impl Framer {
             self.may_open = self.scanner.may_open(&self.limits);
             self.tag_at = NO_TAG;
             self.outer = None;
+            self.wake_at_deadline();
         }
+        // The scan may have given the buffer back (`settle`, a failure).
+        self.set_fast_len();
     }
 
     /// After a scan that found nothing: drops the consumed bytes once they
@@ -585,7 +629,7 @@ impl Framer {
     /// After an event: drops the bytes it consumed once they are at least
     /// half the buffer (as `push` does), and gives memory back once the
     /// buffer's capacity is far above what it holds. With nothing left
-    /// unconsumed, a buffer over [`KEPT_BYTES`] is freed; otherwise one
+    /// unconsumed, a buffer over [`KEPT_BYTES`] is cut to that; otherwise one
     /// over four times `max(unconsumed, KEPT_BYTES)` is cut to twice that.
     ///
     /// The cost stays amortized O(1) per byte in any chunking: moving the
@@ -609,7 +653,10 @@ impl Framer {
             return;
         }
         if live == 0 {
-            self.buf = Vec::new();
+            // Cut to what is kept, not freed: the next stanza read a byte
+            // at a time then starts from room for most, instead of
+            // regrowing from nothing (five reallocations to 1 KiB).
+            self.buf.shrink_to(KEPT_BYTES);
         } else if cap / 4 > live.max(KEPT_BYTES) {
             self.buf.shrink_to(2 * live.max(KEPT_BYTES));
         }
