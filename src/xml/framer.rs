@@ -635,7 +635,7 @@ impl Framer {
     /// After an event: drops the bytes it consumed once they are at least
     /// half the buffer (as `push` does), and gives memory back once the
     /// buffer's capacity is far above what it holds. With nothing left
-    /// unconsumed, a buffer over [`KEPT_BYTES`] is cut to that; otherwise one
+    /// unconsumed, a buffer over [`KEPT_BYTES`] is freed; otherwise one
     /// over four times `max(unconsumed, KEPT_BYTES)` is cut to twice that.
     ///
     /// The cost stays amortized O(1) per byte in any chunking: moving the
@@ -659,10 +659,7 @@ impl Framer {
             return;
         }
         if live == 0 {
-            // Cut to what is kept, not freed: the next stanza read a byte
-            // at a time then starts from room for most, instead of
-            // regrowing from nothing (five reallocations to 1 KiB).
-            self.buf.shrink_to(KEPT_BYTES);
+            self.buf = Vec::new();
         } else if cap / 4 > live.max(KEPT_BYTES) {
             self.buf.shrink_to(2 * live.max(KEPT_BYTES));
         }
