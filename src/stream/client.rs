@@ -189,7 +189,7 @@ impl Stream {
     fn on_tls(&mut self, el: &Element) {
         match el.name() {
             "proceed" => {
-                self.phase = Phase::AwaitTls;
+                self.set_phase(Phase::AwaitTls);
                 self.events.push_back(Event::StartTls);
             }
             _ => self.fail(Error::TlsFailed),

@@ -204,10 +204,11 @@ pub struct Stream {
     /// read, until the call that decides, so what the peer pipelined
     /// behind the request is read after the decision in any chunking.
     held_for_decision: bool,
-    /// `error` is set, `held_for_decision`, or owned reads wait `unread`
-    /// (a read must queue behind them): one flag for
+    /// `error` is set, `held_for_decision`, owned reads wait `unread`
+    /// (a read must queue behind them), or the phase is one that does not
+    /// read (waiting for TLS, closed): one flag for
     /// [`Stream::handle_input`]'s fast path to test on every read
-    /// ([`Stream::refresh_input_stopped`]).
+    /// ([`Stream::refresh_input_stopped`], [`Stream::set_phase`]).
     input_stopped: bool,
     /// Complete input may wait in the framer, unread: a read stopped once
     /// its events covered [`Stream::INPUT_WINDOW`] bytes, and the rest is
@@ -383,17 +384,8 @@ impl Stream {
         // The fast path, for reads that complete nothing (a byte at a
         // time, say): push, and return if the framer has no event yet.
         // Everything else, an event included, goes to the body.
-        debug_assert_eq!(
-            self.input_stopped,
-            self.error.is_some() || self.held_for_decision || !self.unread.is_empty()
-        );
-        if !data.is_empty()
-            && !self.input_stopped
-            && matches!(
-                self.phase,
-                Phase::Idle | Phase::Negotiating | Phase::Online | Phase::Closing { .. }
-            )
-        {
+        debug_assert_eq!(self.input_stopped, self.input_stops());
+        if !data.is_empty() && !self.input_stopped {
             // The ping timer runs from here (`TimerTable::arm_ping`).
             self.last_input = Some(now);
             if self.framer.push_waits(data) {
@@ -557,8 +549,24 @@ impl Stream {
 
     /// Sets `input_stopped` from what it stands for.
     pub(super) fn refresh_input_stopped(&mut self) {
-        self.input_stopped =
-            self.error.is_some() || self.held_for_decision || !self.unread.is_empty();
+        self.input_stopped = self.input_stops();
+    }
+
+    /// What `input_stopped` stands for.
+    fn input_stops(&self) -> bool {
+        self.error.is_some()
+            || self.held_for_decision
+            || !self.unread.is_empty()
+            || !matches!(
+                self.phase,
+                Phase::Idle | Phase::Negotiating | Phase::Online | Phase::Closing { .. }
+            )
+    }
+
+    /// Moves to `phase`, keeping `input_stopped` in step.
+    fn set_phase(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.refresh_input_stopped();
     }
 
     /// The most [`Stream::handle_input_some`] takes in one call.
@@ -594,7 +602,7 @@ impl Stream {
         self.tls_active = true;
         self.keep_peer_header();
         self.framer = Framer::new(self.settings.limits.clone());
-        self.phase = Phase::Negotiating;
+        self.set_phase(Phase::Negotiating);
         match &mut self.role {
             Role::Client(client) => {
                 client.channel_binding = binding;
@@ -690,7 +698,7 @@ impl Stream {
             Timer::Negotiation,
             negotiation.and_then(|t| deadline(now, t)),
         );
-        self.phase = Phase::Negotiating;
+        self.set_phase(Phase::Negotiating);
         // A client (or component) speaks first; a server answers the
         // client's header.
         if self.role.initiates() {
@@ -970,10 +978,19 @@ impl Stream {
             if self.backlog.is_none() && self.unread.is_empty() {
                 return None;
             }
-            self.read_backlog();
-            if self.events.is_empty() {
-                return None;
-            }
+            return self.read_on_for_event();
+        }
+        self.next_queued_event()
+    }
+
+    /// [`Stream::poll_event`] with nothing queued but input left to read
+    /// on: reads the next window, then its first event.
+    #[cold]
+    #[inline(never)]
+    fn read_on_for_event(&mut self) -> Option<Event> {
+        self.read_backlog();
+        if self.events.is_empty() {
+            return None;
         }
         self.next_queued_event()
     }
@@ -1177,7 +1194,7 @@ impl Stream {
     /// Our closing tag is out: read on until the peer's, or until `close`.
     fn enter_closing(&mut self, close: Option<Instant>) {
         let bound = self.role.bound_jid().is_some();
-        self.phase = Phase::Closing { bound };
+        self.set_phase(Phase::Closing { bound });
         self.timers.stop_all_but(None);
         self.timers.set(Timer::Close, close);
     }
@@ -1188,7 +1205,7 @@ impl Stream {
         if matches!(self.phase, Phase::Closed) {
             return;
         }
-        self.phase = Phase::Closed;
+        self.set_phase(Phase::Closed);
         self.timers.stop_all_but(None);
         self.iq.clear();
         self.events.push_back(Event::Closed {
@@ -1208,7 +1225,7 @@ impl Stream {
 
     /// The phase and timers of a stream that is online (bound or resumed).
     fn enter_online(&mut self) {
-        self.phase = Phase::Online;
+        self.set_phase(Phase::Online);
         self.timers.stop(Timer::Negotiation);
         self.arm_ping();
         self.arm_keepalive();

@@ -535,12 +535,12 @@ impl Framer {
     /// that asks after every push (the `Stream`'s fast path).
     #[inline(always)]
     pub(crate) fn push_waits(&mut self, bytes: &[u8]) -> bool {
-        if let [b] = bytes {
-            if self.buf.len() < self.fast_len {
-                self.buf.push(*b);
-                self.step(*b);
-                return self.lazy < L_END_OPEN || self.resolve();
-            }
+        if let [b] = bytes
+            && self.buf.len() < self.fast_len
+        {
+            self.buf.push(*b);
+            self.step(*b);
+            return self.lazy < L_END_OPEN || self.resolve();
         }
         self.push(bytes);
         self.nothing_yet()

@@ -606,7 +606,7 @@ impl Stream {
     /// read are refused by the input loop ([`Error::DataAfterProceed`]).
     fn on_starttls(&mut self, now: Instant) {
         self.write_nonza(&Element::new("proceed", ns::TLS), now);
-        self.phase = Phase::AwaitTls;
+        self.set_phase(Phase::AwaitTls);
         self.events.push_back(Event::StartTls);
     }
 
