@@ -39,6 +39,13 @@ impl Stream {
     /// read never holds more than a window's events at once.
     pub(super) fn process_frames(&mut self, now: Instant) {
         self.backlog = None;
+        self.process_frames_until_window(now);
+        self.refresh_reading_on();
+    }
+
+    /// [`Stream::process_frames`]'s loop: sets `backlog` where it stops
+    /// at a window's end.
+    fn process_frames_until_window(&mut self, now: Instant) {
         let unread = self.framer.unconsumed();
         loop {
             if matches!(self.phase, Phase::Closed | Phase::AwaitTls)
@@ -89,6 +96,7 @@ impl Stream {
                     // Its memory goes back: an idle stream holds none.
                     self.unread = VecDeque::new();
                     self.refresh_input_stopped();
+                    self.refresh_reading_on();
                 }
             }
             self.take_input(&piece, at);

@@ -224,6 +224,10 @@ pub struct Stream {
     /// the framer, with the time of each: given a window at a time as
     /// the events are taken, so they are never copied whole.
     unread: VecDeque<(Bytes, Instant)>,
+    /// `backlog` is set or `unread` holds reads: input is left to read on
+    /// as the events are taken. One flag for [`Stream::poll_event`] to
+    /// test when no event is queued ([`Stream::refresh_reading_on`]).
+    reading_on: bool,
     /// Stream management (XEP-0198).
     sm: Sm,
 }
@@ -268,6 +272,7 @@ impl Stream {
             backlog: None,
             late_output: None,
             unread: VecDeque::new(),
+            reading_on: false,
             sm: Sm::new(settings_sm),
         }
     }
@@ -413,6 +418,7 @@ impl Stream {
     fn handle_input_slow(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         if !self.unread.is_empty() && !data.is_empty() {
             self.unread.push_back((Bytes::copy_from_slice(data), now));
+            self.reading_on = true;
             self.input_stopped = true;
         } else {
             self.take_input(data, now);
@@ -473,6 +479,7 @@ impl Stream {
         }
         if !data.is_empty() {
             self.unread.push_back((data, now));
+            self.reading_on = true;
             self.input_stopped = true;
         }
         // Read on now only if nothing read before waits to be taken.
@@ -550,6 +557,11 @@ impl Stream {
     /// Sets `input_stopped` from what it stands for.
     pub(super) fn refresh_input_stopped(&mut self) {
         self.input_stopped = self.input_stops();
+    }
+
+    /// Sets `reading_on` from what it stands for.
+    pub(super) fn refresh_reading_on(&mut self) {
+        self.reading_on = self.backlog.is_some() || !self.unread.is_empty();
     }
 
     /// What `input_stopped` stands for.
@@ -972,10 +984,14 @@ impl Stream {
     #[must_use]
     #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
+        debug_assert_eq!(
+            self.reading_on,
+            self.backlog.is_some() || !self.unread.is_empty()
+        );
         if self.events.is_empty() {
             // Drained already (the last event out gave the memory back),
             // unless a large read left input to read on.
-            if self.backlog.is_none() && self.unread.is_empty() {
+            if !self.reading_on {
                 return None;
             }
             return self.read_on_for_event();
