@@ -15,6 +15,12 @@ use super::scanner::{
 /// without regrowing the buffer for each.
 const KEPT_BYTES: usize = 512;
 
+/// Buffer capacity from which a cut to less moves the bytes to a new
+/// allocation rather than cutting the block in place (see
+/// `Framer::cut_to`): half of glibc's default mmap threshold, so any block
+/// that could be a mapping of its own is left for a block that cannot.
+const MOVED_CUT_BYTES: usize = 64 * 1024;
+
 /// What the framer found next in the stream.
 ///
 /// ```
@@ -661,8 +667,42 @@ impl Framer {
         if live == 0 {
             self.buf = Vec::new();
         } else if cap / 4 > live.max(KEPT_BYTES) {
-            self.buf.shrink_to(2 * live.max(KEPT_BYTES));
+            self.cut_to(2 * live.max(KEPT_BYTES));
         }
+    }
+
+    /// Cuts the buffer's capacity to `cap` (never below its length), its
+    /// bytes kept. A cut from a capacity of [`MOVED_CUT_BYTES`] or more to
+    /// less moves the bytes to a new allocation instead of cutting the
+    /// block in place: glibc serves a block that large with a mapping of
+    /// its own when its heap has no room (`M_MMAP_THRESHOLD`, 128 KiB by
+    /// default), and a mapped block reallocated stays mapped (`mremap`)
+    /// however small it gets. A buffer cut in place after one large stanza
+    /// would then make every later growth and cut of it (one of each per
+    /// read that ends inside a stanza) a system call and fresh page
+    /// faults, until the buffer is next freed. The move costs one
+    /// allocation and a copy of less than [`MOVED_CUT_BYTES`], once per
+    /// large capacity given back; a cut that stays large is made in place
+    /// (such a block is a mapping anyway), so the two blocks are never
+    /// both held when the smaller is large too.
+    #[inline]
+    fn cut_to(&mut self, cap: usize) {
+        let cap = cap.max(self.buf.len());
+        if self.buf.capacity() >= MOVED_CUT_BYTES && cap < MOVED_CUT_BYTES {
+            self.move_to(cap);
+        } else {
+            self.buf.shrink_to(cap);
+        }
+    }
+
+    /// [`Framer::cut_to`] from a large capacity to a small one: the bytes
+    /// into a new block of capacity `cap` (at least their length).
+    #[cold]
+    #[inline(never)]
+    fn move_to(&mut self, cap: usize) {
+        let mut moved = Vec::with_capacity(cap);
+        moved.extend_from_slice(&self.buf);
+        self.buf = moved;
     }
 
     #[inline]
@@ -853,6 +893,27 @@ mod tests {
         f.push(b"</body></message>");
         assert_eq!(drain(&mut f), 1);
         assert!(f.buf.capacity() <= KEPT_BYTES);
+    }
+
+    #[test]
+    fn a_large_buffer_is_cut_into_a_new_block() {
+        // After a read of 128 KiB (a block glibc maps on its own), the cut
+        // that keeps a partial stanza moves it to a new, small block
+        // instead of reallocating the mapping in place; the bytes survive.
+        let mut f = Framer::new(Limits::default());
+        f.push(HEADER);
+        drain(&mut f);
+        let mut burst = stanzas(128 * 1024);
+        burst.extend_from_slice(b"<message id='open'><body>not yet");
+        f.push(&burst);
+        let large = f.buf.as_ptr();
+        assert!(f.buf.capacity() >= MOVED_CUT_BYTES);
+        drain(&mut f);
+        assert_eq!(f.unconsumed(), 32);
+        assert!(f.buf.capacity() <= 4 * KEPT_BYTES, "{}", f.buf.capacity());
+        assert_ne!(f.buf.as_ptr(), large);
+        f.push(b"</body></message>");
+        assert_eq!(drain(&mut f), 1);
     }
 
     #[test]
