@@ -230,8 +230,6 @@ pub(crate) const LAZY: [[Lazy; 256]; L_STATES] = {
         }
         if b == b'/' {
             t[L_LT as usize][i] = L_END_OPEN;
-        }
-        if b == b'/' {
             // `<a/`, `<a b='c'/`, `<a /`: as `scan_tag` takes them.
             t[L_NAME as usize][i] = L_SLASH_MARK;
             t[L_SPACE as usize][i] = L_SLASH_MARK;
