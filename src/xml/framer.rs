@@ -7,7 +7,7 @@ use super::error::XmlError;
 use super::parser::{Parser, StreamHeader, parse_header};
 use super::scanner::{
     Boundary, L_END, L_END_BYTE, L_END_OPEN, L_GT_MARK, L_LT, L_LT_MARK, L_SLASH, L_SLASH_MARK,
-    L_TEXT, LAZY, Lazy, Scanner, WAKE, name_len,
+    L_TEXT, LAZY, Lazy, RUN_KEY, Scanner, WAKE, name_len, runs_on,
 };
 
 /// Buffer capacity the framer keeps however idle the stream (see
@@ -133,6 +133,11 @@ pub struct Framer {
     /// [`WAKE`] once one of them needs the scan (or a failure, a stream
     /// end to report, a restart, a large push: anything that needs it).
     lazy: Lazy,
+    /// `lazy`'s [`RUN_KEY`], set with it ([`Framer::set_lazy`]): in a
+    /// state that every byte but one leaves as it is (text, a quoted
+    /// value, CDATA), a byte pushed alone is tested against it and takes
+    /// no step of the table ([`runs_on`]).
+    run_key: u16,
     /// The buffer length from which the scan must run whatever the bytes
     /// (a limit could fire there): [`Scanner::lazy`]. Once the buffer is
     /// that long, `lazy` is [`WAKE`] (so [`Framer::nothing_yet`] tests the
@@ -180,6 +185,7 @@ impl Framer {
             pending_end: false,
             checked: 0,
             lazy: WAKE,
+            run_key: RUN_KEY[WAKE as usize],
             deadline: 0,
             fast_len: 0,
             end_name: (0, 0),
@@ -250,7 +256,7 @@ impl Framer {
         } else {
             // Larger reads go to the scan, which is fastest on runs.
             self.buf.extend_from_slice(bytes);
-            self.lazy = WAKE;
+            self.set_lazy(WAKE);
         }
     }
 
@@ -273,7 +279,7 @@ impl Framer {
     #[inline]
     fn wake_at_deadline(&mut self) {
         if self.buf.len() >= self.deadline {
-            self.lazy = WAKE;
+            self.set_lazy(WAKE);
         }
     }
 
@@ -297,10 +303,21 @@ impl Framer {
         // (a store, then its load on the next byte). One byte at a time
         // that chain made the framer 1.86x its 4 KiB time, against about
         // 1.55x without it (docs/performance.md, section 1).
+        if runs_on(b, self.run_key) {
+            return;
+        }
         let next = LAZY[self.lazy as usize][usize::from(b)];
         if next != self.lazy {
-            self.lazy = next;
+            self.set_lazy(next);
         }
+    }
+
+    /// Sets the state of the check that lets bytes wait unscanned, with
+    /// its [`RUN_KEY`].
+    #[inline(always)]
+    fn set_lazy(&mut self, state: Lazy) {
+        self.lazy = state;
+        self.run_key = RUN_KEY[state as usize];
     }
 
     /// Resolves a marker [`Framer::step`] left on the last byte pushed, in
@@ -311,7 +328,7 @@ impl Framer {
     #[inline(never)]
     fn end_tag_step(&mut self) -> bool {
         let (at, len) = self.end_name;
-        self.lazy = match (self.lazy, self.buf.last()) {
+        let next = match (self.lazy, self.buf.last()) {
             (L_END_OPEN, _) if len > 0 => {
                 self.end_matched = 0;
                 L_END
@@ -324,6 +341,7 @@ impl Framer {
             }
             _ => self.other_marker(),
         };
+        self.set_lazy(next);
         self.lazy != WAKE
     }
 
@@ -459,7 +477,7 @@ impl Framer {
         self.header = None;
         self.pending_end = false;
         self.checked = self.scanner.pos();
-        self.lazy = WAKE;
+        self.set_lazy(WAKE);
     }
 
     /// Bytes pushed that no event has consumed yet.
@@ -519,7 +537,7 @@ impl Framer {
         let last = self.buf.len().saturating_sub(1);
         if self.lazy == L_LT_MARK {
             self.tag_at = last;
-            self.lazy = L_LT;
+            self.set_lazy(L_LT);
             return true;
         }
         if self.lazy == L_END_BYTE {
@@ -531,7 +549,7 @@ impl Framer {
                 && self.buf.get(at + self.end_matched) == self.buf.get(last)
             {
                 self.end_matched += 1;
-                self.lazy = L_END;
+                self.set_lazy(L_END);
                 return true;
             }
         }
@@ -547,6 +565,10 @@ impl Framer {
             && self.buf.len() < self.fast_len
         {
             self.buf.push(*b);
+            if runs_on(*b, self.run_key) {
+                // The state stays, and it waits.
+                return true;
+            }
             self.step(*b);
             return self.lazy < L_END_OPEN || self.resolve();
         }
@@ -592,9 +614,11 @@ impl Framer {
         self.checked = pos;
         if self.error.is_some() || self.pending_end || pos < self.buf.len() {
             // Bytes the check has not seen, or something to report.
-            self.lazy = WAKE;
+            self.set_lazy(WAKE);
         } else {
-            (self.lazy, self.deadline) = self.scanner.lazy(&self.limits);
+            let (lazy, deadline) = self.scanner.lazy(&self.limits);
+            self.set_lazy(lazy);
+            self.deadline = deadline;
             (self.end_name, self.end_matched) = self.scanner.end_name();
             self.nested = self.scanner.nested();
             self.may_open = self.scanner.may_open(&self.limits);

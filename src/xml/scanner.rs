@@ -271,6 +271,46 @@ pub(crate) const LAZY: [[Lazy; 256]; L_STATES] = {
     t
 };
 
+/// For each state of [`LAZY`] that waits and that every byte but one
+/// leaves as it is (character data: all but `<`; a quoted value: all but
+/// its quote; CDATA: all but `]`), that byte; [`NO_RUN`] for every other
+/// state. Derived from the table, so the two cannot disagree. One byte at
+/// a time, most bytes fall in such a state: [`runs_on`] lets them wait
+/// with one comparison instead of a step of the table.
+pub(crate) const RUN_KEY: [u16; L_STATES] = {
+    let mut keys = [NO_RUN; L_STATES];
+    let mut state = 0;
+    while state < L_STATES {
+        let mut leaving = 0;
+        let mut key = NO_RUN;
+        let mut b = 0;
+        while b < 256 {
+            if LAZY[state][b] as usize != state {
+                leaving += 1;
+                key = b as u16;
+            }
+            b += 1;
+        }
+        if leaving == 1 && state < L_END_OPEN as usize {
+            keys[state] = key;
+        }
+        state += 1;
+    }
+    keys
+};
+
+/// [`RUN_KEY`] of a state with no single byte that leaves it.
+pub(crate) const NO_RUN: u16 = 0xFFFF;
+
+/// Whether `b`, in the state whose [`RUN_KEY`] is `key`, leaves the state
+/// as it is (and so waits): `b` is not the key, and the state has one. In
+/// one comparison: `b ^ key` is zero for the key itself, and has its top
+/// bit set (negative as an `i16`) for [`NO_RUN`], whatever `b` is.
+#[inline(always)]
+pub(crate) fn runs_on(b: u8, key: u16) -> bool {
+    (u16::from(b) ^ key).cast_signed() > 0
+}
+
 /// How many bytes of whitespace outside any element (between stanzas,
 /// before the header, after the stream) may wait unscanned: a bound on
 /// what an endless run of them holds.
@@ -1137,6 +1177,39 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A byte [`runs_on`] lets wait is one the table keeps in its state,
+    /// a state that waits; the states with a key are the four runs
+    /// (text, both quotes, CDATA), each keyed on the one byte that ends it.
+    #[test]
+    fn run_keys_agree_with_the_lazy_table() {
+        let keyed: Vec<(usize, u16)> = RUN_KEY
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| **k != NO_RUN)
+            .map(|(s, k)| (s, *k))
+            .collect();
+        assert_eq!(
+            keyed,
+            vec![
+                (L_TEXT as usize, u16::from(b'<')),
+                (L_APOS as usize, u16::from(b'\'')),
+                (L_QUOT as usize, u16::from(b'"')),
+                (L_CDATA as usize, u16::from(b']')),
+            ]
+        );
+        for (state, row) in LAZY.iter().enumerate() {
+            for b in 0..=255u8 {
+                let runs = runs_on(b, RUN_KEY[state]);
+                let stays = row[usize::from(b)] as usize == state && state < L_END_OPEN as usize;
+                if RUN_KEY[state] == NO_RUN {
+                    assert!(!runs, "state {state}, byte {b}: no key, no run");
+                } else {
+                    assert_eq!(runs, stays, "state {state}, byte {b}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn find_byte_agrees_with_position() {
