@@ -190,7 +190,7 @@ impl Stream {
         match el.name() {
             "proceed" => {
                 self.set_phase(Phase::AwaitTls);
-                self.events.push_back(Event::StartTls);
+                self.push_event(Event::StartTls);
             }
             _ => self.fail(Error::TlsFailed),
         }
@@ -290,7 +290,7 @@ impl Stream {
                 let c = self.client_side_mut();
                 c.authenticated = true;
                 c.step = ClientStep::AwaitHeader;
-                self.events.push_back(Event::Authenticated { mechanism });
+                self.push_event(Event::Authenticated { mechanism });
                 // RFC 6120 §6.4.6: a new stream, with any bytes after
                 // <success/> (the server may pipeline its header) kept.
                 self.restart_framer();
@@ -321,7 +321,7 @@ impl Stream {
     fn await_bind_command(&mut self) {
         self.client_side_mut().step = ClientStep::BindReady;
         let attempts_left = self.bind_attempts_left();
-        self.events.push_back(Event::ReadyToBind { attempts_left });
+        self.push_event(Event::ReadyToBind { attempts_left });
     }
 
     /// How many more bind requests [`super::ClientConfig::bind_attempts`] allows.
@@ -356,7 +356,7 @@ impl Stream {
     /// fails with [`Error::BindFailed`].
     fn on_bind_error(&mut self, error: StanzaError, now: Instant) {
         let resource = self.client_side_mut().bind_resource.take();
-        self.events.push_back(Event::BindFailed {
+        self.push_event(Event::BindFailed {
             error: error.clone(),
             resource: resource.clone(),
         });

@@ -47,17 +47,17 @@ impl Stream {
         let server = self.role.routes();
         match el.name() {
             "message" => match Message::from_element(el.clone()) {
-                Ok(m) => self.events.push_back(Event::Message(m)),
-                Err(_) => self.events.push_back(Event::Unhandled(el)),
+                Ok(m) => self.push_event(Event::Message(m)),
+                Err(_) => self.push_event(Event::Unhandled(el)),
             },
             "presence" => match Presence::from_element(el.clone()) {
                 // To a server, the client's request is outbound: its
                 // router handles it as any presence.
                 Ok(p) if p.type_() == PresenceType::Subscribe && !server => {
-                    self.events.push_back(Event::SubscriptionRequest(p))
+                    self.push_event(Event::SubscriptionRequest(p))
                 }
-                Ok(p) => self.events.push_back(Event::Presence(p)),
-                Err(_) => self.events.push_back(Event::Unhandled(el)),
+                Ok(p) => self.push_event(Event::Presence(p)),
+                Err(_) => self.push_event(Event::Unhandled(el)),
             },
             _ => self.on_iq(el, now),
         }
@@ -73,7 +73,7 @@ impl Stream {
                 attr: "from",
                 value: from.to_owned(),
             };
-            return self.events.push_back(Event::MalformedRequest {
+            return self.push_event(Event::MalformedRequest {
                 request: el,
                 error,
                 replied: false,
@@ -89,14 +89,14 @@ impl Stream {
                 let error = e.stanza_error();
                 let replied = self.may_answer(el.attr("from"))
                     && self.write_iq_reply(IqReply::to(&el, Some(&error)), now);
-                return self.events.push_back(Event::MalformedRequest {
+                return self.push_event(Event::MalformedRequest {
                     request: el,
                     error: e,
                     replied,
                 });
             }
             // A malformed result or error is never answered (§8.2.3).
-            Err(_) => return self.events.push_back(Event::Unhandled(el)),
+            Err(_) => return self.push_event(Event::Unhandled(el)),
         };
         match iq.type_() {
             IqType::Get | IqType::Set => self.on_iq_request(iq, now),
@@ -117,13 +117,13 @@ impl Stream {
             } else {
                 Event::Unhandled(el)
             };
-            self.events.push_back(event);
+            self.push_event(event);
             return;
         };
         match pending.purpose {
             // Too late to bind: we are closing.
             Purpose::Bind | Purpose::Session if matches!(self.phase, Phase::Closing { .. }) => {
-                self.events.push_back(Event::Unhandled(el))
+                self.push_event(Event::Unhandled(el))
             }
             Purpose::Bind => self.on_bind_reply(&iq, now),
             Purpose::Session => {
@@ -139,13 +139,13 @@ impl Stream {
                 self.arm_ping();
             }
             Purpose::UserPing { .. } if iq.type_() == IqType::Error => {
-                self.events.push_back(Event::IqError {
+                self.push_event(Event::IqError {
                     id,
                     from,
                     error: error_of(&iq),
                 })
             }
-            Purpose::UserPing { sent } => self.events.push_back(Event::Pong {
+            Purpose::UserPing { sent } => self.push_event(Event::Pong {
                 id,
                 from,
                 rtt: now.saturating_duration_since(sent),
@@ -165,7 +165,7 @@ impl Stream {
                         payload: iq.payload(),
                     }
                 };
-                self.events.push_back(event);
+                self.push_event(event);
             }
         }
     }
@@ -221,7 +221,7 @@ impl Stream {
             StanzaError::new(ErrorType::Wait, StanzaErrorCondition::ResourceConstraint)
         } else {
             self.inbound.insert(iq.element().attr("from"), iq.id());
-            return self.events.push_back(Event::IqRequest(iq));
+            return self.push_event(Event::IqRequest(iq));
         };
         self.write_iq_reply(IqReply::to(iq.element(), Some(&refusal)), now);
     }

@@ -180,7 +180,7 @@ impl Stream {
             // result it is, so the request still ends with an event of its id.
             (_, payload) => Event::IqResult { id, from, payload },
         };
-        self.events.push_back(event);
+        self.push_event(event);
     }
 
     /// RFC 6121 §2.1.6: a push comes from the server (no `from`, or our
@@ -199,12 +199,12 @@ impl Stream {
         match push {
             Ok((item, ver)) => {
                 self.write_iq_reply(IqReply::to(iq.element(), None), now);
-                self.events.push_back(Event::RosterPush { item, ver });
+                self.push_event(Event::RosterPush { item, ver });
             }
             Err(reason) => {
                 let error = reason.stanza_error();
                 self.write_iq_reply(IqReply::to(iq.element(), Some(&error)), now);
-                self.events.push_back(Event::RosterPushRejected {
+                self.push_event(Event::RosterPushRejected {
                     push: iq.clone(),
                     reason,
                 });

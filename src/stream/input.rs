@@ -40,7 +40,7 @@ impl Stream {
     pub(super) fn process_frames(&mut self, now: Instant) {
         self.backlog = None;
         self.process_frames_until_window(now);
-        self.refresh_reading_on();
+        self.refresh_poll_ready();
     }
 
     /// [`Stream::process_frames`]'s loop: sets `backlog` where it stops
@@ -96,7 +96,7 @@ impl Stream {
                     // Its memory goes back: an idle stream holds none.
                     self.unread = VecDeque::new();
                     self.refresh_input_stopped();
-                    self.refresh_reading_on();
+                    self.refresh_poll_ready();
                 }
             }
             self.take_input(&piece, at);
@@ -166,7 +166,7 @@ impl Stream {
         // Every header is reported, in order, before its stream's features
         // (and before a failure it causes). The framer keeps the header
         // (`Stream::header` reads it there), so the event takes this copy.
-        self.events.push_back(Event::StreamHeader(header));
+        self.push_event(Event::StreamHeader(header));
         match refusal {
             Some(Some(error)) => self.fail(error),
             Some(None) => {
@@ -234,7 +234,7 @@ impl Stream {
                 .unwrap_or_else(|_| StreamError::new(StreamErrorCondition::UndefinedCondition));
             // Reported as it arrives; Event::Closed follows once the peer's
             // closing tag (or its end of file) does.
-            self.events.push_back(Event::PeerStreamError(error.clone()));
+            self.push_event(Event::PeerStreamError(error.clone()));
             return self.fail(Error::PeerStreamError(error));
         }
         let stanza = is_stanza(&el, self.role.content_ns());
@@ -284,6 +284,6 @@ impl Stream {
         if self.peer_restarts_stream(&el) {
             return self.finish_close();
         }
-        self.events.push_back(Event::Unhandled(el));
+        self.push_event(Event::Unhandled(el));
     }
 }

@@ -224,10 +224,11 @@ pub struct Stream {
     /// the framer, with the time of each: given a window at a time as
     /// the events are taken, so they are never copied whole.
     unread: VecDeque<(Bytes, Instant)>,
-    /// `backlog` is set or `unread` holds reads: input is left to read on
-    /// as the events are taken. One flag for [`Stream::poll_event`] to
-    /// test when no event is queued ([`Stream::refresh_reading_on`]).
-    reading_on: bool,
+    /// An event is queued, or input is left to read on as the events are
+    /// taken (`backlog` is set or `unread` holds reads): the one flag
+    /// [`Stream::poll_event`] tests before anything else
+    /// ([`Stream::push_event`], [`Stream::refresh_poll_ready`]).
+    poll_ready: bool,
     /// Stream management (XEP-0198).
     sm: Sm,
 }
@@ -272,7 +273,7 @@ impl Stream {
             backlog: None,
             late_output: None,
             unread: VecDeque::new(),
-            reading_on: false,
+            poll_ready: false,
             sm: Sm::new(settings_sm),
         }
     }
@@ -390,10 +391,24 @@ impl Stream {
         // time, say): push, and return if the framer has no event yet.
         // Everything else, an event included, goes to the body.
         debug_assert_eq!(self.input_stopped, self.input_stops());
+        debug_assert_eq!(self.framer.fast_push(), !self.input_stopped);
+        // One byte: the framer's bound is 0 while the input is stopped
+        // (`Stream::set_input_stopped`), so it stands for that test too.
+        if let [b] = data
+            && let Some(waits) = self.framer.try_push_waits(*b)
+        {
+            // The ping timer runs from here (`TimerTable::arm_ping`).
+            self.last_input = Some(now);
+            if waits {
+                return Ok(());
+            }
+            return self.read_frames(now);
+        }
         if !data.is_empty() && !self.input_stopped {
             // The ping timer runs from here (`TimerTable::arm_ping`).
             self.last_input = Some(now);
-            if self.framer.push_waits(data) {
+            self.framer.push(data);
+            if self.framer.nothing_yet() {
                 return Ok(());
             }
             return self.read_frames(now);
@@ -418,8 +433,8 @@ impl Stream {
     fn handle_input_slow(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         if !self.unread.is_empty() && !data.is_empty() {
             self.unread.push_back((Bytes::copy_from_slice(data), now));
-            self.reading_on = true;
-            self.input_stopped = true;
+            self.poll_ready = true;
+            self.set_input_stopped(true);
         } else {
             self.take_input(data, now);
         }
@@ -479,8 +494,8 @@ impl Stream {
         }
         if !data.is_empty() {
             self.unread.push_back((data, now));
-            self.reading_on = true;
-            self.input_stopped = true;
+            self.poll_ready = true;
+            self.set_input_stopped(true);
         }
         // Read on now only if nothing read before waits to be taken.
         self.read_unread(false);
@@ -539,7 +554,7 @@ impl Stream {
     /// `held_for_decision`); called where a decision is asked for.
     pub(super) fn hold_input_for_decision(&mut self) {
         self.held_for_decision = true;
-        self.input_stopped = true;
+        self.set_input_stopped(true);
     }
 
     /// The application decided: reads what was buffered meanwhile.
@@ -556,12 +571,27 @@ impl Stream {
 
     /// Sets `input_stopped` from what it stands for.
     pub(super) fn refresh_input_stopped(&mut self) {
-        self.input_stopped = self.input_stops();
+        self.set_input_stopped(self.input_stops());
     }
 
-    /// Sets `reading_on` from what it stands for.
-    pub(super) fn refresh_reading_on(&mut self) {
-        self.reading_on = self.backlog.is_some() || !self.unread.is_empty();
+    /// Sets `input_stopped`, and closes the framer's fast path of a byte
+    /// pushed alone while it is set, so that [`Stream::handle_input`]'s
+    /// fast path tests the framer's bound alone.
+    fn set_input_stopped(&mut self, stopped: bool) {
+        self.input_stopped = stopped;
+        self.framer.set_fast_push(!stopped);
+    }
+
+    /// Sets `poll_ready` from what it stands for.
+    pub(super) fn refresh_poll_ready(&mut self) {
+        self.poll_ready =
+            !self.events.is_empty() || self.backlog.is_some() || !self.unread.is_empty();
+    }
+
+    /// Queues `event` for [`Stream::poll_event`].
+    pub(super) fn push_event(&mut self, event: Event) {
+        self.events.push_back(event);
+        self.poll_ready = true;
     }
 
     /// What `input_stopped` stands for.
@@ -664,7 +694,7 @@ impl Stream {
         for (id, pending) in self.iq.expire(now) {
             match pending.purpose {
                 Purpose::Application | Purpose::Roster { .. } | Purpose::UserPing { .. } => {
-                    self.events.push_back(Event::IqTimeout { id })
+                    self.push_event(Event::IqTimeout { id })
                 }
                 // Closing already: the close deadline decides the end.
                 Purpose::Ping | Purpose::Bind | Purpose::Session if closing => {}
@@ -985,15 +1015,15 @@ impl Stream {
     #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         debug_assert_eq!(
-            self.reading_on,
-            self.backlog.is_some() || !self.unread.is_empty()
+            self.poll_ready,
+            !self.events.is_empty() || self.backlog.is_some() || !self.unread.is_empty()
         );
-        if self.events.is_empty() {
+        if !self.poll_ready {
             // Drained already (the last event out gave the memory back),
-            // unless a large read left input to read on.
-            if !self.reading_on {
-                return None;
-            }
+            // and no large read left input to read on.
+            return None;
+        }
+        if self.events.is_empty() {
             return self.read_on_for_event();
         }
         self.next_queued_event()
@@ -1006,6 +1036,7 @@ impl Stream {
     fn read_on_for_event(&mut self) -> Option<Event> {
         self.read_backlog();
         if self.events.is_empty() {
+            self.refresh_poll_ready();
             return None;
         }
         self.next_queued_event()
@@ -1019,6 +1050,7 @@ impl Stream {
             // holds none, whatever burst it has seen (one allocation per
             // read that reports something).
             self.events = VecDeque::new();
+            self.refresh_poll_ready();
         }
         event
     }
@@ -1190,7 +1222,7 @@ impl Stream {
             Error::UnexpectedEof | Error::ClosedByPeer | Error::Timeout(_)
         );
         self.error = Some(error);
-        self.input_stopped = true;
+        self.set_input_stopped(true);
         // Failed: no request can be answered any more, so none times out.
         self.iq.clear();
         if self.out.close_sent() && !peer_done_or_silent {
@@ -1224,7 +1256,7 @@ impl Stream {
         self.set_phase(Phase::Closed);
         self.timers.stop_all_but(None);
         self.iq.clear();
-        self.events.push_back(Event::Closed {
+        self.push_event(Event::Closed {
             by: self.closed_by.unwrap_or(ClosedBy::Local),
             error: self.error.clone(),
         });
@@ -1235,7 +1267,7 @@ impl Stream {
     fn go_online(&mut self, now: Instant) {
         self.enter_online();
         let jid = self.role.bound_jid().unwrap_or_default().to_owned();
-        self.events.push_back(Event::Online { jid });
+        self.push_event(Event::Online { jid });
         self.maybe_enable_sm(now);
     }
 

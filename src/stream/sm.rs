@@ -597,7 +597,7 @@ impl Stream {
                 self.sm.id = el.attr("id").filter(|_| resumable).map(str::to_owned);
                 self.sm.location = el.attr("location").map(str::to_owned);
                 self.sm.max = el.attr("max").and_then(parse_count);
-                self.events.push_back(Event::SmEnabled {
+                self.push_event(Event::SmEnabled {
                     id: self.sm.id.clone(),
                     location: self.sm.location.clone(),
                     max: self.sm.max,
@@ -610,7 +610,7 @@ impl Stream {
                     .children()
                     .find(|c| c.ns() == ns::STANZAS)
                     .and_then(|c| StanzaErrorCondition::from_name(c.name()));
-                self.events.push_back(Event::SmFailed { condition });
+                self.push_event(Event::SmFailed { condition });
             }
             ("enable", _) if server => self.on_enable(&el, now),
             _ => return Err(el),
@@ -646,7 +646,7 @@ impl Stream {
         self.sm.jid = self.role.bound_jid().map(str::to_owned);
         self.write_nonza(&enabled, now);
         self.sm.counting_out = true;
-        self.events.push_back(Event::SmEnabled {
+        self.push_event(Event::SmEnabled {
             id,
             location: None,
             max,
@@ -659,7 +659,7 @@ impl Stream {
         match self.sm.on_ack(h) {
             Ok(stanzas) => {
                 if !stanzas.is_empty() {
-                    self.events.push_back(Event::Acknowledged { stanzas });
+                    self.push_event(Event::Acknowledged { stanzas });
                 }
                 true
             }
@@ -759,7 +759,7 @@ impl Stream {
             self.request_ack(now);
         }
         self.enter_online();
-        self.events.push_back(Event::Resumed {
+        self.push_event(Event::Resumed {
             jid,
             resent: resend.len(),
         });
@@ -775,7 +775,7 @@ impl Stream {
             return;
         }
         let unacked = self.sm.off();
-        self.events.push_back(Event::ResumeFailed { unacked });
+        self.push_event(Event::ResumeFailed { unacked });
     }
 
     /// After `<failed/>`: bind as if no resumption had been asked for.
@@ -806,7 +806,7 @@ impl Stream {
                         h,
                     };
                 }
-                self.events.push_back(Event::ResumeRequest { previd, h });
+                self.push_event(Event::ResumeRequest { previd, h });
                 self.hold_input_for_decision();
             }
             _ => {

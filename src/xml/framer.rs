@@ -149,6 +149,10 @@ pub struct Framer {
     /// changes. One comparison so stands for the room test and the
     /// deadline test of a byte-at-a-time push.
     fast_len: usize,
+    /// Whether a byte pushed alone may take the fast path at all
+    /// ([`Framer::set_fast_push`]): while it may not, `fast_len` is 0,
+    /// so the one comparison that tests room and deadline tests this too.
+    fast_push: bool,
     /// The name an end tag read in [`L_END`] must have (offset, length in
     /// the buffer: [`Scanner::end_name`]), and how many of its bytes
     /// have matched.
@@ -188,6 +192,7 @@ impl Framer {
             run_key: RUN_KEY[WAKE as usize],
             deadline: 0,
             fast_len: 0,
+            fast_push: true,
             end_name: (0, 0),
             end_matched: 0,
             nested: false,
@@ -287,7 +292,25 @@ impl Framer {
     /// changed.
     #[inline]
     fn set_fast_len(&mut self) {
-        self.fast_len = self.buf.capacity().min(self.deadline.saturating_sub(1));
+        self.fast_len = if self.fast_push {
+            self.buf.capacity().min(self.deadline.saturating_sub(1))
+        } else {
+            0
+        };
+    }
+
+    /// Opens or closes the fast path of a byte pushed alone: closed, every
+    /// push takes the general path (a `Stream` whose input is stopped
+    /// closes it, so its own fast path tests one bound, not the bound and
+    /// its flag: [`Framer::try_push_waits`]).
+    pub(crate) fn set_fast_push(&mut self, open: bool) {
+        self.fast_push = open;
+        self.set_fast_len();
+    }
+
+    /// Whether the fast path of a byte pushed alone is open.
+    pub(crate) fn fast_push(&self) -> bool {
+        self.fast_push
     }
 
     /// One step of the check that lets bytes wait unscanned, on the byte
@@ -303,9 +326,15 @@ impl Framer {
         // (a store, then its load on the next byte). One byte at a time
         // that chain made the framer 1.86x its 4 KiB time, against about
         // 1.55x without it (docs/performance.md, section 1).
-        if runs_on(b, self.run_key) {
-            return;
+        if !runs_on(b, self.run_key) {
+            self.step_table(b);
         }
+    }
+
+    /// [`Framer::step`] for a byte that is not a run byte: its step of
+    /// the table.
+    #[inline(always)]
+    fn step_table(&mut self, b: u8) {
         let next = LAZY[self.lazy as usize][usize::from(b)];
         if next != self.lazy {
             self.set_lazy(next);
@@ -556,24 +585,22 @@ impl Framer {
         self.lazy != WAKE && self.end_tag_step()
     }
 
-    /// [`Framer::push`], then [`Framer::nothing_yet`]: one byte's push,
-    /// step and test in one (the values stay in registers), for a caller
-    /// that asks after every push (the `Stream`'s fast path).
+    /// One byte's push, step and wait test, if it can take the fast path
+    /// (room, short of the deadline, [`Framer::set_fast_push`] open):
+    /// whether it waits, as [`Framer::nothing_yet`] would say. `None`, and
+    /// nothing pushed, otherwise.
     #[inline(always)]
-    pub(crate) fn push_waits(&mut self, bytes: &[u8]) -> bool {
-        if let [b] = bytes
-            && self.buf.len() < self.fast_len
-        {
-            self.buf.push(*b);
-            if runs_on(*b, self.run_key) {
-                // The state stays, and it waits.
-                return true;
-            }
-            self.step(*b);
-            return self.lazy < L_END_OPEN || self.resolve();
+    pub(crate) fn try_push_waits(&mut self, b: u8) -> Option<bool> {
+        if self.buf.len() >= self.fast_len {
+            return None;
         }
-        self.push(bytes);
-        self.nothing_yet()
+        self.buf.push(b);
+        if runs_on(b, self.run_key) {
+            // The state stays, and it waits.
+            return Some(true);
+        }
+        self.step_table(b);
+        Some(self.lazy < L_END_OPEN || self.resolve())
     }
 
     #[cold]

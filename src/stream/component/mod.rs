@@ -439,7 +439,7 @@ impl Stream {
         if let Role::ComponentServer(s) = &mut self.role {
             s.step = AcceptStep::Deciding { handshake: None };
         }
-        self.events.push_back(Event::ComponentRequest { name });
+        self.push_event(Event::ComponentRequest { name });
         // What follows the header (a pipelined handshake, stanzas) is read
         // after the decision, so the outcome does not depend on the cut.
         self.hold_input_for_decision();

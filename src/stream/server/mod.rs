@@ -607,7 +607,7 @@ impl Stream {
     fn on_starttls(&mut self, now: Instant) {
         self.write_nonza(&Element::new("proceed", ns::TLS), now);
         self.set_phase(Phase::AwaitTls);
-        self.events.push_back(Event::StartTls);
+        self.push_event(Event::StartTls);
     }
 
     /// TLS is up (after [`Event::StartTls`]): the client restarts the
@@ -678,7 +678,7 @@ impl Stream {
                     auth,
                     awaiting_credentials: true,
                 });
-                self.events.push_back(Event::CredentialsRequest {
+                self.push_event(Event::CredentialsRequest {
                     mechanism,
                     username,
                     authzid,
@@ -703,7 +703,7 @@ impl Stream {
                 s.account = Some(format!("{local}@{}", s.config.domain()));
                 s.step = Step::AwaitHeader;
                 s.answered = false;
-                self.events.push_back(Event::Authenticated { mechanism });
+                self.push_event(Event::Authenticated { mechanism });
                 // RFC 6120 §6.4.6: a new stream; whatever the client
                 // pipelined after its last SASL element is kept.
                 self.restart_framer();
@@ -737,7 +737,7 @@ impl Stream {
             .config
             .effective_sasl_attempts()
             .saturating_sub(s.sasl_failures);
-        self.events.push_back(Event::AuthFailed {
+        self.push_event(Event::AuthFailed {
             mechanism,
             reason,
             attempts_left,
@@ -779,7 +779,7 @@ impl Stream {
         s.step = Step::BindDecision {
             request: Box::new(el),
         };
-        self.events.push_back(Event::BindRequest {
+        self.push_event(Event::BindRequest {
             id,
             account,
             resource,
@@ -796,7 +796,7 @@ impl Stream {
             .with_text(Some("en"), "bind a resource first");
         match stanza_error_reply(&el, error) {
             Some(reply) => self.write_stanza(&reply, now),
-            None => self.events.push_back(Event::Unhandled(el)),
+            None => self.push_event(Event::Unhandled(el)),
         }
     }
 
@@ -837,7 +837,7 @@ impl Stream {
             } else {
                 Event::Unhandled(el)
             };
-            self.events.push_back(event);
+            self.push_event(event);
             return None;
         }
         Some(el)
