@@ -858,6 +858,38 @@ mod tests {
         out
     }
 
+    /// With its fast path closed (a `Stream` whose input is stopped), a
+    /// byte pushed alone takes none of it, and pushing still reads as
+    /// with it open: the same events, byte by byte or not.
+    #[test]
+    fn a_closed_fast_path_changes_nothing_but_the_path() {
+        let mut input = HEADER.to_vec();
+        input.extend_from_slice(&stanzas(600));
+        let events = |open: bool| {
+            let mut f = Framer::new(Limits::default());
+            f.set_fast_push(open);
+            let mut out = Vec::new();
+            for b in &input {
+                if let Some(waits) = f.try_push_waits(*b) {
+                    assert!(open, "a closed fast path takes no byte");
+                    if waits {
+                        continue;
+                    }
+                } else {
+                    f.push(std::slice::from_ref(b));
+                }
+                while let Ok(Some(event)) = f.next_event() {
+                    out.push(event);
+                }
+            }
+            assert_eq!(f.fast_push(), open);
+            out
+        };
+        let (open, closed) = (events(true), events(false));
+        assert!(open.len() > 5, "{} events", open.len());
+        assert_eq!(open, closed);
+    }
+
     /// Reads every event; returns how many elements there were.
     fn drain(f: &mut Framer) -> usize {
         let mut n = 0;
