@@ -207,8 +207,9 @@ pub struct Stream {
     /// `error` is set, `held_for_decision`, owned reads wait `unread`
     /// (a read must queue behind them), or the phase is one that does not
     /// read (waiting for TLS, closed): one flag for
-    /// [`Stream::handle_input`]'s fast path to test on every read
-    /// ([`Stream::refresh_input_stopped`], [`Stream::set_phase`]).
+    /// [`Stream::handle_input`]'s fast path to test on every read, set
+    /// only by [`Stream::set_input_stopped`] (which closes the framer's
+    /// one-byte fast path with it).
     input_stopped: bool,
     /// Complete input may wait in the framer, unread: a read stopped once
     /// its events covered [`Stream::INPUT_WINDOW`] bytes, and the rest is
@@ -394,26 +395,22 @@ impl Stream {
         debug_assert_eq!(self.framer.fast_push(), !self.input_stopped);
         // One byte: the framer's bound is 0 while the input is stopped
         // (`Stream::set_input_stopped`), so it stands for that test too.
-        if let [b] = data
+        let waits = if let [b] = data
             && let Some(waits) = self.framer.try_push_waits(*b)
         {
-            // The ping timer runs from here (`TimerTable::arm_ping`).
-            self.last_input = Some(now);
-            if waits {
-                return Ok(());
-            }
-            return self.read_frames(now);
-        }
-        if !data.is_empty() && !self.input_stopped {
-            // The ping timer runs from here (`TimerTable::arm_ping`).
-            self.last_input = Some(now);
+            waits
+        } else if !data.is_empty() && !self.input_stopped {
             self.framer.push(data);
-            if self.framer.nothing_yet() {
-                return Ok(());
-            }
-            return self.read_frames(now);
+            self.framer.nothing_yet()
+        } else {
+            return self.handle_input_slow(data, now);
+        };
+        // The ping timer runs from here (`TimerTable::arm_ping`).
+        self.last_input = Some(now);
+        if waits {
+            return Ok(());
         }
-        self.handle_input_slow(data, now)
+        self.read_frames(now)
     }
 
     /// [`Stream::handle_input`] once the framer may have an event (or an
@@ -432,13 +429,20 @@ impl Stream {
     #[inline(never)]
     fn handle_input_slow(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
         if !self.unread.is_empty() && !data.is_empty() {
-            self.unread.push_back((Bytes::copy_from_slice(data), now));
-            self.poll_ready = true;
-            self.set_input_stopped(true);
+            self.queue_unread(Bytes::copy_from_slice(data), now);
         } else {
             self.take_input(data, now);
         }
         self.result()
+    }
+
+    /// Queues a read behind the owned reads not yet given to the framer:
+    /// it is read as the events before it are taken, and until then no
+    /// read may go to the framer ahead of it.
+    fn queue_unread(&mut self, data: Bytes, now: Instant) {
+        self.unread.push_back((data, now));
+        self.poll_ready = true;
+        self.set_input_stopped(true);
     }
 
     /// Gives `data` to the framer and reads what it completes (as far as
@@ -493,9 +497,7 @@ impl Stream {
             return self.handle_input(&data, now);
         }
         if !data.is_empty() {
-            self.unread.push_back((data, now));
-            self.poll_ready = true;
-            self.set_input_stopped(true);
+            self.queue_unread(data, now);
         }
         // Read on now only if nothing read before waits to be taken.
         self.read_unread(false);

@@ -320,12 +320,6 @@ impl Framer {
     /// [`Framer::end_tag_step`] resolves.)
     #[inline(always)]
     fn step(&mut self, b: u8) {
-        // Stored only when it changes: most bytes (four in five on the
-        // bench corpus) leave the state as it is, and a store every byte
-        // would chain each byte's step to the one before through memory
-        // (a store, then its load on the next byte). One byte at a time
-        // that chain made the framer 1.86x its 4 KiB time, against about
-        // 1.55x without it (docs/performance.md, section 1).
         if !runs_on(b, self.run_key) {
             self.step_table(b);
         }
@@ -335,6 +329,12 @@ impl Framer {
     /// the table.
     #[inline(always)]
     fn step_table(&mut self, b: u8) {
+        // Stored only when it changes: most bytes (four in five on the
+        // bench corpus) leave the state as it is, and a store every byte
+        // would chain each byte's step to the one before through memory
+        // (a store, then its load on the next byte). One byte at a time
+        // that chain made the framer 1.86x its 4 KiB time, against about
+        // 1.55x without it (docs/performance.md, section 1).
         let next = LAZY[self.lazy as usize][usize::from(b)];
         if next != self.lazy {
             self.set_lazy(next);
