@@ -18,16 +18,20 @@
 //! - the peak during one read of one stanza as a multiple of the stanza's
 //!   bytes (its amplification): the roster result, and a message at the
 //!   default stanza limit made of tiny nodes (`<a/>x` repeated, two nodes
-//!   in five bytes: the worst case for a tree), against the target's
-//!   multiple at the limit ((limit + 64 KiB) ÷ limit);
+//!   in five bytes: the worst case for a tree), which the default tree
+//!   budget (`Limits::max_tree_bytes`) refuses, against the target's
+//!   multiple at the limit ((limit + tree budget + 64 KiB) ÷ limit); and
+//!   the same stanza read whole under an 8 MiB budget;
 //! - allocations per read of a request the stream answers itself (a
 //!   ping, a request for an unknown namespace, a malformed request, a
 //!   roster push), beside a message that needs no answer;
 //!
 //! each against its target: idle online at most 2 KiB; after any traffic,
 //! drained and idle, at most twice the idle figure; the peak during one
-//! read bounded by the stanza limit plus a constant (64 KiB here), not by
-//! the read's size. A figure that misses its target is printed as such;
+//! read bounded by the stanza limits (bytes, `max_stanza_bytes`, and the
+//! tree's heap, `max_tree_bytes`) plus a constant (64 KiB here), not by
+//! the read's size (`handle_input`'s own copy of a read does grow with it:
+//! `handle_input_some` and `handle_input_bytes` do not copy it whole). A figure that misses its target is printed as such;
 //! the run does not fail on it.
 //!
 //! Without `--bench` (as under `cargo test --all-targets`) it runs a smoke
@@ -153,7 +157,12 @@ fn attr<'a>(text: &'a str, before: &str, name: &str) -> &'a str {
 /// A client stream, online through a scripted server (PLAIN, then bind),
 /// with every output drained.
 fn online(now: Instant) -> Stream {
-    let mut s = Stream::client(config());
+    online_with(now, config())
+}
+
+/// [`online`] with its own configuration.
+fn online_with(now: Instant, config: ClientConfig) -> Stream {
+    let mut s = Stream::client(config);
     s.start(now).expect("start");
     drain(&mut s);
     let pre_bind = format!(
@@ -253,8 +262,20 @@ fn after_burst(
     request: impl FnOnce(&mut Stream) -> Option<String>,
     burst: impl FnOnce(Option<&str>) -> String,
 ) -> Burst {
+    after_burst_with(config, now, how, request, burst)
+}
+
+/// [`after_burst`] on a stream of its own configuration, made after the
+/// count starts (the configuration's heap is the stream's).
+fn after_burst_with(
+    config: impl FnOnce() -> ClientConfig,
+    now: Instant,
+    how: Reading,
+    request: impl FnOnce(&mut Stream) -> Option<String>,
+    burst: impl FnOnce(Option<&str>) -> String,
+) -> Burst {
     let base = live();
-    let mut s = online(now);
+    let mut s = online_with(now, config());
     let id = request(&mut s);
     drain(&mut s);
     // What the stream holds before the read (the read's own buffer is
@@ -265,6 +286,7 @@ fn after_burst(
     let start = reset_peak();
     let allocs = ALLOCS.load(Relaxed);
     let mut events = 0;
+    let mut refused = None;
     match how {
         Reading::Windows => {
             // `handle_input_some`: a window at a time, draining between.
@@ -278,7 +300,8 @@ fn after_burst(
         Reading::Whole => {
             // `handle_input`: the whole read at once (copied), then its
             // events taken (made a window's worth at a time as they are).
-            s.handle_input(&input, now).expect("burst read");
+            // A read the limits refuse is measured too (`refused`).
+            refused = s.handle_input(&input, now).err().map(|e| e.to_string());
             events += drain(&mut s).1;
         }
         Reading::Owned => {
@@ -302,6 +325,7 @@ fn after_burst(
         len,
         events,
         allocs,
+        refused,
     }
 }
 
@@ -324,6 +348,8 @@ struct Burst {
     len: usize,
     events: usize,
     allocs: usize,
+    /// The stream's error, if the read failed it.
+    refused: Option<String>,
 }
 
 fn main() {
@@ -376,10 +402,32 @@ fn main() {
     let windowed = after_burst(now, Reading::Windows, |_| None, |_| many_stanzas(big));
     let owned = after_burst(now, Reading::Owned, |_| None, |_| many_stanzas(big));
     let tiny = after_burst(now, Reading::Whole, |_| None, |_| tiny_nodes(limit));
-    let bound = limit + 64 * 1024;
+    let budget = config().limits.max_tree_bytes;
+    let roomy = || {
+        let mut c = config();
+        c.limits.max_tree_bytes = 8 << 20;
+        c
+    };
+    let tiny_roomy = after_burst_with(roomy, now, Reading::Whole, |_| None, |_| tiny_nodes(limit));
+    report.row(
+        "tree budget per stanza (Limits::max_tree_bytes)",
+        kib(budget),
+        format!("beside the stanza limit, {}", kib(limit)),
+    );
+    for (what, b) in [
+        ("tiny nodes", &tiny),
+        ("tiny nodes, budget 8 MiB", &tiny_roomy),
+    ] {
+        report.row(
+            &format!("  a stanza of {what}: refused?"),
+            b.refused.as_deref().unwrap_or("no, read").to_owned(),
+            String::new(),
+        );
+    }
+    let bound = limit + budget + 64 * 1024;
     for (what, b) in [
         ("a roster result", &roster),
-        ("stanzas", &stanzas),
+        ("stanzas, handle_input", &stanzas),
         ("stanzas, in windows", &windowed),
         ("stanzas, as Bytes", &owned),
         ("a stanza of tiny nodes", &tiny),
@@ -398,9 +446,16 @@ fn main() {
             "  peak during that read, above what was held before",
             kib(b.peak),
             format!(
-                "target <= stanza limit + 64 KiB = {}: {} ({} events, {} allocations)",
+                "target <= stanza limit + tree budget + 64 KiB = {}: {}{} ({} events, {} allocations)",
                 kib(bound),
                 verdict(b.peak <= bound),
+                // `handle_input` copies a borrowed read whole: its peak
+                // grows with the read, whatever the limits.
+                if std::ptr::eq(b, &stanzas) {
+                    ", but grows with the read (its copy)"
+                } else {
+                    ""
+                },
                 b.events,
                 b.allocs
             ),
@@ -412,19 +467,25 @@ fn main() {
     let target = bound as f64 / limit as f64;
     for (what, b) in [
         ("the roster result", &roster),
-        ("tiny nodes at the stanza limit", &tiny),
+        ("tiny nodes at the stanza limit, refused", &tiny),
     ] {
         let times = b.peak as f64 / b.len as f64;
         report.row(
             &format!("amplification, {what} (peak / stanza bytes)"),
             format!("{times:.2}x"),
             format!(
-                "target at the limit <= (limit + 64 KiB) / limit = {target:.2}x: {} (a stanza of {})",
+                "target at the limit <= (limit + tree budget + 64 KiB) / limit = {target:.2}x: {} (a stanza of {})",
                 verdict(times <= target),
                 kib(b.len)
             ),
         );
     }
+    let times = tiny_roomy.peak as f64 / tiny_roomy.len as f64;
+    report.row(
+        "amplification, tiny nodes with an 8 MiB budget, read whole",
+        format!("{times:.2}x"),
+        "what a tree of the densest stanza costs (no target)".to_owned(),
+    );
 
     // Allocations per request the stream answers itself (read, answered,
     // drained), beside an ordinary message read the same way.
@@ -468,5 +529,5 @@ fn main() {
             String::new(),
         );
     }
-    assert_eq!(report.rows.len(), 20);
+    assert_eq!(report.rows.len(), 24);
 }

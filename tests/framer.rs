@@ -555,6 +555,48 @@ fn utf8_split_inside_a_character_is_fine() {
     }
 }
 
+/// `Limits::max_tree_bytes`: an element whose tree would take more heap
+/// than the budget fails the stream with policy-violation, in any
+/// chunking; the elements before it are delivered, the error is sticky,
+/// and an element within the budget beside it is read.
+#[test]
+fn an_element_whose_tree_passes_the_budget_fails_the_stream() {
+    let limits = Limits {
+        max_tree_bytes: 16 * 1024,
+        ..Limits::default()
+    };
+    let small = "<message><body>hi</body></message>";
+    // 1,000 empty elements: 32 KiB of nodes at the least.
+    let dense = format!("<message>{}</message>", "<a/>".repeat(1000));
+    // The same bytes as text: a tree of one text node.
+    let plain = format!("<message><body>{}</body></message>", "x".repeat(4000));
+    let input = format!("{HEADER}{small}{plain}{dense}{small}");
+    let whole = run_cut(input.as_bytes(), &[], limits.clone());
+    let over = XmlError::LimitExceeded {
+        kind: LimitKind::TreeBytes,
+        limit: 16 * 1024,
+    };
+    assert_eq!(whole.1.as_ref(), Some(&over));
+    assert_eq!(over.condition(), C::PolicyViolation);
+    let read = elements(&whole.0);
+    assert_eq!(read.len(), 2, "the two elements before it");
+    assert_eq!(read[1].text().len(), 0);
+    assert_eq!(
+        read[1].children().next().map(|b| b.text().len()),
+        Some(4000)
+    );
+    let every_byte: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(
+        run_cut(input.as_bytes(), &every_byte, limits.clone()),
+        whole
+    );
+
+    let mut framer = Framer::new(limits);
+    framer.push(input.as_bytes());
+    while let Ok(Some(_)) = framer.next_event() {}
+    assert_eq!(framer.next_event(), Err(over), "sticky");
+}
+
 #[test]
 fn limits_fail_with_policy_violation_before_buffering_more() {
     let limits = Limits {
@@ -562,6 +604,7 @@ fn limits_fail_with_policy_violation_before_buffering_more() {
         max_depth: 4,
         max_attributes: 3,
         max_name_len: 13,
+        ..Limits::default()
     };
     let big = format!(
         "{HEADER}<message><body>{}</body></message>",
@@ -1084,6 +1127,7 @@ fn limits_hold_while_bytes_arrive() {
         max_depth: 5,
         max_attributes: 4,
         max_name_len: 16,
+        ..Limits::default()
     };
     let endless = |unit: &str| unit.repeat(4000 / unit.len().max(1));
     let attrs: String = (0..1000).map(|i| format!(" a{i}='{i}'")).collect();
@@ -1345,6 +1389,7 @@ fn errors_after_bytes_that_wait_come_on_their_own_byte() {
         max_depth: 5,
         max_attributes: 4,
         max_name_len: 16,
+        ..Limits::default()
     };
     let text = "some text &amp; more, long enough to wait: ".repeat(2);
     let cases: Vec<Vec<u8>> = [

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use common::{SERVER_HEADER, attr_of, online_stream, plain_config};
 use xmpp_sansio::im::RosterPushRejection;
-use xmpp_sansio::xml::Limits;
+use xmpp_sansio::xml::{LimitKind, Limits, XmlError};
 use xmpp_sansio::{ClientConfig, Error, Event, State, Stream, StreamErrorCondition, TlsPolicy};
 
 // ---- the counting allocator ----
@@ -123,10 +123,32 @@ struct Peer {
 impl Peer {
     fn online() -> Self {
         assert_eq!(Limits::default().max_stanza_bytes, LIMIT);
+        Self::online_with(plain_config())
+    }
+
+    /// [`Peer::online`] with its own configuration.
+    fn online_with(config: ClientConfig) -> Self {
         let now = common::epoch();
-        let (stream, _) = online_stream(plain_config(), now);
+        let (stream, _) = online_stream(config, now);
         assert_eq!(stream.state(), State::Online);
         Self::with(stream, now)
+    }
+
+    /// Checks that `result`, the outcome of a read, is the tree budget's
+    /// refusal, and that it was sent as policy-violation.
+    fn refused_by_tree_budget(&mut self, result: Result<(), Error>, budget: usize) {
+        assert_eq!(
+            result,
+            Err(Error::Xml(XmlError::LimitExceeded {
+                kind: LimitKind::TreeBytes,
+                limit: budget,
+            }))
+        );
+        self.drain();
+        assert_eq!(
+            self.stream_error(),
+            Some(StreamErrorCondition::PolicyViolation)
+        );
     }
 
     /// A stream that has sent its header and read the server's, waiting
@@ -1164,23 +1186,38 @@ fn a_large_roster_result_peaks_at_under_five_times_its_size() {
     );
 }
 
-/// The worst stanza for a tree: as many nodes per byte as XML allows
-/// (an empty element and a character of text, `<a/>x`, two nodes in five
-/// bytes), up to the default stanza limit. Its tree is the stanza's bytes
-/// once more plus 32 bytes a node (12.8 bytes a byte), beside the
-/// framer's copy, with the node vector at most half again too large while
-/// it grows: reading it peaks at 16.9× the stanza (4.2 MiB for 256 KiB),
-/// where 40-byte nodes growing by doubling peaked at 29.6× (7.4 MiB). A
-/// fixed multiple of the limit, not of the read.
+/// The densest stanza a tree can be asked for, just under the default
+/// byte limit: `<a/>x` repeated (an element and a character of text, two
+/// nodes in five bytes). Its tree would take about 4 MiB, past the default
+/// tree budget (`Limits::max_tree_bytes`, 2 MiB): the stream refuses it
+/// with policy-violation, having held no more than the stanza limit, the
+/// budget and a constant. With the budget raised it is read whole, at a
+/// bounded multiple of its size.
 #[test]
-fn a_stanza_of_tiny_nodes_at_the_limit_peaks_at_a_bounded_multiple() {
+fn a_stanza_of_tiny_nodes_at_the_limit_is_refused_within_the_tree_budget() {
     let _serial = serial();
+    let budget = Limits::default().max_tree_bytes;
     let head = "<message from='romeo@example.net/orchard' to='juliet@example.com/balcony' type='chat' id='m1'>";
     let tail = "</message>";
     let pieces = (LIMIT - head.len() - tail.len() - 16) / 5;
     let stanza = format!("{head}{}{tail}", "<a/>x".repeat(pieces));
     assert!(stanza.len() < LIMIT);
+
     let mut p = Peer::online();
+    let (result, peak) = peak_of(|| p.stream.handle_input(stanza.as_bytes(), p.now));
+    p.refused_by_tree_budget(result, budget);
+    assert_eq!(p.delivered_stanzas(), 0);
+    assert!(
+        peak <= LIMIT + budget + SLACK,
+        "peak {peak} B, bound {} B",
+        LIMIT + budget + SLACK
+    );
+
+    // The same stanza with room for its tree: read whole, at a bounded
+    // multiple of its size.
+    let mut config = plain_config();
+    config.limits.max_tree_bytes = 8 << 20;
+    let mut p = Peer::online_with(config);
     let (ok, peak) = peak_of(|| p.stream.handle_input(stanza.as_bytes(), p.now).is_ok());
     assert!(ok);
     let (_, events) = p.take();
@@ -1195,5 +1232,64 @@ fn a_stanza_of_tiny_nodes_at_the_limit_peaks_at_a_bounded_multiple() {
         peak <= 18 * stanza.len(),
         "peak {peak} B for a {} B stanza ({ratio:.2}x)",
         stanza.len()
+    );
+}
+
+/// A roster result whose tree and typed roster together would pass the
+/// tree budget: the stream refuses it with policy-violation before it
+/// builds the roster, and holds no more than the budget and the stanza.
+#[test]
+fn a_roster_result_past_the_tree_budget_is_refused() {
+    let _serial = serial();
+    let mut config = plain_config();
+    // The 1000-item roster's tree alone takes about 310 KB, and its
+    // typed roster about 150 KB more.
+    let budget = 400 * 1024;
+    config.limits.max_tree_bytes = budget;
+    let mut p = Peer::online_with(config);
+    let id = p.stream.request_roster(None, p.now).unwrap();
+    p.take();
+    let result = roster_result(&id, 1000);
+    let (failed, peak) = peak_of(|| p.stream.handle_input(result.as_bytes(), p.now));
+    p.refused_by_tree_budget(failed, budget);
+    assert!(
+        !p.events.iter().any(|e| matches!(e, Event::Roster { .. })),
+        "{:?}",
+        p.events
+    );
+    assert!(
+        peak <= result.len() + budget + SLACK,
+        "peak {peak} B, bound {} B",
+        result.len() + budget + SLACK
+    );
+
+    // With the default limits, a roster just under the default byte
+    // limit is read: the budget holds any ordinary stanza the byte limit
+    // lets through.
+    let mut p = Peer::online();
+    let id = p.stream.request_roster(None, p.now).unwrap();
+    p.take();
+    let near_limit = roster_result(&id, 2400);
+    assert!(near_limit.len() < LIMIT && near_limit.len() > LIMIT - 16 * 1024);
+    p.stream.handle_input(near_limit.as_bytes(), p.now).unwrap();
+    let (_, events) = p.take();
+    assert!(
+        matches!(&events[..], [Event::Roster { roster: Some(r), .. }] if r.items.len() == 2400),
+        "{events:?}"
+    );
+
+    // 300 items fit.
+    let mut config = plain_config();
+    config.limits.max_tree_bytes = budget;
+    let mut p = Peer::online_with(config);
+    let id = p.stream.request_roster(None, p.now).unwrap();
+    p.take();
+    p.stream
+        .handle_input(roster_result(&id, 300).as_bytes(), p.now)
+        .unwrap();
+    let (_, events) = p.take();
+    assert!(
+        matches!(&events[..], [Event::Roster { roster: Some(r), .. }] if r.items.len() == 300),
+        "{events:?}"
     );
 }

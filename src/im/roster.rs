@@ -243,6 +243,30 @@ impl Roster {
         roster
     }
 
+    /// At most the heap [`Roster::from_query`] takes for `query`: the items'
+    /// vector and strings, the skipped items' handles, and one item's JID
+    /// check at a time. The stream checks it against
+    /// [`crate::xml::Limits::max_tree_bytes`] before it builds a roster.
+    pub(crate) fn heap_bound(query: &Element) -> usize {
+        let per_item = size_of::<RosterItem>() + 2 * size_of::<Element>();
+        let mut bound = 0usize;
+        let mut longest_jid = 0usize;
+        for item in query.children().filter(|c| c.is("item", ns::ROSTER)) {
+            let jid = item.attr("jid").map_or(0, str::len);
+            longest_jid = longest_jid.max(jid);
+            let name = item.attr("name").map_or(0, str::len);
+            let groups: usize = item
+                .children()
+                .map(|g| 2 * (size_of::<String>() + g.text().len()))
+                .sum();
+            bound = bound
+                .saturating_add(per_item + jid + name)
+                .saturating_add(groups);
+        }
+        // The `jid` crate's check of the longest JID: its copy, prepared.
+        bound.saturating_add(2 * longest_jid)
+    }
+
     /// Whether every item was read ([`Roster::skipped`] is empty). A
     /// [`RosterCache`] does not adopt the version of an incomplete roster.
     pub fn is_complete(&self) -> bool {

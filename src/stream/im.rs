@@ -6,10 +6,10 @@ use crate::iq::Purpose;
 use crate::stanza::same_address;
 use crate::stanza::{ErrorType, Iq, IqType, StanzaError, StanzaErrorCondition, StanzaView};
 use crate::time::Instant;
-use crate::xml::{Element, ns};
+use crate::xml::{Element, LimitKind, XmlError, ns};
 
 use super::reply::IqReply;
-use super::{Event, InvalidStanzaReason, Stream, UsageError};
+use super::{Error, Event, InvalidStanzaReason, Stream, UsageError};
 
 impl Stream {
     /// Requests the roster (RFC 6121 §2.1.3). With `cached_ver` (from a
@@ -164,11 +164,23 @@ impl Stream {
                 });
                 Event::IqError { id, from, error }
             }
-            (_, Some(q)) if q.is("query", ns::ROSTER) => Event::Roster {
-                id,
-                roster: Some(Roster::from_query(&q)),
-                request_ver,
-            },
+            (_, Some(q)) if q.is("query", ns::ROSTER) => {
+                // The typed roster is held beside the tree it is read
+                // from: the two together stay within the tree budget.
+                let budget = self.framer.limits().max_tree_bytes;
+                if q.tree_heap().saturating_add(Roster::heap_bound(&q)) > budget {
+                    self.fail(Error::Xml(XmlError::LimitExceeded {
+                        kind: LimitKind::TreeBytes,
+                        limit: budget,
+                    }));
+                    return;
+                }
+                Event::Roster {
+                    id,
+                    roster: Some(Roster::from_query(&q)),
+                    request_ver,
+                }
+            }
             // RFC 6121 §2.6.3: the empty result means "your version is
             // current", which only answers a request that sent one.
             (_, None) if request_ver.is_some() => Event::Roster {

@@ -188,6 +188,7 @@ impl SmState {
             max_depth: 1024,
             max_attributes: 4096,
             max_name_len: 4096,
+            max_tree_bytes: usize::MAX,
         };
         let el = Element::parse(xml, limits)?;
         if !el.is("sm-state", Self::NS) {

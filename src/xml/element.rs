@@ -77,6 +77,13 @@ static EMPTY_NODE: NodeRec = NodeRec {
 };
 
 impl Tree {
+    /// Heap bytes the tree's three buffers hold (their capacities).
+    fn heap(&self) -> usize {
+        self.strings.capacity()
+            + self.nodes.capacity() * std::mem::size_of::<NodeRec>()
+            + self.attrs.capacity() * std::mem::size_of::<AttrNode>()
+    }
+
     fn str(&self, span: Span) -> &str {
         let start = span.start as usize;
         self.strings
@@ -110,7 +117,14 @@ impl Tree {
 }
 
 /// Writes a [`Tree`] in document order. Used by the parser and the builder.
-#[derive(Debug, Default)]
+///
+/// The parser's writer has a budget ([`super::Limits::max_tree_bytes`]):
+/// the heap its buffers may hold, counting, while a buffer grows, the new
+/// block beside the old one. A growth that would pass it is not made; the
+/// writer is then [`TreeWriter::over_budget`] and writes nothing more
+/// (every read of the half-written tree stays in bounds), and the parser
+/// refuses the element.
+#[derive(Debug)]
 pub(crate) struct TreeWriter {
     tree: Tree,
     open: Vec<u32>,
@@ -118,6 +132,10 @@ pub(crate) struct TreeWriter {
     /// next node (no element started or ended since), so new text merges
     /// into it.
     text_open: bool,
+    /// Heap bytes the tree may hold (`usize::MAX` for the builder's).
+    budget: usize,
+    /// A growth would have passed `budget`: nothing more is written.
+    over: bool,
 }
 
 /// Converts a buffer offset to the `u32` a [`Span`] stores, saturating.
@@ -142,20 +160,22 @@ fn large_slack(spare: usize, used: usize) -> bool {
     spare >= 4096 && spare > used / 16
 }
 
-/// Makes room for one more entry in a tree's vector: growth by half, not
+/// Makes room for one more entry in a tree's vector, if `budget` allows
+/// (`heap` is the tree's heap now, [`Tree::heap`]): growth by half, not
 /// doubling, so a large tree overshoots what it needs by at most a half
 /// while it is built (it is trimmed when finished, [`shrink_if_slack`]).
-#[inline]
-fn room_for_one<T>(v: &mut Vec<T>) {
-    if v.len() == v.capacity() {
-        grow_by_half(v);
-    }
-}
-
+/// Returns whether there is room. Called when the vector is full.
 #[cold]
 #[inline(never)]
-fn grow_by_half<T>(v: &mut Vec<T>) {
-    v.reserve_exact((v.len() / 2).max(4));
+fn grow_by_half<T>(v: &mut Vec<T>, heap: usize, budget: usize) -> bool {
+    let extra = (v.len() / 2).max(4);
+    // The new block is allocated while the old one is still held.
+    let new_block = (v.capacity() + extra).saturating_mul(std::mem::size_of::<T>());
+    if heap.saturating_add(new_block) > budget {
+        return false;
+    }
+    v.reserve_exact(extra);
+    true
 }
 
 /// First room in a tree's vectors: `extra` and one entry per 48 bytes of
@@ -165,6 +185,26 @@ fn grow_by_half<T>(v: &mut Vec<T>) {
 /// be mostly text does not start with room for nodes it never has.
 fn first_room(source_len: usize, extra: usize) -> usize {
     (source_len / 48).min(FIRST_ROOM_MAX) + extra
+}
+
+/// The heap of a tree's first room: (strings, nodes, attributes).
+fn first_heap((strings, nodes, attrs): (usize, usize, usize)) -> usize {
+    strings
+        .saturating_add(nodes * std::mem::size_of::<NodeRec>())
+        .saturating_add(attrs * std::mem::size_of::<AttrNode>())
+}
+
+/// First room within `budget` when the expected room passes it: the least
+/// that holds a source of `n` bytes, or nothing (and over budget) if even
+/// that passes it.
+#[cold]
+fn least_room(n: usize, budget: usize) -> ((usize, usize, usize), bool) {
+    let least = (n, 4, 2);
+    if first_heap(least) <= budget {
+        (least, false)
+    } else {
+        ((0, 0, 0), true)
+    }
 }
 
 /// See [`first_room`]: room for a 96 KiB stanza of ordinary density.
@@ -178,8 +218,15 @@ fn shrink_if_slack<T>(v: &mut Vec<T>) {
 }
 
 impl TreeWriter {
+    /// A writer without a budget (the builder's).
     pub(crate) fn new() -> Self {
-        Self::default()
+        Self {
+            tree: Tree::default(),
+            open: Vec::new(),
+            text_open: false,
+            budget: usize::MAX,
+            over: false,
+        }
     }
 
     /// A writer whose string buffer starts with a copy of `source`, the
@@ -188,11 +235,24 @@ impl TreeWriter {
     /// instead of one small copy each. `stack` is spare room for the
     /// open-element stack, handed back by [`TreeWriter::finish_reusing`], so
     /// a parser reusing it allocates one vector fewer per stanza.
-    pub(crate) fn with_source(source: &str, mut stack: Vec<u32>) -> Self {
+    /// `budget` bounds the tree's heap (see [`TreeWriter`]); a source whose
+    /// copy alone would pass it leaves the writer over budget at once,
+    /// having allocated nothing.
+    pub(crate) fn with_source(source: &str, mut stack: Vec<u32>, budget: usize) -> Self {
         // Allocated at their expected sizes up front (`with_capacity`, not
-        // `reserve`, which goes through the growth path).
-        let mut strings = String::with_capacity(source.len() + source.len() / 8 + 64);
-        strings.push_str(source);
+        // `reserve`, which goes through the growth path), or at the least
+        // that holds the copy where those would pass the budget.
+        let n = source.len();
+        let mut room = (n + n / 8 + 64, first_room(n, 4), first_room(n, 2));
+        let mut over = false;
+        if first_heap(room) > budget {
+            (room, over) = least_room(n, budget);
+        }
+        let (strings_room, nodes_room, attrs_room) = room;
+        let mut strings = String::with_capacity(strings_room);
+        if !over {
+            strings.push_str(source);
+        }
         stack.clear();
         if stack.capacity() == 0 {
             stack.reserve_exact(8);
@@ -200,12 +260,88 @@ impl TreeWriter {
         Self {
             tree: Tree {
                 strings,
-                nodes: Vec::with_capacity(first_room(source.len(), 4)),
-                attrs: Vec::with_capacity(first_room(source.len(), 2)),
+                nodes: Vec::with_capacity(nodes_room),
+                attrs: Vec::with_capacity(attrs_room),
             },
             open: stack,
             text_open: false,
+            budget,
+            over,
         }
+    }
+
+    /// Whether a growth would have passed the budget: the tree is then
+    /// incomplete, and the element must be refused
+    /// ([`super::LimitKind::TreeBytes`]).
+    #[inline]
+    pub(crate) fn over_budget(&self) -> bool {
+        self.over
+    }
+
+    /// The heap bytes the tree may take.
+    pub(crate) fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// Room for one more node; `false` (and over budget) if the budget
+    /// does not allow it.
+    #[inline]
+    fn room_for_node(&mut self) -> bool {
+        let nodes = &self.tree.nodes;
+        nodes.len() < nodes.capacity() || self.grow_nodes()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_nodes(&mut self) -> bool {
+        let heap = self.tree.heap();
+        let grown = !self.over && grow_by_half(&mut self.tree.nodes, heap, self.budget);
+        self.grew(grown)
+    }
+
+    /// Records whether a growth was made (the writer is over budget from
+    /// the first that was not) and returns it.
+    fn grew(&mut self, grown: bool) -> bool {
+        self.over |= !grown;
+        grown
+    }
+
+    /// [`TreeWriter::room_for_node`] for an attribute.
+    #[inline]
+    fn room_for_attr(&mut self) -> bool {
+        let attrs = &self.tree.attrs;
+        attrs.len() < attrs.capacity() || self.grow_attrs()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_attrs(&mut self) -> bool {
+        let heap = self.tree.heap();
+        let grown = !self.over && grow_by_half(&mut self.tree.attrs, heap, self.budget);
+        self.grew(grown)
+    }
+
+    /// Room for `extra` more bytes of strings, as
+    /// [`TreeWriter::room_for_node`] for a node.
+    #[inline]
+    fn room_for_str(&mut self, extra: usize) -> bool {
+        let strings = &self.tree.strings;
+        strings.capacity() - strings.len() >= extra || self.grow_strings(extra)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_strings(&mut self, extra: usize) -> bool {
+        let strings = &self.tree.strings;
+        // By half again at least, as the vectors grow, and by 64 bytes at
+        // least (a builder's strings start empty).
+        let want = extra.max(strings.capacity() / 2).max(64);
+        let new_block = strings.len().saturating_add(want);
+        let grown = !self.over && self.tree.heap().saturating_add(new_block) <= self.budget;
+        if grown {
+            self.tree.strings.reserve_exact(want);
+        }
+        self.grew(grown)
     }
 
     /// The span of `range` of the source given to [`TreeWriter::with_source`].
@@ -237,7 +373,12 @@ impl TreeWriter {
                 // already is there (an earlier merge): then only the new
                 // piece is appended, so a run of N pieces costs O(N), not
                 // O(N²).
-                let start = if prev.start as usize + prev.len as usize == end {
+                let moved = prev.start as usize + prev.len as usize != end;
+                let copied = span.len as usize + if moved { prev.len as usize } else { 0 };
+                if !self.room_for_str(copied) {
+                    return;
+                }
+                let start = if !moved {
                     prev.start as usize
                 } else {
                     let a = prev.start as usize;
@@ -260,7 +401,9 @@ impl TreeWriter {
             }
             return;
         }
-        room_for_one(&mut self.tree.nodes);
+        if !self.room_for_node() {
+            return;
+        }
         self.tree.nodes.push(NodeRec {
             span,
             ns: Span::default(),
@@ -278,8 +421,9 @@ impl TreeWriter {
     }
 
     pub(crate) fn push_attr(&mut self, attr: AttrNode) {
-        room_for_one(&mut self.tree.attrs);
-        self.tree.attrs.push(attr);
+        if self.room_for_attr() {
+            self.tree.attrs.push(attr);
+        }
     }
 
     /// The attributes pushed since `mark`.
@@ -287,7 +431,12 @@ impl TreeWriter {
         self.tree.attrs.get(mark..).unwrap_or_default()
     }
 
+    /// Appends `s` to the strings; an empty span, with nothing written,
+    /// if the budget leaves no room for it.
     pub(crate) fn push_str(&mut self, s: &str) -> Span {
+        if !self.room_for_str(s.len()) {
+            return Span::default();
+        }
         let start = offset(self.tree.strings.len());
         self.tree.strings.push_str(s);
         Span {
@@ -296,11 +445,17 @@ impl TreeWriter {
         }
     }
 
-    /// Appends to `strings` through a closure; returns the span written.
+    /// Appends to `strings` through a closure that writes at most
+    /// `max_len` bytes; returns the span written. If the budget leaves no
+    /// room for `max_len` bytes, `f` is not called and the span is empty.
     pub(crate) fn push_with<E>(
         &mut self,
+        max_len: usize,
         f: impl FnOnce(&mut String) -> Result<(), E>,
     ) -> Result<Span, E> {
+        if !self.room_for_str(max_len) {
+            return Ok(Span::default());
+        }
         let start = self.tree.strings.len();
         f(&mut self.tree.strings)?;
         Ok(Span {
@@ -353,14 +508,16 @@ impl TreeWriter {
         self.text_open = false;
         let lang = lang.unwrap_or(NO_LANG);
         let index = offset(self.tree.nodes.len());
-        room_for_one(&mut self.tree.nodes);
-        self.tree.nodes.push(NodeRec {
-            span: name,
-            ns,
-            end: index + 1,
-            attrs_start,
-            lang,
-        });
+        if self.room_for_node() {
+            self.tree.nodes.push(NodeRec {
+                span: name,
+                ns,
+                end: index + 1,
+                attrs_start,
+                lang,
+            });
+        }
+        // Pushed even over budget: the depth stays right.
         self.open.push(index);
     }
 
@@ -379,21 +536,10 @@ impl TreeWriter {
         self.open.len()
     }
 
-    /// Appends text written by `f` as a text node (merged like [`TreeWriter::text_span`]).
-    pub(crate) fn text_with<E>(
-        &mut self,
-        f: impl FnOnce(&mut String) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let span = self.push_with(f)?;
-        self.text_span(span);
-        Ok(())
-    }
-
+    /// Appends `s` as a text node (merged like [`TreeWriter::text_span`]).
     pub(crate) fn text(&mut self, s: &str) {
-        let _ = self.text_with::<()>(|buf| {
-            buf.push_str(s);
-            Ok(())
-        });
+        let span = self.push_str(s);
+        self.text_span(span);
     }
 
     /// Copies the subtree of `src` in as a child of the innermost open element.
@@ -558,6 +704,12 @@ pub enum Node<'a> {
 }
 
 impl Element {
+    /// Heap bytes of the tree this element is part of (the whole stanza's,
+    /// for a child).
+    pub(crate) fn tree_heap(&self) -> usize {
+        self.tree.heap()
+    }
+
     /// Starts building an element named `name` in namespace `ns`.
     pub fn builder(name: impl Into<String>, ns: impl Into<String>) -> ElementBuilder {
         ElementBuilder::new(name, ns)
@@ -1072,7 +1224,7 @@ mod tests {
     #[test]
     fn a_large_tree_gives_back_its_spare_room() {
         let source = "x".repeat(64 * 1024);
-        let mut w = TreeWriter::with_source(&source, Vec::new());
+        let mut w = TreeWriter::with_source(&source, Vec::new(), usize::MAX);
         let name = w.source_span(0..1);
         w.start_element(name, Span::default(), None, []);
         for i in 0..3500 {
@@ -1106,7 +1258,7 @@ mod tests {
         assert_eq!(last.as_ref().and_then(|c| c.attr("x")), Some("x"));
         assert_eq!(last.map(|c| c.text().into_owned()).as_deref(), Some("x"));
 
-        let mut w = TreeWriter::with_source("<m>hi</m>", Vec::new());
+        let mut w = TreeWriter::with_source("<m>hi</m>", Vec::new(), usize::MAX);
         let name = w.source_span(1..2);
         w.start_element(name, Span::default(), None, []);
         let text = w.source_span(3..5);

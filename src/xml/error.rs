@@ -21,6 +21,9 @@ pub enum LimitKind {
     Attributes,
     /// Bytes of one element or attribute name.
     NameLength,
+    /// Heap bytes of one top-level element's tree
+    /// ([`super::Limits::max_tree_bytes`]).
+    TreeBytes,
 }
 
 /// A fatal error of the inbound XML stream. Every variant names the stream

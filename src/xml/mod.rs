@@ -31,7 +31,9 @@ pub use parser::StreamHeader;
 /// passes it (a name, for one, within `max_name_len` bytes of its first),
 /// so neither what is buffered nor the wait for the error grows past it.
 /// Text, attribute values and whitespace inside tags have no limit of
-/// their own: the byte limit of the element they are in bounds them.
+/// their own: the byte limit of the element they are in bounds them. The
+/// tree budget (`max_tree_bytes`) holds as the complete element's tree is
+/// built: no more than it is ever allocated for one.
 ///
 /// ```
 /// use xmpp_sansio::xml::{Element, LimitKind, Limits, XmlError};
@@ -41,6 +43,13 @@ pub use parser::StreamHeader;
 /// let err = Element::parse(&big, limits).unwrap_err();
 /// assert!(matches!(err, XmlError::LimitExceeded { kind: LimitKind::StanzaBytes, limit: 65536 }));
 /// assert_eq!(err.condition(), StreamErrorCondition::PolicyViolation);
+///
+/// // 16 KiB of empty elements: 4,096 nodes, a tree of over 128 KiB.
+/// let dense = format!("<a>{}</a>", "<b/>".repeat(4096));
+/// let limits = Limits { max_tree_bytes: 64 * 1024, ..Limits::default() };
+/// let err = Element::parse(&dense, limits).unwrap_err();
+/// assert!(matches!(err, XmlError::LimitExceeded { kind: LimitKind::TreeBytes, .. }));
+/// assert!(Element::parse(&dense, Limits::default()).is_ok());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -54,6 +63,19 @@ pub struct Limits {
     /// Bytes of one qualified element or attribute name, prefix included
     /// (default 256). End tags are bounded by the name they must match.
     pub max_name_len: usize,
+    /// Heap bytes the tree of one top-level element may take while it is
+    /// built (its strings, nodes and attributes, counting the new block
+    /// beside the old while a buffer grows), and for a roster result the
+    /// typed [`crate::im::Roster`] made from it with it (default 2 MiB).
+    ///
+    /// With `max_stanza_bytes` this bounds what one stanza costs however
+    /// it is written. A tree costs a multiple of its bytes: an ordinary
+    /// stanza two to five times (a roster 4.3 times), one made of nothing
+    /// but the smallest elements and text up to 17 times. The default
+    /// holds any ordinary stanza up to the default byte limit (a roster
+    /// of 2,400 items, 252 KB) and refuses the densest past about 67 KB;
+    /// raise it with the byte limit.
+    pub max_tree_bytes: usize,
 }
 
 impl Limits {
@@ -73,6 +95,7 @@ impl Default for Limits {
             max_depth: 32,
             max_attributes: 64,
             max_name_len: 256,
+            max_tree_bytes: 2 << 20,
         }
     }
 }

@@ -128,6 +128,7 @@ fn same(a: &str, b: &str) -> bool {
 /// The span of a text or attribute value: the source itself when nothing
 /// needs decoding (`stop`, the offset of the first byte that does, as the
 /// tokenizer found it), else the decoded copy appended to the tree.
+#[inline(always)]
 fn value_span(
     w: &mut TreeWriter,
     src: &str,
@@ -140,8 +141,30 @@ fn value_span(
         // Decoding resumes at the stop found, not from the start again.
         first => {
             let raw = &src[range];
-            w.push_with(|s| decode_from(raw, first, s, attr))
+            // Decoding never lengthens: a reference is longer than the
+            // character it stands for, a line end pair becomes one byte.
+            let span = w.push_with(raw.len(), |s| decode_from(raw, first, s, attr))?;
+            within_budget(w)?;
+            Ok(span)
         }
+    }
+}
+
+/// `Err` once the tree writer is over its budget
+/// ([`Limits::max_tree_bytes`], which the writer was given).
+#[inline(always)]
+fn within_budget(w: &TreeWriter) -> Result<(), XmlError> {
+    if w.over_budget() {
+        return Err(tree_limit(w));
+    }
+    Ok(())
+}
+
+#[cold]
+fn tree_limit(w: &TreeWriter) -> XmlError {
+    XmlError::LimitExceeded {
+        kind: LimitKind::TreeBytes,
+        limit: w.budget(),
     }
 }
 
@@ -264,7 +287,12 @@ impl Parser {
         self.header_spans.clear();
         self.header_spans.resize(header.bindings.len(), None);
         self.xml_span = None;
-        let mut w = TreeWriter::with_source(src, std::mem::take(&mut self.writer_stack));
+        let mut w = TreeWriter::with_source(
+            src,
+            std::mem::take(&mut self.writer_stack),
+            limits.max_tree_bytes,
+        );
+        within_budget(&w)?;
         let mut root_done = false;
         while let Some(token) = tokens.next_token()? {
             if root_done {
@@ -352,10 +380,13 @@ impl Parser {
                 }
                 Token::Cdata { text, cr } => {
                     let span = if cr {
-                        w.push_with::<XmlError>(|s| {
-                            decode_cdata(&src[text.clone()], s);
+                        let raw = &src[text.clone()];
+                        let span = w.push_with::<XmlError>(raw.len(), |s| {
+                            decode_cdata(raw, s);
                             Ok(())
-                        })?
+                        })?;
+                        within_budget(&w)?;
+                        span
                     } else {
                         w.source_span(text)
                     };
@@ -366,6 +397,7 @@ impl Parser {
         if !root_done {
             return Err(XmlError::not_well_formed("unclosed element"));
         }
+        within_budget(&w)?;
         // Only reachable with a stanza limit near `Limits::MAX_STANZA_BYTES`
         // (see `element::offset`).
         w.finish_reusing(&mut self.writer_stack)
@@ -449,6 +481,8 @@ impl Parser {
                 "element with the reserved prefix xmlns",
             ));
         }
+        // Over budget, `ns` may be empty: checked at the end, as nothing it
+        // decides here (the content namespace's prefix) fails then.
         let ns = self.resolve(src, prefix, header, w)?;
         // RFC 6120 §4.8.5: no prefix for the content namespace on a stanza.
         // Nested elements are read by namespace whatever their prefix.
@@ -464,7 +498,9 @@ impl Parser {
             let attr_ns = if attr_prefix.is_empty() {
                 None
             } else {
-                Some(self.resolve(src, attr_prefix, header, w)?)
+                let ns = self.resolve(src, attr_prefix, header, w)?;
+                within_budget(w)?;
+                Some(ns)
             };
             let local = &src[raw.local.clone()];
             // Unique Att Spec (XML 1.0) and its namespace form (XML Names §6.3).
@@ -499,7 +535,9 @@ impl Parser {
             None => header.lang.as_deref().map(|l| w.push_str(l)),
         };
         w.start_element_at(name, ns, lang, mark);
-        Ok(())
+        // Each element's growth is checked as it starts; text's growth,
+        // at the next element or the end.
+        within_budget(w)
     }
 }
 

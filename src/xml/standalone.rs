@@ -106,6 +106,7 @@ mod tests {
             max_name_len: 4,
             max_attributes: 1,
             max_depth: 2,
+            ..Limits::default()
         };
         assert!(Element::parse("<abcd k='v'/>", tight.clone()).is_ok());
         let refused = |xml: &str| match Element::parse(xml, tight.clone()) {
@@ -119,6 +120,33 @@ mod tests {
         assert_eq!(refused("<abcde/>"), Some(LimitKind::NameLength));
         assert_eq!(refused("<a k='1' l='2'/>"), Some(LimitKind::Attributes));
         assert_eq!(refused("<a><b/></a>"), Some(LimitKind::Depth));
+
+        // The tree's heap: a few nodes fit in 1,000 bytes, forty do not
+        // (the room for them would pass it), whatever the byte limit.
+        let small_tree = Limits {
+            max_tree_bytes: 1000,
+            ..Limits::default()
+        };
+        let tree = |xml: &str| Element::parse(xml, small_tree.clone());
+        let few = tree("<a><b/><b/>t</a>").map(|e| e.children().count());
+        assert_eq!(few, Ok(2));
+        let many = format!("<a>{}</a>", "<b/>".repeat(40));
+        assert_eq!(
+            tree(&many),
+            Err(XmlError::LimitExceeded {
+                kind: LimitKind::TreeBytes,
+                limit: 1000
+            })
+        );
+        // Refused as the copy is made when the copy alone would pass it.
+        let long = format!("<a>{}</a>", "x".repeat(1000));
+        assert!(matches!(
+            tree(&long),
+            Err(XmlError::LimitExceeded {
+                kind: LimitKind::TreeBytes,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -186,6 +186,7 @@ pub(crate) fn check_output(out: &[u8]) -> Vec<(Option<String>, String)> {
         max_depth: 256,
         max_attributes: 1024,
         max_name_len: 4096,
+        ..Limits::default()
     };
     let mut closed = false;
     for (n, &start) in starts.iter().enumerate() {

@@ -63,6 +63,7 @@ fn limits() -> xmpp_sansio::xml::Limits {
         max_depth: 8,
         max_attributes: 12,
         max_name_len: 64,
+        ..Default::default()
     }
 }
 

@@ -10,7 +10,9 @@
 //!   are drained, the bytes the framer keeps (a partial element) never
 //!   exceed `max_stanza_bytes` (the limit fails the stream on the byte
 //!   that passes it);
-//! - every element parsed serializes and parses back to itself.
+//! - every element parsed serializes and parses back to itself;
+//! - the tree budget (`Limits::max_tree_bytes`, tight for some inputs)
+//!   refuses an element whatever the chunking (covered by the first).
 
 #[path = "common.rs"]
 mod common;
@@ -50,7 +52,10 @@ fn run<'a>(
 pub(crate) fn check(data: &[u8]) {
     // The first byte chooses whether a valid header precedes the input, so
     // the fuzzer reaches stanza parsing without having to invent one (bit
-    // 0), and how the input is cut into reads (bits 1 to 4).
+    // 0), how the input is cut into reads (bits 1 to 4), and whether the
+    // tree budget is tight (bit 5: 3,000 bytes, which refuses an element
+    // of a few hundred bytes as its tree is begun, and a dense one as its
+    // tree grows).
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
@@ -64,6 +69,11 @@ pub(crate) fn check(data: &[u8]) {
     let limits = Limits {
         max_stanza_bytes: 4096,
         max_depth: 16,
+        max_tree_bytes: if selector & 0x20 != 0 {
+            3000
+        } else {
+            Limits::default().max_tree_bytes
+        },
         ..Limits::default()
     };
     let chunked = run(

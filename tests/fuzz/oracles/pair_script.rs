@@ -180,6 +180,7 @@ impl Setup {
             max_depth: 16,
             max_attributes: 16,
             max_name_len: 128,
+            ..Limits::default()
         }
     }
 
