@@ -458,6 +458,8 @@ impl TreeWriter {
         }
         let start = self.tree.strings.len();
         f(&mut self.tree.strings)?;
+        // The room made is what the budget counted.
+        debug_assert!(self.tree.strings.len() - start <= max_len);
         Ok(Span {
             start: offset(start),
             len: offset(self.tree.strings.len() - start),
