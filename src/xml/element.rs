@@ -288,37 +288,25 @@ impl TreeWriter {
     #[inline]
     fn room_for_node(&mut self) -> bool {
         let nodes = &self.tree.nodes;
-        nodes.len() < nodes.capacity() || self.grow_nodes()
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn grow_nodes(&mut self) -> bool {
-        let heap = self.tree.heap();
-        let grown = !self.over && grow_by_half(&mut self.tree.nodes, heap, self.budget);
-        self.grew(grown)
-    }
-
-    /// Records whether a growth was made (the writer is over budget from
-    /// the first that was not) and returns it.
-    fn grew(&mut self, grown: bool) -> bool {
-        self.over |= !grown;
-        grown
+        nodes.len() < nodes.capacity() || self.grow(|t| &mut t.nodes)
     }
 
     /// [`TreeWriter::room_for_node`] for an attribute.
     #[inline]
     fn room_for_attr(&mut self) -> bool {
         let attrs = &self.tree.attrs;
-        attrs.len() < attrs.capacity() || self.grow_attrs()
+        attrs.len() < attrs.capacity() || self.grow(|t| &mut t.attrs)
     }
 
+    /// Grows the full vector `field` picks by half, if the budget allows;
+    /// the writer is over budget from the first growth that is not made.
     #[cold]
     #[inline(never)]
-    fn grow_attrs(&mut self) -> bool {
+    fn grow<T>(&mut self, field: impl FnOnce(&mut Tree) -> &mut Vec<T>) -> bool {
         let heap = self.tree.heap();
-        let grown = !self.over && grow_by_half(&mut self.tree.attrs, heap, self.budget);
-        self.grew(grown)
+        let grown = !self.over && grow_by_half(field(&mut self.tree), heap, self.budget);
+        self.over |= !grown;
+        grown
     }
 
     /// Room for `extra` more bytes of strings, as
@@ -341,7 +329,8 @@ impl TreeWriter {
         if grown {
             self.tree.strings.reserve_exact(want);
         }
-        self.grew(grown)
+        self.over |= !grown;
+        grown
     }
 
     /// The span of `range` of the source given to [`TreeWriter::with_source`].
